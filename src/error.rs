@@ -1,0 +1,68 @@
+//! The library's error type: every failure is a value that names what failed and why.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong inside Earmark's library code.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The file is not audio Earmark can read (unknown container, corrupt header, …).
+    #[error("{path}: unsupported or unrecognised audio format: {reason}")]
+    UnsupportedFormat {
+        /// The file concerned.
+        path: PathBuf,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// The container was recognised but its audio could not be decoded.
+    #[error("{path}: cannot decode audio: {reason}")]
+    Decode {
+        /// The file concerned.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file decoded but holds no usable audio (no samples, or too few for one analysis frame).
+    #[error("{path}: {reason}")]
+    NoAudio {
+        /// The file concerned.
+        path: PathBuf,
+        /// Why the audio is unusable.
+        reason: String,
+    },
+    /// Resampling failed.
+    #[error("resampling failed: {0}")]
+    Resample(String),
+    /// A model file (checkpoint, config, head, vocabulary) is missing, malformed or mismatched.
+    #[error("model: {0}")]
+    Model(String),
+    /// A tensor operation failed inside the encoder.
+    #[error("tensor: {0}")]
+    Tensor(String),
+    /// An argument was out of range or inconsistent.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+    /// The operation was cancelled by the user.
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Shorthand for results whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Earmark: listen to sound the way a trained ear does.
+//!
+//! Earmark runs the MATPAC self-supervised audio encoder locally and turns it into tagging,
+//! similarity search, live listening and training on one's own collection. This crate holds all
+//! the logic; the `earmark` binary is a thin command-line and GUI shell over it.
+//!
+//! Data flows as plain values from one module to the next:
+//! file ─[`audio`]→ 16 kHz mono [`audio::AudioClip`] ─[`dsp`]→ normalised [`dsp::LogMel`]
+//! ─[`model`]→ embeddings ─[`tags`]→ labels.
+
+pub mod dsp;
+pub mod error;
+
+pub use error::{Error, Result};
