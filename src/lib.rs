@@ -8,7 +8,10 @@
 //! file ─[`audio`]→ 16 kHz mono [`audio::AudioClip`] ─[`dsp`]→ normalised [`dsp::LogMel`]
 //! ─[`model`]→ embeddings ─[`tags`]→ labels.
 
+pub mod audio;
 pub mod dsp;
 pub mod error;
+#[cfg(feature = "gui")]
+pub mod gui;
 
 pub use error::{Error, Result};

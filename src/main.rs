@@ -1,5 +1,8 @@
-//! The `earmark` binary: command-line front end; with no subcommand it opens the desktop window.
+//! The `earmark` binary: with no subcommand it opens the desktop window; subcommands run the same
+//! work headless (see `earmark --help`).
 
-fn main() {
-    println!("earmark");
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
 }

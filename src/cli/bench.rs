@@ -1,0 +1,25 @@
+//! `earmark bench …`: speed measurements that print figures and ratios.
+
+use std::process::ExitCode;
+
+use super::bench_frontend;
+
+/// Arguments of `earmark bench`.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchTarget,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum BenchTarget {
+    /// Decode + resample + log-mel speed, as × real time on one core.
+    Frontend(bench_frontend::FrontendBenchArgs),
+}
+
+/// Runs the chosen benchmark.
+pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    match &args.what {
+        BenchTarget::Frontend(a) => bench_frontend::run(a),
+    }
+}

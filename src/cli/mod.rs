@@ -1,0 +1,94 @@
+//! Command-line parsing and dispatch. Each subcommand lives in its own file.
+
+mod bench;
+mod bench_frontend;
+mod info;
+mod logmel;
+mod output;
+
+use std::process::ExitCode;
+use std::sync::LazyLock;
+
+use clap::{Parser, Subcommand};
+
+/// Earmark: tag, search and learn from your sound library with the MATPAC audio encoder.
+#[derive(Parser, Debug)]
+#[command(name = "earmark", version = VERSION.as_str(), about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand the desktop window opens.
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what audio files are: container, codec, channels, rate, duration, embedded tags.
+    Info(info::InfoArgs),
+    /// Compute the MATPAC log-mel spectrogram of a file and save it (.safetensors or .npy).
+    Logmel(logmel::LogmelArgs),
+    /// Measure speed (front end, encoder).
+    Bench(bench::BenchArgs),
+}
+
+/// The version line: version plus the features and devices this build carries.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let features: Vec<&str> = [
+        ("gui", cfg!(feature = "gui")),
+        ("live", cfg!(feature = "live")),
+        ("cuda", cfg!(feature = "cuda")),
+        ("metal", cfg!(feature = "metal")),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| *name)
+    .collect();
+    let mut devices = vec!["cpu"];
+    if cfg!(feature = "cuda") {
+        devices.push("cuda");
+    }
+    if cfg!(feature = "metal") {
+        devices.push("metal");
+    }
+    format!(
+        "{} (features: {}; devices: {})",
+        env!("CARGO_PKG_VERSION"),
+        if features.is_empty() {
+            "none".to_string()
+        } else {
+            features.join(", ")
+        },
+        devices.join(", ")
+    )
+});
+
+/// Parses the command line and runs it; errors are printed once, here.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => open_window(),
+        Some(Command::Info(args)) => info::run(&args),
+        Some(Command::Logmel(args)) => logmel::run(&args),
+        Some(Command::Bench(args)) => bench::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("earmark: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "gui")]
+fn open_window() -> anyhow::Result<ExitCode> {
+    earmark::gui::run()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "gui"))]
+fn open_window() -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    Cli::command().print_help()?;
+    println!("\n\nThis build has no desktop window (built without the `gui` feature).");
+    Ok(ExitCode::SUCCESS)
+}
