@@ -10,5 +10,7 @@
 
 pub mod dsp;
 pub mod error;
+pub mod model;
+pub mod tags;
 
 pub use error::{Error, Result};
