@@ -94,3 +94,19 @@ pub const TINY_AS: [&str; 2] = ["tiny_as_state_dict.pt", "tiny_as.safetensors"];
 pub const SIGNALS: [&str; 3] = ["sig_1p3s", "sig_7p5s", "sig_13s"];
 /// Tolerance for encoder outputs (max abs).
 pub const TOL: f32 = 1e-4;
+
+/// Every float32 tensor of a safetensors fixture as `(name, shape, values)`, sorted by name.
+pub fn all_tensors(file: &str) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+    let bytes = std::fs::read(fixture(file)).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mut names: Vec<String> = st.names().into_iter().map(str::to_owned).collect();
+    names.sort();
+    names
+        .into_iter()
+        .filter(|n| st.tensor(n).unwrap().dtype() == safetensors::Dtype::F32)
+        .map(|n| {
+            let r = load(file, &n);
+            (n, r.shape, r.data)
+        })
+        .collect()
+}
