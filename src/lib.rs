@@ -13,5 +13,7 @@ pub mod dsp;
 pub mod error;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod model;
+pub mod tags;
 
 pub use error::{Error, Result};

@@ -12,8 +12,8 @@ const SIGNALS: [&str; 3] = ["sig_1p3s", "sig_7p5s", "sig_13s"];
 #[test]
 fn wav_decoding_gives_the_reference_waveform_exactly() {
     for name in SIGNALS {
-        let clip = earmark::audio::load_mono_16k(&fixture(&format!("matpac/{name}.wav"))).unwrap();
-        let (reference, _) = read_f32("matpac/inputs.safetensors", name);
+        let clip = earmark::audio::load_mono_16k(&fixture(&format!("{name}.wav"))).unwrap();
+        let (reference, _) = read_f32("inputs.safetensors", name);
         assert_eq!(clip.sample_rate, 16_000);
         assert_eq!(clip.samples, reference, "{name}: decoded samples differ");
     }
@@ -21,7 +21,7 @@ fn wav_decoding_gives_the_reference_waveform_exactly() {
 
 #[test]
 fn filterbank_and_window_match_the_reference() {
-    let (fb, shape) = read_f32("matpac/preprocessing.safetensors", "mel_fb");
+    let (fb, shape) = read_f32("preprocessing.safetensors", "mel_fb");
     assert_eq!(shape, vec![201, N_MELS]);
     assert_eq!(
         MelFilterbank::dense(),
@@ -32,7 +32,7 @@ fn filterbank_and_window_match_the_reference() {
     let err = max_abs_diff(&MelFilterbank::construct(), &fb);
     println!("constructed mel filterbank max abs error {err:e}");
     assert!(err <= 2e-7, "constructed filterbank error {err}");
-    let (window, _) = read_f32("matpac/preprocessing.safetensors", "window");
+    let (window, _) = read_f32("preprocessing.safetensors", "window");
     let err = max_abs_diff(&dsp::stft::periodic_hann(), &window);
     println!("window max abs error {err:e}");
     assert!(err <= 1e-7, "window error {err}");
@@ -41,8 +41,8 @@ fn filterbank_and_window_match_the_reference() {
 #[test]
 fn log_mel_matches_the_reference_from_wav() {
     for name in SIGNALS {
-        let clip = earmark::audio::load_mono_16k(&fixture(&format!("matpac/{name}.wav"))).unwrap();
-        let file = format!("matpac/{name}.safetensors");
+        let clip = earmark::audio::load_mono_16k(&fixture(&format!("{name}.wav"))).unwrap();
+        let file = format!("{name}.safetensors");
         let (raw_ref, shape) = read_f32(&file, "logmel");
         let raw = dsp::log_mel(&clip.samples).unwrap();
         assert_eq!(shape, vec![1, N_MELS, raw.frames], "{name}: frame count");

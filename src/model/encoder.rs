@@ -1,0 +1,326 @@
+//! The MATPAC encoder: a ViT-Base over 16×16 log-mel patches (spec §3).
+//!
+//! The struct tree mirrors the checkpoint keys (`patch_embed.proj`, `cls_token`, `pos_embed`,
+//! `student_encoder.blocks.N.{norm1, attn.qkv, attn.proj, norm2, mlp.fc1, mlp.fc2}`,
+//! `student_encoder.norm`), so weights are taken with `vb.pp(...)` in the same shape.
+//!
+//! Tokens are frequency-major (sequence index `f·t + c` for frequency row `f`, time column `c`);
+//! a chunk of `t < G` columns takes, per frequency row, the first `t` columns of the positional
+//! table. Blocks are pre-norm (LayerNorm eps 1e-6, qkv bias, softmax scale `head_dim^-½`,
+//! exact-erf GELU); only the last layer's output passes the final LayerNorm.
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use super::config::EncoderConfig;
+use crate::error::{Error, Result};
+
+/// A dense layer `y = x·Wᵀ + b` with `W` kept as `[out, in]` like the checkpoint.
+#[derive(Debug, Clone)]
+pub struct Linear {
+    weight: Tensor,
+    bias: Tensor,
+}
+
+impl Linear {
+    fn new(vb: &VarBuilder, out: usize, inp: usize) -> Result<Self> {
+        Ok(Linear {
+            weight: vb.get((out, inp), "weight")?,
+            bias: vb.get(out, "bias")?,
+        })
+    }
+
+    /// Applies the layer to rows of a 2-D input `[n, in]`.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+    }
+}
+
+/// LayerNorm over the last dimension.
+#[derive(Debug, Clone)]
+pub struct Norm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl Norm {
+    fn new(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
+        Ok(Norm {
+            weight: vb.get(dim, "weight")?,
+            bias: vb.get(dim, "bias")?,
+            eps: eps as f32,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(candle_nn::ops::layer_norm(
+            &x.contiguous()?,
+            &self.weight,
+            &self.bias,
+            self.eps,
+        )?)
+    }
+}
+
+/// The intermediate values of one block, for diagnostics and parity tests.
+#[derive(Debug, Clone)]
+pub struct BlockParts {
+    /// LN1 output `[B, N, D]`.
+    pub norm1_out: Tensor,
+    /// Attention branch output (after `proj`, before the residual add).
+    pub attn_out: Tensor,
+    /// MLP branch output (before the residual add).
+    pub mlp_out: Tensor,
+    /// Block output (raw residual stream).
+    pub out: Tensor,
+}
+
+/// One pre-norm transformer block (`student_encoder.blocks.N`).
+#[derive(Debug, Clone)]
+pub struct Block {
+    norm1: Norm,
+    qkv: Linear,
+    proj: Linear,
+    norm2: Norm,
+    fc1: Linear,
+    fc2: Linear,
+    num_heads: usize,
+    scale: f64,
+}
+
+impl Block {
+    fn new(vb: VarBuilder, cfg: &EncoderConfig) -> Result<Self> {
+        let d = cfg.embed_dim;
+        let eps = cfg.layer_norm_eps;
+        Ok(Block {
+            norm1: Norm::new(&vb.pp("norm1"), d, eps)?,
+            qkv: Linear::new(&vb.pp("attn").pp("qkv"), 3 * d, d)?,
+            proj: Linear::new(&vb.pp("attn").pp("proj"), d, d)?,
+            norm2: Norm::new(&vb.pp("norm2"), d, eps)?,
+            fc1: Linear::new(&vb.pp("mlp").pp("fc1"), cfg.mlp_hidden_dim, d)?,
+            fc2: Linear::new(&vb.pp("mlp").pp("fc2"), d, cfg.mlp_hidden_dim)?,
+            num_heads: cfg.num_heads,
+            scale: (cfg.head_dim() as f64).powf(-0.5),
+        })
+    }
+
+    /// Multi-head self-attention branch on the normalised input `h` `[B, N, D]`, as `[B·N, D]`.
+    fn attention(&self, h: &Tensor) -> Result<Tensor> {
+        let (b, n, d) = h.dims3()?;
+        let hd = d / self.num_heads;
+        let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
+        let qkv = qkv
+            .reshape((b, n, 3, self.num_heads, hd))?
+            .permute((2, 0, 3, 1, 4))?;
+        let q = qkv.get(0)?.contiguous()?;
+        let k = qkv.get(1)?.contiguous()?;
+        let v = qkv.get(2)?.contiguous()?;
+        let att = (q.matmul(&k.t()?)? * self.scale)?;
+        let att = candle_nn::ops::softmax_last_dim(&att)?;
+        let o = att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?;
+        self.proj.forward(&o)
+    }
+
+    /// MLP branch on the normalised input, rows `[B·N, D]`.
+    fn mlp(&self, h: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&self.fc1.forward(h)?.gelu_erf()?)
+    }
+
+    /// Runs the block on `x` `[B, N, D]`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, n, d) = x.dims3()?;
+        let a = self.attention(&self.norm1.forward(x)?)?;
+        let x = (x + a.reshape((b, n, d))?)?;
+        let h = self.norm2.forward(&x)?.reshape((b * n, d))?;
+        let m = self.mlp(&h)?;
+        Ok((x + m.reshape((b, n, d))?)?)
+    }
+
+    /// Runs the block and keeps every intermediate value.
+    pub fn forward_parts(&self, x: &Tensor) -> Result<BlockParts> {
+        let (b, n, d) = x.dims3()?;
+        let norm1_out = self.norm1.forward(x)?;
+        let attn_out = self.attention(&norm1_out)?.reshape((b, n, d))?;
+        let x = (x + &attn_out)?;
+        let h = self.norm2.forward(&x)?.reshape((b * n, d))?;
+        let mlp_out = self.mlp(&h)?.reshape((b, n, d))?;
+        let out = (&x + &mlp_out)?;
+        Ok(BlockParts {
+            norm1_out,
+            attn_out,
+            mlp_out,
+            out,
+        })
+    }
+}
+
+/// Everything the encoder computes for one input, for diagnostics and parity tests.
+#[derive(Debug, Clone)]
+pub struct EncoderTrace {
+    /// Patch-embedding output before positions, `[B, 5t, D]`.
+    pub patch_tokens: Tensor,
+    /// Encoder input: CLS (+ position row 0) then patch tokens + positions, `[B, 1 + 5t, D]`.
+    pub tokens_in: Tensor,
+    /// Internals of every block.
+    pub blocks: Vec<BlockParts>,
+    /// Per-layer outputs (the last after the final LayerNorm).
+    pub layers: Vec<Tensor>,
+}
+
+/// The MATPAC encoder.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    cfg: EncoderConfig,
+    patch: Linear,
+    cls_token: Tensor,
+    pos_embed: Tensor,
+    blocks: Vec<Block>,
+    norm: Norm,
+    device: Device,
+}
+
+impl Encoder {
+    /// Builds the encoder from a var builder holding the checkpoint names at its root.
+    pub fn new(cfg: &EncoderConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let d = cfg.embed_dim;
+        let p = cfg.patch_size;
+        let pe = vb.pp("patch_embed").pp("proj");
+        let patch = Linear {
+            weight: pe.get((d, 1, p, p), "weight")?.reshape((d, p * p))?,
+            bias: pe.get(d, "bias")?,
+        };
+        let rows = 1 + cfg.freq_patches() * cfg.time_patches();
+        let se = vb.pp("student_encoder");
+        let blocks = (0..cfg.depth)
+            .map(|i| Block::new(se.pp("blocks").pp(i), cfg))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Encoder {
+            cfg: cfg.clone(),
+            patch,
+            cls_token: vb.get((1, 1, d), "cls_token")?,
+            pos_embed: vb.get((1, rows, d), "pos_embed")?,
+            blocks,
+            norm: Norm::new(&se.pp("norm"), d, cfg.layer_norm_eps)?,
+            device: vb.device().clone(),
+        })
+    }
+
+    /// The encoder's hyper-parameters.
+    pub fn config(&self) -> &EncoderConfig {
+        &self.cfg
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Patch embedding of a batch of normalised log-mel chunks `[B, n_mels, 16·t]` → `[B, 5t, D]`.
+    pub fn embed_patches(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, mels, frames) = x.dims3()?;
+        let p = self.cfg.patch_size;
+        let (f, t) = (mels / p, frames / p);
+        if mels != self.cfg.n_mels || frames % p != 0 || t == 0 || t > self.cfg.time_patches() {
+            return Err(Error::InvalidInput(format!(
+                "encoder input must be [B, {}, 16·t] with 1 ≤ t ≤ {}, got [{b}, {mels}, {frames}]",
+                self.cfg.n_mels,
+                self.cfg.time_patches()
+            )));
+        }
+        let patches = x
+            .reshape((b, f, p, t, p))?
+            .permute((0, 1, 3, 2, 4))?
+            .reshape((b * f * t, p * p))?;
+        Ok(self
+            .patch
+            .forward(&patches)?
+            .reshape((b, f * t, self.cfg.embed_dim))?)
+    }
+
+    /// Positional rows for a chunk of `t` columns: per frequency row the first `t` columns, `[5t, D]`.
+    fn positions(&self, t: usize) -> Result<Tensor> {
+        let f = self.cfg.freq_patches();
+        let g = self.cfg.time_patches();
+        let d = self.cfg.embed_dim;
+        Ok(self
+            .pos_embed
+            .narrow(1, 1, f * g)?
+            .reshape((f, g, d))?
+            .narrow(1, 0, t)?
+            .reshape((f * t, d))?)
+    }
+
+    /// Adds positions and prepends the CLS token: `[B, 5t, D]` → `[B, 1 + 5t, D]`.
+    pub fn tokens_in(&self, patch_tokens: &Tensor) -> Result<Tensor> {
+        let (b, n, d) = patch_tokens.dims3()?;
+        let t = n / self.cfg.freq_patches();
+        let x = patch_tokens.broadcast_add(&self.positions(t)?)?;
+        let cls = (&self.cls_token + self.pos_embed.narrow(1, 0, 1)?)?.broadcast_as((b, 1, d))?;
+        Ok(Tensor::cat(&[&cls, &x], 1)?)
+    }
+
+    /// Encodes a batch of chunks `[B, n_mels, 16·t]`. Returns the per-layer outputs
+    /// `[B, 1 + 5t, D]` of every block (`all_layers`) or of the last one only; the last output has
+    /// passed the final LayerNorm.
+    pub fn forward(&self, x: &Tensor, all_layers: bool) -> Result<Vec<Tensor>> {
+        let mut h = self.tokens_in(&self.embed_patches(x)?)?;
+        let mut layers = Vec::with_capacity(if all_layers { self.blocks.len() } else { 1 });
+        let last = self.blocks.len() - 1;
+        for (i, block) in self.blocks.iter().enumerate() {
+            h = block.forward(&h)?;
+            if i == last {
+                layers.push(self.norm.forward(&h)?);
+            } else if all_layers {
+                layers.push(h.clone());
+            }
+        }
+        Ok(layers)
+    }
+
+    /// Like [`Encoder::forward`] with all layers, keeping every intermediate value.
+    pub fn trace(&self, x: &Tensor) -> Result<EncoderTrace> {
+        let patch_tokens = self.embed_patches(x)?;
+        let tokens_in = self.tokens_in(&patch_tokens)?;
+        let mut h = tokens_in.clone();
+        let mut blocks = Vec::new();
+        let mut layers = Vec::new();
+        for block in &self.blocks {
+            let parts = block.forward_parts(&h)?;
+            h = parts.out.clone();
+            layers.push(h.clone());
+            blocks.push(parts);
+        }
+        if let Some(last) = layers.last_mut() {
+            *last = self.norm.forward(last)?;
+        }
+        Ok(EncoderTrace {
+            patch_tokens,
+            tokens_in,
+            blocks,
+            layers,
+        })
+    }
+
+    /// Builds an encoder with random weights (normal, std 0.02; LayerNorm 1/0) and the fixed
+    /// sin-cos positions — for benchmarks and shape tests.
+    pub fn random(cfg: &EncoderConfig, seed: u64, device: &Device) -> Result<Self> {
+        let mut map = std::collections::HashMap::new();
+        let mut rng = super::pos::SplitMix(seed);
+        for (name, shape) in super::keys::expected_encoder_keys(cfg) {
+            let n: usize = shape.iter().product();
+            let values: Vec<f32> = if name == "pos_embed" {
+                super::pos::sincos_pos_embed(cfg)
+            } else if name.contains("norm") && name.ends_with("weight") {
+                vec![1.0; n]
+            } else if name.contains("norm") {
+                vec![0.0; n]
+            } else {
+                (0..n).map(|_| rng.normal() * 0.02).collect()
+            };
+            map.insert(name, Tensor::from_vec(values, shape, device)?);
+        }
+        Encoder::new(cfg, VarBuilder::from_tensors(map, DType::F32, device))
+    }
+}

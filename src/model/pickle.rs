@@ -1,0 +1,604 @@
+//! A restricted reader for the pickle program inside PyTorch `.pt` files.
+//!
+//! A pickle is a small program; Python's unpickler imports and calls whatever it names. This
+//! reader never executes anything: it interprets only the opcodes `torch.save` emits for state
+//! dicts and accepts only a fixed list of globals (`collections.OrderedDict`, the tensor
+//! rebuilders of `torch._utils`, the `torch.*Storage` types). Any other global — `os.system`,
+//! `builtins.eval`, … — is an error naming it. Container nesting is capped and shared objects are
+//! reference counted, so a hostile pickle cannot exhaust memory or the stack.
+
+use std::rc::Rc;
+
+use crate::error::{Error, Result};
+
+/// Deepest container nesting accepted (a state dict needs about 5).
+const MAX_DEPTH: u32 = 64;
+
+/// Element type of a PyTorch storage, from the `torch.<Kind>Storage` global.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageDtype {
+    /// `FloatStorage`.
+    F32,
+    /// `DoubleStorage`.
+    F64,
+    /// `HalfStorage`.
+    F16,
+    /// `BFloat16Storage`.
+    BF16,
+    /// `LongStorage`.
+    I64,
+    /// `IntStorage`.
+    I32,
+    /// `ShortStorage`.
+    I16,
+    /// `CharStorage`.
+    I8,
+    /// `ByteStorage`.
+    U8,
+    /// `BoolStorage`.
+    Bool,
+}
+
+impl StorageDtype {
+    fn from_class(name: &str) -> Option<Self> {
+        Some(match name {
+            "FloatStorage" => Self::F32,
+            "DoubleStorage" => Self::F64,
+            "HalfStorage" => Self::F16,
+            "BFloat16Storage" => Self::BF16,
+            "LongStorage" => Self::I64,
+            "IntStorage" => Self::I32,
+            "ShortStorage" => Self::I16,
+            "CharStorage" => Self::I8,
+            "ByteStorage" => Self::U8,
+            "BoolStorage" => Self::Bool,
+            _ => return None,
+        })
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            Self::F64 | Self::I64 => 8,
+            Self::F32 | Self::I32 => 4,
+            Self::F16 | Self::BF16 | Self::I16 => 2,
+            Self::I8 | Self::U8 | Self::Bool => 1,
+        }
+    }
+}
+
+/// A tensor as the pickle describes it: a view into a storage record of the zip archive.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorRef {
+    /// Name of the storage record (`data/<key>` in the archive).
+    pub storage_key: String,
+    /// Element type.
+    pub dtype: StorageDtype,
+    /// Elements in the storage as declared by the pickle.
+    pub storage_numel: usize,
+    /// Offset of the first element, in elements.
+    pub offset: usize,
+    /// Tensor shape.
+    pub shape: Vec<usize>,
+    /// Strides in elements.
+    pub stride: Vec<usize>,
+}
+
+/// Whitelisted callables.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Global {
+    OrderedDict,
+    RebuildTensor,
+    RebuildParameter,
+    Storage(StorageDtype),
+}
+
+/// A container with its nesting depth cached.
+#[derive(Debug, Clone)]
+pub struct Node<T> {
+    depth: u32,
+    items: Vec<T>,
+}
+
+/// A pickled value.
+#[derive(Debug, Clone)]
+pub enum Value {
+    /// `None`, a boolean or a float (their values are never needed).
+    Scalar,
+    /// An integer.
+    Int(i64),
+    /// A text or byte string.
+    Str(Rc<str>),
+    /// A tuple or list.
+    Seq(Rc<Node<Value>>),
+    /// A dict (insertion order kept).
+    Dict(Rc<Node<(Value, Value)>>),
+    /// A tensor.
+    Tensor(Rc<TensorRef>),
+    /// A whitelisted callable.
+    Global(Global),
+    /// A persistent storage reference (`('storage', type, key, location, numel)`).
+    Storage(Rc<(StorageDtype, String, usize)>),
+    /// The stack marker.
+    Mark,
+}
+
+impl Value {
+    fn depth(&self) -> u32 {
+        match self {
+            Value::Seq(n) => n.depth,
+            Value::Dict(n) => n.depth,
+            _ => 0,
+        }
+    }
+
+    fn seq(items: Vec<Value>) -> Result<Value> {
+        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
+        check_depth(depth)?;
+        Ok(Value::Seq(Rc::new(Node { depth, items })))
+    }
+
+    fn as_usize(&self, what: &str) -> Result<usize> {
+        match self {
+            Value::Int(i) if *i >= 0 => {
+                usize::try_from(*i).map_err(|_| bad(format!("{what} too large")))
+            }
+            _ => Err(bad(format!("{what} is not a non-negative integer"))),
+        }
+    }
+
+    fn as_usizes(&self, what: &str) -> Result<Vec<usize>> {
+        match self {
+            Value::Seq(n) => n.items.iter().map(|v| v.as_usize(what)).collect(),
+            _ => Err(bad(format!("{what} is not a tuple"))),
+        }
+    }
+}
+
+fn check_depth(depth: u32) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(bad(format!("containers nested deeper than {MAX_DEPTH}")));
+    }
+    Ok(())
+}
+
+fn bad(why: String) -> Error {
+    Error::Model(format!("pickle: {why}"))
+}
+
+/// Resolves a `module.name` global against the whitelist.
+fn resolve_global(module: &str, name: &str) -> Result<Global> {
+    match (module, name) {
+        ("collections", "OrderedDict") => Ok(Global::OrderedDict),
+        ("torch._utils", "_rebuild_tensor_v2") => Ok(Global::RebuildTensor),
+        ("torch._utils", "_rebuild_parameter") => Ok(Global::RebuildParameter),
+        ("torch", class) => StorageDtype::from_class(class)
+            .map(Global::Storage)
+            .ok_or_else(|| bad(format!("forbidden global `torch.{class}`"))),
+        _ => Err(bad(format!(
+            "forbidden global `{module}.{name}` (only tensors and dicts may be loaded; nothing was executed)"
+        ))),
+    }
+}
+
+/// Byte cursor over the pickle program.
+struct Cursor<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.data.len());
+        let end = end.ok_or_else(|| bad("truncated program".into()))?;
+        let s = &self.data[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn le(&mut self, n: usize) -> Result<u64> {
+        let b = self.take(n)?;
+        Ok(b.iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+    }
+    fn len(&mut self, n: usize) -> Result<usize> {
+        usize::try_from(self.le(n)?).map_err(|_| bad("length too large".into()))
+    }
+    fn line(&mut self) -> Result<&'a str> {
+        let rest = &self.data[self.pos..];
+        let nl = rest.iter().position(|&b| b == b'\n');
+        let nl = nl.ok_or_else(|| bad("unterminated GLOBAL name".into()))?;
+        let s =
+            std::str::from_utf8(&rest[..nl]).map_err(|_| bad("GLOBAL name not UTF-8".into()))?;
+        self.pos += nl + 1;
+        Ok(s)
+    }
+    fn text(&mut self, n: usize) -> Result<Value> {
+        let b = self.take(n)?;
+        Ok(Value::Str(Rc::from(String::from_utf8_lossy(b).as_ref())))
+    }
+}
+
+/// The unpickler's state.
+struct Machine {
+    stack: Vec<Value>,
+    memo: std::collections::HashMap<u64, Value>,
+}
+
+impl Machine {
+    fn pop(&mut self) -> Result<Value> {
+        self.stack
+            .pop()
+            .ok_or_else(|| bad("stack underflow".into()))
+    }
+    fn pop_mark(&mut self) -> Result<Vec<Value>> {
+        let at = self.stack.iter().rposition(|v| matches!(v, Value::Mark));
+        let at = at.ok_or_else(|| bad("MARK not found".into()))?;
+        let items = self.stack.split_off(at + 1);
+        self.stack.pop();
+        Ok(items)
+    }
+    fn top(&mut self) -> Result<&mut Value> {
+        self.stack
+            .last_mut()
+            .ok_or_else(|| bad("stack underflow".into()))
+    }
+    fn memo_get(&self, key: u64) -> Result<Value> {
+        self.memo
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| bad(format!("memo key {key} missing")))
+    }
+    fn memo_put(&mut self, key: u64) -> Result<()> {
+        let v = self
+            .stack
+            .last()
+            .cloned()
+            .ok_or_else(|| bad("stack underflow".into()))?;
+        self.memo.insert(key, v);
+        Ok(())
+    }
+    fn extend_seq(&mut self, items: Vec<Value>) -> Result<()> {
+        match self.top()? {
+            Value::Seq(node) => {
+                let node = Rc::make_mut(node);
+                let d = items.iter().map(Value::depth).max().unwrap_or(0) + 1;
+                node.depth = node.depth.max(d);
+                check_depth(node.depth)?;
+                node.items.extend(items);
+                Ok(())
+            }
+            _ => Err(bad("APPEND to a non-list".into())),
+        }
+    }
+    fn extend_dict(&mut self, items: Vec<Value>) -> Result<()> {
+        if !items.len().is_multiple_of(2) {
+            return Err(bad("odd number of items in SETITEMS".into()));
+        }
+        match self.top()? {
+            Value::Dict(node) => {
+                let node = Rc::make_mut(node);
+                let mut it = items.into_iter();
+                while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                    node.depth = node.depth.max(1 + v.depth().max(k.depth()));
+                    check_depth(node.depth)?;
+                    node.items.push((k, v));
+                }
+                Ok(())
+            }
+            _ => Err(bad("SETITEM on a non-dict".into())),
+        }
+    }
+}
+
+fn empty_dict() -> Value {
+    Value::Dict(Rc::new(Node {
+        depth: 1,
+        items: Vec::new(),
+    }))
+}
+
+/// Calls a whitelisted global with its argument tuple.
+fn reduce(callable: Value, args: Value) -> Result<Value> {
+    let Value::Global(g) = callable else {
+        return Err(bad(
+            "REDUCE on something that is not an allowed callable".into()
+        ));
+    };
+    let Value::Seq(args) = args else {
+        return Err(bad("REDUCE arguments are not a tuple".into()));
+    };
+    let a = &args.items;
+    match g {
+        Global::OrderedDict => Ok(empty_dict()),
+        Global::RebuildParameter => match a.first() {
+            Some(t @ Value::Tensor(_)) => Ok(t.clone()),
+            _ => Err(bad("_rebuild_parameter without a tensor".into())),
+        },
+        Global::RebuildTensor => {
+            if a.len() < 4 {
+                return Err(bad("_rebuild_tensor_v2 needs 4 arguments".into()));
+            }
+            let Value::Storage(s) = &a[0] else {
+                return Err(bad("_rebuild_tensor_v2 without a storage".into()));
+            };
+            let shape = a[2].as_usizes("tensor size")?;
+            let stride = a[3].as_usizes("tensor stride")?;
+            if shape.len() != stride.len() {
+                return Err(bad("tensor size and stride differ in rank".into()));
+            }
+            Ok(Value::Tensor(Rc::new(TensorRef {
+                dtype: s.0,
+                storage_key: s.1.clone(),
+                storage_numel: s.2,
+                offset: a[1].as_usize("storage offset")?,
+                shape,
+                stride,
+            })))
+        }
+        Global::Storage(_) => Err(bad("storage types cannot be called".into())),
+    }
+}
+
+/// Turns a persistent id tuple `('storage', type, key, location, numel)` into a storage value.
+fn persistent(pid: Value) -> Result<Value> {
+    let Value::Seq(t) = pid else {
+        return Err(bad("persistent id is not a tuple".into()));
+    };
+    match t.items.as_slice() {
+        [
+            Value::Str(tag),
+            Value::Global(Global::Storage(dtype)),
+            Value::Str(key),
+            _,
+            numel,
+        ] if &**tag == "storage" => Ok(Value::Storage(Rc::new((
+            *dtype,
+            key.to_string(),
+            numel.as_usize("storage size")?,
+        )))),
+        _ => Err(bad("unsupported persistent id".into())),
+    }
+}
+
+/// Runs a pickle program and returns the object it builds.
+pub fn parse(data: &[u8]) -> Result<Value> {
+    let mut c = Cursor { data, pos: 0 };
+    let mut m = Machine {
+        stack: Vec::new(),
+        memo: Default::default(),
+    };
+    loop {
+        let op = c.u8()?;
+        match op {
+            0x80 => {
+                c.u8()?;
+            }
+            0x95 => {
+                c.le(8)?;
+            }
+            b'.' => return m.pop(),
+            b'(' => m.stack.push(Value::Mark),
+            b'0' => {
+                m.pop()?;
+            }
+            b'1' => {
+                m.pop_mark()?;
+            }
+            b'2' => {
+                let v = m.top()?.clone();
+                m.stack.push(v);
+            }
+            b')' => m.stack.push(Value::seq(Vec::new())?),
+            b't' | b'l' => {
+                let items = m.pop_mark()?;
+                m.stack.push(Value::seq(items)?);
+            }
+            0x85..=0x87 => {
+                let n = usize::from(op - 0x84);
+                if m.stack.len() < n {
+                    return Err(bad("stack underflow".into()));
+                }
+                let items = m.stack.split_off(m.stack.len() - n);
+                m.stack.push(Value::seq(items)?);
+            }
+            b']' => m.stack.push(Value::seq(Vec::new())?),
+            b'a' => {
+                let v = m.pop()?;
+                m.extend_seq(vec![v])?;
+            }
+            b'e' => {
+                let items = m.pop_mark()?;
+                m.extend_seq(items)?;
+            }
+            b'}' => m.stack.push(empty_dict()),
+            b'd' => {
+                let items = m.pop_mark()?;
+                m.stack.push(empty_dict());
+                m.extend_dict(items)?;
+            }
+            b's' => {
+                let v = m.pop()?;
+                let k = m.pop()?;
+                m.extend_dict(vec![k, v])?;
+            }
+            b'u' => {
+                let items = m.pop_mark()?;
+                m.extend_dict(items)?;
+            }
+            b'N' | 0x88 | 0x89 => m.stack.push(Value::Scalar),
+            b'J' => m.stack.push(Value::Int(i64::from(c.le(4)? as u32 as i32))),
+            b'K' => m.stack.push(Value::Int(i64::from(c.u8()?))),
+            b'M' => m.stack.push(Value::Int(c.le(2)? as i64)),
+            0x8a => {
+                let n = usize::from(c.u8()?);
+                if n > 8 {
+                    return Err(bad("integer wider than 64 bits".into()));
+                }
+                let raw = c.le(n)?;
+                let shift = 64 - 8 * n as u32;
+                let v = if n == 0 {
+                    0
+                } else {
+                    ((raw << shift) as i64) >> shift
+                };
+                m.stack.push(Value::Int(v));
+            }
+            b'G' => {
+                c.take(8)?;
+                m.stack.push(Value::Scalar);
+            }
+            b'X' | b'T' | b'B' => {
+                let n = c.len(4)?;
+                m.stack.push(c.text(n)?);
+            }
+            0x8c | b'U' | b'C' => {
+                let n = usize::from(c.u8()?);
+                m.stack.push(c.text(n)?);
+            }
+            0x8d | 0x8e => {
+                let n = c.len(8)?;
+                m.stack.push(c.text(n)?);
+            }
+            b'c' => {
+                let module = c.line()?;
+                let name = c.line()?;
+                m.stack.push(Value::Global(resolve_global(module, name)?));
+            }
+            0x93 => {
+                let name = m.pop()?;
+                let module = m.pop()?;
+                let (Value::Str(module), Value::Str(name)) = (module, name) else {
+                    return Err(bad("STACK_GLOBAL needs two strings".into()));
+                };
+                m.stack.push(Value::Global(resolve_global(&module, &name)?));
+            }
+            b'q' => {
+                let k = c.le(1)?;
+                m.memo_put(k)?;
+            }
+            b'r' => {
+                let k = c.le(4)?;
+                m.memo_put(k)?;
+            }
+            0x94 => {
+                let k = m.memo.len() as u64;
+                m.memo_put(k)?;
+            }
+            b'h' => {
+                let k = c.le(1)?;
+                m.stack.push(m.memo_get(k)?);
+            }
+            b'j' => {
+                let k = c.le(4)?;
+                m.stack.push(m.memo_get(k)?);
+            }
+            b'Q' => {
+                let pid = m.pop()?;
+                m.stack.push(persistent(pid)?);
+            }
+            b'R' => {
+                let args = m.pop()?;
+                let callable = m.pop()?;
+                m.stack.push(reduce(callable, args)?);
+            }
+            b'b' => {
+                // BUILD: set the state of the object below. Dicts carry `_metadata` this way and
+                // tensors their Python attributes; neither matters for the weights.
+                m.pop()?;
+                if !matches!(m.top()?, Value::Dict(_) | Value::Tensor(_)) {
+                    return Err(bad("BUILD on an unsupported object".into()));
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "unsupported opcode 0x{other:02x} at byte {}",
+                    c.pos - 1
+                )));
+            }
+        }
+    }
+}
+
+/// One entry of a flattened state dict.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A tensor.
+    Tensor(TensorRef),
+    /// Anything else (numbers, strings, lists, …) — kept only so callers can name it.
+    Other,
+}
+
+/// Flattens nested dicts into `a.b.c` keys (as `state_dict` names them). At most `max_entries`
+/// keys are produced; more is an error.
+pub fn flatten(root: &Value, max_entries: usize) -> Result<Vec<(String, Entry)>> {
+    let Value::Dict(_) = root else {
+        return Err(bad("the file does not hold a dict of tensors".into()));
+    };
+    let mut out = Vec::new();
+    walk(root, String::new(), &mut out, max_entries)?;
+    Ok(out)
+}
+
+fn walk(v: &Value, prefix: String, out: &mut Vec<(String, Entry)>, max: usize) -> Result<()> {
+    if out.len() >= max {
+        return Err(bad(format!("more than {max} entries")));
+    }
+    match v {
+        Value::Dict(node) => {
+            for (k, child) in &node.items {
+                let key = match k {
+                    Value::Str(s) => s.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    _ => return Err(bad(format!("non-string key under `{prefix}`"))),
+                };
+                let name = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                walk(child, name, out, max)?;
+            }
+        }
+        Value::Tensor(t) => out.push((prefix, Entry::Tensor((**t).clone()))),
+        _ => out.push((prefix, Entry::Other)),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_global_is_named() {
+        let prog = b"\x80\x02cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85R.";
+        let err = parse(prog).unwrap_err().to_string();
+        assert!(err.contains("os.system"), "{err}");
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let mut prog = vec![0x80, 2];
+        for _ in 0..100 {
+            prog.extend_from_slice(b"(");
+        }
+        prog.push(b')');
+        prog.extend(std::iter::repeat_n(0x85, 100));
+        prog.push(b'.');
+        assert!(parse(&prog).unwrap_err().to_string().contains("nested"));
+    }
+
+    #[test]
+    fn small_dict_parses() {
+        // {'a': 1, 'b': {'c': 2.5}}
+        let prog = b"\x80\x02}q\x00(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00b}(X\x01\x00\x00\x00cG@\x04\x00\x00\x00\x00\x00\x00uu.";
+        let v = parse(prog).unwrap();
+        let flat = flatten(&v, 10).unwrap();
+        let names: Vec<_> = flat.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["a", "b.c"]);
+    }
+}
