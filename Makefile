@@ -13,4 +13,5 @@ run: deps
 
 ## Run the whole test suite.
 test: test-deps
-	cargo test --no-fail-fast
+	@mkdir -p -m 700 /tmp/earmark-xdg-$$(id -u)
+	XDG_RUNTIME_DIR=$${XDG_RUNTIME_DIR:-/tmp/earmark-xdg-$$(id -u)} cargo test --no-fail-fast

@@ -46,6 +46,9 @@ pub enum Error {
     /// A tensor operation failed inside the encoder.
     #[error("tensor: {0}")]
     Tensor(String),
+    /// The GPU could not be used (no adapter, lost device, out of memory, oversized buffer).
+    #[error("GPU: {0}")]
+    Gpu(String),
     /// An argument was out of range or inconsistent.
     #[error("invalid input: {0}")]
     InvalidInput(String),

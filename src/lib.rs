@@ -11,6 +11,7 @@
 pub mod audio;
 pub mod dsp;
 pub mod error;
+pub mod gpu;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod model;

@@ -18,8 +18,8 @@ use crate::error::{Error, Result};
 /// A dense layer `y = x·Wᵀ + b` with `W` kept as `[out, in]` like the checkpoint.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    weight: Tensor,
-    bias: Tensor,
+    pub(super) weight: Tensor,
+    pub(super) bias: Tensor,
 }
 
 impl Linear {
@@ -39,9 +39,9 @@ impl Linear {
 /// LayerNorm over the last dimension.
 #[derive(Debug, Clone)]
 pub struct Norm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
+    pub(super) weight: Tensor,
+    pub(super) bias: Tensor,
+    pub(super) eps: f32,
 }
 
 impl Norm {
@@ -79,14 +79,14 @@ pub struct BlockParts {
 /// One pre-norm transformer block (`student_encoder.blocks.N`).
 #[derive(Debug, Clone)]
 pub struct Block {
-    norm1: Norm,
-    qkv: Linear,
-    proj: Linear,
-    norm2: Norm,
-    fc1: Linear,
-    fc2: Linear,
-    num_heads: usize,
-    scale: f64,
+    pub(super) norm1: Norm,
+    pub(super) qkv: Linear,
+    pub(super) proj: Linear,
+    pub(super) norm2: Norm,
+    pub(super) fc1: Linear,
+    pub(super) fc2: Linear,
+    pub(super) num_heads: usize,
+    pub(super) scale: f64,
 }
 
 impl Block {
@@ -171,13 +171,13 @@ pub struct EncoderTrace {
 /// The MATPAC encoder.
 #[derive(Debug, Clone)]
 pub struct Encoder {
-    cfg: EncoderConfig,
-    patch: Linear,
-    cls_token: Tensor,
-    pos_embed: Tensor,
-    blocks: Vec<Block>,
-    norm: Norm,
-    device: Device,
+    pub(super) cfg: EncoderConfig,
+    pub(super) patch: Linear,
+    pub(super) cls_token: Tensor,
+    pub(super) pos_embed: Tensor,
+    pub(super) blocks: Vec<Block>,
+    pub(super) norm: Norm,
+    pub(super) device: Device,
 }
 
 impl Encoder {

@@ -20,6 +20,7 @@ pub mod config;
 pub mod device;
 pub mod embed;
 pub mod encoder;
+pub mod host;
 pub mod keys;
 pub mod load;
 mod pickle;
