@@ -10,6 +10,7 @@
 
 pub mod audio;
 pub mod dsp;
+pub mod engine;
 pub mod error;
 pub mod gpu;
 #[cfg(feature = "gui")]

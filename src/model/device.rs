@@ -5,7 +5,8 @@ use candle_core::Device;
 
 use crate::error::{Error, Result};
 
-/// A device request, as given on the command line (`cpu`, `cuda`, `cuda:1`, `metal`, `auto`).
+/// A device request, as given on the command line (`cpu`, `wgpu`, `cuda`, `cuda:1`, `metal`,
+/// `auto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
     /// The CPU (always available).
@@ -15,6 +16,8 @@ pub enum DeviceChoice {
     Cuda(usize),
     /// A Metal GPU by ordinal (needs the `metal` feature).
     Metal(usize),
+    /// Any GPU through Earmark's wgpu engine (Vulkan, Metal, DirectX 12), software ones included.
+    Wgpu,
     /// The first GPU the build supports and the machine has, else the CPU.
     Auto,
 }
@@ -37,8 +40,9 @@ impl std::str::FromStr for DeviceChoice {
             "cuda" => Ok(DeviceChoice::Cuda(idx)),
             "metal" => Ok(DeviceChoice::Metal(idx)),
             "auto" => Ok(DeviceChoice::Auto),
+            "wgpu" => Ok(DeviceChoice::Wgpu),
             _ => Err(Error::InvalidInput(format!(
-                "unknown device `{s}` (cpu, cuda[:N], metal[:N], auto)"
+                "unknown device `{s}` (cpu, wgpu, cuda[:N], metal[:N], auto)"
             ))),
         }
     }
@@ -54,7 +58,8 @@ pub const HAS_METAL: bool = cfg!(feature = "metal");
 pub fn open(choice: DeviceChoice) -> Result<Device> {
     let gpu = |e: candle_core::Error| Error::Model(format!("cannot open {choice:?}: {e}"));
     match choice {
-        DeviceChoice::Cpu => Ok(Device::Cpu),
+        // The wgpu engine takes its input from the CPU.
+        DeviceChoice::Cpu | DeviceChoice::Wgpu => Ok(Device::Cpu),
         DeviceChoice::Cuda(i) if HAS_CUDA => Device::new_cuda(i).map_err(gpu),
         DeviceChoice::Cuda(_) => Err(Error::InvalidInput(
             "this build has no CUDA support (rebuild with `--features cuda`)".into(),
