@@ -105,13 +105,13 @@ impl Embeddings {
         self.layer_ids.len()
     }
 
-    /// All steps of stored layer `slot` (`steps × dim`).
+    /// All steps of stored layer `slot` (`steps × dim`). Panics if `slot ≥ num_layers()`.
     pub fn layer(&self, slot: usize) -> &[f32] {
         let n = self.steps * self.dim;
         &self.data[slot * n..(slot + 1) * n]
     }
 
-    /// The vector of stored layer `slot` at `step`.
+    /// The vector of stored layer `slot` at `step`. Panics if either is out of range.
     pub fn step(&self, slot: usize, step: usize) -> &[f32] {
         let at = (slot * self.steps + step) * self.dim;
         &self.data[at..at + self.dim]

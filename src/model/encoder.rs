@@ -22,11 +22,11 @@ use crate::error::{Error, Result};
 pub struct Linear {
     weight_t: Tensor,
     bias: Tensor,
-    cpu: bool,
+    pub(super) cpu: bool,
 }
 
 /// What follows the product of a [`Linear`].
-enum Epilogue<'a> {
+pub(super) enum Epilogue<'a> {
     /// `+ b`.
     Bias,
     /// `GELU(· + b)`.
@@ -52,7 +52,7 @@ impl Linear {
 
     /// Applies the layer and its epilogue to rows `[n, in]`; on the CPU the epilogue is one fused
     /// in-place pass over the product.
-    fn apply(&self, x: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
+    pub(super) fn apply(&self, x: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
         let y = x.matmul(&self.weight_t)?;
         if self.cpu {
             match epilogue {
@@ -73,7 +73,7 @@ impl Linear {
     }
 
     /// `x·Wᵀ + b` for rows `[n, in]`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.apply(x, Epilogue::Bias)
     }
 }
@@ -95,29 +95,13 @@ impl Norm {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(candle_nn::ops::layer_norm(
             &x.contiguous()?,
             &self.weight,
             &self.bias,
             self.eps,
         )?)
-    }
-}
-
-/// Accumulated stage timings.
-#[derive(Debug, Default)]
-struct Profile {
-    stages: Vec<(&'static str, f64)>,
-}
-
-impl Profile {
-    fn add(&mut self, name: &'static str, since: std::time::Instant) {
-        let dt = since.elapsed().as_secs_f64();
-        match self.stages.iter_mut().find(|s| s.0 == name) {
-            Some(s) => s.1 += dt,
-            None => self.stages.push((name, dt)),
-        }
     }
 }
 
@@ -137,13 +121,13 @@ pub struct BlockParts {
 /// One pre-norm transformer block (`student_encoder.blocks.N`).
 #[derive(Debug, Clone)]
 pub struct Block {
-    norm1: Norm,
-    qkv: Linear,
-    proj: Linear,
-    norm2: Norm,
-    fc1: Linear,
-    fc2: Linear,
-    num_heads: usize,
+    pub(super) norm1: Norm,
+    pub(super) qkv: Linear,
+    pub(super) proj: Linear,
+    pub(super) norm2: Norm,
+    pub(super) fc1: Linear,
+    pub(super) fc2: Linear,
+    pub(super) num_heads: usize,
 }
 
 impl Block {
@@ -186,7 +170,13 @@ impl Block {
         let q = qkv.get(0)?.contiguous()?;
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
-        let att = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
+        let att = q.matmul(&k.t()?)?;
+        let att = if self.qkv.cpu {
+            att.inplace_op1(&fused::SoftmaxLastDim)?;
+            att
+        } else {
+            candle_nn::ops::softmax_last_dim(&att)?
+        };
         Ok(att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?)
     }
 
@@ -213,56 +203,6 @@ impl Block {
             .fc2
             .apply(&m, Epilogue::BiasResidual(&x))?
             .reshape((b, n, d))?)
-    }
-
-    /// Runs the block like [`Block::forward`], timing its stages.
-    fn forward_profiled(&self, x: &Tensor, prof: &mut Profile) -> Result<Tensor> {
-        use std::time::Instant;
-        let (b, n, d) = x.dims3()?;
-        let hd = d / self.num_heads;
-        let rows = x.reshape((b * n, d))?;
-        let t = Instant::now();
-        let h = self.norm1.forward(x)?;
-        prof.add("LayerNorm", t);
-        let t = Instant::now();
-        let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
-        prof.add("qkv linear (+bias)", t);
-        let t = Instant::now();
-        let qkv = qkv
-            .reshape((b, n, 3, self.num_heads, hd))?
-            .permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
-        prof.add("attention: split heads", t);
-        let t = Instant::now();
-        let att = q.matmul(&k.t()?)?;
-        prof.add("attention: q·kᵀ", t);
-        let t = Instant::now();
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        prof.add("attention: softmax", t);
-        let t = Instant::now();
-        let o = att.matmul(&v)?;
-        prof.add("attention: A·v", t);
-        let t = Instant::now();
-        let o = o.transpose(1, 2)?.reshape((b * n, d))?;
-        prof.add("attention: merge heads", t);
-        let t = Instant::now();
-        let x = self.proj.apply(&o, Epilogue::BiasResidual(&rows))?;
-        prof.add("proj linear (+bias+residual)", t);
-        let t = Instant::now();
-        let h = self.norm2.forward(&x)?;
-        prof.add("LayerNorm", t);
-        let t = Instant::now();
-        let m = self.fc1.apply(&h, Epilogue::BiasGelu)?;
-        prof.add("fc1 linear (+bias+GELU)", t);
-        let t = Instant::now();
-        let out = self
-            .fc2
-            .apply(&m, Epilogue::BiasResidual(&x))?
-            .reshape((b, n, d))?;
-        prof.add("fc2 linear (+bias+residual)", t);
-        Ok(out)
     }
 
     /// Runs the block and keeps every intermediate value.
@@ -299,13 +239,13 @@ pub struct EncoderTrace {
 /// The MATPAC encoder.
 #[derive(Debug, Clone)]
 pub struct Encoder {
-    cfg: EncoderConfig,
-    patch: Linear,
-    cls_token: Tensor,
-    pos_embed: Tensor,
-    blocks: Vec<Block>,
-    norm: Norm,
-    device: Device,
+    pub(super) cfg: EncoderConfig,
+    pub(super) patch: Linear,
+    pub(super) cls_token: Tensor,
+    pub(super) pos_embed: Tensor,
+    pub(super) blocks: Vec<Block>,
+    pub(super) norm: Norm,
+    pub(super) device: Device,
 }
 
 impl Encoder {
@@ -380,7 +320,7 @@ impl Encoder {
     }
 
     /// Positional rows for a chunk of `t` columns: per frequency row the first `t` columns, `[5t, D]`.
-    fn positions(&self, t: usize) -> Result<Tensor> {
+    pub(super) fn positions(&self, t: usize) -> Result<Tensor> {
         let f = self.cfg.freq_patches();
         let g = self.cfg.time_patches();
         let d = self.cfg.embed_dim;
@@ -462,22 +402,5 @@ impl Encoder {
             map.insert(name, Tensor::from_vec(values, shape, device)?);
         }
         Encoder::new(cfg, VarBuilder::from_tensors(map, DType::F32, device))
-    }
-
-    /// Times the stages of one forward pass (all layers), summed over the blocks, in seconds.
-    /// Diagnostic only: the stages run one after the other exactly as in [`Encoder::forward`].
-    pub fn profile(&self, x: &Tensor) -> Result<Vec<(&'static str, f64)>> {
-        let mut prof = Profile::default();
-        let t = std::time::Instant::now();
-        let mut h = self.tokens_in(&self.embed_patches(x)?)?;
-        prof.add("patch embedding + positions", t);
-        for block in &self.blocks {
-            h = block.forward_profiled(&h, &mut prof)?;
-        }
-        let t = std::time::Instant::now();
-        let out = self.norm.forward(&h)?;
-        std::hint::black_box(&out);
-        prof.add("final LayerNorm", t);
-        Ok(prof.stages)
     }
 }

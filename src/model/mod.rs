@@ -26,6 +26,7 @@ pub mod load;
 pub mod mel_file;
 mod pickle;
 pub mod pos;
+mod profile;
 mod pt;
 pub mod weights;
 
