@@ -46,7 +46,8 @@ pub fn exp_fast(x: f32) -> f32 {
     const LN2_LO: f32 = -2.121_944_4e-4;
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding and subtracting it rounds to an integer
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * std::f32::consts::LOG2_E + ROUND) - ROUND;
+    let z = x * std::f32::consts::LOG2_E + ROUND;
+    let n = z - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0 / 720.0;
     let p = p * r + 1.0 / 120.0;
@@ -55,7 +56,10 @@ pub fn exp_fast(x: f32) -> f32 {
     let p = p * r + 0.5;
     let p = p * r + 1.0;
     let p = p * r + 1.0;
-    p * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    // `z`'s low mantissa bits hold the integer `n`: build 2^n from them without a float-to-int
+    // conversion (which would keep the loop from vectorising).
+    let two_n = z.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
+    p * f32::from_bits(two_n)
 }
 
 /// Runs `f(row_block_start, rows)` over blocks of whole rows of `data`, on up to candle's thread
@@ -176,6 +180,20 @@ impl InplaceOp3 for BiasResidual {
     }
 }
 
+/// Reduces `v` with `f` over 8 independent lanes (vectorisable), then across the lanes.
+#[inline(always)]
+fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [init; 8];
+    let mut chunks = v.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a = f(*a, x);
+        }
+    }
+    let tail = chunks.remainder().iter().fold(init, |a, &x| f(a, x));
+    acc.iter().fold(tail, |a, &x| f(a, x))
+}
+
 /// In place softmax over the last dimension of a contiguous tensor.
 #[derive(Debug, Clone, Copy)]
 pub struct SoftmaxLastDim;
@@ -193,13 +211,10 @@ impl InplaceOp1 for SoftmaxLastDim {
         }
         par_rows(y, n, |_, rows| {
             for r in rows.chunks_exact_mut(n) {
-                let max = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let mut sum = 0f32;
-                for v in r.iter_mut() {
-                    *v = exp_fast(*v - max);
-                    sum += *v;
-                }
-                let inv = 1.0 / sum;
+                let max = lanes(r, f32::NEG_INFINITY, f32::max);
+                // Independent per element, so the compiler vectorises it.
+                r.iter_mut().for_each(|v| *v = exp_fast(*v - max));
+                let inv = 1.0 / lanes(r, 0.0, |a, b| a + b);
                 r.iter_mut().for_each(|v| *v *= inv);
             }
         });
