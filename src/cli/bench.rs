@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::bench_frontend;
+use super::{bench_encoder, bench_frontend};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -15,11 +15,14 @@ pub struct BenchArgs {
 enum BenchTarget {
     /// Decode + resample + log-mel speed, as × real time on one core.
     Frontend(bench_frontend::FrontendBenchArgs),
+    /// Encoder speed: ViT-B with random weights, chunks/s and GFLOP/s at batch 1 and 8.
+    Encoder(bench_encoder::BenchEncoderArgs),
 }
 
 /// Runs the chosen benchmark.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
         BenchTarget::Frontend(a) => bench_frontend::run(a),
+        BenchTarget::Encoder(a) => bench_encoder::run(a).map(|()| ExitCode::SUCCESS),
     }
 }

@@ -1,10 +1,14 @@
 //! Command-line parsing and dispatch. Each subcommand lives in its own file.
 
 mod bench;
+mod bench_encoder;
 mod bench_frontend;
+mod embed;
 mod info;
 mod logmel;
+mod models;
 mod output;
+mod predict;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -26,6 +30,12 @@ enum Command {
     Info(info::InfoArgs),
     /// Compute the MATPAC log-mel spectrogram of a file and save it (.safetensors or .npy).
     Logmel(logmel::LogmelArgs),
+    /// Compute MATPAC embeddings of audio files.
+    Embed(embed::EmbedArgs),
+    /// Print the top labels a head predicts for a file.
+    Predict(predict::PredictArgs),
+    /// Convert or inspect model files.
+    Models(models::ModelsArgs),
     /// Measure speed (front end, encoder).
     Bench(bench::BenchArgs),
 }
@@ -68,6 +78,9 @@ pub fn main() -> ExitCode {
         None => open_window(),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Logmel(args)) => logmel::run(&args),
+        Some(Command::Embed(args)) => embed::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
+        Some(Command::Models(args)) => models::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Bench(args)) => bench::run(&args),
     };
     match result {

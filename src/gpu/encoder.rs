@@ -47,6 +47,8 @@ pub struct GpuEncoder {
     blocks: Vec<GpuBlock>,
     norm: GpuNorm,
     dummy: wgpu::Buffer,
+    /// Scale applied to q·kᵀ (1 when the query rows already carry it).
+    score_scale: f32,
 }
 
 impl GpuEncoder {
@@ -90,6 +92,11 @@ impl GpuEncoder {
             dummy: ctx.upload("dummy", &[0.0])?,
             blocks,
             kernels,
+            score_scale: if weights.query_prescaled {
+                1.0
+            } else {
+                (weights.config.head_dim() as f32).powf(-0.5)
+            },
             cfg: weights.config.clone(),
             ctx,
         })
@@ -187,7 +194,7 @@ impl GpuEncoder {
                 c_m: seq as u32,
                 c_n: 1,
                 flags: 0,
-                alpha: (head_dim as f32).powf(-0.5),
+                alpha: self.score_scale,
                 ..Default::default()
             };
             let groups = (batch * heads) as u32;

@@ -16,7 +16,7 @@
 
 use candle_core::Tensor;
 
-use super::encoder::Encoder;
+use super::chunk::ChunkEncoder;
 use crate::dsp::LogMel;
 use crate::error::{Error, Result};
 
@@ -105,13 +105,13 @@ impl Embeddings {
         self.layer_ids.len()
     }
 
-    /// All steps of stored layer `slot` (`steps × dim`).
+    /// All steps of stored layer `slot` (`steps × dim`). Panics if `slot ≥ num_layers()`.
     pub fn layer(&self, slot: usize) -> &[f32] {
         let n = self.steps * self.dim;
         &self.data[slot * n..(slot + 1) * n]
     }
 
-    /// The vector of stored layer `slot` at `step`.
+    /// The vector of stored layer `slot` at `step`. Panics if either is out of range.
     pub fn step(&self, slot: usize, step: usize) -> &[f32] {
         let at = (slot * self.steps + step) * self.dim;
         &self.data[at..at + self.dim]
@@ -160,14 +160,18 @@ struct Acc {
 }
 
 /// Embeds one normalised log-mel.
-pub fn embed(encoder: &Encoder, mel: &LogMel, opts: &EmbedOptions) -> Result<Embeddings> {
+pub fn embed<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
+    mel: &LogMel,
+    opts: &EmbedOptions,
+) -> Result<Embeddings> {
     let mut out = embed_batch(encoder, &[mel], opts)?;
     out.pop().ok_or_else(|| Error::Tensor("no output".into()))
 }
 
 /// Embeds several normalised log-mels, batching their chunks together; outputs in input order.
-pub fn embed_batch(
-    encoder: &Encoder,
+pub fn embed_batch<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
     mels: &[&LogMel],
     opts: &EmbedOptions,
 ) -> Result<Vec<Embeddings>> {
@@ -243,7 +247,7 @@ pub fn embed_batch(
             .map_or(start + 1, |i| i + 1);
         let batch = &jobs[start..end];
         let x = chunk_input(encoder, mels, batch, cols * p)?;
-        let layers = encoder.forward(&x, opts.all_layers)?;
+        let layers = encoder.forward_chunks(&x, opts.all_layers)?;
         for (slot, layer) in layers.iter().enumerate() {
             let flat = layer.flatten_all()?.to_vec1::<f32>()?;
             let per_job = (1 + f * cols) * d;
@@ -282,8 +286,8 @@ fn check_input(mel: &LogMel, n_mels: usize, item: usize) -> Result<()> {
 }
 
 /// Builds the zero-padded batch `[b, n_mels, frames]` for a set of same-length chunks.
-fn chunk_input(
-    encoder: &Encoder,
+fn chunk_input<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
     mels: &[&LogMel],
     batch: &[Job],
     frames: usize,
@@ -302,7 +306,7 @@ fn chunk_input(
     Ok(Tensor::from_vec(
         buf,
         (batch.len(), n_mels, frames),
-        encoder.device(),
+        encoder.input_device(),
     )?)
 }
 

@@ -13,26 +13,68 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::config::EncoderConfig;
+use super::fused;
 use crate::error::{Error, Result};
 
-/// A dense layer `y = x·Wᵀ + b` with `W` kept as `[out, in]` like the checkpoint.
+/// A dense layer `y = x·Wᵀ + b`. The weight is kept transposed (`[in, out]`, contiguous), the
+/// layout the matrix-product kernels read fastest.
 #[derive(Debug, Clone)]
 pub struct Linear {
-    pub(super) weight: Tensor,
+    pub(super) weight_t: Tensor,
     pub(super) bias: Tensor,
+    pub(super) cpu: bool,
+}
+
+/// What follows the product of a [`Linear`].
+pub(super) enum Epilogue<'a> {
+    /// `+ b`.
+    Bias,
+    /// `GELU(· + b)`.
+    BiasGelu,
+    /// `+ b + residual`.
+    BiasResidual(&'a Tensor),
 }
 
 impl Linear {
     fn new(vb: &VarBuilder, out: usize, inp: usize) -> Result<Self> {
+        let weight = vb.get((out, inp), "weight")?;
+        Self::from_parts(&weight, vb.get(out, "bias")?)
+    }
+
+    fn from_parts(weight: &Tensor, bias: Tensor) -> Result<Self> {
+        let cpu = weight.device().is_cpu();
         Ok(Linear {
-            weight: vb.get((out, inp), "weight")?,
-            bias: vb.get(out, "bias")?,
+            weight_t: weight.t()?.contiguous()?,
+            bias,
+            cpu,
         })
     }
 
-    /// Applies the layer to rows of a 2-D input `[n, in]`.
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(x.matmul(&self.weight.t()?)?.broadcast_add(&self.bias)?)
+    /// Applies the layer and its epilogue to rows `[n, in]`; on the CPU the epilogue is one fused
+    /// in-place pass over the product.
+    pub(super) fn apply(&self, x: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
+        let y = x.matmul(&self.weight_t)?;
+        if self.cpu {
+            match epilogue {
+                Epilogue::Bias => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: false })?,
+                Epilogue::BiasGelu => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: true })?,
+                Epilogue::BiasResidual(r) => {
+                    y.inplace_op3(&self.bias, &r.contiguous()?, &fused::BiasResidual)?
+                }
+            }
+            return Ok(y);
+        }
+        let y = y.broadcast_add(&self.bias)?;
+        Ok(match epilogue {
+            Epilogue::Bias => y,
+            Epilogue::BiasGelu => y.gelu_erf()?,
+            Epilogue::BiasResidual(r) => (y + r)?,
+        })
+    }
+
+    /// `x·Wᵀ + b` for rows `[n, in]`.
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.apply(x, Epilogue::Bias)
     }
 }
 
@@ -53,7 +95,7 @@ impl Norm {
         })
     }
 
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(candle_nn::ops::layer_norm(
             &x.contiguous()?,
             &self.weight,
@@ -86,27 +128,39 @@ pub struct Block {
     pub(super) fc1: Linear,
     pub(super) fc2: Linear,
     pub(super) num_heads: usize,
-    pub(super) scale: f64,
 }
 
 impl Block {
     fn new(vb: VarBuilder, cfg: &EncoderConfig) -> Result<Self> {
         let d = cfg.embed_dim;
         let eps = cfg.layer_norm_eps;
+        // The softmax scale is folded into the query rows of the qkv layer.
+        let scale = (cfg.head_dim() as f64).powf(-0.5);
+        let qkv_vb = vb.pp("attn").pp("qkv");
+        let (w, b) = (
+            qkv_vb.get((3 * d, d), "weight")?,
+            qkv_vb.get(3 * d, "bias")?,
+        );
+        let fold = |t: &Tensor| -> Result<Tensor> {
+            Ok(Tensor::cat(
+                &[&(t.narrow(0, 0, d)? * scale)?, &t.narrow(0, d, 2 * d)?],
+                0,
+            )?)
+        };
         Ok(Block {
             norm1: Norm::new(&vb.pp("norm1"), d, eps)?,
-            qkv: Linear::new(&vb.pp("attn").pp("qkv"), 3 * d, d)?,
+            qkv: Linear::from_parts(&fold(&w)?, fold(&b)?)?,
             proj: Linear::new(&vb.pp("attn").pp("proj"), d, d)?,
             norm2: Norm::new(&vb.pp("norm2"), d, eps)?,
             fc1: Linear::new(&vb.pp("mlp").pp("fc1"), cfg.mlp_hidden_dim, d)?,
             fc2: Linear::new(&vb.pp("mlp").pp("fc2"), d, cfg.mlp_hidden_dim)?,
             num_heads: cfg.num_heads,
-            scale: (cfg.head_dim() as f64).powf(-0.5),
         })
     }
 
-    /// Multi-head self-attention branch on the normalised input `h` `[B, N, D]`, as `[B·N, D]`.
-    fn attention(&self, h: &Tensor) -> Result<Tensor> {
+    /// Multi-head attention on the normalised input `h` `[B, N, D]`: the concatenated head
+    /// outputs `[B·N, D]`, before `proj`.
+    fn attention_heads(&self, h: &Tensor) -> Result<Tensor> {
         let (b, n, d) = h.dims3()?;
         let hd = d / self.num_heads;
         let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
@@ -116,25 +170,39 @@ impl Block {
         let q = qkv.get(0)?.contiguous()?;
         let k = qkv.get(1)?.contiguous()?;
         let v = qkv.get(2)?.contiguous()?;
-        let att = (q.matmul(&k.t()?)? * self.scale)?;
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let o = att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?;
-        self.proj.forward(&o)
+        let att = q.matmul(&k.t()?)?;
+        let att = if self.qkv.cpu {
+            att.inplace_op1(&fused::SoftmaxLastDim)?;
+            att
+        } else {
+            candle_nn::ops::softmax_last_dim(&att)?
+        };
+        Ok(att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?)
+    }
+
+    /// Attention branch output (after `proj`, before the residual add), `[B·N, D]`.
+    fn attention(&self, h: &Tensor) -> Result<Tensor> {
+        self.proj.forward(&self.attention_heads(h)?)
     }
 
     /// MLP branch on the normalised input, rows `[B·N, D]`.
     fn mlp(&self, h: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.fc1.forward(h)?.gelu_erf()?)
+        self.fc2.forward(&self.fc1.apply(h, Epilogue::BiasGelu)?)
     }
 
-    /// Runs the block on `x` `[B, N, D]`.
+    /// Runs the block on `x` `[B, N, D]`; biases, GELU and residual adds are fused into the
+    /// products' outputs.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let (b, n, d) = x.dims3()?;
-        let a = self.attention(&self.norm1.forward(x)?)?;
-        let x = (x + a.reshape((b, n, d))?)?;
-        let h = self.norm2.forward(&x)?.reshape((b * n, d))?;
-        let m = self.mlp(&h)?;
-        Ok((x + m.reshape((b, n, d))?)?)
+        let rows = x.reshape((b * n, d))?;
+        let heads = self.attention_heads(&self.norm1.forward(x)?)?;
+        let x = self.proj.apply(&heads, Epilogue::BiasResidual(&rows))?;
+        let h = self.norm2.forward(&x)?;
+        let m = self.fc1.apply(&h, Epilogue::BiasGelu)?;
+        Ok(self
+            .fc2
+            .apply(&m, Epilogue::BiasResidual(&x))?
+            .reshape((b, n, d))?)
     }
 
     /// Runs the block and keeps every intermediate value.
@@ -187,10 +255,10 @@ impl Encoder {
         let d = cfg.embed_dim;
         let p = cfg.patch_size;
         let pe = vb.pp("patch_embed").pp("proj");
-        let patch = Linear {
-            weight: pe.get((d, 1, p, p), "weight")?.reshape((d, p * p))?,
-            bias: pe.get(d, "bias")?,
-        };
+        let patch = Linear::from_parts(
+            &pe.get((d, 1, p, p), "weight")?.reshape((d, p * p))?,
+            pe.get(d, "bias")?,
+        )?;
         let rows = 1 + cfg.freq_patches() * cfg.time_patches();
         let se = vb.pp("student_encoder");
         let blocks = (0..cfg.depth)
@@ -205,6 +273,18 @@ impl Encoder {
             norm: Norm::new(&se.pp("norm"), d, cfg.layer_norm_eps)?,
             device: vb.device().clone(),
         })
+    }
+
+    /// Chooses between the fused CPU epilogues (default on the CPU) and candle's separate
+    /// bias / GELU / add operations (what other devices use) — for benchmarks and diagnosis.
+    pub fn set_fused_ops(&mut self, on: bool) {
+        let on = on && self.device.is_cpu();
+        self.patch.cpu = on;
+        for b in &mut self.blocks {
+            for l in [&mut b.qkv, &mut b.proj, &mut b.fc1, &mut b.fc2] {
+                l.cpu = on;
+            }
+        }
     }
 
     /// The encoder's hyper-parameters.
@@ -240,7 +320,7 @@ impl Encoder {
     }
 
     /// Positional rows for a chunk of `t` columns: per frequency row the first `t` columns, `[5t, D]`.
-    fn positions(&self, t: usize) -> Result<Tensor> {
+    pub(super) fn positions(&self, t: usize) -> Result<Tensor> {
         let f = self.cfg.freq_patches();
         let g = self.cfg.time_patches();
         let d = self.cfg.embed_dim;

@@ -62,6 +62,9 @@ pub struct HostWeights {
     pub blocks: Vec<HostBlock>,
     /// Final LayerNorm.
     pub norm: HostNorm,
+    /// Whether the attention scale `1/sqrt(head_dim)` is already folded into the query rows of
+    /// every `qkv` layer (the candle encoder folds it at load time).
+    pub query_prescaled: bool,
 }
 
 fn flat(t: &Tensor) -> Result<Vec<f32>> {
@@ -71,7 +74,7 @@ fn flat(t: &Tensor) -> Result<Vec<f32>> {
 }
 
 fn linear(l: &Linear) -> Result<HostLinear> {
-    let w = l.weight.contiguous()?;
+    let w = l.weight_t.t()?.contiguous()?;
     let (out_features, in_features) = w.dims2()?;
     Ok(HostLinear {
         weight: flat(&w)?,
@@ -113,6 +116,7 @@ impl Encoder {
             pos_embed: flat(&self.pos_embed)?,
             blocks,
             norm: norm(&self.norm)?,
+            query_prescaled: true,
         })
     }
 }

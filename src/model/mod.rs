@@ -21,11 +21,14 @@ pub mod config;
 pub mod device;
 pub mod embed;
 pub mod encoder;
+mod fused;
 pub mod host;
 pub mod keys;
 pub mod load;
+pub mod mel_file;
 mod pickle;
 pub mod pos;
+mod profile;
 mod pt;
 pub mod weights;
 

@@ -96,8 +96,10 @@ pub enum Global {
 /// A container with its nesting depth cached.
 #[derive(Debug, Clone)]
 pub struct Node<T> {
-    depth: u32,
-    items: Vec<T>,
+    /// Nesting depth of this container.
+    pub depth: u32,
+    /// Its elements.
+    pub items: Vec<T>,
 }
 
 /// A pickled value.
@@ -523,52 +525,6 @@ pub fn parse(data: &[u8]) -> Result<Value> {
     }
 }
 
-/// One entry of a flattened state dict.
-#[derive(Debug, Clone)]
-pub enum Entry {
-    /// A tensor.
-    Tensor(TensorRef),
-    /// Anything else (numbers, strings, lists, …) — kept only so callers can name it.
-    Other,
-}
-
-/// Flattens nested dicts into `a.b.c` keys (as `state_dict` names them). At most `max_entries`
-/// keys are produced; more is an error.
-pub fn flatten(root: &Value, max_entries: usize) -> Result<Vec<(String, Entry)>> {
-    let Value::Dict(_) = root else {
-        return Err(bad("the file does not hold a dict of tensors".into()));
-    };
-    let mut out = Vec::new();
-    walk(root, String::new(), &mut out, max_entries)?;
-    Ok(out)
-}
-
-fn walk(v: &Value, prefix: String, out: &mut Vec<(String, Entry)>, max: usize) -> Result<()> {
-    if out.len() >= max {
-        return Err(bad(format!("more than {max} entries")));
-    }
-    match v {
-        Value::Dict(node) => {
-            for (k, child) in &node.items {
-                let key = match k {
-                    Value::Str(s) => s.to_string(),
-                    Value::Int(i) => i.to_string(),
-                    _ => return Err(bad(format!("non-string key under `{prefix}`"))),
-                };
-                let name = if prefix.is_empty() {
-                    key
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                walk(child, name, out, max)?;
-            }
-        }
-        Value::Tensor(t) => out.push((prefix, Entry::Tensor((**t).clone()))),
-        _ => out.push((prefix, Entry::Other)),
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,7 +553,7 @@ mod tests {
         // {'a': 1, 'b': {'c': 2.5}}
         let prog = b"\x80\x02}q\x00(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00b}(X\x01\x00\x00\x00cG@\x04\x00\x00\x00\x00\x00\x00uu.";
         let v = parse(prog).unwrap();
-        let flat = flatten(&v, 10).unwrap();
+        let flat = crate::model::pt::flatten(&v, 10).unwrap();
         let names: Vec<_> = flat.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["a", "b.c"]);
     }

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::pickle::{self, Entry, StorageDtype, TensorRef};
+use super::pickle::{self, StorageDtype, TensorRef, Value};
 use crate::error::{Error, Result};
 
 /// Largest `data.pkl` accepted (a ViT-B state dict needs about 20 KB).
@@ -96,7 +96,7 @@ impl PtArchive {
             buf
         };
         let root = pickle::parse(&program).map_err(|e| err(path, e))?;
-        let flat = pickle::flatten(&root, MAX_ENTRIES).map_err(|e| err(path, e))?;
+        let flat = flatten(&root, MAX_ENTRIES).map_err(|e| err(path, e))?;
         drop(root);
         let mut tensors = BTreeMap::new();
         let mut others = Vec::new();
@@ -228,4 +228,56 @@ fn gather(storage: &[u8], t: &TensorRef, esize: usize, out_bytes: usize) -> Vec<
         }
     }
     out
+}
+
+/// One entry of a flattened state dict.
+#[derive(Debug, Clone)]
+pub enum Entry {
+    /// A tensor.
+    Tensor(TensorRef),
+    /// Anything else (numbers, strings, lists, …) — kept only so callers can name it.
+    Other,
+}
+
+/// Flattens nested dicts into `a.b.c` keys (as `state_dict` names them). At most `max_entries`
+/// keys are produced; more is an error.
+pub fn flatten(root: &Value, max_entries: usize) -> Result<Vec<(String, Entry)>> {
+    let Value::Dict(_) = root else {
+        return Err(pickle_err(
+            "the file does not hold a dict of tensors".into(),
+        ));
+    };
+    let mut out = Vec::new();
+    walk(root, String::new(), &mut out, max_entries)?;
+    Ok(out)
+}
+
+fn walk(v: &Value, prefix: String, out: &mut Vec<(String, Entry)>, max: usize) -> Result<()> {
+    if out.len() >= max {
+        return Err(pickle_err(format!("more than {max} entries")));
+    }
+    match v {
+        Value::Dict(node) => {
+            for (k, child) in &node.items {
+                let key = match k {
+                    Value::Str(s) => s.to_string(),
+                    Value::Int(i) => i.to_string(),
+                    _ => return Err(pickle_err(format!("non-string key under `{prefix}`"))),
+                };
+                let name = if prefix.is_empty() {
+                    key
+                } else {
+                    format!("{prefix}.{key}")
+                };
+                walk(child, name, out, max)?;
+            }
+        }
+        Value::Tensor(t) => out.push((prefix, Entry::Tensor((**t).clone()))),
+        _ => out.push((prefix, Entry::Other)),
+    }
+    Ok(())
+}
+
+fn pickle_err(why: String) -> Error {
+    Error::Model(format!("pickle: {why}"))
 }

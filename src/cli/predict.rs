@@ -1,0 +1,73 @@
+//! `earmark predict FILE --model M --head H [--labels V]`: the top-5 labels of a head.
+//!
+//! The head decides the embedding it takes (a probe: precise, frequency-concatenated, pooled;
+//! the AudioSet head: precise, frequency-averaged, pooled). Labels come from `--labels`, else from
+//! the official mapping file named after the probe's task when it sits next to the head, else
+//! `class_N`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use earmark::model::embed;
+use earmark::tags::{Head, Vocabulary, format_label, top_k, vocab};
+
+use super::embed::{load_encoder, load_input};
+
+/// Arguments of `earmark predict`.
+#[derive(Debug, clap::Args)]
+pub struct PredictArgs {
+    /// Audio file (or a precomputed normalised log-mel as .safetensors / .npy).
+    pub file: PathBuf,
+    /// Encoder weights (.pt or .safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Head weights: a probe (.pth / .safetensors) or a checkpoint with the AudioSet head.
+    #[arg(long)]
+    pub head: PathBuf,
+    /// Class vocabulary (official mapping .json/.csv, or one label per line).
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Number of labels printed.
+    #[arg(long, default_value_t = 5)]
+    pub top: usize,
+    /// Device: cpu, cuda[:N], metal[:N], auto.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+fn vocabulary(args: &PredictArgs, classes: usize) -> anyhow::Result<Vocabulary> {
+    let official = vocab::official_mapping_for(&args.head)
+        .and_then(|name| args.head.parent().map(|d| d.join(name)))
+        .filter(|p| p.is_file());
+    let vocab = match args.labels.as_ref().or(official.as_ref()) {
+        Some(path) => Vocabulary::load(path)?,
+        None => Vocabulary::placeholder(classes),
+    };
+    anyhow::ensure!(
+        vocab.len() == classes,
+        "the vocabulary has {} labels but the head {} outputs",
+        vocab.len(),
+        classes
+    );
+    Ok(vocab)
+}
+
+/// Runs `earmark predict`.
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    let encoder = load_encoder(&args.model, &args.device)?;
+    let head =
+        Head::load(&args.head).with_context(|| format!("loading {}", args.head.display()))?;
+    let vocab = vocabulary(args, head.classes())?;
+    let mel = load_input(&args.file)?;
+    let clip = embed(&encoder, &mel, &head.embed_options())?.clip_vector();
+    anyhow::ensure!(
+        clip.len() == head.inputs(),
+        "the head takes {}-d inputs but the encoder gives {}-d embeddings",
+        head.inputs(),
+        clip.len()
+    );
+    for (i, p) in top_k(&head.probabilities(&clip)?, args.top) {
+        println!("{}", format_label(&vocab.labels[i], p));
+    }
+    Ok(())
+}

@@ -1,0 +1,100 @@
+//! The encoder commands end to end through the `earmark` binary, on the fixture model and the
+//! fixture log-mels.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed assertion
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn earmark(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .args(args)
+        .output()
+        .unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+fn s(p: &std::path::Path) -> String {
+    p.display().to_string()
+}
+
+#[test]
+fn convert_embed_and_predict() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("tiny.safetensors");
+    let (ok, _, err) = earmark(&[
+        "models",
+        "convert",
+        &s(&fixture("tiny_state_dict.pt")),
+        &s(&st),
+    ]);
+    assert!(ok, "{err}");
+
+    let out = dir.path().join("emb.safetensors");
+    let mel = s(&fixture("sig_7p5s.safetensors"));
+    let (ok, _, err) = earmark(&["embed", &mel, "--model", &s(&st), "--out", &s(&out)]);
+    assert!(ok, "{err}");
+    let bytes = std::fs::read(&out).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let t = file.tensor(&mel).unwrap();
+    assert_eq!(t.shape(), [1, 1, 320]);
+    let got: Vec<f32> = t
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    let want = load("sig_7p5s.safetensors", "precise.emb_pooled");
+    assert_close("cli embed", &got, &want.data, TOL);
+
+    let (ok, _, err) = earmark(&[
+        "embed",
+        &mel,
+        "--model",
+        &s(&st),
+        "--out",
+        &s(&out),
+        "--mode",
+        "fast",
+        "--layers",
+        "--no-pool",
+    ]);
+    assert!(ok, "{err}");
+    let bytes = std::fs::read(&out).unwrap();
+    let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    assert_eq!(file.tensor(&mel).unwrap().shape(), [2, 76, 320]);
+
+    let (ok, stdout, err) = earmark(&[
+        "predict",
+        &mel,
+        "--model",
+        &s(&st),
+        "--head",
+        &s(&fixture("probe_tiny.pth")),
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "class_6 (0.53)",
+            "class_0 (0.29)",
+            "class_2 (0.11)",
+            "class_8 (0.06)",
+            "class_7 (0.00)"
+        ]
+    );
+}
+
+#[test]
+fn bad_model_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.pt");
+    std::fs::write(&bad, b"PK\x03\x04 definitely not a zip").unwrap();
+    let mel = s(&fixture("sig_1p3s.safetensors"));
+    let (ok, _, err) = earmark(&["embed", &mel, "--model", &s(&bad), "--out", "x.safetensors"]);
+    assert!(!ok);
+    assert!(err.contains("bad.pt"), "{err}");
+}
