@@ -13,7 +13,10 @@ pub mod dsp;
 pub mod error;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod jobs;
+pub mod library;
 pub mod model;
+pub mod search;
 pub mod tags;
 
 pub use error::{Error, Result};

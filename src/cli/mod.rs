@@ -3,8 +3,12 @@
 mod bench;
 mod bench_frontend;
 mod info;
+mod library_args;
 mod logmel;
 mod output;
+mod scan;
+mod similar;
+mod status;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -26,8 +30,18 @@ enum Command {
     Info(info::InfoArgs),
     /// Compute the MATPAC log-mel spectrogram of a file and save it (.safetensors or .npy).
     Logmel(logmel::LogmelArgs),
-    /// Measure speed (front end, encoder).
+    /// Measure speed (front end, encoder, scan, search).
     Bench(bench::BenchArgs),
+    /// Add folders to the library and analyse new or changed audio files.
+    Scan(scan::ScanArgs),
+    /// Show what the library holds.
+    Status(status::StatusArgs),
+    /// List the files that could not be read, with the reason.
+    Errors(status::ErrorsArgs),
+    /// Find the library's files most similar to a file (or a time region of it).
+    Similar(similar::SimilarArgs),
+    /// Write every file's metadata, status and tags as CSV or JSON.
+    Export(status::ExportArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -69,6 +83,11 @@ pub fn main() -> ExitCode {
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Logmel(args)) => logmel::run(&args),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Status(args)) => status::status(&args),
+        Some(Command::Errors(args)) => status::errors(&args),
+        Some(Command::Similar(args)) => similar::run(&args),
+        Some(Command::Export(args)) => status::export(&args),
     };
     match result {
         Ok(code) => code,
