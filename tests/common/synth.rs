@@ -60,13 +60,18 @@ pub fn sound(kind: usize, seed: u64, secs: f64, rate: u32) -> Vec<f64> {
                 })
                 .collect()
         }
-        // A rising chirp.
-        2 => (0..n)
-            .map(|i| {
-                let t = i as f64 / fs;
-                0.4 * (2.0 * PI * (base * 2.0 * t + 600.0 * t * t)).sin()
-            })
-            .collect(),
+        // A chirp with its own start and rate, with a vibrato.
+        2 => {
+            let rate = 100.0 + rng.next() * 1500.0;
+            let vib = 3.0 + rng.next() * 6.0;
+            (0..n)
+                .map(|i| {
+                    let t = i as f64 / fs;
+                    let phase = base * 2.0 * t + rate * t * t + 3.0 * (2.0 * PI * vib * t).sin();
+                    0.4 * (2.0 * PI * phase).sin()
+                })
+                .collect()
+        }
         // Plucked strings (Karplus–Strong), a new note every 0.25 s.
         3 => {
             let mut out = vec![0.0; n];
