@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::bench_frontend;
+use super::{bench_frontend, bench_library};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -15,11 +15,20 @@ pub struct BenchArgs {
 enum BenchTarget {
     /// Decode + resample + log-mel speed, as × real time on one core.
     Frontend(bench_frontend::FrontendBenchArgs),
+    /// Top-10 similarity search latency over synthetic vectors.
+    Search(bench_library::SearchBenchArgs),
+    /// Scan throughput on generated files (files/min, × real time).
+    Scan(bench_library::ScanBenchArgs),
+    /// A first scan of many small files (peak memory), then an unchanged rescan (time).
+    Rescan(bench_library::ScanBenchArgs),
 }
 
 /// Runs the chosen benchmark.
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
         BenchTarget::Frontend(a) => bench_frontend::run(a),
+        BenchTarget::Search(a) => bench_library::search(a),
+        BenchTarget::Scan(a) => bench_library::scan_throughput(a),
+        BenchTarget::Rescan(a) => bench_library::rescan(a),
     }
 }

@@ -2,9 +2,11 @@
 
 mod bench;
 mod bench_frontend;
+mod bench_library;
 mod info;
 mod library_args;
 mod logmel;
+mod map;
 mod output;
 mod scan;
 mod similar;
@@ -42,6 +44,8 @@ enum Command {
     Similar(similar::SimilarArgs),
     /// Write every file's metadata, status and tags as CSV or JSON.
     Export(status::ExportArgs),
+    /// Compute and store the 2-D map of the library (PCA, then t-SNE).
+    Map(map::MapArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -88,6 +92,7 @@ pub fn main() -> ExitCode {
         Some(Command::Errors(args)) => status::errors(&args),
         Some(Command::Similar(args)) => similar::run(&args),
         Some(Command::Export(args)) => status::export(&args),
+        Some(Command::Map(args)) => map::run(&args),
     };
     match result {
         Ok(code) => code,
