@@ -213,16 +213,18 @@ pub fn scan_throughput(args: &ScanBenchArgs) -> anyhow::Result<ExitCode> {
     };
     let mut lib = Library::open(&dir.join(format!("bench-{}.sqlite", std::process::id())))?;
     let (report, secs) = run_scan(&mut lib, &enc, &id, &root, budget)?;
-    let audio_s = args.files as f64 * args.seconds;
+    // Every file under the folder counts (a reused --dir may hold more than --files).
+    let files = report.analysed.len() as f64;
+    let audio_s = files * args.seconds;
     println!(
         "scan {} files × {:.1} s, model {} ({}), budget {}: {:.1} s → {:.0} files/min, {:.1}× real time ({} analysed, {} failed)",
-        args.files,
+        files,
         args.seconds,
         id.name,
         enc.config().embed_dim,
         budget.label(),
         secs,
-        args.files as f64 / secs * 60.0,
+        files / secs * 60.0,
         audio_s / secs,
         report.analysed.len(),
         report.failed.len()
