@@ -91,6 +91,24 @@ impl Engine {
         })
     }
 
+    /// An engine around an encoder already loaded (on the CPU, or on a candle GPU device without
+    /// a CPU fallback).
+    pub fn from_encoder(encoder: Encoder) -> Self {
+        let name = if encoder.device().is_cpu() {
+            "CPU"
+        } else {
+            "GPU (candle)"
+        };
+        Engine {
+            main: encoder,
+            cpu: None,
+            degraded: Mutex::new(false),
+            gpu: Mutex::new(None),
+            device_name: Mutex::new(name.to_string()),
+            notices: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Where the encoder runs now, e.g. `CPU` or `wgpu: NVIDIA … (Vulkan, DiscreteGpu)`.
     pub fn device_name(&self) -> String {
         self.device_name
@@ -99,9 +117,10 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Whether a wgpu device is in use.
+    /// Whether a GPU (wgpu, CUDA or Metal) is in use.
     pub fn on_gpu(&self) -> bool {
-        self.gpu.lock().map(|g| g.is_some()).unwrap_or(false)
+        let wgpu = self.gpu.lock().map(|g| g.is_some()).unwrap_or(false);
+        !self.degraded() && (wgpu || !self.main.device().is_cpu())
     }
 
     /// Notices for the user (GPU failures and fallbacks) since the last call.
@@ -110,6 +129,11 @@ impl Engine {
             .lock()
             .map(|mut n| std::mem::take(&mut *n))
             .unwrap_or_default()
+    }
+
+    /// The encoder's hyper-parameters.
+    pub fn config(&self) -> &EncoderConfig {
+        self.main.config()
     }
 
     /// The encoder that runs on the CPU (always present).
@@ -170,7 +194,7 @@ impl ChunkEncoder for Engine {
         };
         match attempt {
             Ok(layers) => Ok(layers),
-            Err(e) if self.on_gpu() || self.cpu.is_some() => {
+            Err(e) if self.on_gpu() => {
                 self.fall_back(&e);
                 on_cpu(x)
             }

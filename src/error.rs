@@ -52,6 +52,9 @@ pub enum Error {
     /// An argument was out of range or inconsistent.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+    /// The library index (SQLite) failed or holds something unexpected.
+    #[error("library: {0}")]
+    Library(String),
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,

@@ -15,7 +15,10 @@ pub mod error;
 pub mod gpu;
 #[cfg(feature = "gui")]
 pub mod gui;
+pub mod jobs;
+pub mod library;
 pub mod model;
+pub mod search;
 pub mod tags;
 
 pub use error::{Error, Result};

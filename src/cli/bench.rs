@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_encoder, bench_frontend};
+use super::{bench_encoder, bench_frontend, bench_library};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -17,6 +17,12 @@ enum BenchTarget {
     Frontend(bench_frontend::FrontendBenchArgs),
     /// Encoder speed: ViT-B with random weights, chunks/s and GFLOP/s at batch 1 and 8.
     Encoder(bench_encoder::BenchEncoderArgs),
+    /// Top-10 similarity search latency over synthetic vectors.
+    Search(bench_library::SearchBenchArgs),
+    /// Scan throughput on generated files (files/min, × real time).
+    Scan(bench_library::ScanBenchArgs),
+    /// A first scan of many small files (peak memory), then an unchanged rescan (time).
+    Rescan(bench_library::ScanBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -24,5 +30,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match &args.what {
         BenchTarget::Frontend(a) => bench_frontend::run(a),
         BenchTarget::Encoder(a) => bench_encoder::run(a).map(|()| ExitCode::SUCCESS),
+        BenchTarget::Search(a) => bench_library::search(a),
+        BenchTarget::Scan(a) => bench_library::scan_throughput(a),
+        BenchTarget::Rescan(a) => bench_library::rescan(a),
     }
 }

@@ -3,12 +3,18 @@
 mod bench;
 mod bench_encoder;
 mod bench_frontend;
+mod bench_library;
 mod embed;
 mod info;
+mod library_args;
 mod logmel;
+mod map;
 mod models;
 mod output;
 mod predict;
+mod scan;
+mod similar;
+mod status;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -36,8 +42,20 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Convert or inspect model files.
     Models(models::ModelsArgs),
-    /// Measure speed (front end, encoder).
+    /// Measure speed (front end, encoder, scan, search).
     Bench(bench::BenchArgs),
+    /// Add folders to the library and analyse new or changed audio files.
+    Scan(scan::ScanArgs),
+    /// Show what the library holds.
+    Status(status::StatusArgs),
+    /// List the files that could not be read, with the reason.
+    Errors(status::ErrorsArgs),
+    /// Find the library's files most similar to a file (or a time region of it).
+    Similar(similar::SimilarArgs),
+    /// Write every file's metadata, status and tags as CSV or JSON.
+    Export(status::ExportArgs),
+    /// Compute and store the 2-D map of the library (PCA, then t-SNE).
+    Map(map::MapArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -82,6 +100,12 @@ pub fn main() -> ExitCode {
         Some(Command::Predict(args)) => predict::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Models(args)) => models::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Bench(args)) => bench::run(&args),
+        Some(Command::Scan(args)) => scan::run(&args),
+        Some(Command::Status(args)) => status::status(&args),
+        Some(Command::Errors(args)) => status::errors(&args),
+        Some(Command::Similar(args)) => similar::run(&args),
+        Some(Command::Export(args)) => status::export(&args),
+        Some(Command::Map(args)) => map::run(&args),
     };
     match result {
         Ok(code) => code,

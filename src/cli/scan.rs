@@ -1,0 +1,141 @@
+//! `earmark scan DIR...`: add folders to the library and analyse what is new or changed.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use earmark::jobs::{JobEvent, JobQueue};
+use earmark::library::analyse::Budget;
+use earmark::library::scan::{ScanOptions, ScanReport, scan};
+use earmark::library::walk::WalkOptions;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::library_args::{LibraryArg, ModelArg};
+
+/// Arguments of `earmark scan`.
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Folders to scan (recursively).
+    #[arg(required = true)]
+    dirs: Vec<PathBuf>,
+    #[command(flatten)]
+    library: LibraryArg,
+    #[command(flatten)]
+    model: ModelArg,
+    /// Analyse every file whole (the default on a GPU; on the CPU long files get --windows).
+    #[arg(long)]
+    full: bool,
+    /// On the CPU, windows of 6.08 s analysed per file longer than --full-up-to.
+    #[arg(long, default_value_t = 5)]
+    windows: usize,
+    /// Files up to this many seconds are always analysed whole.
+    #[arg(long, default_value_t = 30.0)]
+    full_up_to: f64,
+    /// Also scan hidden folders and files.
+    #[arg(long)]
+    hidden: bool,
+    /// Encoder chunks per batch.
+    #[arg(long, default_value_t = 8)]
+    batch: usize,
+    /// Print the scan report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs the scan job on the job queue and shows its events.
+pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    let mut lib = args.library.open()?;
+    let active = args.model.load(&lib)?;
+    let budget = if args.full || active.on_gpu {
+        Budget::Full
+    } else {
+        Budget::Windows {
+            count: args.windows,
+            full_up_to_s: args.full_up_to,
+        }
+    };
+    let opts = ScanOptions {
+        roots: args.dirs.clone(),
+        walk: WalkOptions {
+            hidden: args.hidden,
+        },
+        budget,
+        max_batch: args.batch,
+    };
+    let (report_tx, report_rx) = crossbeam_channel::bounded::<ScanReport>(1);
+    let queue = JobQueue::new()?;
+    let handle = queue.submit("scan", move |ctx| {
+        let report = scan(&mut lib, &active.encoder, &active.identity, &opts, ctx)?;
+        let summary = report.summary();
+        let _ = report_tx.send(report);
+        Ok(summary)
+    })?;
+    let bar = if args.quiet || args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(0)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} eta {eta} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut code = ExitCode::SUCCESS;
+    for event in handle.events.iter() {
+        match event {
+            JobEvent::Started { .. } => {}
+            JobEvent::Note(n) => bar.println(n),
+            JobEvent::Progress(p) => {
+                bar.set_length(p.total as u64);
+                bar.set_position(p.done as u64);
+                bar.set_message(p.current.unwrap_or_default());
+            }
+            JobEvent::ItemFailed { item, reason } => {
+                if !args.json {
+                    bar.println(format!("error: {item}: {reason}"));
+                }
+            }
+            JobEvent::Done { summary } => {
+                bar.finish_and_clear();
+                if !args.json {
+                    println!("{summary}");
+                }
+            }
+            JobEvent::Cancelled => {
+                bar.abandon();
+                eprintln!("scan cancelled");
+                code = ExitCode::FAILURE;
+            }
+            JobEvent::Failed { reason } => {
+                bar.abandon();
+                eprintln!("earmark: scan failed: {reason}");
+                code = ExitCode::FAILURE;
+            }
+        }
+    }
+    if let (true, Ok(report)) = (args.json, report_rx.try_recv()) {
+        println!("{}", report_json(&report));
+    }
+    Ok(code)
+}
+
+fn report_json(r: &ScanReport) -> serde_json::Value {
+    let roots: Vec<_> = r
+        .roots
+        .iter()
+        .map(|(root, f)| {
+            serde_json::json!({
+                "root": root, "new": f.new, "changed": f.changed, "touched": f.touched,
+                "moved": f.moved, "removed": f.removed, "unchanged": f.unchanged,
+                "walk_problems": f.walk_problems,
+            })
+        })
+        .collect();
+    let failed: Vec<_> = r
+        .failed
+        .iter()
+        .map(|(p, why)| serde_json::json!({"path": p, "reason": why}))
+        .collect();
+    serde_json::json!({"roots": roots, "analysed": r.analysed, "failed": failed})
+}

@@ -1,0 +1,114 @@
+//! The library index: one SQLite file that remembers roots, files, their analysis by each model
+//! (clip and segment embeddings), tags, errors and settings.
+//!
+//! - [`db`]: opening, WAL, versioned migrations;
+//! - [`store`]: the rows and the writes a scan makes (one small transaction each);
+//! - [`query`]: read-only views — status counts, errors, export rows, search inputs;
+//! - [`walk`]: finding audio files under the roots and planning what a scan must do;
+//! - [`model_id`]: naming a model by its weights and configuration;
+//! - [`analyse`]: decoding one file, the analysis budget, clip and segment vectors;
+//! - [`scan`]: the scan job (reconcile, then a decode → encode → commit pipeline).
+//!
+//! Only one job writes at a time (the job queue runs jobs one after another); readers open
+//! their own connection and never block it (WAL).
+
+pub mod analyse;
+pub mod db;
+pub mod model_id;
+pub mod query;
+pub mod scan;
+pub mod store;
+pub mod walk;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::error::{Error, Result};
+use db::sql;
+
+pub use store::{FileMeta, FileStatus, KnownFile, Segments};
+
+/// File name of the index inside the data directory.
+pub const INDEX_FILE: &str = "library.sqlite";
+
+/// Settings key of the active model's weight file.
+pub const ACTIVE_MODEL_KEY: &str = "active_model";
+
+/// An open library index.
+pub struct Library {
+    conn: Connection,
+    path: Option<PathBuf>,
+}
+
+impl Library {
+    /// Opens (creating and migrating as needed) the index at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        Ok(Library {
+            conn: db::open(path)?,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// An index in memory only, for tests and benchmarks.
+    pub fn in_memory() -> Result<Self> {
+        Ok(Library {
+            conn: db::open_in_memory()?,
+            path: None,
+        })
+    }
+
+    /// Where the index lives by default: `$XDG_DATA_HOME/earmark/library.sqlite` on Linux (the
+    /// platform's data directory elsewhere).
+    pub fn default_path() -> Result<PathBuf> {
+        let dirs =
+            directories::ProjectDirs::from("org", "Earmark", "earmark").ok_or_else(|| {
+                Error::Library(
+                    "no home directory to keep the library in; pass --library PATH".into(),
+                )
+            })?;
+        Ok(dirs.data_dir().join(INDEX_FILE))
+    }
+
+    /// The file behind this index (`None` in memory).
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The underlying connection, for read-only queries elsewhere in the crate.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The connection for writes elsewhere in the crate (one writer: the running job).
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
+    /// A setting's value.
+    pub fn setting(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(sql("reading a setting"))
+    }
+
+    /// Sets a setting.
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO settings(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map_err(sql("writing a setting"))?;
+        Ok(())
+    }
+
+    /// `PRAGMA integrity_check` of the file (`["ok"]` when healthy).
+    pub fn integrity_check(&self) -> Result<Vec<String>> {
+        db::integrity_check(&self.conn)
+    }
+}

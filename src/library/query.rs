@@ -1,0 +1,218 @@
+//! Read-only views of the index: counts for `status`, the error list, export rows, and the
+//! inputs of similarity search (clip vectors with the facts search filters on).
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Library;
+use super::db::sql;
+use super::store::f16_values;
+use crate::error::Result;
+
+/// Counts shown by `earmark status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatusCounts {
+    /// Library roots.
+    pub roots: usize,
+    /// File rows.
+    pub files: usize,
+    /// Files analysed.
+    pub indexed: usize,
+    /// Files waiting for analysis.
+    pub pending: usize,
+    /// Files that could not be read.
+    pub errors: usize,
+    /// Models with stored embeddings.
+    pub models: usize,
+    /// Clip embeddings stored (all models).
+    pub clip_embeddings: usize,
+    /// Total indexed duration in seconds.
+    pub duration_s: f64,
+}
+
+/// One row of `earmark export` (and of the GUI's table).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExportRow {
+    /// Absolute path.
+    pub path: String,
+    /// `pending`, `indexed` or `error`.
+    pub status: String,
+    /// Why the file failed, for errors.
+    pub error: Option<String>,
+    /// Size in bytes.
+    pub size: i64,
+    /// Content fingerprint.
+    pub fingerprint: String,
+    /// Duration in seconds.
+    pub duration_s: Option<f64>,
+    /// Source sample rate.
+    pub sample_rate: Option<i64>,
+    /// Channel count.
+    pub channels: Option<i64>,
+    /// Container.
+    pub container: Option<String>,
+    /// Codec.
+    pub codec: Option<String>,
+    /// Embedded title.
+    pub title: Option<String>,
+    /// Embedded artist.
+    pub artist: Option<String>,
+    /// Embedded album.
+    pub album: Option<String>,
+    /// Embedded genre.
+    pub genre: Option<String>,
+    /// Tags as `label:score` separated by `;`.
+    pub tags: String,
+}
+
+/// A search candidate: an analysed file with the facts filters look at.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// File id.
+    pub file_id: i64,
+    /// Absolute path.
+    pub path: String,
+    /// Content fingerprint (exact duplicates share it).
+    pub fingerprint: String,
+    /// Duration in seconds.
+    pub duration_s: f64,
+}
+
+impl Library {
+    /// Counts of everything in the index.
+    pub fn status(&self) -> Result<StatusCounts> {
+        let what = "counting the library";
+        let c = &self.conn;
+        let count = |q: &str| -> Result<usize> {
+            c.query_row(q, [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as usize)
+                .map_err(sql(what))
+        };
+        Ok(StatusCounts {
+            roots: count("SELECT count(*) FROM roots")?,
+            files: count("SELECT count(*) FROM files")?,
+            indexed: count("SELECT count(*) FROM files WHERE status = 'indexed'")?,
+            pending: count("SELECT count(*) FROM files WHERE status = 'pending'")?,
+            errors: count("SELECT count(*) FROM files WHERE status = 'error'")?,
+            models: count("SELECT count(DISTINCT model_id) FROM clip_embeddings")?,
+            clip_embeddings: count("SELECT count(*) FROM clip_embeddings")?,
+            duration_s: c
+                .query_row(
+                    "SELECT coalesce(sum(duration_s), 0) FROM files WHERE status = 'indexed'",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql(what))?,
+        })
+    }
+
+    /// Files that could not be read, as `(path, reason)`, sorted by path.
+    pub fn errors(&self) -> Result<Vec<(String, String)>> {
+        let what = "listing errors";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, coalesce(error, '') FROM files WHERE status = 'error' ORDER BY path",
+            )
+            .map_err(sql(what))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql(what))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
+    }
+
+    /// Every file with its metadata and tags, sorted by path.
+    pub fn export_rows(&self) -> Result<Vec<ExportRow>> {
+        let what = "exporting the library";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.path, f.status, f.error, f.size, f.fingerprint, f.duration_s,
+                        f.sample_rate, f.channels, f.container, f.codec, f.title, f.artist,
+                        f.album, f.genre,
+                        coalesce((SELECT group_concat(t.label || ':' || printf('%.4f', t.score), ';')
+                                  FROM tags t WHERE t.file_id = f.id), '')
+                 FROM files f ORDER BY f.path",
+            )
+            .map_err(sql(what))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(ExportRow {
+                    path: r.get(0)?,
+                    status: r.get(1)?,
+                    error: r.get(2)?,
+                    size: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                    duration_s: r.get(5)?,
+                    sample_rate: r.get(6)?,
+                    channels: r.get(7)?,
+                    container: r.get(8)?,
+                    codec: r.get(9)?,
+                    title: r.get(10)?,
+                    artist: r.get(11)?,
+                    album: r.get(12)?,
+                    genre: r.get(13)?,
+                    tags: r.get(14)?,
+                })
+            })
+            .map_err(sql(what))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
+    }
+
+    /// The file row with exactly this path, as `(id, fingerprint)`.
+    pub fn file_by_path(&self, path: &str) -> Result<Option<(i64, String)>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT id, fingerprint FROM files WHERE path = ?1",
+                [path],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("looking a file up"))
+    }
+
+    /// Analysed files under `model_id` with their clip vectors, calling `each` per file.
+    pub fn for_each_clip(
+        &self,
+        model_id: i64,
+        mut each: impl FnMut(Candidate, Vec<f32>),
+    ) -> Result<()> {
+        let what = "reading clip embeddings";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), c.vector
+                 FROM clip_embeddings c JOIN files f ON f.id = c.file_id
+                 WHERE c.model_id = ?1 AND f.status = 'indexed' ORDER BY f.id",
+            )
+            .map_err(sql(what))?;
+        let mut rows = stmt.query(params![model_id]).map_err(sql(what))?;
+        while let Some(r) = rows.next().map_err(sql(what))? {
+            let blob: Vec<u8> = r.get(4).map_err(sql(what))?;
+            each(
+                Candidate {
+                    file_id: r.get(0).map_err(sql(what))?,
+                    path: r.get(1).map_err(sql(what))?,
+                    fingerprint: r.get(2).map_err(sql(what))?,
+                    duration_s: r.get(3).map_err(sql(what))?,
+                },
+                f16_values(&blob),
+            );
+        }
+        Ok(())
+    }
+
+    /// Ids of files carrying tag `label` (any source) with at least `min_score`.
+    pub fn files_with_tag(&self, label: &str, min_score: f32) -> Result<Vec<i64>> {
+        let what = "filtering by tag";
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT file_id FROM tags WHERE label = ?1 AND score >= ?2")
+            .map_err(sql(what))?;
+        let rows = stmt
+            .query_map(params![label, f64::from(min_score)], |r| r.get(0))
+            .map_err(sql(what))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
+    }
+}

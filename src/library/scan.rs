@@ -1,0 +1,247 @@
+//! The scan job: reconcile each root with the disk, then analyse what needs it through a
+//! three-stage pipeline so both cores stay busy:
+//!
+//! ```text
+//! files ─▶ [earmark-decode] decode + log-mel ─▶ (bounded) ─▶ [earmark-encode] batches chunks
+//!        across files, runs the encoder ─▶ (bounded) ─▶ job thread: one transaction per file
+//! ```
+//!
+//! Each file's analysis is committed on its own, so a kill loses at most the files in flight and
+//! a rescan picks up exactly where the last one stopped.
+
+use std::path::PathBuf;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use super::Library;
+use super::analyse::{self, Budget, Prepared};
+use super::model_id::{ModelIdentity, segment_projection};
+use super::store::Segments;
+use super::walk::{Reconciled, WalkOptions};
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::jobs::{JobContext, JobEvent, ProgressTracker};
+use crate::model::{EmbedOptions, embed_batch};
+
+/// Decoded files waiting for the encoder.
+const PREFETCH: usize = 4;
+
+/// What to scan and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanOptions {
+    /// Folders to scan (added as library roots).
+    pub roots: Vec<PathBuf>,
+    /// Walking options.
+    pub walk: WalkOptions,
+    /// How much of each file to encode.
+    pub budget: Budget,
+    /// Most encoder chunks per batch.
+    pub max_batch: usize,
+}
+
+/// What a scan did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScanReport {
+    /// Per root: what reconciling found.
+    pub roots: Vec<(String, Reconciled)>,
+    /// Files analysed and stored.
+    pub analysed: Vec<String>,
+    /// Files that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+}
+
+impl ScanReport {
+    /// One line for people.
+    pub fn summary(&self) -> String {
+        let sum = |f: fn(&Reconciled) -> usize| self.roots.iter().map(|(_, r)| f(r)).sum::<usize>();
+        format!(
+            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed, {} unchanged",
+            self.analysed.len(),
+            self.failed.len(),
+            sum(|r| r.new.len()),
+            sum(|r| r.changed.len()),
+            sum(|r| r.moved.len()),
+            sum(|r| r.removed.len()),
+            sum(|r| r.unchanged + r.touched.len()),
+        )
+    }
+}
+
+/// One file's finished analysis.
+struct Analysis {
+    prepared: Prepared,
+    clip: Vec<f32>,
+    segments: Segments,
+}
+
+type Item<T> = (i64, String, Result<T>);
+
+/// Runs a scan with `encoder` (whose identity is `model`), reporting through `ctx`.
+pub fn scan(
+    lib: &mut Library,
+    encoder: &Engine,
+    model: &ModelIdentity,
+    opts: &ScanOptions,
+    ctx: &JobContext,
+) -> Result<ScanReport> {
+    let model_id = lib.ensure_model(model)?;
+    let mut report = ScanReport::default();
+    let mut root_ids = Vec::new();
+    for root in &opts.roots {
+        ctx.control.checkpoint()?;
+        ctx.events
+            .send(JobEvent::Note(format!("walking {}", root.display())));
+        let (id, found) = lib.reconcile_root(root, opts.walk)?;
+        root_ids.push(id);
+        report
+            .roots
+            .push((root.to_string_lossy().into_owned(), found));
+    }
+    let todo = lib.files_to_analyse(&root_ids, model_id)?;
+    ctx.events.send(JobEvent::Note(format!(
+        "{} files to analyse with {}",
+        todo.len(),
+        model.name
+    )));
+    let mut tracker = ProgressTracker::new(todo.len());
+    ctx.events.progress(tracker.snapshot(None));
+    let (work_tx, work_rx) = crossbeam_channel::unbounded();
+    for item in todo {
+        let _ = work_tx.send(item);
+    }
+    drop(work_tx);
+    let (prep_tx, prep_rx) = bounded::<Item<Prepared>>(PREFETCH);
+    let (done_tx, done_rx) = bounded::<Item<Analysis>>(PREFETCH);
+    let cfg = encoder.config().clone();
+    let budget = opts.budget;
+    std::thread::scope(|s| -> Result<()> {
+        let control = &ctx.control;
+        std::thread::Builder::new()
+            .name("earmark-decode".into())
+            .spawn_scoped(s, move || {
+                for (id, path) in work_rx {
+                    if control.checkpoint().is_err() {
+                        break;
+                    }
+                    let prepared = analyse::prepare(path.as_ref(), budget, cfg.n_t, cfg.patch_size);
+                    if prep_tx.send((id, path, prepared)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| Error::InvalidInput(format!("cannot start decoder: {e}")))?;
+        let max_batch = opts.max_batch.max(1);
+        std::thread::Builder::new()
+            .name("earmark-encode".into())
+            .spawn_scoped(s, move || {
+                encode_stage(encoder, model, max_batch, &prep_rx, &done_tx)
+            })
+            .map_err(|e| Error::InvalidInput(format!("cannot start encoder: {e}")))?;
+        for (id, path, result) in done_rx {
+            ctx.control.checkpoint()?;
+            match result {
+                Ok(a) => {
+                    let note = a
+                        .prepared
+                        .truncated
+                        .then_some("truncated: only the readable part was analysed");
+                    lib.store_analysis(
+                        id,
+                        model_id,
+                        &a.prepared.meta,
+                        &a.prepared.analysed,
+                        &a.clip,
+                        &a.segments,
+                        note,
+                    )?;
+                    tracker.finish_item(false);
+                    report.analysed.push(path.clone());
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    lib.store_error(id, &reason)?;
+                    tracker.finish_item(true);
+                    ctx.events.send(JobEvent::ItemFailed {
+                        item: path.clone(),
+                        reason: reason.clone(),
+                    });
+                    report.failed.push((path.clone(), reason));
+                }
+            }
+            ctx.events.progress(tracker.snapshot(Some(path)));
+        }
+        Ok(())
+    })?;
+    Ok(report)
+}
+
+/// Gathers decoded files until `max_batch` chunks are waiting (or input ends), encodes them in
+/// shared batches and sends each file's result on.
+fn encode_stage(
+    encoder: &Engine,
+    model: &ModelIdentity,
+    max_batch: usize,
+    rx: &Receiver<Item<Prepared>>,
+    tx: &Sender<Item<Analysis>>,
+) {
+    let n_t = encoder.config().n_t;
+    let projection = segment_projection(model.clip_dim, model.segment_dim);
+    let opts = EmbedOptions {
+        pool_time: false,
+        max_batch,
+        ..EmbedOptions::default()
+    };
+    let mut group: Vec<(i64, String, Prepared)> = Vec::new();
+    let mut chunks = 0;
+    let mut input_open = true;
+    while input_open || !group.is_empty() {
+        if input_open && chunks < max_batch {
+            match rx.recv() {
+                Ok((id, path, Ok(p))) => {
+                    chunks += p.mel.frames.div_ceil(n_t);
+                    group.push((id, path, p));
+                }
+                Ok((id, path, Err(e))) => {
+                    if tx.send((id, path, Err(e))).is_err() {
+                        return;
+                    }
+                }
+                Err(_) => input_open = false,
+            }
+            continue;
+        }
+        let mels: Vec<_> = group.iter().map(|(_, _, p)| &p.mel).collect();
+        let results = match embed_batch(encoder, &mels, &opts) {
+            Ok(embs) => embs.into_iter().map(Ok).collect(),
+            // One bad input must not fail its neighbours: retry each alone for its own error.
+            Err(_) => mels
+                .iter()
+                .map(|m| embed_batch(encoder, &[*m], &opts).and_then(first))
+                .collect::<Vec<_>>(),
+        };
+        for ((id, path, prepared), emb) in group.drain(..).zip(results) {
+            let out = emb.map(|emb| {
+                let (clip, segments) = analyse::summarise(
+                    &emb,
+                    &prepared.column_times,
+                    projection.as_deref(),
+                    model.segment_dim,
+                );
+                Analysis {
+                    prepared,
+                    clip,
+                    segments,
+                }
+            });
+            if tx.send((id, path, out)).is_err() {
+                return;
+            }
+        }
+        chunks = 0;
+    }
+}
+
+fn first(mut v: Vec<crate::model::Embeddings>) -> Result<crate::model::Embeddings> {
+    v.pop()
+        .ok_or_else(|| Error::Tensor("encoder returned nothing".into()))
+}

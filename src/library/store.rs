@@ -1,0 +1,429 @@
+//! Rows of the index: roots, files, models, embeddings (f16 blobs) and tags — every write the
+//! scan makes, each in its own small transaction.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Library;
+use super::db::sql;
+use crate::error::{Error, Result};
+
+/// Where a file stands in the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileStatus {
+    /// Seen, not analysed yet (new, changed, or a scan was interrupted).
+    Pending,
+    /// Analysed: metadata and embeddings stored.
+    Indexed,
+    /// Could not be read; the reason is stored.
+    Error,
+}
+
+impl FileStatus {
+    /// The text stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::Pending => "pending",
+            FileStatus::Indexed => "indexed",
+            FileStatus::Error => "error",
+        }
+    }
+
+    /// Parses the `status` column.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "pending" => Ok(FileStatus::Pending),
+            "indexed" => Ok(FileStatus::Indexed),
+            "error" => Ok(FileStatus::Error),
+            other => Err(Error::Library(format!("unknown file status `{other}`"))),
+        }
+    }
+}
+
+/// What the scan compares against the disk: a file row's identity and change markers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KnownFile {
+    /// Row id.
+    pub id: i64,
+    /// Absolute path.
+    pub path: String,
+    /// Size in bytes when last seen.
+    pub size: u64,
+    /// Modification time (ns since the Unix epoch) when last seen.
+    pub mtime_ns: i64,
+    /// Content fingerprint (hex xxh3-128 of the bytes).
+    pub fingerprint: String,
+    /// Status.
+    pub status: FileStatus,
+}
+
+/// Facts read from a file while analysing it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileMeta {
+    /// Decoded duration in seconds.
+    pub duration_s: f64,
+    /// Source sample rate.
+    pub sample_rate: u32,
+    /// Source channel count.
+    pub channels: usize,
+    /// Container name.
+    pub container: String,
+    /// Codec name.
+    pub codec: String,
+    /// Embedded title.
+    pub title: Option<String>,
+    /// Embedded artist.
+    pub artist: Option<String>,
+    /// Embedded album.
+    pub album: Option<String>,
+    /// Embedded genre.
+    pub genre: Option<String>,
+}
+
+/// Segment embeddings of one file: `starts[i]` seconds, vector `i` at `vectors[i·dim..]`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Segments {
+    /// Start time of each segment in seconds.
+    pub starts: Vec<f32>,
+    /// Values per segment.
+    pub dim: usize,
+    /// All vectors, segment-major.
+    pub vectors: Vec<f32>,
+}
+
+impl Segments {
+    /// Number of segments.
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Segment `i`'s vector.
+    pub fn vector(&self, i: usize) -> &[f32] {
+        &self.vectors[i * self.dim..(i + 1) * self.dim]
+    }
+}
+
+/// Encodes f32 values as little-endian f16 bytes.
+pub fn f16_blob(values: &[f32]) -> Vec<u8> {
+    values
+        .iter()
+        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
+        .collect()
+}
+
+/// Decodes little-endian f16 bytes into f32 values.
+pub fn f16_values(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(2)
+        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+        .collect()
+}
+
+fn f32_blob(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+fn f32_values(blob: &[u8]) -> Vec<f32> {
+    blob.chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Library {
+    /// The id of library root `path`, added if new.
+    pub fn ensure_root(&self, path: &str) -> Result<i64> {
+        let what = "adding a library root";
+        self.conn
+            .execute(
+                "INSERT INTO roots(path, added_at) VALUES (?1, ?2) ON CONFLICT(path) DO NOTHING",
+                params![path, now_ms()],
+            )
+            .map_err(sql(what))?;
+        self.conn
+            .query_row("SELECT id FROM roots WHERE path = ?1", [path], |r| r.get(0))
+            .map_err(sql(what))
+    }
+
+    /// The library roots as `(id, path)`.
+    pub fn roots(&self) -> Result<Vec<(i64, String)>> {
+        let what = "listing roots";
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, path FROM roots ORDER BY path")
+            .map_err(sql(what))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql(what))?;
+        rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
+    }
+
+    /// File rows under root `root_id`, or all of them.
+    pub fn known_files(&self, root_id: Option<i64>) -> Result<Vec<KnownFile>> {
+        let what = "reading known files";
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, path, size, mtime_ns, fingerprint, status FROM files
+                 WHERE ?1 IS NULL OR root_id = ?1",
+            )
+            .map_err(sql(what))?;
+        let rows = stmt
+            .query_map([root_id], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                ))
+            })
+            .map_err(sql(what))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, path, size, mtime_ns, fingerprint, status) = row.map_err(sql(what))?;
+            out.push(KnownFile {
+                id,
+                path,
+                size: size.max(0) as u64,
+                mtime_ns,
+                fingerprint,
+                status: FileStatus::parse(&status)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Adds a new file, pending analysis; returns its id.
+    pub fn insert_pending(
+        &self,
+        root_id: i64,
+        path: &str,
+        size: u64,
+        mtime_ns: i64,
+        fingerprint: &str,
+    ) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO files(root_id, path, size, mtime_ns, fingerprint, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+                params![root_id, path, size as i64, mtime_ns, fingerprint],
+            )
+            .map_err(sql("adding a file"))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records that file `id` now lives at `path` (a move: its analysis is kept).
+    pub fn move_file(
+        &self,
+        id: i64,
+        root_id: i64,
+        path: &str,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE files SET root_id = ?2, path = ?3, size = ?4, mtime_ns = ?5 WHERE id = ?1",
+                params![id, root_id, path, size as i64, mtime_ns],
+            )
+            .map_err(sql("moving a file"))?;
+        Ok(())
+    }
+
+    /// Updates size and time of a file whose content did not change.
+    pub fn touch_file(&self, id: i64, size: u64, mtime_ns: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE files SET size = ?2, mtime_ns = ?3 WHERE id = ?1",
+                params![id, size as i64, mtime_ns],
+            )
+            .map_err(sql("updating a file"))?;
+        Ok(())
+    }
+
+    /// Records new content for file `id`: everything derived from the old content is dropped
+    /// and the file waits for analysis again.
+    ///
+    /// The status changes first, so even outside a transaction an interruption leaves the file
+    /// pending (its old rows are then replaced by the next analysis).
+    pub fn mark_changed(&self, id: i64, size: u64, mtime_ns: i64, fingerprint: &str) -> Result<()> {
+        let what = "recording a changed file";
+        self.conn
+            .execute(
+                "UPDATE files SET size = ?2, mtime_ns = ?3, fingerprint = ?4, status = 'pending',
+                 error = NULL WHERE id = ?1",
+                params![id, size as i64, mtime_ns, fingerprint],
+            )
+            .map_err(sql(what))?;
+        for table in [
+            "clip_embeddings",
+            "segment_embeddings",
+            "tags",
+            "map_points",
+        ] {
+            self.conn
+                .execute(&format!("DELETE FROM {table} WHERE file_id = ?1"), [id])
+                .map_err(sql(what))?;
+        }
+        Ok(())
+    }
+
+    /// Removes a file and everything derived from it.
+    pub fn remove_file(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM files WHERE id = ?1", [id])
+            .map_err(sql("removing a file"))?;
+        Ok(())
+    }
+
+    /// Stores one file's analysis — metadata, clip and segment embeddings — in one transaction.
+    /// `note` (such as "truncated") is kept in the error column of an indexed file.
+    #[allow(clippy::too_many_arguments)] // one row's worth of columns, written together
+    pub fn store_analysis(
+        &mut self,
+        file_id: i64,
+        model_id: i64,
+        meta: &FileMeta,
+        analysed: &str,
+        clip: &[f32],
+        segments: &Segments,
+        note: Option<&str>,
+    ) -> Result<()> {
+        let what = "storing an analysis";
+        let tx = self.conn.transaction().map_err(sql(what))?;
+        tx.execute(
+            "UPDATE files SET status = 'indexed', error = ?12, duration_s = ?2, sample_rate = ?3,
+             channels = ?4, container = ?5, codec = ?6, title = ?7, artist = ?8, album = ?9,
+             genre = ?10, analysed_at = ?11 WHERE id = ?1",
+            params![
+                file_id,
+                meta.duration_s,
+                meta.sample_rate,
+                meta.channels as i64,
+                meta.container,
+                meta.codec,
+                meta.title,
+                meta.artist,
+                meta.album,
+                meta.genre,
+                now_ms(),
+                note
+            ],
+        )
+        .map_err(sql(what))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO clip_embeddings(file_id, model_id, analysed, vector)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![file_id, model_id, analysed, f16_blob(clip)],
+        )
+        .map_err(sql(what))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO segment_embeddings(file_id, model_id, count, starts, vectors)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                file_id,
+                model_id,
+                segments.len() as i64,
+                f32_blob(&segments.starts),
+                f16_blob(&segments.vectors)
+            ],
+        )
+        .map_err(sql(what))?;
+        tx.commit().map_err(sql(what))
+    }
+
+    /// Records that file `id` could not be analysed, and why.
+    pub fn store_error(&self, file_id: i64, reason: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE files SET status = 'error', error = ?2, analysed_at = ?3 WHERE id = ?1",
+                params![file_id, reason, now_ms()],
+            )
+            .map_err(sql("recording a file error"))?;
+        Ok(())
+    }
+
+    /// The clip vector of `file_id` under `model_id`, if analysed.
+    pub fn clip_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
+        self.conn
+            .query_row(
+                "SELECT vector FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
+                [file_id, model_id],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()
+            .map_err(sql("reading a clip embedding"))
+            .map(|b| b.map(|b| f16_values(&b)))
+    }
+
+    /// The segment embeddings of `file_id` under `model_id`, if analysed.
+    pub fn segments(&self, file_id: i64, model_id: i64) -> Result<Option<Segments>> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT starts, vectors FROM segment_embeddings WHERE file_id = ?1 AND model_id = ?2",
+                [file_id, model_id],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()
+            .map_err(sql("reading segment embeddings"))?;
+        Ok(row.map(|(s, v)| {
+            let starts = f32_values(&s);
+            let vectors = f16_values(&v);
+            let dim = if starts.is_empty() {
+                0
+            } else {
+                vectors.len() / starts.len()
+            };
+            Segments {
+                starts,
+                dim,
+                vectors,
+            }
+        }))
+    }
+
+    /// Replaces the tags of `file_id` from `source` with `(label, score)` pairs.
+    pub fn set_tags(&mut self, file_id: i64, source: &str, tags: &[(String, f32)]) -> Result<()> {
+        let what = "storing tags";
+        let tx = self.conn.transaction().map_err(sql(what))?;
+        tx.execute(
+            "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
+            params![file_id, source],
+        )
+        .map_err(sql(what))?;
+        for (label, score) in tags {
+            tx.execute(
+                "INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)",
+                params![file_id, source, label, f64::from(*score)],
+            )
+            .map_err(sql(what))?;
+        }
+        tx.commit().map_err(sql(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f16_blobs_round_trip_within_half_precision() {
+        let v = [0.0f32, 1.0, -0.333, 1234.5, 1e-3];
+        let back = f16_values(&f16_blob(&v));
+        for (a, b) in v.iter().zip(&back) {
+            assert!((a - b).abs() <= a.abs() * 1e-3 + 1e-6, "{a} vs {b}");
+        }
+    }
+}
