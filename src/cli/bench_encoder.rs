@@ -61,6 +61,7 @@ pub fn run(args: &BenchEncoderArgs) -> anyhow::Result<()> {
         "one chunk = 608 frames (6.08 s) = 191 tokens = {:.2} GFLOP",
         flops / 1e9
     );
+    println!("cpu: {}", cpu_description());
     println!(
         "{:>7} {:>5} {:>10} {:>10} {:>8} {:>10}",
         "threads", "batch", "s/batch", "s/chunk", "GFLOP/s", "x realtime"
@@ -92,6 +93,31 @@ pub fn run(args: &BenchEncoderArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The CPU's model name and its widest vector extension, for the benchmark header.
+fn cpu_description() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown model".to_owned());
+    #[cfg(target_arch = "x86_64")]
+    let simd = if std::arch::is_x86_feature_detected!("avx512f") {
+        "AVX-512"
+    } else if std::arch::is_x86_feature_detected!("avx2") {
+        "AVX2"
+    } else {
+        "SSE2"
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let simd = std::env::consts::ARCH;
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    format!("{model}, {simd}, {cores} logical cores")
 }
 
 fn worker(args: &BenchEncoderArgs, threads: usize) -> anyhow::Result<()> {

@@ -58,6 +58,13 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let head =
         Head::load(&args.head).with_context(|| format!("loading {}", args.head.display()))?;
     let vocab = vocabulary(args, head.classes())?;
+    if matches!(head, Head::AudioSet { .. }) && encoder.config().n_t != 992 {
+        eprintln!(
+            "warning: the AudioSet head belongs to the 992-frame fine-tuned encoder; {} has n_t {}",
+            args.model.display(),
+            encoder.config().n_t
+        );
+    }
     let mel = load_input(&args.file)?;
     let clip = embed(&encoder, &mel, &head.embed_options())?.clip_vector();
     anyhow::ensure!(

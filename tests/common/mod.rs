@@ -56,6 +56,7 @@ pub fn logmel_norm(sig: &str) -> LogMel {
 }
 
 /// Asserts `got` equals `want` within `tol` (max abs), naming the case and the worst index.
+/// With `EARMARK_PARITY_REPORT` set, prints every comparison's error.
 pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32 {
     assert_eq!(
         got.len(),
@@ -71,6 +72,9 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], tol: f32) -> f32 {
             worst = e;
             at = i;
         }
+    }
+    if std::env::var_os("EARMARK_PARITY_REPORT").is_some() {
+        eprintln!("parity {what}: max abs error {worst:e}");
     }
     assert!(
         worst <= tol,
