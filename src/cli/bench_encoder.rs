@@ -45,6 +45,9 @@ pub struct BenchEncoderArgs {
     /// Use candle's separate bias / GELU / add operations instead of the fused ones.
     #[arg(long)]
     pub candle_ops: bool,
+    /// Also measure the encoder on this device (`wgpu`) and print it beside the CPU figures.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
     /// Internal: run the measurements in this process with this many threads.
     #[arg(long, hide = true)]
     pub worker_threads: Option<usize>,
@@ -92,7 +95,11 @@ pub fn run(args: &BenchEncoderArgs) -> anyhow::Result<()> {
             "benchmark worker with {t} threads failed ({status})"
         );
     }
-    Ok(())
+    match args.device.as_str() {
+        "cpu" => Ok(()),
+        "wgpu" => super::bench_gpu::run(&args.batches, args.iters),
+        other => anyhow::bail!("bench encoder --device {other}: use cpu or wgpu"),
+    }
 }
 
 /// The CPU's model name and its widest vector extension, for the benchmark header.

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_encoder;
 mod bench_frontend;
+mod bench_gpu;
 mod bench_library;
 mod embed;
 mod info;
