@@ -71,7 +71,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     .filter(|(_, on)| *on)
     .map(|(name, _)| *name)
     .collect();
-    let mut devices = vec!["cpu"];
+    let mut devices = vec!["cpu", "wgpu"];
     if cfg!(feature = "cuda") {
         devices.push("cuda");
     }

@@ -30,7 +30,7 @@ pub struct PredictArgs {
     /// Number of labels printed.
     #[arg(long, default_value_t = 5)]
     pub top: usize,
-    /// Device: cpu, cuda[:N], metal[:N], auto.
+    /// Device: auto, cpu, wgpu, cuda[:N], metal[:N] (a failing GPU falls back to the CPU).
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
