@@ -9,6 +9,7 @@
 //! ─[`model`]→ embeddings ─[`tags`]→ labels.
 
 pub mod audio;
+pub mod config;
 pub mod dsp;
 pub mod engine;
 pub mod error;

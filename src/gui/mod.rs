@@ -16,6 +16,10 @@ pub fn run() -> crate::Result<()> {
             .with_min_inner_size([640.0, 400.0]),
         ..Default::default()
     };
-    eframe::run_native("Earmark", options, Box::new(|_cc| Ok(Box::new(EarmarkApp))))
-        .map_err(|e| crate::Error::InvalidInput(format!("cannot open the window: {e}")))
+    eframe::run_native(
+        "Earmark",
+        options,
+        Box::new(|_cc| Ok(Box::new(EarmarkApp::default()))),
+    )
+    .map_err(|e| crate::Error::InvalidInput(format!("cannot open the window: {e}")))
 }

@@ -1,0 +1,87 @@
+//! User settings that outlive a run (`settings.toml` in the XDG config directory).
+//!
+//! `EARMARK_CONFIG_DIR` overrides the directory (tests, portable installs). Saving writes a
+//! temporary file and renames it, so a crash never leaves a half-written file; a missing or
+//! unreadable file gives the defaults.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Persisted settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Where the encoder runs: `auto`, `cpu`, `wgpu`, `cuda[:N]`, `metal[:N]`.
+    pub device: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            device: "auto".to_string(),
+        }
+    }
+}
+
+/// The directory holding `settings.toml`.
+pub fn config_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("EARMARK_CONFIG_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("org", "Earmark", "earmark")
+        .map(|d| d.config_dir().to_path_buf())
+}
+
+impl Settings {
+    /// Reads the settings; defaults when there are none or they cannot be read.
+    pub fn load() -> Self {
+        config_dir().map_or_else(Settings::default, |d| Self::load_from(&d))
+    }
+
+    /// Reads `settings.toml` in `dir`; defaults when missing or unreadable.
+    pub fn load_from(dir: &std::path::Path) -> Self {
+        std::fs::read_to_string(dir.join("settings.toml"))
+            .ok()
+            .and_then(|text| toml::from_str(&text).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes the settings atomically to the configuration directory.
+    pub fn save(&self) -> Result<()> {
+        let dir = config_dir()
+            .ok_or_else(|| Error::InvalidInput("no configuration directory (set HOME)".into()))?;
+        self.save_to(&dir)
+    }
+
+    /// Writes `settings.toml` in `dir` atomically.
+    pub fn save_to(&self, dir: &std::path::Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let text = toml::to_string(self)
+            .map_err(|e| Error::InvalidInput(format!("cannot write settings: {e}")))?;
+        let tmp = dir.join("settings.toml.partial");
+        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
+        let path = dir.join("settings.toml");
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load_from(dir.path()), Settings::default());
+        let s = Settings {
+            device: "wgpu".into(),
+        };
+        s.save_to(dir.path()).unwrap();
+        assert_eq!(Settings::load_from(dir.path()), s);
+        std::fs::write(dir.path().join("settings.toml"), "device = [broken").unwrap();
+        assert_eq!(Settings::load_from(dir.path()), Settings::default());
+    }
+}
