@@ -14,14 +14,8 @@ fn encoder(file: &str) -> Encoder {
 
 /// The first chunk of a signal as the encoder sees it: up to 608 frames, zero-padded to 16.
 fn chunk0(sig: &str) -> Tensor {
-    let mel = logmel_norm(sig);
-    let frames = mel.frames.div_ceil(16).min(38) * 16;
-    let mut buf = vec![0f32; 80 * frames];
-    for band in 0..80 {
-        let n = mel.frames.min(frames);
-        buf[band * frames..band * frames + n].copy_from_slice(&mel.data[band * mel.frames..][..n]);
-    }
-    Tensor::from_vec(buf, (1, 80, frames), &Device::Cpu).unwrap()
+    let frames = logmel_norm(sig).frames.div_ceil(16).min(38) * 16;
+    first_chunk(sig, frames)
 }
 
 #[test]
@@ -62,13 +56,7 @@ fn plain_forward_equals_traced_forward() {
 }
 
 fn opts(mode: Mode, freq: FreqLayout, pool: bool) -> EmbedOptions {
-    EmbedOptions {
-        mode,
-        freq,
-        pool_time: pool,
-        all_layers: true,
-        max_batch: 8,
-    }
+    embed_opts(mode, freq, pool)
 }
 
 /// Compares layers (all) and emb (last) of one mode against `<prefix>.layers|emb[_pooled]`.

@@ -19,13 +19,7 @@ fn mel_from_wav(sig: &str) -> LogMel {
 }
 
 fn opts(mode: Mode, freq: FreqLayout, pool: bool) -> EmbedOptions {
-    EmbedOptions {
-        mode,
-        freq,
-        pool_time: pool,
-        all_layers: true,
-        max_batch: 8,
-    }
+    embed_opts(mode, freq, pool)
 }
 
 #[test]

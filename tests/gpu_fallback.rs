@@ -3,7 +3,7 @@
 
 mod common;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use common::*;
 use earmark::engine::Engine;
 use earmark::gpu::GpuOptions;
@@ -11,14 +11,7 @@ use earmark::model::chunk::ChunkEncoder;
 use earmark::model::device::DeviceChoice;
 
 fn chunk() -> Tensor {
-    let mel = logmel_norm("sig_7p5s");
-    let frames = 608;
-    let mut buf = vec![0f32; 80 * frames];
-    for band in 0..80 {
-        buf[band * frames..(band + 1) * frames]
-            .copy_from_slice(&mel.data[band * mel.frames..][..frames]);
-    }
-    Tensor::from_vec(buf, (1, 80, frames), &Device::Cpu).unwrap()
+    first_chunk("sig_7p5s", 608)
 }
 
 #[test]

@@ -17,15 +17,8 @@ fn gpu_for(enc: &Encoder) -> GpuEncoder {
     GpuEncoder::new(ctx, &enc.host_weights().unwrap()).unwrap()
 }
 
-/// The first `frames` frames (a multiple of 16) of a fixture signal's log-mel, `[1, 80, frames]`.
 fn chunk(sig: &str, frames: usize) -> Tensor {
-    let mel = logmel_norm(sig);
-    let mut buf = vec![0f32; 80 * frames];
-    for band in 0..80 {
-        let n = mel.frames.min(frames);
-        buf[band * frames..band * frames + n].copy_from_slice(&mel.data[band * mel.frames..][..n]);
-    }
-    Tensor::from_vec(buf, (1, 80, frames), &Device::Cpu).unwrap()
+    first_chunk(sig, frames)
 }
 
 #[test]

@@ -41,7 +41,7 @@ fn vocabulary(args: &PredictArgs, classes: usize) -> anyhow::Result<Vocabulary> 
         .filter(|p| p.is_file());
     let vocab = match args.labels.as_ref().or(official.as_ref()) {
         Some(path) => Vocabulary::load(path)?,
-        None => Vocabulary::placeholder(classes),
+        None => Vocabulary::numbered(classes),
     };
     anyhow::ensure!(
         vocab.len() == classes,

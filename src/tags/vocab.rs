@@ -48,7 +48,7 @@ fn err(path: &Path, why: impl std::fmt::Display) -> Error {
 
 impl Vocabulary {
     /// Names `class_0 … class_{n-1}`, for heads without a vocabulary.
-    pub fn placeholder(n: usize) -> Self {
+    pub fn numbered(n: usize) -> Self {
         Vocabulary {
             labels: (0..n).map(|i| format!("class_{i}")).collect(),
         }

@@ -215,3 +215,30 @@ pub fn ffmpeg(input: &std::path::Path, output: &std::path::Path, args: &[&str]) 
         String::from_utf8_lossy(&result.stderr)
     );
 }
+
+/// The first `frames` frames of a fixture signal's normalised log-mel as an encoder input
+/// `[1, 80, frames]`, zero-padded (in normalised units) past the signal's end.
+pub fn first_chunk(sig: &str, frames: usize) -> candle_core::Tensor {
+    let mel = logmel_norm(sig);
+    let mut buf = vec![0f32; 80 * frames];
+    for band in 0..80 {
+        let n = mel.frames.min(frames);
+        buf[band * frames..band * frames + n].copy_from_slice(&mel.data[band * mel.frames..][..n]);
+    }
+    candle_core::Tensor::from_vec(buf, (1, 80, frames), &candle_core::Device::Cpu).unwrap()
+}
+
+/// Embedding options with every layer kept.
+pub fn embed_opts(
+    mode: earmark::model::Mode,
+    freq: earmark::model::FreqLayout,
+    pool_time: bool,
+) -> earmark::model::EmbedOptions {
+    earmark::model::EmbedOptions {
+        mode,
+        freq,
+        pool_time,
+        all_layers: true,
+        max_batch: 8,
+    }
+}
