@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use common::WavFormat;
 use earmark::library::{FileStatus, Library};
-use synth::{earmark, generate_library, sound, tiny_model, write_broken, write_stereo};
+use synth::{canon, earmark, generate_library, sound, tiny_model, write_broken, write_stereo};
 
 fn scan_json(lib: &Path, root: &Path) -> serde_json::Value {
     let out = earmark(&[
@@ -34,10 +34,6 @@ fn strings(v: &serde_json::Value) -> BTreeSet<String> {
         .iter()
         .map(|s| s.as_str().unwrap().to_owned())
         .collect()
-}
-
-fn canon(p: &Path) -> String {
-    p.canonicalize().unwrap().to_string_lossy().into_owned()
 }
 
 #[test]

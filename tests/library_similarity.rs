@@ -18,7 +18,7 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use common::{WavFormat, ffmpeg};
-use synth::{earmark, sound, tiny_model, write_stereo};
+use synth::{canon, earmark, scan_with_tiny_model, sound, tiny_model, write_stereo};
 
 fn similar(lib: &Path, query: &Path, extra: &[&str]) -> Vec<(String, f64)> {
     let mut args: Vec<&OsStr> = vec![
@@ -43,10 +43,6 @@ fn similar(lib: &Path, query: &Path, extra: &[&str]) -> Vec<(String, f64)> {
             )
         })
         .collect()
-}
-
-fn canon(p: &Path) -> String {
-    p.canonicalize().unwrap().to_string_lossy().into_owned()
 }
 
 #[test]
@@ -79,15 +75,7 @@ fn versions_of_a_clip_outrank_unrelated_clips() {
         groups.push(vec![original, copy, gain, mp3]);
     }
     let lib = dir.path().join("lib.sqlite");
-    earmark(&[
-        OsStr::new("scan"),
-        root.as_os_str(),
-        OsStr::new("--library"),
-        lib.as_os_str(),
-        OsStr::new("--model"),
-        tiny_model().as_os_str(),
-        OsStr::new("--quiet"),
-    ]);
+    scan_with_tiny_model(&root, &lib);
 
     for group in &groups {
         for query in group {
@@ -174,15 +162,7 @@ fn a_time_region_finds_the_file_that_sounds_like_it() {
         );
     }
     let lib = dir.path().join("lib.sqlite");
-    earmark(&[
-        OsStr::new("scan"),
-        root.as_os_str(),
-        OsStr::new("--library"),
-        lib.as_os_str(),
-        OsStr::new("--model"),
-        tiny_model().as_os_str(),
-        OsStr::new("--quiet"),
-    ]);
+    scan_with_tiny_model(&root, &lib);
     let medley = root.join("medley.wav");
     let first = similar(&lib, &medley, &["--start", "1", "--end", "5"]);
     let second = similar(&lib, &medley, &["--start", "7", "--end", "11"]);

@@ -158,18 +158,32 @@ impl Block {
         })
     }
 
+    /// Splits fused q|k|v rows `[B·N, 3D]` into contiguous per-head `q`, `k`, `v`
+    /// `[B, heads, N, head_dim]`.
+    pub(super) fn split_heads(
+        &self,
+        qkv: &Tensor,
+        b: usize,
+        n: usize,
+        hd: usize,
+    ) -> Result<(Tensor, Tensor, Tensor)> {
+        let qkv = qkv
+            .reshape((b, n, 3, self.num_heads, hd))?
+            .permute((2, 0, 3, 1, 4))?;
+        Ok((
+            qkv.get(0)?.contiguous()?,
+            qkv.get(1)?.contiguous()?,
+            qkv.get(2)?.contiguous()?,
+        ))
+    }
+
     /// Multi-head attention on the normalised input `h` `[B, N, D]`: the concatenated head
     /// outputs `[B·N, D]`, before `proj`.
     fn attention_heads(&self, h: &Tensor) -> Result<Tensor> {
         let (b, n, d) = h.dims3()?;
         let hd = d / self.num_heads;
         let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
-        let qkv = qkv
-            .reshape((b, n, 3, self.num_heads, hd))?
-            .permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
+        let (q, k, v) = self.split_heads(&qkv, b, n, hd)?;
         let att = q.matmul(&k.t()?)?;
         let att = if self.qkv.cpu {
             att.inplace_op1(&fused::SoftmaxLastDim)?;

@@ -39,12 +39,7 @@ impl Block {
         let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
         prof.add("qkv linear (+bias)", t);
         let t = Instant::now();
-        let qkv = qkv
-            .reshape((b, n, 3, self.num_heads, hd))?
-            .permute((2, 0, 3, 1, 4))?;
-        let q = qkv.get(0)?.contiguous()?;
-        let k = qkv.get(1)?.contiguous()?;
-        let v = qkv.get(2)?.contiguous()?;
+        let (q, k, v) = self.split_heads(&qkv, b, n, hd)?;
         prof.add("attention: split heads", t);
         let t = Instant::now();
         let att = q.matmul(&k.t()?)?;

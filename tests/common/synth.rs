@@ -259,3 +259,22 @@ pub fn earmark(args: &[&std::ffi::OsStr]) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// A path as the index stores it (canonical).
+pub fn canon(p: &std::path::Path) -> String {
+    p.canonicalize().unwrap().to_string_lossy().into_owned()
+}
+
+/// `earmark scan ROOT --library LIB --model <tiny> --quiet`.
+pub fn scan_with_tiny_model(root: &std::path::Path, lib: &std::path::Path) -> String {
+    use std::ffi::OsStr;
+    earmark(&[
+        OsStr::new("scan"),
+        root.as_os_str(),
+        OsStr::new("--library"),
+        lib.as_os_str(),
+        OsStr::new("--model"),
+        tiny_model().as_os_str(),
+        OsStr::new("--quiet"),
+    ])
+}
