@@ -21,5 +21,6 @@ pub mod library;
 pub mod model;
 pub mod search;
 pub mod tags;
+pub mod train;
 
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_encoder, bench_frontend, bench_library};
+use super::{bench_encoder, bench_frontend, bench_library, bench_train};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -23,6 +23,8 @@ enum BenchTarget {
     Scan(bench_library::ScanBenchArgs),
     /// A first scan of many small files (peak memory), then an unchanged rescan (time).
     Rescan(bench_library::ScanBenchArgs),
+    /// Training speed (updates/s, crops/s) per preset and batch size.
+    Train(bench_train::TrainBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -33,5 +35,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Search(a) => bench_library::search(a),
         BenchTarget::Scan(a) => bench_library::scan_throughput(a),
         BenchTarget::Rescan(a) => bench_library::rescan(a),
+        BenchTarget::Train(a) => bench_train::run(a).map(|()| ExitCode::SUCCESS),
     }
 }

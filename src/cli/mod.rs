@@ -5,6 +5,7 @@ mod bench_encoder;
 mod bench_frontend;
 mod bench_gpu;
 mod bench_library;
+mod bench_train;
 mod embed;
 mod info;
 mod library_args;
@@ -16,6 +17,7 @@ mod predict;
 mod scan;
 mod similar;
 mod status;
+mod train;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -57,6 +59,8 @@ enum Command {
     Export(status::ExportArgs),
     /// Compute and store the 2-D map of the library (PCA, then t-SNE).
     Map(map::MapArgs),
+    /// Pretrain a MATPAC encoder on your own audio (self-supervised).
+    Train(train::TrainArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -107,6 +111,7 @@ pub fn main() -> ExitCode {
         Some(Command::Similar(args)) => similar::run(&args),
         Some(Command::Export(args)) => status::export(&args),
         Some(Command::Map(args)) => map::run(&args),
+        Some(Command::Train(args)) => train::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -37,12 +37,32 @@ pub fn load(file: &str, name: &str) -> Ref {
             .chunks_exact(8)
             .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as f32)
             .collect(),
+        safetensors::Dtype::F64 => view
+            .data()
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()) as f32)
+            .collect(),
         d => panic!("unexpected dtype {d:?}"),
     };
     Ref {
         shape: view.shape().to_vec(),
         data,
     }
+}
+
+/// Reads an F64 (or I64) tensor at full precision.
+pub fn load_f64(file: &str, name: &str) -> Vec<f64> {
+    let bytes = std::fs::read(fixture(file)).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let view = st.tensor(name).unwrap();
+    view.data()
+        .chunks_exact(8)
+        .map(|c| match view.dtype() {
+            safetensors::Dtype::F64 => f64::from_le_bytes(c.try_into().unwrap()),
+            safetensors::Dtype::I64 => i64::from_le_bytes(c.try_into().unwrap()) as f64,
+            d => panic!("{name}: unexpected dtype {d:?}"),
+        })
+        .collect()
 }
 
 /// The normalised log-mel `logmel_norm [1, 80, T]` of a signal fixture.

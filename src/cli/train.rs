@@ -1,0 +1,210 @@
+//! `earmark train`: MATPAC pretraining on the audio under some folders, from scratch with a
+//! preset or continuing an existing encoder; resumable; Ctrl+C stops cleanly (checkpoint and
+//! model export).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use earmark::model::device::{DeviceChoice, open};
+use earmark::train::dataset::TrainData;
+use earmark::train::export::{Precision, state_from_model};
+use earmark::train::trainer::{TrainHandle, TrainRun};
+use earmark::train::{TrainConfig, TrainEvent, TrainPreset, TrainState};
+
+/// Arguments of `earmark train`.
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Model size: tiny, small or base (ViT-B).
+    #[arg(long, default_value = "small")]
+    pub preset: String,
+    /// Updates of the whole run (schedules are laid out over them).
+    #[arg(long, default_value_t = 2000)]
+    pub steps: u64,
+    /// Crops per update.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 3e-4)]
+    pub lr: f64,
+    /// Fraction of patches hidden from the student.
+    #[arg(long, default_value_t = 0.7)]
+    pub mask_ratio: f64,
+    /// Folders of training audio (searched recursively).
+    #[arg(long, num_args = 1..)]
+    pub roots: Vec<PathBuf>,
+    /// The run's folder (checkpoints, log, exported model).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue a run: its folder (newest checkpoint) or a checkpoint file.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Start from this encoder instead of random weights (continued pretraining).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
+    /// MATPAC++: five prediction heads with winner-takes-all.
+    #[arg(long)]
+    pub mcl: bool,
+    /// Seed of every random draw.
+    #[arg(long, default_value_t = 1337)]
+    pub seed: u64,
+    /// Checkpoint every N updates.
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: u64,
+    /// Held-out evaluation every N updates (0 = never).
+    #[arg(long, default_value_t = 50)]
+    pub eval_every: u64,
+    /// Stop (checkpoint + export) after this update even if the run is longer; resume later.
+    #[arg(long)]
+    pub stop_at: Option<u64>,
+    /// Export the model in 16-bit floats (half the size).
+    #[arg(long)]
+    pub f16: bool,
+    /// Where to export the model (default: RUN/model.safetensors).
+    #[arg(long)]
+    pub model_out: Option<PathBuf>,
+    /// Device: cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Print every event as a JSON line instead of a progress line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn default_run_dir() -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("org", "Earmark", "earmark")
+        .context("no home directory for training runs; pass --out DIR")?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    Ok(dirs.data_dir().join("training").join(format!("run-{stamp}")))
+}
+
+fn prepare(args: &TrainArgs) -> anyhow::Result<TrainRun> {
+    let choice: DeviceChoice = args.device.parse()?;
+    if choice == DeviceChoice::Wgpu {
+        bail!("training runs on candle devices (cpu, cuda, metal); wgpu serves inference only");
+    }
+    let device = open(choice)?;
+    let data_for = |state: &TrainState| -> anyhow::Result<TrainData> {
+        let n_t = state.cfg.preset.encoder.n_t;
+        Ok(TrainData::from_roots(&state.cfg.roots, n_t, state.cfg.seed)?)
+    };
+    let mut run = if let Some(path) = &args.resume {
+        let mut failure = None;
+        let run = TrainRun::resume(path, &device, |s| {
+            data_for(s).map_err(|e| {
+                let msg = format!("{e:#}");
+                failure = Some(e);
+                earmark::Error::InvalidInput(msg)
+            })
+        });
+        match (run, failure) {
+            (Ok(r), _) => r,
+            (Err(_), Some(e)) => return Err(e),
+            (Err(e), None) => return Err(e.into()),
+        }
+    } else {
+        if args.roots.is_empty() {
+            bail!("give the folders to train on with --roots DIR... (or --resume RUN)");
+        }
+        let configure = |preset: TrainPreset| {
+            let preset = if args.mcl {
+                preset.with_prediction_heads(5)
+            } else {
+                preset
+            };
+            let mut cfg = TrainConfig::new(preset, args.steps, args.batch, args.lr);
+            cfg.mask_ratio = args.mask_ratio;
+            cfg.seed = args.seed;
+            cfg.checkpoint_every = args.checkpoint_every;
+            cfg.eval_every = args.eval_every;
+            cfg.roots = args.roots.clone();
+            cfg
+        };
+        let state = match &args.init {
+            Some(model) => state_from_model(model, &device, configure)?,
+            None => TrainState::new(configure(TrainPreset::named(&args.preset)?), &device)?,
+        };
+        let data = data_for(&state)?;
+        let dir = match &args.out {
+            Some(d) => d.clone(),
+            None => default_run_dir()?,
+        };
+        TrainRun::new(state, data, &dir)
+    };
+    run.stop_at = args.stop_at;
+    run.precision = if args.f16 {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    if let Some(p) = &args.model_out {
+        run.model_path = p.clone();
+    }
+    Ok(run)
+}
+
+fn print_event(ev: &TrainEvent, json: bool) {
+    if json {
+        if let Ok(line) = serde_json::to_string(ev) {
+            println!("{line}");
+        }
+        return;
+    }
+    match ev {
+        TrainEvent::Started { step, total, files, held_out } => {
+            println!("training on {files} files ({held_out} held out), from update {step} of {total}")
+        }
+        TrainEvent::Unusable { path, reason } => eprintln!("skipped {path}: {reason}"),
+        TrainEvent::Step { stats, samples_per_s, eta_s } => println!(
+            "step {:>6}  pred {:.4}  cls {:.4}  lr {:.2e}  τt {:.4}  ppl {:>7.1}  |g| {:.3}  {:.1} crops/s  ETA {:.0} s",
+            stats.step + 1,
+            stats.loss_pred,
+            stats.loss_cls,
+            stats.lr,
+            stats.teacher_temp,
+            stats.teacher_perplexity,
+            stats.grad_norm,
+            samples_per_s,
+            eta_s
+        ),
+        TrainEvent::Eval { step, loss_pred, loss_cls, teacher_perplexity } => println!(
+            "held-out after {step}: pred {loss_pred:.4}  cls {loss_cls:.4}  ppl {teacher_perplexity:.1}"
+        ),
+        TrainEvent::Checkpoint { path, .. } => println!("checkpoint {}", path.display()),
+        TrainEvent::Finished { step, complete, model } => println!(
+            "{} after {step} updates; model: {}",
+            if *complete { "finished" } else { "stopped" },
+            model.display()
+        ),
+        TrainEvent::Failed { reason } => eprintln!("training failed: {reason}"),
+    }
+}
+
+/// Runs `earmark train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<std::process::ExitCode> {
+    let run = prepare(args)?;
+    let handle = Arc::new(TrainHandle::spawn(run)?);
+    let h = handle.clone();
+    // Ctrl+C stops after the current update; the checkpoint and export follow.
+    let _ = ctrlc::set_handler(move || h.stop());
+    loop {
+        match handle.events().recv() {
+            Ok(ev) => {
+                let end = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Failed { .. });
+                print_event(&ev, args.json);
+                if end {
+                    break;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let handle = Arc::try_unwrap(handle).ok().context("training thread still referenced")?;
+    match handle.join() {
+        TrainEvent::Failed { reason } => bail!("training failed: {reason}"),
+        _ => Ok(std::process::ExitCode::SUCCESS),
+    }
+}

@@ -1,0 +1,269 @@
+//! Training data (spec §7.1): random 608-frame crops of normalised log-mels from the audio files
+//! under chosen folders, in a seeded shuffled order, with a held-out split and a bounded cache of
+//! decoded log-mels.
+//!
+//! The official recipe discards files shorter than one crop. Sample libraries are mostly short
+//! one-shots, so a file of at least [`MIN_FRAMES`] frames (1 s) is repeated end to end to fill a
+//! crop instead; shorter files are skipped and reported.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use candle_core::{Device, Tensor};
+use half::f16;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::library::walk::{WalkOptions, audio_files};
+use crate::model::pos::SplitMix;
+
+/// Shortest usable file, in log-mel frames (1 s).
+pub const MIN_FRAMES: usize = 100;
+
+/// Where the stream of crops stands (stored in checkpoints).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataPosition {
+    /// Passes over the training files so far.
+    pub epoch: u64,
+    /// Next index in this epoch's order.
+    pub cursor: usize,
+    /// Crop-position generator state.
+    pub rng: u64,
+    /// Files found unusable so far (skipped from then on).
+    #[serde(default)]
+    pub skipped: std::collections::BTreeSet<PathBuf>,
+}
+
+/// A decoded file: normalised log-mel, f16, `[80][frames]` row-major.
+struct Cached {
+    data: Vec<f16>,
+    frames: usize,
+}
+
+/// The crops of a run.
+pub struct TrainData {
+    train: Vec<PathBuf>,
+    held_out: Vec<PathBuf>,
+    seed: u64,
+    order: Vec<usize>,
+    pos: DataPosition,
+    cache: HashMap<PathBuf, Arc<Cached>>,
+    cache_bytes: usize,
+    cache_limit: usize,
+    unusable: Vec<(PathBuf, String)>,
+    n_t: usize,
+}
+
+/// Whether `path` falls in the held-out split (about 1 file in 20, stable across runs).
+fn is_held_out(path: &Path) -> bool {
+    xxhash_rust::xxh3::xxh3_64(path.to_string_lossy().as_bytes()) % 20 == 0
+}
+
+impl TrainData {
+    /// Lists the audio files under `roots` (sorted) and splits them; crops are `n_t` frames.
+    pub fn from_roots(roots: &[PathBuf], n_t: usize, seed: u64) -> Result<Self> {
+        let mut files = Vec::new();
+        for root in roots {
+            if !root.is_dir() {
+                return Err(Error::InvalidInput(format!(
+                    "{}: not a folder",
+                    root.display()
+                )));
+            }
+            let (found, _) = audio_files(root, WalkOptions::default());
+            files.extend(found.into_iter().map(|f| PathBuf::from(f.path)));
+        }
+        Self::from_files(files, n_t, seed)
+    }
+
+    /// Uses the given files (sorted, deduplicated).
+    pub fn from_files(mut files: Vec<PathBuf>, n_t: usize, seed: u64) -> Result<Self> {
+        files.sort();
+        files.dedup();
+        let (mut held_out, mut train): (Vec<_>, Vec<_>) =
+            files.into_iter().partition(|p| is_held_out(p));
+        if train.is_empty() {
+            train = std::mem::take(&mut held_out);
+        }
+        if train.is_empty() {
+            return Err(Error::InvalidInput("no audio files to train on".into()));
+        }
+        let mut data = TrainData {
+            train,
+            held_out,
+            seed,
+            order: Vec::new(),
+            pos: DataPosition {
+                epoch: 0,
+                cursor: 0,
+                rng: seed ^ 0x6372_6F70,
+                skipped: Default::default(),
+            },
+            cache: HashMap::new(),
+            cache_bytes: 0,
+            cache_limit: 2 << 30,
+            unusable: Vec::new(),
+            n_t,
+        };
+        data.shuffle();
+        Ok(data)
+    }
+
+    /// Training files.
+    pub fn train_files(&self) -> &[PathBuf] {
+        &self.train
+    }
+
+    /// Held-out files.
+    pub fn held_out_files(&self) -> &[PathBuf] {
+        &self.held_out
+    }
+
+    /// Files that could not be used, with the reason.
+    pub fn unusable(&self) -> &[(PathBuf, String)] {
+        &self.unusable
+    }
+
+    /// Bounds the decoded-log-mel cache (bytes).
+    pub fn set_cache_limit(&mut self, bytes: usize) {
+        self.cache_limit = bytes;
+    }
+
+    /// The stream position, for checkpoints.
+    pub fn position(&self) -> DataPosition {
+        self.pos.clone()
+    }
+
+    /// Continues from a stored position.
+    pub fn seek(&mut self, pos: DataPosition) {
+        self.pos = pos;
+        self.shuffle();
+    }
+
+    fn shuffle(&mut self) {
+        let mut rng = SplitMix(self.seed ^ self.pos.epoch.wrapping_mul(0x9E37_79B9));
+        self.order = (0..self.train.len()).collect();
+        for i in (1..self.order.len()).rev() {
+            let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+            self.order.swap(i, j);
+        }
+    }
+
+    fn decode(&mut self, path: &Path) -> Result<Arc<Cached>> {
+        if let Some(c) = self.cache.get(path) {
+            return Ok(c.clone());
+        }
+        let clip = crate::audio::load_mono_16k(path)?;
+        let mel = crate::dsp::log_mel_normalised(&clip.samples)?;
+        if mel.frames < MIN_FRAMES {
+            return Err(Error::NoAudio {
+                path: path.to_path_buf(),
+                reason: format!("too short to train on ({} frames, need {MIN_FRAMES})", mel.frames),
+            });
+        }
+        let cached = Arc::new(Cached {
+            data: mel.data.iter().map(|&x| f16::from_f32(x)).collect(),
+            frames: mel.frames,
+        });
+        let bytes = cached.data.len() * 2;
+        if self.cache_bytes + bytes > self.cache_limit {
+            self.cache.clear();
+            self.cache_bytes = 0;
+        }
+        self.cache_bytes += bytes;
+        self.cache.insert(path.to_path_buf(), cached.clone());
+        Ok(cached)
+    }
+
+    fn next_file(&mut self) -> Result<PathBuf> {
+        if self.pos.skipped.len() >= self.train.len() {
+            return Err(Error::InvalidInput(
+                "none of the training files could be decoded".into(),
+            ));
+        }
+        loop {
+            if self.pos.cursor >= self.order.len() {
+                self.pos.epoch += 1;
+                self.pos.cursor = 0;
+                self.shuffle();
+            }
+            let path = &self.train[self.order[self.pos.cursor]];
+            self.pos.cursor += 1;
+            if !self.pos.skipped.contains(path) {
+                return Ok(path.clone());
+            }
+        }
+    }
+
+    /// Copies a crop of `n_t` frames starting at `start` (cyclic for short files) into `out`.
+    fn crop(c: &Cached, start: usize, n_t: usize, out: &mut Vec<f32>) {
+        for band in 0..crate::dsp::N_MELS {
+            let row = &c.data[band * c.frames..(band + 1) * c.frames];
+            out.extend((0..n_t).map(|i| row[(start + i) % c.frames].to_f32()));
+        }
+    }
+
+    /// The next batch of crops `[B, 80, n_t]`. Files that fail are reported once through
+    /// `on_unusable` and dropped from the run.
+    pub fn next_batch(
+        &mut self,
+        batch: usize,
+        device: &Device,
+        mut on_unusable: impl FnMut(&Path, &str),
+    ) -> Result<Tensor> {
+        let mut out = Vec::with_capacity(batch * crate::dsp::N_MELS * self.n_t);
+        let mut filled = 0;
+        while filled < batch {
+            let path = self.next_file()?;
+            let cached = match self.decode(&path) {
+                Ok(c) => c,
+                Err(e) => {
+                    let why = e.to_string();
+                    on_unusable(&path, &why);
+                    self.unusable.push((path.clone(), why));
+                    self.pos.skipped.insert(path);
+                    continue;
+                }
+            };
+            let mut rng = SplitMix(self.pos.rng);
+            let span = cached.frames.saturating_sub(self.n_t) as u64 + 1;
+            let start = if cached.frames >= self.n_t {
+                (rng.next_u64() % span) as usize
+            } else {
+                (rng.next_u64() % cached.frames as u64) as usize
+            };
+            self.pos.rng = rng.0;
+            Self::crop(&cached, start, self.n_t, &mut out);
+            filled += 1;
+        }
+        Ok(Tensor::from_vec(
+            out,
+            (batch, crate::dsp::N_MELS, self.n_t),
+            device,
+        )?)
+    }
+
+    /// Up to `count` fixed held-out crops (one per held-out file, from its middle).
+    pub fn held_out_batch(&mut self, count: usize, device: &Device) -> Result<Option<Tensor>> {
+        let mut out = Vec::new();
+        let mut n = 0;
+        for path in self.held_out.clone().iter().take(count * 2) {
+            if n == count {
+                break;
+            }
+            let Ok(c) = self.decode(path) else { continue };
+            let start = c.frames.saturating_sub(self.n_t) / 2;
+            Self::crop(&c, start, self.n_t, &mut out);
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Tensor::from_vec(
+            out,
+            (n, crate::dsp::N_MELS, self.n_t),
+            device,
+        )?))
+    }
+}
