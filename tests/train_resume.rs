@@ -124,8 +124,13 @@ fn ten_plus_resume_plus_ten_equals_twenty_straight() {
     assert_ne!(params(&fresh), params(&straight.state));
 }
 
+/// The binary under test (`EARMARK_BIN` overrides the one cargo built, for shared target dirs).
+fn bin() -> PathBuf {
+    std::env::var_os("EARMARK_BIN").map_or_else(|| env!("CARGO_BIN_EXE_earmark").into(), PathBuf::from)
+}
+
 fn train_cmd(root: &Path, out: &Path, steps: u64, every: u64) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_earmark"));
+    let mut c = Command::new(bin());
     c.args(["train", "--preset", "tiny", "--batch", "2", "--eval-every", "0", "--json"])
         .args(["--steps", &steps.to_string(), "--checkpoint-every", &every.to_string()])
         .arg("--roots")
@@ -138,7 +143,7 @@ fn train_cmd(root: &Path, out: &Path, steps: u64, every: u64) -> Command {
 }
 
 fn resume_cmd(out: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_earmark"));
+    let mut c = Command::new(bin());
     c.args(["train", "--json", "--resume"]).arg(out).stdout(Stdio::null()).stderr(Stdio::null());
     c
 }

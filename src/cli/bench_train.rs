@@ -28,7 +28,10 @@ pub fn run(args: &TrainBenchArgs) -> anyhow::Result<()> {
         rayon::current_num_threads(),
         args.steps
     );
-    println!("{:<8} {:>6} {:>12} {:>12} {:>12}", "preset", "batch", "s/update", "updates/s", "crops/s");
+    println!(
+        "{:<8} {:>6} {:>12} {:>12} {:>12}",
+        "preset", "batch", "s/update", "updates/s", "crops/s"
+    );
     for name in &args.presets {
         let preset = TrainPreset::named(name)?;
         for &batch in &args.batches {
@@ -38,14 +41,21 @@ pub fn run(args: &TrainBenchArgs) -> anyhow::Result<()> {
             let crops = Tensor::randn(0f32, 1.0, (batch, 80, n_t), &device)?;
             state.train_step(&crops)?;
             let t0 = Instant::now();
+            let mut parts = [0.0; 3];
             for _ in 0..args.steps {
-                state.train_step(&crops)?;
+                let s = state.train_step(&crops)?;
+                for (p, x) in parts.iter_mut().zip(s.seconds) {
+                    *p += x / args.steps.max(1) as f64;
+                }
             }
             let per = t0.elapsed().as_secs_f64() / args.steps.max(1) as f64;
             println!(
-                "{name:<8} {batch:>6} {per:>12.3} {:>12.3} {:>12.2}",
+                "{name:<8} {batch:>6} {per:>12.3} {:>12.3} {:>12.2}   forward {:.3} s, backward {:.3} s, updates {:.3} s",
                 1.0 / per,
-                batch as f64 / per
+                batch as f64 / per,
+                parts[0],
+                parts[1],
+                parts[2]
             );
         }
     }

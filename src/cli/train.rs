@@ -3,7 +3,6 @@
 //! model export).
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use earmark::model::device::{DeviceChoice, open};
@@ -186,10 +185,10 @@ fn print_event(ev: &TrainEvent, json: bool) {
 /// Runs `earmark train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<std::process::ExitCode> {
     let run = prepare(args)?;
-    let handle = Arc::new(TrainHandle::spawn(run)?);
-    let h = handle.clone();
+    let handle = TrainHandle::spawn(run)?;
+    let control = handle.control();
     // Ctrl+C stops after the current update; the checkpoint and export follow.
-    let _ = ctrlc::set_handler(move || h.stop());
+    let _ = ctrlc::set_handler(move || control.cancel());
     loop {
         match handle.events().recv() {
             Ok(ev) => {
@@ -202,7 +201,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<std::process::ExitCode> {
             Err(_) => break,
         }
     }
-    let handle = Arc::try_unwrap(handle).ok().context("training thread still referenced")?;
     match handle.join() {
         TrainEvent::Failed { reason } => bail!("training failed: {reason}"),
         _ => Ok(std::process::ExitCode::SUCCESS),

@@ -42,6 +42,10 @@ pub struct StepStats {
     pub teacher_perplexity: f64,
     /// Gradient norm before clipping.
     pub grad_norm: f64,
+    /// Seconds spent in the forward pass, the backward pass and the parameter updates
+    /// (optimiser and EMA).
+    #[serde(default)]
+    pub seconds: [f64; 3],
 }
 
 /// Student, teacher, optimiser, centre and random state of a run.
@@ -219,6 +223,7 @@ impl TrainState {
     pub fn train_step(&mut self, crops: &Tensor) -> Result<StepStats> {
         let k = self.step;
         let s = self.cfg.schedules.clone();
+        let t0 = std::time::Instant::now();
         let masking = self.draw_masking(crops.dim(0)?)?;
         let mut centre = self.centre.clone();
         let (pred_sum, cls_sum, probs, count, total) = self.losses(crops, &masking, &mut centre)?;
@@ -229,13 +234,15 @@ impl TrainState {
         if !loss.is_finite() {
             return Err(Error::Tensor(format!("loss became {loss} at step {k}")));
         }
+        let t_forward = t0.elapsed().as_secs_f64();
+        let grads = total.backward()?;
+        let t_backward = t0.elapsed().as_secs_f64() - t_forward;
         // EMA teachers follow the student before this step's update (none at k = 0).
         let ema_decay = s.ema_encoder(k);
         if k > 0 {
             self.update_teacher("teacher_head", "student_head", s.ema_head(k))?;
             self.update_teacher("teacher_encoder", "student_encoder", ema_decay)?;
         }
-        let grads = total.backward()?;
         let mut flat = Vec::with_capacity(self.params.len());
         for (name, var) in &self.params {
             if let Some(g) = grads.get(var.as_tensor()) {
@@ -262,6 +269,11 @@ impl TrainState {
             ema_decay,
             teacher_perplexity: ppl,
             grad_norm,
+            seconds: [
+                t_forward,
+                t_backward,
+                t0.elapsed().as_secs_f64() - t_forward - t_backward,
+            ],
         })
     }
 

@@ -292,6 +292,11 @@ impl TrainHandle {
         &self.events
     }
 
+    /// The run's control (for stopping it from a signal handler or another thread).
+    pub fn control(&self) -> Arc<JobControl> {
+        self.control.clone()
+    }
+
     /// Holds the run after the current update.
     pub fn pause(&self) {
         self.control.pause();
