@@ -43,7 +43,10 @@ fn with_prefix(file: &str, prefix: &str) -> HashMap<String, Tensor> {
     let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     st.names()
         .into_iter()
-        .filter_map(|n| n.strip_prefix(prefix).map(|k| (k.to_string(), n.to_string())))
+        .filter_map(|n| {
+            n.strip_prefix(prefix)
+                .map(|k| (k.to_string(), n.to_string()))
+        })
         .map(|(k, n)| {
             let r = load(file, &n);
             (k, Tensor::from_vec(r.data, r.shape, &Device::Cpu).unwrap())
@@ -78,7 +81,12 @@ fn multiple_choice_losses_match_in_soft_and_hard_regimes() {
         );
         if tag == "soft" {
             let best = select_heads(&t("mcl.pred"), &got.best).unwrap();
-            assert_close("mcl.best_pred", &vals(&best), &load(FILE, "mcl.best_pred").data, 0.0);
+            assert_close(
+                "mcl.best_pred",
+                &vals(&best),
+                &load(FILE, "mcl.best_pred").data,
+                0.0,
+            );
         }
     }
 }
@@ -99,8 +107,18 @@ fn classification_heads_centre_and_loss_match_over_two_steps() {
     let teacher = head("cls.teacher_head.");
     let s_logits = student.forward(&t("cls.student_in")).unwrap();
     let t_logits = teacher.forward(&t("cls.teacher_in")).unwrap();
-    assert_close("cls.student_logits", &vals(&s_logits), &load(FILE, "cls.student_logits").data, TOL);
-    assert_close("cls.teacher_logits", &vals(&t_logits), &load(FILE, "cls.teacher_logits").data, TOL);
+    assert_close(
+        "cls.student_logits",
+        &vals(&s_logits),
+        &load(FILE, "cls.student_logits").data,
+        TOL,
+    );
+    assert_close(
+        "cls.teacher_logits",
+        &vals(&t_logits),
+        &load(FILE, "cls.teacher_logits").data,
+        TOL,
+    );
 
     let step = load_f64(FILE, "cls.step")[0] as u64;
     let temp = Schedules::official().teacher_temp(step);
@@ -108,16 +126,36 @@ fn classification_heads_centre_and_loss_match_over_two_steps() {
     let mut centre = Centre::new(12);
     centre.value = load(FILE, "cls.center_before").data;
     let probs = centre.teacher_probs(&t_logits, temp).unwrap();
-    assert_close("cls.teacher_probs", &vals(&probs), &load(FILE, "cls.teacher_probs").data, TOL);
+    assert_close(
+        "cls.teacher_probs",
+        &vals(&probs),
+        &load(FILE, "cls.teacher_probs").data,
+        TOL,
+    );
     centre.schedule_update(&probs).unwrap();
     let loss = classification_loss(&s_logits, &probs).unwrap();
     assert_close("cls.loss", &vals(&loss), &load(FILE, "cls.loss").data, TOL);
 
     let t2 = teacher.forward(&t("cls.teacher_in_step2")).unwrap();
-    assert_close("cls.teacher_logits_step2", &vals(&t2), &load(FILE, "cls.teacher_logits_step2").data, TOL);
+    assert_close(
+        "cls.teacher_logits_step2",
+        &vals(&t2),
+        &load(FILE, "cls.teacher_logits_step2").data,
+        TOL,
+    );
     let probs2 = centre.teacher_probs(&t2, temp).unwrap();
-    assert_close("cls.center_after_step1", &centre.value, &load(FILE, "cls.center_after_step1").data, 1e-6);
-    assert_close("cls.teacher_probs_step2", &vals(&probs2), &load(FILE, "cls.teacher_probs_step2").data, TOL);
+    assert_close(
+        "cls.center_after_step1",
+        &centre.value,
+        &load(FILE, "cls.center_after_step1").data,
+        1e-6,
+    );
+    assert_close(
+        "cls.teacher_probs_step2",
+        &vals(&probs2),
+        &load(FILE, "cls.teacher_probs_step2").data,
+        TOL,
+    );
 
     let pred = load(FILE, "pred.loss").data;
     let cls = load(FILE, "cls.loss").data;
@@ -140,7 +178,10 @@ fn schedules_match_the_reference_helpers() {
     for (name, f) in cases {
         for (k, want) in steps.iter().zip(load_f64(FILE, name)) {
             let got = f(*k as u64);
-            assert!((got - want).abs() <= 1e-12 + 1e-9 * want.abs(), "{name} at {k}: {got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-12 + 1e-9 * want.abs(),
+                "{name} at {k}: {got} vs {want}"
+            );
         }
     }
 }
@@ -163,8 +204,18 @@ fn masking_matches_order_shapes_and_gathered_tokens() {
     let tokens = t("mask.tokens");
     let visible = gather_rows(&tokens, &m.visible()).unwrap();
     let masked = gather_rows(&tokens, &m.masked()).unwrap();
-    assert_close("mask.visible", &vals(&visible), &load(FILE, "mask.visible").data, 0.0);
-    assert_close("mask.masked", &vals(&masked), &load(FILE, "mask.masked").data, 0.0);
+    assert_close(
+        "mask.visible",
+        &vals(&visible),
+        &load(FILE, "mask.visible").data,
+        0.0,
+    );
+    assert_close(
+        "mask.masked",
+        &vals(&masked),
+        &load(FILE, "mask.masked").data,
+        0.0,
+    );
 }
 
 #[test]
@@ -213,5 +264,10 @@ fn differentiable_encoder_matches_the_inference_fixture() {
         .unwrap();
     let want = load("sig_7p5s.safetensors", "chunk0.layer_tokens");
     let per_layer = want.data.len() / 2;
-    assert_close("chunk0 last layer", &vals(&out), &want.data[per_layer..], TOL);
+    assert_close(
+        "chunk0 last layer",
+        &vals(&out),
+        &want.data[per_layer..],
+        TOL,
+    );
 }

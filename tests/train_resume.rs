@@ -28,7 +28,13 @@ fn dataset(dir: &Path) -> PathBuf {
     std::fs::create_dir_all(&root).unwrap();
     for kind in 0..6 {
         let x = synth::sound(kind, kind as u64 + 1, 8.0, 16_000);
-        write_wav(&root.join(format!("clip{kind}.wav")), 1, 16_000, WavFormat::S16, &x);
+        write_wav(
+            &root.join(format!("clip{kind}.wav")),
+            1,
+            16_000,
+            WavFormat::S16,
+            &x,
+        );
     }
     root
 }
@@ -81,7 +87,12 @@ fn params(state: &TrainState) -> Vec<(String, Vec<f32>)> {
     state
         .params
         .iter()
-        .map(|(k, v)| (k.clone(), v.as_tensor().flatten_all().unwrap().to_vec1().unwrap()))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -101,7 +112,11 @@ fn ten_plus_resume_plus_ten_equals_twenty_straight() {
     assert_eq!(a.len(), 20);
 
     let split_dir = tmp.path().join("split");
-    let mut first = TrainRun::new(TrainState::new(cfg.clone(), &Device::Cpu).unwrap(), data(), &split_dir);
+    let mut first = TrainRun::new(
+        TrainState::new(cfg.clone(), &Device::Cpu).unwrap(),
+        data(),
+        &split_dir,
+    );
     first.stop_at = Some(10);
     let b1 = run_collect(&mut first);
     assert_eq!(b1.len(), 10);
@@ -116,9 +131,16 @@ fn ten_plus_resume_plus_ten_equals_twenty_straight() {
     assert_eq!(b.len(), 20);
     for ((ka, pa, ca), (kb, pb, cb)) in a.iter().zip(&b) {
         assert_eq!(ka, kb);
-        assert!((pa - pb).abs() <= 1e-6 && (ca - cb).abs() <= 1e-6, "step {ka}: {pa} {ca} vs {pb} {cb}");
+        assert!(
+            (pa - pb).abs() <= 1e-6 && (ca - cb).abs() <= 1e-6,
+            "step {ka}: {pa} {ca} vs {pb} {cb}"
+        );
     }
-    assert_eq!(params(&straight.state), params(&second.state), "weights differ after resume");
+    assert_eq!(
+        params(&straight.state),
+        params(&second.state),
+        "weights differ after resume"
+    );
     // Something was learnt: the weights moved.
     let fresh = TrainState::new(cfg, &Device::Cpu).unwrap();
     assert_ne!(params(&fresh), params(&straight.state));
@@ -126,25 +148,43 @@ fn ten_plus_resume_plus_ten_equals_twenty_straight() {
 
 /// The binary under test (`EARMARK_BIN` overrides the one cargo built, for shared target dirs).
 fn bin() -> PathBuf {
-    std::env::var_os("EARMARK_BIN").map_or_else(|| env!("CARGO_BIN_EXE_earmark").into(), PathBuf::from)
+    std::env::var_os("EARMARK_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_earmark").into(), PathBuf::from)
 }
 
 fn train_cmd(root: &Path, out: &Path, steps: u64, every: u64) -> Command {
     let mut c = Command::new(bin());
-    c.args(["train", "--preset", "tiny", "--batch", "2", "--eval-every", "0", "--json"])
-        .args(["--steps", &steps.to_string(), "--checkpoint-every", &every.to_string()])
-        .arg("--roots")
-        .arg(root)
-        .arg("--out")
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    c.args([
+        "train",
+        "--preset",
+        "tiny",
+        "--batch",
+        "2",
+        "--eval-every",
+        "0",
+        "--json",
+    ])
+    .args([
+        "--steps",
+        &steps.to_string(),
+        "--checkpoint-every",
+        &every.to_string(),
+    ])
+    .arg("--roots")
+    .arg(root)
+    .arg("--out")
+    .arg(out)
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
     c
 }
 
 fn resume_cmd(out: &Path) -> Command {
     let mut c = Command::new(bin());
-    c.args(["train", "--json", "--resume"]).arg(out).stdout(Stdio::null()).stderr(Stdio::null());
+    c.args(["train", "--json", "--resume"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
     c
 }
 
@@ -171,7 +211,10 @@ fn logged_losses(dir: &Path) -> std::collections::BTreeMap<u64, (f64, f64)> {
             let s = &v["stats"];
             out.insert(
                 s["step"].as_u64().unwrap(),
-                (s["loss_pred"].as_f64().unwrap(), s["loss_cls"].as_f64().unwrap()),
+                (
+                    s["loss_pred"].as_f64().unwrap(),
+                    s["loss_cls"].as_f64().unwrap(),
+                ),
             );
         }
     }
@@ -202,13 +245,18 @@ fn sigkill_leaves_a_loadable_checkpoint_and_the_run_continues_exactly() {
     let got = logged_losses(&killed);
     for (step, (p, c)) in &want {
         let (gp, gc) = got[step];
-        assert!((p - gp).abs() <= 1e-6 && (c - gc).abs() <= 1e-6, "step {step}: {p} {c} vs {gp} {gc}");
+        assert!(
+            (p - gp).abs() <= 1e-6 && (c - gc).abs() <= 1e-6,
+            "step {step}: {p} {c} vs {gp} {gc}"
+        );
     }
 
     // Kills at arbitrary moments while a checkpoint is written after every update.
     let busy = tmp.path().join("busy");
     let mut child = train_cmd(&root, &busy, 1000, 1).spawn().unwrap();
-    wait_for("a first checkpoint", Duration::from_secs(300), || latest(&busy).is_some());
+    wait_for("a first checkpoint", Duration::from_secs(300), || {
+        latest(&busy).is_some()
+    });
     for delay_ms in [7u64, 53, 131, 17, 89] {
         std::thread::sleep(Duration::from_millis(delay_ms));
         kill(child);

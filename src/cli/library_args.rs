@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use earmark::engine::Engine;
 use earmark::library::model_id::ModelIdentity;
 use earmark::library::{ACTIVE_MODEL_KEY, Library};
@@ -48,17 +48,15 @@ pub struct Active {
 }
 
 impl ModelArg {
-    /// The weight file: `--model`, else the library's active model setting.
+    /// The weight file: `--model`, else the library's active model setting, else the bundled
+    /// default model.
     pub fn weights(&self, lib: &Library) -> anyhow::Result<PathBuf> {
         if let Some(p) = &self.model {
             return Ok(p.clone());
         }
         match lib.setting(ACTIVE_MODEL_KEY)? {
             Some(p) => Ok(PathBuf::from(p)),
-            None => bail!(
-                "no model chosen: pass --model PATH (no default model is bundled yet); \
-                 it is then remembered for this library"
-            ),
+            None => Ok(earmark::model::bundled::bundled_model_path()?),
         }
     }
 

@@ -68,6 +68,9 @@ pub struct TrainArgs {
     /// Print every event as a JSON line instead of a progress line.
     #[arg(long)]
     pub json: bool,
+    /// Only export the model of the checkpoint given with --resume (to --model-out), no training.
+    #[arg(long, requires = "resume")]
+    pub export_only: bool,
 }
 
 fn default_run_dir() -> anyhow::Result<PathBuf> {
@@ -77,7 +80,10 @@ fn default_run_dir() -> anyhow::Result<PathBuf> {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok(dirs.data_dir().join("training").join(format!("run-{stamp}")))
+    Ok(dirs
+        .data_dir()
+        .join("training")
+        .join(format!("run-{stamp}")))
 }
 
 fn prepare(args: &TrainArgs) -> anyhow::Result<TrainRun> {
@@ -88,7 +94,11 @@ fn prepare(args: &TrainArgs) -> anyhow::Result<TrainRun> {
     let device = open(choice)?;
     let data_for = |state: &TrainState| -> anyhow::Result<TrainData> {
         let n_t = state.cfg.preset.encoder.n_t;
-        Ok(TrainData::from_roots(&state.cfg.roots, n_t, state.cfg.seed)?)
+        Ok(TrainData::from_roots(
+            &state.cfg.roots,
+            n_t,
+            state.cfg.seed,
+        )?)
     };
     let mut run = if let Some(path) = &args.resume {
         let mut failure = None;
@@ -153,11 +163,22 @@ fn print_event(ev: &TrainEvent, json: bool) {
         return;
     }
     match ev {
-        TrainEvent::Started { step, total, files, held_out } => {
-            println!("training on {files} files ({held_out} held out), from update {step} of {total}")
+        TrainEvent::Started {
+            step,
+            total,
+            files,
+            held_out,
+        } => {
+            println!(
+                "training on {files} files ({held_out} held out), from update {step} of {total}"
+            )
         }
         TrainEvent::Unusable { path, reason } => eprintln!("skipped {path}: {reason}"),
-        TrainEvent::Step { stats, samples_per_s, eta_s } => println!(
+        TrainEvent::Step {
+            stats,
+            samples_per_s,
+            eta_s,
+        } => println!(
             "step {:>6}  pred {:.4}  cls {:.4}  lr {:.2e}  τt {:.4}  ppl {:>7.1}  |g| {:.3}  {:.1} crops/s  ETA {:.0} s",
             stats.step + 1,
             stats.loss_pred,
@@ -169,11 +190,20 @@ fn print_event(ev: &TrainEvent, json: bool) {
             samples_per_s,
             eta_s
         ),
-        TrainEvent::Eval { step, loss_pred, loss_cls, teacher_perplexity } => println!(
+        TrainEvent::Eval {
+            step,
+            loss_pred,
+            loss_cls,
+            teacher_perplexity,
+        } => println!(
             "held-out after {step}: pred {loss_pred:.4}  cls {loss_cls:.4}  ppl {teacher_perplexity:.1}"
         ),
         TrainEvent::Checkpoint { path, .. } => println!("checkpoint {}", path.display()),
-        TrainEvent::Finished { step, complete, model } => println!(
+        TrainEvent::Finished {
+            step,
+            complete,
+            model,
+        } => println!(
             "{} after {step} updates; model: {}",
             if *complete { "finished" } else { "stopped" },
             model.display()
@@ -182,23 +212,51 @@ fn print_event(ev: &TrainEvent, json: bool) {
     }
 }
 
+/// Writes the student of a checkpoint as a model file.
+fn export_only(args: &TrainArgs) -> anyhow::Result<std::process::ExitCode> {
+    let Some(source) = &args.resume else {
+        bail!("--export-only needs --resume CHECKPOINT");
+    };
+    let file = if source.is_dir() {
+        earmark::train::checkpoint::latest(source)
+            .with_context(|| format!("{}: no checkpoint", source.display()))?
+    } else {
+        source.clone()
+    };
+    let (state, _) = earmark::train::checkpoint::load(&file, &candle_core::Device::Cpu)?;
+    let out = match &args.model_out {
+        Some(p) => p.clone(),
+        None => file.with_file_name(format!("model-{:07}.safetensors", state.step)),
+    };
+    let precision = if args.f16 {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    earmark::train::export::export_model(&state, &out, precision)?;
+    println!(
+        "exported the student after {} updates to {}",
+        state.step,
+        out.display()
+    );
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
 /// Runs `earmark train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<std::process::ExitCode> {
+    if args.export_only {
+        return export_only(args);
+    }
     let run = prepare(args)?;
     let handle = TrainHandle::spawn(run)?;
     let control = handle.control();
     // Ctrl+C stops after the current update; the checkpoint and export follow.
     let _ = ctrlc::set_handler(move || control.cancel());
-    loop {
-        match handle.events().recv() {
-            Ok(ev) => {
-                let end = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Failed { .. });
-                print_event(&ev, args.json);
-                if end {
-                    break;
-                }
-            }
-            Err(_) => break,
+    while let Ok(ev) = handle.events().recv() {
+        let end = matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Failed { .. });
+        print_event(&ev, args.json);
+        if end {
+            break;
         }
     }
     match handle.join() {

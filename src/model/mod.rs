@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bundled;
 pub mod chunk;
 pub mod config;
 pub mod device;

@@ -57,7 +57,7 @@ pub struct TrainData {
 
 /// Whether `path` falls in the held-out split (about 1 file in 20, stable across runs).
 fn is_held_out(path: &Path) -> bool {
-    xxhash_rust::xxh3::xxh3_64(path.to_string_lossy().as_bytes()) % 20 == 0
+    xxhash_rust::xxh3::xxh3_64(path.to_string_lossy().as_bytes()).is_multiple_of(20)
 }
 
 impl TrainData {
@@ -159,7 +159,10 @@ impl TrainData {
         if mel.frames < MIN_FRAMES {
             return Err(Error::NoAudio {
                 path: path.to_path_buf(),
-                reason: format!("too short to train on ({} frames, need {MIN_FRAMES})", mel.frames),
+                reason: format!(
+                    "too short to train on ({} frames, need {MIN_FRAMES})",
+                    mel.frames
+                ),
             });
         }
         let cached = Arc::new(Cached {

@@ -25,8 +25,11 @@ pub enum Precision {
     F16,
 }
 
+/// Named tensors as `(name, shape, values)`.
+pub type NamedTensors = Vec<(String, Vec<usize>, Vec<f32>)>;
+
 /// The encoder tensors (official names) of the student in `state`, with the positional table.
-pub fn student_encoder(state: &TrainState) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+pub fn student_encoder(state: &TrainState) -> Result<NamedTensors> {
     let cfg = &state.cfg.preset.encoder;
     let mut out = Vec::new();
     for (name, shape) in expected_encoder_keys(cfg) {
@@ -131,7 +134,9 @@ pub fn state_from_model(
             )));
         }
         if let Some(rest) = name.strip_prefix("student_encoder") {
-            state.teacher.insert(format!("teacher_encoder{rest}"), t.copy()?);
+            state
+                .teacher
+                .insert(format!("teacher_encoder{rest}"), t.copy()?);
         }
         let var = state
             .params
@@ -141,4 +146,3 @@ pub fn state_from_model(
     }
     Ok(state)
 }
-

@@ -28,9 +28,13 @@ fn draw(rng: &mut SplitMix, init: Init, n: usize) -> Vec<f32> {
     match init {
         Init::Xavier { fan_in, fan_out } => {
             let bound = (6.0 / (fan_in + fan_out) as f64).sqrt() as f32;
-            (0..n).map(|_| (rng.uniform() * 2.0 - 1.0) * bound).collect()
+            (0..n)
+                .map(|_| (rng.uniform() * 2.0 - 1.0) * bound)
+                .collect()
         }
-        Init::Uniform(bound) => (0..n).map(|_| (rng.uniform() * 2.0 - 1.0) * bound).collect(),
+        Init::Uniform(bound) => (0..n)
+            .map(|_| (rng.uniform() * 2.0 - 1.0) * bound)
+            .collect(),
         Init::Normal(std) => (0..n).map(|_| rng.normal() * std).collect(),
         Init::Const(c) => vec![c; n],
     }
@@ -43,7 +47,13 @@ fn put(map: &mut Values, rng: &mut SplitMix, name: String, shape: Vec<usize>, in
 
 fn linear(map: &mut Values, rng: &mut SplitMix, prefix: &str, inp: usize, out: usize, w: Init) {
     put(map, rng, format!("{prefix}.weight"), vec![out, inp], w);
-    put(map, rng, format!("{prefix}.bias"), vec![out], Init::Const(0.0));
+    put(
+        map,
+        rng,
+        format!("{prefix}.bias"),
+        vec![out],
+        Init::Const(0.0),
+    );
 }
 
 fn xavier(inp: usize, out: usize) -> Init {
@@ -54,8 +64,20 @@ fn xavier(inp: usize, out: usize) -> Init {
 }
 
 fn norm(map: &mut Values, rng: &mut SplitMix, prefix: &str, dim: usize) {
-    put(map, rng, format!("{prefix}.weight"), vec![dim], Init::Const(1.0));
-    put(map, rng, format!("{prefix}.bias"), vec![dim], Init::Const(0.0));
+    put(
+        map,
+        rng,
+        format!("{prefix}.weight"),
+        vec![dim],
+        Init::Const(1.0),
+    );
+    put(
+        map,
+        rng,
+        format!("{prefix}.bias"),
+        vec![dim],
+        Init::Const(0.0),
+    );
 }
 
 /// Xavier-initialised blocks `prefix.N.*`.
@@ -63,7 +85,14 @@ fn blocks(map: &mut Values, rng: &mut SplitMix, prefix: &str, depth: usize, d: u
     for i in 0..depth {
         let p = format!("{prefix}.{i}");
         norm(map, rng, &format!("{p}.norm1"), d);
-        linear(map, rng, &format!("{p}.attn.qkv"), d, 3 * d, xavier(d, 3 * d));
+        linear(
+            map,
+            rng,
+            &format!("{p}.attn.qkv"),
+            d,
+            3 * d,
+            xavier(d, 3 * d),
+        );
         linear(map, rng, &format!("{p}.attn.proj"), d, d, xavier(d, d));
         norm(map, rng, &format!("{p}.norm2"), d);
         linear(map, rng, &format!("{p}.mlp.fc1"), d, h, xavier(d, h));
@@ -74,9 +103,30 @@ fn blocks(map: &mut Values, rng: &mut SplitMix, prefix: &str, depth: usize, d: u
 fn head(map: &mut Values, rng: &mut SplitMix, prefix: &str, p: &TrainPreset, mlp: Option<f32>) {
     let (d, c) = (p.encoder.embed_dim, &p.head);
     let w = |i, o| mlp.map_or(xavier(i, o), Init::Normal);
-    linear(map, rng, &format!("{prefix}.mlp.0"), d, c.hidden, w(d, c.hidden));
-    linear(map, rng, &format!("{prefix}.mlp.2"), c.hidden, c.hidden, w(c.hidden, c.hidden));
-    linear(map, rng, &format!("{prefix}.mlp.4"), c.hidden, c.bottleneck, w(c.hidden, c.bottleneck));
+    linear(
+        map,
+        rng,
+        &format!("{prefix}.mlp.0"),
+        d,
+        c.hidden,
+        w(d, c.hidden),
+    );
+    linear(
+        map,
+        rng,
+        &format!("{prefix}.mlp.2"),
+        c.hidden,
+        c.hidden,
+        w(c.hidden, c.hidden),
+    );
+    linear(
+        map,
+        rng,
+        &format!("{prefix}.mlp.4"),
+        c.hidden,
+        c.bottleneck,
+        w(c.hidden, c.bottleneck),
+    );
 }
 
 /// The initial trainable tensors (student encoder, predictor, student head) and the teacher's
@@ -87,7 +137,13 @@ pub fn initial_values(preset: &TrainPreset, seed: u64) -> (Values, Values) {
     let mut teacher = Values::new();
     let e = &preset.encoder;
     let (d, p) = (e.embed_dim, e.patch_size);
-    put(&mut student, &mut rng, "cls_token".into(), vec![1, 1, d], Init::Normal(0.02));
+    put(
+        &mut student,
+        &mut rng,
+        "cls_token".into(),
+        vec![1, 1, d],
+        Init::Normal(0.02),
+    );
     put(
         &mut student,
         &mut rng,
@@ -103,18 +159,59 @@ pub fn initial_values(preset: &TrainPreset, seed: u64) -> (Values, Values) {
         Init::Uniform(1.0 / p as f32),
     );
     let h = e.mlp_hidden_dim;
-    blocks(&mut student, &mut rng, "student_encoder.blocks", e.depth, d, h);
+    blocks(
+        &mut student,
+        &mut rng,
+        "student_encoder.blocks",
+        e.depth,
+        d,
+        h,
+    );
     norm(&mut student, &mut rng, "student_encoder.norm", d);
-    blocks(&mut teacher, &mut rng, "teacher_encoder.blocks", e.depth, d, h);
+    blocks(
+        &mut teacher,
+        &mut rng,
+        "teacher_encoder.blocks",
+        e.depth,
+        d,
+        h,
+    );
     norm(&mut teacher, &mut rng, "teacher_encoder.norm", d);
 
     let dc = &preset.decoder;
-    linear(&mut student, &mut rng, "decoder.decoder_embed", d, dc.dim, xavier(d, dc.dim));
-    put(&mut student, &mut rng, "decoder.mask_token".into(), vec![1, 1, dc.dim], Init::Normal(0.02));
-    blocks(&mut student, &mut rng, "decoder.decoder_blocks", dc.depth, dc.dim, dc.mlp_hidden_dim);
+    linear(
+        &mut student,
+        &mut rng,
+        "decoder.decoder_embed",
+        d,
+        dc.dim,
+        xavier(d, dc.dim),
+    );
+    put(
+        &mut student,
+        &mut rng,
+        "decoder.mask_token".into(),
+        vec![1, 1, dc.dim],
+        Init::Normal(0.02),
+    );
+    blocks(
+        &mut student,
+        &mut rng,
+        "decoder.decoder_blocks",
+        dc.depth,
+        dc.dim,
+        dc.mlp_hidden_dim,
+    );
     norm(&mut student, &mut rng, "decoder.decoder_norm", dc.dim);
     if dc.prediction_heads <= 1 {
-        linear(&mut student, &mut rng, "decoder.decoder_pred", dc.dim, d, xavier(dc.dim, d));
+        linear(
+            &mut student,
+            &mut rng,
+            "decoder.decoder_pred",
+            dc.dim,
+            d,
+            xavier(dc.dim, d),
+        );
     } else {
         for i in 0..dc.prediction_heads {
             let name = format!("decoder.decoder_pred.{i}");
@@ -125,8 +222,15 @@ pub fn initial_values(preset: &TrainPreset, seed: u64) -> (Values, Values) {
     head(&mut student, &mut rng, "student_head", preset, None);
     head(&mut teacher, &mut rng, "teacher_head", preset, Some(0.02));
     let c = &preset.head;
-    let v = draw(&mut rng, Init::Uniform(1.0 / (c.bottleneck as f32).sqrt()), c.outputs * c.bottleneck);
-    for (map, prefix) in [(&mut student, "student_head"), (&mut teacher, "teacher_head")] {
+    let v = draw(
+        &mut rng,
+        Init::Uniform(1.0 / (c.bottleneck as f32).sqrt()),
+        c.outputs * c.bottleneck,
+    );
+    for (map, prefix) in [
+        (&mut student, "student_head"),
+        (&mut teacher, "teacher_head"),
+    ] {
         map.insert(
             format!("{prefix}.last_layer.weight_v"),
             (vec![c.outputs, c.bottleneck], v.clone()),

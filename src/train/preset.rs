@@ -166,7 +166,10 @@ impl TrainConfig {
             return bad("batch size must be at least 1".into());
         }
         if !(0.05..0.95).contains(&self.mask_ratio) {
-            return bad(format!("mask ratio {} is outside 0.05–0.95", self.mask_ratio));
+            return bad(format!(
+                "mask ratio {} is outside 0.05–0.95",
+                self.mask_ratio
+            ));
         }
         if self.schedules.total_steps == 0 {
             return bad("a run needs at least one step".into());

@@ -74,7 +74,8 @@ impl Schedules {
     /// 20,000-update horizon.
     pub fn scaled(total_steps: u64, peak_lr: f64) -> Self {
         let official = Self::official();
-        let share = |n: u64| ((n as f64 / OFFICIAL_TOTAL as f64) * total_steps as f64).round() as u64;
+        let share =
+            |n: u64| ((n as f64 / OFFICIAL_TOTAL as f64) * total_steps as f64).round() as u64;
         let start = (1.0 - 20.0 / total_steps.max(1) as f64).clamp(0.9, official.ema_encoder.0);
         Schedules {
             total_steps,

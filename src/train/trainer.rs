@@ -212,11 +212,12 @@ impl TrainRun {
                 emit(TrainEvent::Checkpoint { step: k, path });
             }
             let eval_every = self.state.cfg.eval_every;
-            if eval_every > 0 && k.is_multiple_of(eval_every) {
-                if let Some(ev) = self.evaluate(&device)? {
-                    append_log(&log, &ev)?;
-                    emit(ev);
-                }
+            if eval_every > 0
+                && k.is_multiple_of(eval_every)
+                && let Some(ev) = self.evaluate(&device)?
+            {
+                append_log(&log, &ev)?;
+                emit(ev);
             }
         }
         let path = self.checkpoint()?;
