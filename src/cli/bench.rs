@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+#[cfg(feature = "gui")]
+use super::bench_gui;
 use super::{bench_encoder, bench_frontend, bench_library};
 
 /// Arguments of `earmark bench`.
@@ -23,6 +25,9 @@ enum BenchTarget {
     Scan(bench_library::ScanBenchArgs),
     /// A first scan of many small files (peak memory), then an unchanged rescan (time).
     Rescan(bench_library::ScanBenchArgs),
+    /// Frame times of the window while it scans generated files (p50, p95, max).
+    #[cfg(feature = "gui")]
+    Gui(bench_gui::GuiBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -33,5 +38,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Search(a) => bench_library::search(a),
         BenchTarget::Scan(a) => bench_library::scan_throughput(a),
         BenchTarget::Rescan(a) => bench_library::rescan(a),
+        #[cfg(feature = "gui")]
+        BenchTarget::Gui(a) => bench_gui::run(a),
     }
 }
