@@ -14,9 +14,9 @@ pub fn installed(program: &str) -> bool {
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
-/// Starts (once per test process) a PulseAudio daemon with a null sink as the default output,
-/// in its own runtime directory. Returns whether a server is running. The daemon exits by
-/// itself 20 s after its last client leaves.
+/// Makes sure (once per test process) a PulseAudio server answers in `$XDG_RUNTIME_DIR`: one
+/// already running there, else a new daemon whose default output is a null sink (it exits by
+/// itself 20 s after its last client leaves). Returns whether a server answers.
 pub fn pulseaudio_null_sink() -> bool {
     static STARTED: OnceLock<bool> = OnceLock::new();
     *STARTED.get_or_init(|| {
@@ -28,6 +28,18 @@ pub fn pulseaudio_null_sink() -> bool {
             Some(d) => d,
             None => return false,
         };
+        let reachable = || {
+            Command::new("pactl")
+                .arg("info")
+                .env("XDG_RUNTIME_DIR", &runtime)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if reachable() {
+            return true;
+        }
         let ok = Command::new("pulseaudio")
             .args([
                 "--daemonize=yes",
@@ -46,7 +58,7 @@ pub fn pulseaudio_null_sink() -> bool {
         while ok && !socket.exists() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
-        ok && socket.exists()
+        ok && socket.exists() && reachable()
     })
 }
 

@@ -129,8 +129,9 @@ fn write_png(path: &Path, img: &crate::dsp::image::RgbaImage) -> std::io::Result
 /// Draws the inspector.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     let Some((id, path)) = app.selected.clone() else {
-        ui.centered_and_justified(|ui| {
-            ui.weak("Select a file to see and hear it. ↑/↓ move, Space plays, Enter finds similar sounds.");
+        ui.add_space(ui.max_rect().height() * 0.4);
+        ui.vertical_centered(|ui| {
+            ui.weak("Select a file to see and hear it. Up/Down move, Space plays, Enter finds similar sounds.");
         });
         return;
     };
@@ -171,7 +172,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         ui.weak(facts);
     });
     ui.horizontal(|ui| {
-        let label = if playing { "⏸ Pause" } else { "▶ Play" };
+        let label = if playing { "Pause" } else { "Play" };
         if ui.button(label).on_hover_text("Space").clicked() {
             app.push(Command::PlayPause);
         }

@@ -59,8 +59,8 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 fn header_button(ui: &mut egui::Ui, app: &mut EarmarkApp, label: &str, column: SortColumn) {
     let (current, ascending) = app.state.sort;
     let arrow = match (current == column, ascending) {
-        (true, true) => " ⏶",
-        (true, false) => " ⏷",
+        (true, true) => " ^",
+        (true, false) => " v",
         _ => "",
     };
     if ui.button(format!("{label}{arrow}")).clicked() {
@@ -107,18 +107,10 @@ fn table_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             body.rows(ROW_HEIGHT, order.len(), |mut row| {
                 let r = &rows[order[row.index()]];
                 row.set_selected(selected == Some(r.id));
-                row.col(|ui| {
-                    ui.label(&r.name);
-                });
-                row.col(|ui| {
-                    ui.label(&r.folder);
-                });
-                row.col(|ui| {
-                    ui.label(r.duration_s.map(format_duration).unwrap_or_default());
-                });
-                row.col(|ui| {
-                    ui.label(&r.tags);
-                });
+                row.col(|ui| cell(ui, r.name.as_str()));
+                row.col(|ui| cell(ui, r.folder.as_str()));
+                row.col(|ui| cell(ui, r.duration_s.map(format_duration).unwrap_or_default()));
+                row.col(|ui| cell(ui, r.tags.as_str()));
                 row.col(|ui| status_cell(ui, &r.status, r.error.as_deref(), errors_view));
                 if row.response().clicked() {
                     clicked = Some((r.id, r.path.clone()));
@@ -131,6 +123,11 @@ fn table_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     }
 }
 
+/// A table cell's text: not selectable, so a click selects the row.
+fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
+    ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
 fn status_cell(ui: &mut egui::Ui, status: &str, error: Option<&str>, errors_view: bool) {
     match (status, error) {
         ("error", Some(reason)) if errors_view => {
@@ -138,17 +135,15 @@ fn status_cell(ui: &mut egui::Ui, status: &str, error: Option<&str>, errors_view
                 .on_hover_text(reason);
         }
         ("error", reason) => {
-            ui.colored_label(ui.visuals().error_fg_color, "⚠ unreadable")
+            let text = egui::RichText::new("unreadable").color(ui.visuals().error_fg_color);
+            ui.add(egui::Label::new(text).selectable(false))
                 .on_hover_text(reason.unwrap_or("no reason recorded"));
         }
-        ("pending", _) => {
-            ui.weak("waiting");
-        }
+        ("pending", _) => cell(ui, egui::RichText::new("waiting").weak()),
         (_, Some(note)) => {
-            ui.label("analysed *").on_hover_text(note);
+            ui.add(egui::Label::new("analysed *").selectable(false))
+                .on_hover_text(note);
         }
-        _ => {
-            ui.label("analysed");
-        }
+        _ => cell(ui, "analysed"),
     }
 }

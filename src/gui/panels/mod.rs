@@ -36,7 +36,12 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             .resizable(true)
             .default_size(300.0)
             .min_size(160.0)
-            .show(ui, |ui| inspector::ui(ui, app));
+            .show(ui, |ui| {
+                // Keep the panel's height whatever the state shows (a resizable panel
+                // otherwise shrinks to its content, e.g. while a file loads).
+                ui.set_min_height(ui.max_rect().height());
+                inspector::ui(ui, app);
+            });
         app.record_rect("inspector", insp.response.rect);
     }
     let central = egui::CentralPanel::default().show(ui, |ui| {
@@ -71,7 +76,7 @@ fn tabs_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 Panel::Similar if !app.similar.hits().is_empty() => {
                     format!("Similar ({})", app.similar.hits().len())
                 }
-                Panel::Jobs if app.jobs.current().is_some() => "Jobs ●".to_string(),
+                Panel::Jobs if app.jobs.current().is_some() => "Jobs (running)".to_string(),
                 p => p.label().to_string(),
             };
             if ui
@@ -83,9 +88,9 @@ fn tabs_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let (icon, next) = match app.state.theme {
-                ThemeChoice::Dark => ("☀ Light", ThemeChoice::Light),
-                ThemeChoice::Light => ("🌙 Dark", ThemeChoice::Dark),
-                ThemeChoice::System => ("🌙 Dark", ThemeChoice::Dark),
+                ThemeChoice::Dark => ("Light theme", ThemeChoice::Light),
+                ThemeChoice::Light => ("Dark theme", ThemeChoice::Dark),
+                ThemeChoice::System => ("Dark theme", ThemeChoice::Dark),
             };
             if ui
                 .small_button(icon)
@@ -153,7 +158,11 @@ fn status_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         if let Some(n) = app.notices.last().cloned() {
             ui.separator();
             ui.colored_label(ui.visuals().warn_fg_color, n);
-            if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+            if ui
+                .small_button("Dismiss")
+                .on_hover_text("Dismiss")
+                .clicked()
+            {
                 app.notices.pop();
             }
         }
@@ -170,7 +179,7 @@ fn welcome_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         ui.add_space(14.0);
         if ui
             .add(egui::Button::new(
-                egui::RichText::new("➕ Add a folder…").size(18.0),
+                egui::RichText::new("Add a folder…").size(18.0),
             ))
             .clicked()
         {

@@ -100,7 +100,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         {
             app.push(Command::ImportModelDialog);
         }
-        if ui.button("⟳").on_hover_text("List again").clicked() {
+        if ui.button("Refresh").on_hover_text("List again").clicked() {
             app.models.list = None;
         }
     });

@@ -10,12 +10,12 @@ use crate::gui::command::Command;
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     ui.heading("Library");
     ui.horizontal(|ui| {
-        if ui.button("➕ Add folder…").clicked() {
+        if ui.button("Add folder…").clicked() {
             app.push(Command::AddFolderDialog);
         }
         let can_rescan = app.snapshot.roots.iter().any(|r| r.present);
         if ui
-            .add_enabled(can_rescan, egui::Button::new("⟳ Rescan"))
+            .add_enabled(can_rescan, egui::Button::new("Rescan"))
             .on_hover_text("Look for new, changed and removed files")
             .clicked()
         {
@@ -26,10 +26,12 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     ui.separator();
     for root in &app.snapshot.roots {
         if root.present {
-            ui.label(format!("📁 {}", root.path))
-                .on_hover_text(&root.path);
+            ui.label(root.path.clone()).on_hover_text(&root.path);
         } else {
-            ui.colored_label(ui.visuals().error_fg_color, format!("⚠ {}", root.path));
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Missing: {}", root.path),
+            );
             ui.small("Folder not found: reconnect the drive or move it back, then rescan.");
         }
     }
@@ -38,7 +40,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     ui.label(format!("{} files", c.files));
     ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
     if c.errors > 0 {
-        let label = format!("⚠ {} could not be read", c.errors);
+        let label = format!("{} could not be read", c.errors);
         if ui
             .link(egui::RichText::new(label).color(ui.visuals().warn_fg_color))
             .on_hover_text("Show them with the reasons")

@@ -1,4 +1,4 @@
-//! The Similar panel: ranked results of "Find similar" with score bars. A click or ↑/↓
+//! The Similar panel: ranked results of "Find similar" with score bars. A click or Up/Down
 //! auditions a result; each row can be revealed in the file manager, and paths copied.
 
 use std::sync::Arc;
@@ -143,7 +143,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             ));
         }
     });
-    ui.weak("Click or ↑/↓ to audition.");
+    ui.weak("Click or Up/Down to audition.");
     if hits.is_empty() {
         ui.label("No other analysed file to compare with.");
         return;

@@ -62,7 +62,12 @@ fn band_of(hz: f32, centres: &[f32]) -> f32 {
 impl Spectrogram<'_> {
     /// Draws the widget in all the space left and handles the mouse.
     pub fn ui(self, ui: &mut egui::Ui) -> Option<SpectrogramAction> {
-        let size = ui.available_size().max(Vec2::new(120.0, 120.0));
+        // Exactly the space left: asking for more would grow a resizable panel frame by frame.
+        let size = ui.available_size().max(Vec2::ZERO);
+        if size.x < HZ_AXIS + 20.0 || size.y < TIME_AXIS + WAVE_HEIGHT + 10.0 {
+            ui.weak("Make the inspector larger to see the spectrogram.");
+            return None;
+        }
         let (rect, response) = ui.allocate_exact_size(size, Sense::click_and_drag());
         response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Spectrogram"));
         let plot = Rect::from_min_max(
