@@ -7,7 +7,7 @@ set -euo pipefail
 mode="${1:-build}"
 build_pkgs=(make pkg-config libasound2-dev libopus-dev)
 test_pkgs=(ffmpeg sox xvfb xauth mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
-           pulseaudio pulseaudio-utils libasound2-plugins)
+           pulseaudio pulseaudio-utils libasound2-plugins imagemagick)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = "test" ]; then

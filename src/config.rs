@@ -16,15 +16,41 @@ use crate::{Error, Result};
 pub struct Settings {
     /// Where the encoder runs: `auto`, `cpu`, `wgpu`, `cuda[:N]`, `metal[:N]`.
     pub device: String,
+    /// The active encoder's weight file (`None`: the bundled model when there is one).
+    pub model: Option<PathBuf>,
+    /// A tag head (probe) run on stored clip embeddings to predict tags.
+    pub head: Option<PathBuf>,
+    /// The head's vocabulary (one label per line, or an official mapping file).
+    pub head_labels: Option<PathBuf>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             device: "auto".to_string(),
+            model: None,
+            head: None,
+            head_labels: None,
         }
     }
 }
+
+/// Earmark's data directory (library index, installed models): `EARMARK_DATA_DIR`, else the
+/// platform's (`$XDG_DATA_HOME/earmark` on Linux).
+pub fn data_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("EARMARK_DATA_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    directories::ProjectDirs::from("org", "Earmark", "earmark").map(|d| d.data_dir().to_path_buf())
+}
+
+/// Where imported and downloaded models are kept: `models/` in the data directory.
+pub fn models_dir() -> Option<PathBuf> {
+    data_dir().map(|d| d.join("models"))
+}
+
+/// File name of the bundled default model inside a models folder.
+pub const BUNDLED_MODEL: &str = "earmark-default.safetensors";
 
 /// The directory holding `settings.toml`.
 pub fn config_dir() -> Option<PathBuf> {
@@ -78,6 +104,8 @@ mod tests {
         assert_eq!(Settings::load_from(dir.path()), Settings::default());
         let s = Settings {
             device: "wgpu".into(),
+            model: Some(PathBuf::from("/m/a.safetensors")),
+            ..Settings::default()
         };
         s.save_to(dir.path()).unwrap();
         assert_eq!(Settings::load_from(dir.path()), s);

@@ -55,6 +55,9 @@ pub enum Error {
     /// The library index (SQLite) failed or holds something unexpected.
     #[error("library: {0}")]
     Library(String),
+    /// Sound cannot be played: no output device, or the device refused the stream.
+    #[error("audio output: {0}")]
+    AudioOutput(String),
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,

@@ -6,6 +6,7 @@
 pub mod decode;
 mod mp4_edit;
 mod opus_codec;
+pub mod playback;
 pub mod resample;
 
 use std::path::Path;

@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+#[cfg(feature = "gui")]
+use super::bench_gui;
 use super::{bench_encoder, bench_frontend, bench_library, bench_train};
 
 /// Arguments of `earmark bench`.
@@ -25,6 +27,9 @@ enum BenchTarget {
     Rescan(bench_library::ScanBenchArgs),
     /// Training speed (updates/s, crops/s) per preset and batch size.
     Train(bench_train::TrainBenchArgs),
+    /// Frame times of the window while it scans generated files (p50, p95, max).
+    #[cfg(feature = "gui")]
+    Gui(bench_gui::GuiBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -36,5 +41,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Scan(a) => bench_library::scan_throughput(a),
         BenchTarget::Rescan(a) => bench_library::rescan(a),
         BenchTarget::Train(a) => bench_train::run(a).map(|()| ExitCode::SUCCESS),
+        #[cfg(feature = "gui")]
+        BenchTarget::Gui(a) => bench_gui::run(a),
     }
 }

@@ -130,7 +130,7 @@ fn model(name: &str) -> anyhow::Result<(Engine, ModelIdentity)> {
 }
 
 /// Writes `n` mono 16-bit 44.1 kHz WAV files of `secs` seconds (tones with noise) under `dir`.
-fn generate(dir: &Path, n: usize, secs: f64) -> anyhow::Result<()> {
+pub(super) fn generate(dir: &Path, n: usize, secs: f64) -> anyhow::Result<()> {
     let frames = (secs * 44_100.0) as usize;
     let mut rng = earmark::model::pos::SplitMix(9);
     for i in 0..n {

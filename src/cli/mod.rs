@@ -4,6 +4,8 @@ mod bench;
 mod bench_encoder;
 mod bench_frontend;
 mod bench_gpu;
+#[cfg(feature = "gui")]
+mod bench_gui;
 mod bench_library;
 mod bench_train;
 mod embed;

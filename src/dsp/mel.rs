@@ -62,6 +62,19 @@ fn linspace_f32(start: f32, end: f32, steps: usize) -> Vec<f32> {
         .collect()
 }
 
+/// Centre frequency in Hz of each of the 80 mel bands (the peaks of the triangular filters),
+/// lowest band first: the frequency axis of a log-mel picture.
+pub fn band_centres_hz() -> Vec<f32> {
+    let m_min = hz_to_mel_f64(f64::from(F_MIN)) as f32;
+    let m_max = hz_to_mel_f64(f64::from(F_MAX)) as f32;
+    linspace_f32(m_min, m_max, N_MELS + 2)
+        .into_iter()
+        .skip(1)
+        .take(N_MELS)
+        .map(mel_to_hz_f32)
+        .collect()
+}
+
 /// The 80 triangular Slaney filters over the 201 spectrum bins, stored sparsely.
 #[derive(Debug, Clone)]
 pub struct MelFilterbank {
@@ -237,6 +250,18 @@ mod tests {
         let expected = (LOG_OFFSET.ln() - LMS_MEAN) / LMS_STD;
         assert!(lm.data.iter().all(|&v| (v - expected).abs() < 1e-6));
         assert!((expected - -2.11934).abs() < 1e-4);
+    }
+
+    #[test]
+    fn band_centres_follow_the_slaney_scale() {
+        let c = band_centres_hz();
+        assert_eq!(c.len(), N_MELS);
+        assert!(c.windows(2).all(|w| w[1] > w[0]));
+        // Slaney: 50 Hz = 0.75 mel, 8000 Hz = 15 + ln(8)/(ln(6.4)/27) = 45.24564 mel; 81 steps
+        // of 0.549329 mel. Band 0 peaks at 1.299329 mel = 86.622 Hz (linear part, 200/3 Hz per
+        // mel); band 79 at 44.69631 mel = 1000·exp(ln(6.4)/27 · 29.69631) = 7703.5 Hz.
+        assert!((c[0] - 86.622).abs() < 0.01, "{}", c[0]);
+        assert!((c[79] - 7703.5).abs() < 1.0, "{}", c[79]);
     }
 
     #[test]

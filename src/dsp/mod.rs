@@ -3,10 +3,11 @@
 //! [`LogMelFrontEnd`] turns 16 kHz mono samples into normalised log-mel frames, in one shot or as a
 //! stream of blocks with identical results.
 
+pub mod image;
 pub mod mel;
 pub mod stft;
 
-pub use mel::{LogMelFrontEnd, MelFilterbank, log_mel, log_mel_normalised};
+pub use mel::{LogMelFrontEnd, MelFilterbank, band_centres_hz, log_mel, log_mel_normalised};
 
 /// Number of mel bands of the MATPAC front end.
 pub const N_MELS: usize = 80;

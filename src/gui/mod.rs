@@ -1,25 +1,92 @@
 //! The desktop window (egui/eframe). Only this module imports egui.
 //!
-//! For now the window shows Earmark's start screen: what the app does and how to begin from the
-//! command line. The library browser, inspector and other panels build on it.
+//! - [`app`]: [`EarmarkApp`], the eframe application (drains job events once per frame);
+//! - [`command`] and [`actions`]: what panels ask for, carried out once per frame;
+//! - [`state`]: the UI state remembered between runs;
+//! - [`panels`]: library table, inspector, similar, map, jobs, models;
+//! - [`widgets`]: the spectrogram view;
+//! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
+//!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
+//!   [`frame_stats`]: frame times measured by the app.
 
-mod app;
+pub mod actions;
+pub mod app;
+pub mod command;
+pub mod dialogs;
+pub mod frame_stats;
+pub mod inspect;
+pub mod job_list;
+pub mod models;
+pub mod panels;
+pub mod rows;
+pub mod search;
+pub mod state;
+pub mod tasks;
+pub mod widgets;
 
-pub use app::EarmarkApp;
+use std::path::PathBuf;
 
-/// Opens the main window and runs until it is closed.
-pub fn run() -> crate::Result<()> {
-    let options = eframe::NativeOptions {
+pub use app::{AppOptions, BenchFigures, BenchRun, EarmarkApp};
+
+use crate::config::{Settings, config_dir};
+
+/// Options read from the environment: `EARMARK_LIBRARY` (index file), `EARMARK_MODEL` (weights),
+/// `EARMARK_SELECT` (a file to select) and `EARMARK_LAYOUT_REPORT` (where the window test wants
+/// the panel rectangles).
+pub fn options_from_env() -> AppOptions {
+    let var = |k: &str| std::env::var_os(k).map(PathBuf::from);
+    AppOptions {
+        library: var("EARMARK_LIBRARY"),
+        model: var("EARMARK_MODEL"),
+        settings: Settings::load(),
+        settings_dir: config_dir(),
+        layout_report: var("EARMARK_LAYOUT_REPORT"),
+        select: std::env::var("EARMARK_SELECT").ok(),
+        ..AppOptions::default()
+    }
+}
+
+fn native_options(
+    renderer: eframe::Renderer,
+    persistence_path: Option<PathBuf>,
+) -> eframe::NativeOptions {
+    eframe::NativeOptions {
         viewport: eframe::egui::ViewportBuilder::default()
             .with_title("Earmark")
-            .with_inner_size([1100.0, 720.0])
-            .with_min_inner_size([640.0, 400.0]),
+            .with_app_id("earmark")
+            .with_inner_size([1200.0, 780.0])
+            .with_min_inner_size([720.0, 480.0])
+            .with_drag_and_drop(true),
+        renderer,
+        persistence_path,
         ..Default::default()
+    }
+}
+
+/// Opens the main window and runs until it is closed: wgpu first, OpenGL (glow) when wgpu
+/// cannot start.
+pub fn run_with(opts: AppOptions) -> crate::Result<()> {
+    let start = |renderer, opts: AppOptions| {
+        eframe::run_native(
+            "Earmark",
+            native_options(renderer, opts.persistence_path.clone()),
+            Box::new(move |cc| Ok(Box::new(EarmarkApp::new(cc, opts)))),
+        )
     };
-    eframe::run_native(
-        "Earmark",
-        options,
-        Box::new(|_cc| Ok(Box::new(EarmarkApp::default()))),
-    )
-    .map_err(|e| crate::Error::InvalidInput(format!("cannot open the window: {e}")))
+    match start(eframe::Renderer::Wgpu, opts.clone()) {
+        Ok(()) => Ok(()),
+        Err(wgpu_error) => {
+            eprintln!("earmark: wgpu could not start ({wgpu_error}); trying OpenGL");
+            start(eframe::Renderer::Glow, opts).map_err(|e| {
+                crate::Error::InvalidInput(format!(
+                    "cannot open the window: wgpu: {wgpu_error}; OpenGL: {e}"
+                ))
+            })
+        }
+    }
+}
+
+/// Opens the main window with the options of the environment.
+pub fn run() -> crate::Result<()> {
+    run_with(options_from_env())
 }

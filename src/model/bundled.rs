@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 
 /// File name of the bundled model in the data folder's `models/`.
-pub const BUNDLED_FILE: &str = "earmark-default.safetensors";
+pub const BUNDLED_FILE: &str = crate::config::BUNDLED_MODEL;
 
 /// The bundled weights (safetensors with the model description in the header).
 static BUNDLED: &[u8] = include_bytes!("../../models/earmark-default.safetensors");
@@ -16,11 +16,7 @@ static BUNDLED: &[u8] = include_bytes!("../../models/earmark-default.safetensors
 /// The folder where models live: `$XDG_DATA_HOME/earmark/models` (`EARMARK_DATA_DIR/models`
 /// when that variable is set).
 pub fn models_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os("EARMARK_DATA_DIR") {
-        return Ok(PathBuf::from(dir).join("models"));
-    }
-    directories::ProjectDirs::from("org", "Earmark", "earmark")
-        .map(|d| d.data_dir().join("models"))
+    crate::config::models_dir()
         .ok_or_else(|| Error::Model("no home directory to keep models in".into()))
 }
 

@@ -1,0 +1,307 @@
+//! Carrying out commands: starting jobs and tasks, moving the selection, playback, dialogs,
+//! the clipboard and the file manager. Nothing here waits for work to finish.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::engine::Engine;
+use crate::jobs::JobEvent;
+use crate::library::scan::{ScanOptions, scan};
+use crate::library::walk::WalkOptions;
+use crate::library::{ACTIVE_MODEL_KEY, Library};
+use crate::model::device::DeviceChoice;
+
+use super::app::{EarmarkApp, PlayerSlot};
+use super::command::Command;
+use super::dialogs::DialogRequest;
+use super::job_list::JobKind;
+use super::state::Panel;
+use super::tasks::Task;
+
+/// Carries out one command.
+pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
+    match command {
+        Command::AddFolderDialog => ask(app, ctx, DialogRequest::AddFolder),
+        Command::ImportModelDialog => ask(app, ctx, DialogRequest::ImportModel),
+        Command::ExportPngDialog => {
+            let name = app
+                .inspector
+                .data
+                .as_ref()
+                .and_then(|d| {
+                    d.path
+                        .file_stem()
+                        .map(|s| format!("{}.png", s.to_string_lossy()))
+                })
+                .unwrap_or_else(|| "spectrogram.png".into());
+            ask(app, ctx, DialogRequest::SavePng(name));
+        }
+        Command::AddRoots(paths) => add_roots(app, paths),
+        Command::Rescan => {
+            let present: Vec<PathBuf> = app
+                .snapshot
+                .roots
+                .iter()
+                .filter(|r| r.present)
+                .map(|r| PathBuf::from(&r.path))
+                .collect();
+            if present.is_empty() {
+                app.notices
+                    .push("No library folder is present to scan.".into());
+            } else {
+                submit_scan(app, present);
+            }
+        }
+        Command::Select(id, path) => select(app, ctx, id, path, false),
+        Command::Audition(id, path) => select(app, ctx, id, path, true),
+        Command::MoveSelection(step) => move_selection(app, ctx, step),
+        Command::MoveResult(step) => super::panels::similar::move_result(app, ctx, step),
+        Command::FindSimilar => super::panels::similar::start(app, ctx),
+        Command::PlayPause => play_pause(app),
+        Command::Seek(s) => {
+            if let PlayerSlot::Open(p) = &app.player
+                && app.player_file == app.selected.as_ref().map(|s| s.0)
+            {
+                p.seek(s);
+            } else {
+                app.inspector.pending_seek = Some(s);
+            }
+        }
+        Command::Show(panel) => app.state.panel = panel,
+        Command::CancelJob(i) => {
+            if let Some(j) = app.jobs.entries.get(i) {
+                j.handle.control.cancel();
+            }
+        }
+        Command::TogglePauseJob(i) => {
+            if let Some(j) = app.jobs.entries.get(i) {
+                if j.handle.control.is_paused() {
+                    j.handle.control.resume();
+                } else {
+                    j.handle.control.pause();
+                }
+            }
+        }
+        Command::ComputeMap => super::panels::map::submit(app),
+        Command::UseModel(path) => {
+            app.settings.model = Some(path);
+            app.save_settings();
+        }
+        Command::SetDevice(device) => {
+            app.settings.device = device;
+            app.save_settings();
+        }
+        Command::Reveal(path) => reveal(app, &path),
+        Command::CopyPaths(paths) => ctx.copy_text(paths.join("\n")),
+    }
+}
+
+fn ask(app: &mut EarmarkApp, ctx: &egui::Context, request: DialogRequest) {
+    if app.dialog.is_some() {
+        return;
+    }
+    let dialogs = Arc::clone(&app.opts.dialogs);
+    app.dialog = Some(Task::spawn("earmark-dialog", ctx, move || {
+        let answer = dialogs.ask(&request);
+        (request, answer)
+    }));
+}
+
+/// The user answered a dialog.
+pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Option<PathBuf>) {
+    let Some(path) = answer else {
+        return;
+    };
+    match request {
+        DialogRequest::AddFolder => add_roots(app, vec![path]),
+        DialogRequest::ImportModel => super::panels::models::import(app, path),
+        DialogRequest::SavePng(_) => super::panels::inspector::export_png(app, &path),
+    }
+}
+
+/// Adds folders (files stand for their folder) as library roots and scans them.
+fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    for p in paths {
+        let folder = if p.is_dir() {
+            Some(p.clone())
+        } else if p.is_file() {
+            p.parent().map(Path::to_path_buf)
+        } else {
+            None
+        };
+        match folder {
+            Some(f) if !roots.contains(&f) => roots.push(f),
+            Some(_) => {}
+            None => app.notices.push(format!("{}: not found", p.display())),
+        }
+    }
+    if !roots.is_empty() {
+        submit_scan(app, roots);
+    }
+}
+
+/// Queues a scan of `roots` with the active model (or, without one, only finds the files).
+pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
+    let Some(queue) = &app.queue else {
+        app.notices
+            .push("Background jobs are not available.".into());
+        return;
+    };
+    let library = app.library_path.clone();
+    let model = app.model.active.clone();
+    let device = app.settings.device.clone();
+    let budget = app.state.budget;
+    let names: Vec<String> = roots
+        .iter()
+        .map(|r| {
+            r.file_name().map_or_else(
+                || r.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let name = format!("Scan {}", names.join(", "));
+    let submitted = queue.submit(&name, move |ctx| {
+        let mut lib = Library::open(&library)?;
+        let Some(model) = model else {
+            let mut found = 0;
+            for root in &roots {
+                ctx.control.checkpoint()?;
+                let (_, r) = lib.reconcile_root(root, WalkOptions::default())?;
+                found += r.new.len();
+            }
+            return Ok(format!(
+                "{found} new files found; no model to analyse them: import one or train one"
+            ));
+        };
+        ctx.events
+            .send(JobEvent::Note(format!("loading {}", model.name())));
+        let choice: DeviceChoice = device.parse().unwrap_or_default();
+        let engine = Engine::load(&model.path, choice)?;
+        for notice in engine.take_notices() {
+            ctx.events.send(JobEvent::Note(notice));
+        }
+        let abs = model
+            .path
+            .canonicalize()
+            .unwrap_or_else(|_| model.path.clone());
+        lib.set_setting(ACTIVE_MODEL_KEY, &abs.to_string_lossy())?;
+        let opts = ScanOptions {
+            roots,
+            walk: WalkOptions::default(),
+            budget: budget.resolve(engine.on_gpu()),
+            max_batch: 8,
+        };
+        Ok(scan(&mut lib, &engine, &model.identity, &opts, ctx)?.summary())
+    });
+    match submitted {
+        Ok(handle) => app.jobs.push(name, JobKind::Scan, handle),
+        Err(e) => app.notices.push(e.to_string()),
+    }
+}
+
+fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play: bool) {
+    app.state.last_selection = Some(path.clone());
+    let same = app.selected.as_ref().is_some_and(|s| s.0 == id);
+    app.selected = Some((id, path));
+    app.play_when_loaded = play;
+    if same && app.inspector.data.as_ref().is_some_and(|d| d.file_id == id) {
+        if play {
+            app.play_when_loaded = false;
+            start_playback(app, 0.0);
+        }
+        return;
+    }
+    super::panels::inspector::load(app, ctx);
+}
+
+fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
+    let rows = Arc::clone(&app.snapshot.rows);
+    if app.view.order.is_empty() {
+        return;
+    }
+    let current = app
+        .selected
+        .as_ref()
+        .and_then(|(id, _)| app.view.position_of(&rows, *id));
+    let next = match current {
+        Some(i) => (i as i64 + i64::from(step)).clamp(0, app.view.order.len() as i64 - 1) as usize,
+        None => 0,
+    };
+    let row = &rows[app.view.order[next]];
+    app.inspector.scroll_table_to = Some(next);
+    select(app, ctx, row.id, row.path.clone(), false);
+}
+
+/// Opens the output device if needed; `None` (with the reason in the slot) when there is none.
+fn player(app: &mut EarmarkApp) -> Option<&crate::audio::playback::Player> {
+    if matches!(app.player, PlayerSlot::Closed) {
+        app.player = match crate::audio::playback::Player::open(app.state.output_device.as_deref())
+        {
+            Ok(p) => PlayerSlot::Open(p),
+            Err(e) => PlayerSlot::Failed(e.to_string()),
+        };
+    }
+    match &app.player {
+        PlayerSlot::Open(p) => Some(p),
+        _ => None,
+    }
+}
+
+/// Plays the inspected file from `from_s` seconds.
+pub fn start_playback(app: &mut EarmarkApp, from_s: f64) {
+    let Some(data) = app.inspector.data.as_ref() else {
+        return;
+    };
+    let (id, buffer) = (data.file_id, Arc::clone(&data.play));
+    let loaded = app.player_file;
+    let Some(p) = player(app) else {
+        return;
+    };
+    if loaded != Some(id) {
+        p.load(buffer);
+    }
+    p.seek(from_s);
+    p.play();
+    app.player_file = Some(id);
+}
+
+fn play_pause(app: &mut EarmarkApp) {
+    let inspected = app.inspector.data.as_ref().map(|d| d.file_id);
+    if inspected.is_none() {
+        return;
+    }
+    if let PlayerSlot::Open(p) = &app.player
+        && app.player_file == inspected
+    {
+        if p.is_playing() {
+            p.pause();
+        } else {
+            p.play();
+        }
+        return;
+    }
+    let from = app.inspector.region.map_or(0.0, |(a, _)| a);
+    start_playback(app, from);
+}
+
+fn reveal(app: &mut EarmarkApp, path: &str) {
+    let folder = Path::new(path).parent().unwrap_or(Path::new(path));
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    if let Err(e) = std::process::Command::new(opener).arg(folder).spawn() {
+        app.notices
+            .push(format!("Cannot open the file manager ({opener}): {e}"));
+    }
+}
+
+/// Leaves the Similar panel after a query (so Enter shows the results).
+pub fn show_results(app: &mut EarmarkApp) {
+    app.state.panel = Panel::Similar;
+}

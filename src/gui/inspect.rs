@@ -1,0 +1,198 @@
+//! Loading one file for the inspector, on a worker thread: decode once into a playable buffer
+//! (source rate, up to two channels) and 16 kHz mono, then the log-mel picture, the waveform
+//! peaks, the tags stored in the index and the tags a head predicts from the stored embedding.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::audio::playback::PlayBuffer;
+use crate::audio::{AudioDecoder, MODEL_SAMPLE_RATE, MonoResampler};
+use crate::dsp::image::{RgbaImage, peaks, spectrogram_rgba};
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::tags::{Head, Vocabulary, top_k};
+
+use super::models::ActiveModel;
+
+/// Longest audio kept at its source rate for playback; longer files play from 16 kHz mono.
+const MAX_SOURCE_PLAY_S: f64 = 20.0 * 60.0;
+/// Widest spectrogram texture (GPUs allow at least 8192).
+pub const MAX_IMAGE_WIDTH: usize = 8192;
+/// Waveform overview resolution.
+const PEAK_BUCKETS: usize = 4096;
+/// Predicted tags shown.
+const TOP_TAGS: usize = 5;
+
+/// What the inspector needs to load a file.
+#[derive(Debug, Clone)]
+pub struct InspectRequest {
+    /// File id in the index.
+    pub file_id: i64,
+    /// The file.
+    pub path: PathBuf,
+    /// The index (for tags and embeddings).
+    pub library: PathBuf,
+    /// The active model, when there is one.
+    pub model: Option<ActiveModel>,
+    /// A head and its vocabulary, when chosen.
+    pub head: Option<(PathBuf, Option<PathBuf>)>,
+}
+
+/// A loaded file.
+#[derive(Debug, Clone)]
+pub struct Inspected {
+    /// File id.
+    pub file_id: i64,
+    /// The file.
+    pub path: PathBuf,
+    /// Duration in seconds.
+    pub duration_s: f64,
+    /// Source rate.
+    pub sample_rate: u32,
+    /// Source channels.
+    pub channels: usize,
+    /// Codec name.
+    pub codec: String,
+    /// The spectrogram picture, or why there is none (too short).
+    pub image: std::result::Result<RgbaImage, String>,
+    /// Min/max per overview bucket of the 16 kHz mono signal.
+    pub peaks: Vec<(f32, f32)>,
+    /// What playback plays.
+    pub play: Arc<PlayBuffer>,
+    /// Tags stored in the index, best first.
+    pub stored_tags: Vec<(String, f32)>,
+    /// Tags the head predicts, or why it cannot.
+    pub predicted: Option<std::result::Result<Vec<(String, f32)>, String>>,
+}
+
+/// Loads `req.path` (see the module docs).
+pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
+    let mut decoder = AudioDecoder::open(&req.path)?;
+    let info = decoder.info().clone();
+    let keep_source = info.duration_s().is_none_or(|d| d <= MAX_SOURCE_PLAY_S);
+    let play_channels = info.channels.clamp(1, 2);
+    let mut resampler = MonoResampler::new(info.sample_rate, info.channels, MODEL_SAMPLE_RATE)?;
+    let mut mono = Vec::new();
+    let mut source = Vec::new();
+    while let Some(block) = decoder.next_block()? {
+        if keep_source {
+            for frame in block.chunks_exact(info.channels.max(1)) {
+                source.extend_from_slice(&frame[..play_channels]);
+            }
+        }
+        resampler.process_interleaved(block, &mut mono)?;
+    }
+    resampler.finish(&mut mono)?;
+    if mono.is_empty() {
+        return Err(Error::NoAudio {
+            path: req.path.clone(),
+            reason: "no samples".into(),
+        });
+    }
+    let play = if keep_source {
+        PlayBuffer {
+            samples: source,
+            channels: play_channels,
+            sample_rate: info.sample_rate,
+        }
+    } else {
+        PlayBuffer {
+            samples: mono.clone(),
+            channels: 1,
+            sample_rate: MODEL_SAMPLE_RATE,
+        }
+    };
+    let image = crate::dsp::log_mel(&mono)
+        .map(|mel| spectrogram_rgba(&mel, MAX_IMAGE_WIDTH))
+        .map_err(|e| e.to_string());
+    let (stored_tags, predicted) = tags(req);
+    Ok(Inspected {
+        file_id: req.file_id,
+        path: req.path.clone(),
+        duration_s: mono.len() as f64 / f64::from(MODEL_SAMPLE_RATE),
+        sample_rate: info.sample_rate,
+        channels: info.channels,
+        codec: info.codec.clone(),
+        image,
+        peaks: peaks(&mono, PEAK_BUCKETS),
+        play: Arc::new(play),
+        stored_tags,
+        predicted,
+    })
+}
+
+type Tags = Vec<(String, f32)>;
+
+fn tags(req: &InspectRequest) -> (Tags, Option<std::result::Result<Tags, String>>) {
+    let Ok(lib) = Library::open(&req.library) else {
+        return (Vec::new(), None);
+    };
+    let stored = stored_tags(&lib, req.file_id).unwrap_or_default();
+    let predicted = req.head.as_ref().map(|(head, labels)| {
+        predict(
+            &lib,
+            req.file_id,
+            req.model.as_ref(),
+            head,
+            labels.as_deref(),
+        )
+        .map_err(|e| e.to_string())
+    });
+    (stored, predicted)
+}
+
+fn stored_tags(lib: &Library, file_id: i64) -> Result<Tags> {
+    let what = |e: rusqlite::Error| Error::Library(format!("reading tags: {e}"));
+    let mut stmt = lib
+        .connection()
+        .prepare("SELECT label, max(score) FROM tags WHERE file_id = ?1 GROUP BY label ORDER BY 2 DESC LIMIT 10")
+        .map_err(what)?;
+    let rows = stmt
+        .query_map([file_id], |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as f32)))
+        .map_err(what)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(what)
+}
+
+/// The head's top tags for the file's stored clip embedding.
+fn predict(
+    lib: &Library,
+    file_id: i64,
+    model: Option<&ActiveModel>,
+    head: &Path,
+    labels: Option<&Path>,
+) -> Result<Tags> {
+    let model = model.ok_or_else(|| Error::Model("no model: import one or train one".into()))?;
+    let model_id = model.id_in(lib)?.ok_or_else(|| {
+        Error::Model(format!(
+            "the library has no analyses by {} yet",
+            model.name()
+        ))
+    })?;
+    let clip = lib
+        .clip_vector(file_id, model_id)?
+        .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+    let head = Head::load(head)?;
+    if head.inputs() != clip.len() {
+        return Err(Error::Model(format!(
+            "the head takes {}-d embeddings, {} gives {}-d",
+            head.inputs(),
+            model.name(),
+            clip.len()
+        )));
+    }
+    let vocab = match labels {
+        Some(p) => Vocabulary::load(p)?,
+        None => Vocabulary::numbered(head.classes()),
+    };
+    if vocab.len() != head.classes() {
+        return Err(Error::Model(format!(
+            "the vocabulary has {} labels, the head {} classes",
+            vocab.len(),
+            head.classes()
+        )));
+    }
+    Ok(top_k(&head.probabilities(&clip)?, TOP_TAGS)
+        .into_iter()
+        .map(|(i, p)| (vocab.labels[i].clone(), p))
+        .collect())
+}

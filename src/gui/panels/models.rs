@@ -1,0 +1,231 @@
+//! The Models panel: installed models (bundled and imported), the active one and the device it
+//! runs on, importing a checkpoint (checked by loading it, then copied into the data
+//! directory) and the tag head used for predicted tags.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use eframe::egui;
+
+use crate::config::models_dir;
+use crate::gpu::{GpuContext, GpuOptions};
+use crate::gui::app::EarmarkApp;
+use crate::gui::command::Command;
+use crate::gui::models::{
+    InstalledModel, ModelSource, format_size, import as import_model, installed_models,
+};
+use crate::gui::tasks::{Task, poll_slot};
+
+/// Device choices offered.
+const DEVICES: [(&str, &str); 3] = [
+    ("auto", "Automatic (best GPU, else CPU)"),
+    ("wgpu", "GPU through wgpu (Vulkan, Metal, DirectX 12)"),
+    ("cpu", "CPU"),
+];
+
+/// The panel's live state.
+#[derive(Default)]
+pub struct ModelsState {
+    list_task: Option<Task<Vec<InstalledModel>>>,
+    /// Installed models, once listed.
+    pub list: Option<Vec<InstalledModel>>,
+    import_task: Option<Task<crate::Result<PathBuf>>>,
+    /// The last import's outcome.
+    pub import_note: Option<Result<String, String>>,
+    gpu: Option<Arc<Mutex<Option<String>>>>,
+}
+
+/// Starts importing `src`.
+pub fn import(app: &mut EarmarkApp, src: PathBuf) {
+    let Some(dest) = models_dir() else {
+        app.models.import_note = Some(Err("no data directory to keep models in (set HOME)".into()));
+        return;
+    };
+    let ctx_free = move || import_model(&src, &dest);
+    // A load check of a large checkpoint takes seconds: a worker thread does it.
+    app.models.import_task = Some(Task::spawn_detached("earmark-import", ctx_free));
+    app.models.import_note = None;
+}
+
+/// Takes finished work.
+pub fn poll(app: &mut EarmarkApp) {
+    if let Some(list) = poll_slot(&mut app.models.list_task) {
+        app.models.list = Some(list);
+    }
+    if let Some(result) = poll_slot(&mut app.models.import_task) {
+        match result {
+            Ok(path) => {
+                app.models.import_note = Some(Ok(format!("Imported {}", path.display())));
+                app.models.list = None;
+                app.push(Command::UseModel(path));
+            }
+            Err(e) => app.models.import_note = Some(Err(format!("Not imported: {e}"))),
+        }
+    }
+}
+
+/// Draws the panel.
+pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    if app.models.list.is_none() && app.models.list_task.is_none() {
+        let folders = app.opts.model_folders.clone();
+        app.models.list_task = Some(Task::spawn("earmark-models", ui.ctx(), move || {
+            installed_models(folders.as_deref())
+        }));
+    }
+    ui.heading("Active model");
+    match &app.model.active {
+        Some(m) => {
+            ui.label(format!(
+                "{} — {}-d, {} blocks, {} heads, {}-frame chunks",
+                m.name(),
+                m.config.embed_dim,
+                m.config.depth,
+                m.config.num_heads,
+                m.config.n_t
+            ));
+            ui.small(m.path.display().to_string());
+        }
+        None => {
+            ui.colored_label(ui.visuals().warn_fg_color, app.model_line());
+        }
+    }
+    device_ui(ui, app);
+    ui.separator();
+    ui.horizontal(|ui| {
+        ui.heading("Installed models");
+        if ui
+            .button("Import checkpoint…")
+            .on_hover_text(".safetensors or .pt")
+            .clicked()
+        {
+            app.push(Command::ImportModelDialog);
+        }
+        if ui.button("Refresh").on_hover_text("List again").clicked() {
+            app.models.list = None;
+        }
+    });
+    if app.models.import_task.is_some() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Checking and copying the checkpoint…");
+        });
+    }
+    match &app.models.import_note {
+        Some(Ok(n)) => {
+            ui.label(n);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
+    let active = app.model.path.clone();
+    let Some(list) = &app.models.list else {
+        ui.spinner();
+        return;
+    };
+    if list.is_empty() {
+        ui.label("No model installed: import one or train one.");
+    }
+    let mut chosen = None;
+    egui::Grid::new("models").striped(true).show(ui, |ui| {
+        for m in list {
+            let name = m
+                .path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            ui.label(name).on_hover_text(m.path.display().to_string());
+            ui.label(match m.source {
+                ModelSource::Bundled => "bundled",
+                ModelSource::Installed => "installed",
+                ModelSource::Elsewhere => "elsewhere",
+            });
+            ui.label(format_size(m.size));
+            match &m.config {
+                Ok(c) => {
+                    ui.label(format!("{}-d · {} blocks", c.embed_dim, c.depth));
+                    if active.as_ref() == Some(&m.path) {
+                        ui.strong("active");
+                    } else if ui.button("Use").clicked() {
+                        chosen = Some(m.path.clone());
+                    }
+                }
+                Err(e) => {
+                    ui.colored_label(ui.visuals().warn_fg_color, "not an encoder")
+                        .on_hover_text(e);
+                    ui.label("");
+                }
+            }
+            ui.end_row();
+        }
+    });
+    if let Some(p) = chosen {
+        app.push(Command::UseModel(p));
+    }
+    ui.separator();
+    ui.heading("Tag head");
+    match &app.settings.head {
+        Some(h) if h.is_file() => {
+            ui.label(h.display().to_string());
+        }
+        Some(h) => {
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("Head file not found: {}", h.display()),
+            );
+        }
+        None => {
+            ui.weak("No head chosen: predicted tags are off (set `head` in settings.toml).");
+        }
+    }
+}
+
+fn device_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    let current = DEVICES
+        .iter()
+        .find(|(id, _)| *id == app.settings.device)
+        .map_or(app.settings.device.as_str(), |(_, label)| label)
+        .to_string();
+    let mut chosen = app.settings.device.clone();
+    ui.horizontal(|ui| {
+        ui.label("Encoder device:");
+        egui::ComboBox::from_id_salt("device")
+            .selected_text(current)
+            .show_ui(ui, |ui| {
+                for (id, label) in DEVICES {
+                    ui.selectable_value(&mut chosen, id.to_string(), label);
+                }
+            });
+    });
+    if chosen != app.settings.device {
+        app.push(Command::SetDevice(chosen));
+    }
+    if !app.opts.probe_gpu {
+        return;
+    }
+    let slot = app.models.gpu.get_or_insert_with(|| {
+        let slot = Arc::new(Mutex::new(None));
+        let out = Arc::clone(&slot);
+        let _ = crate::jobs::spawn_named("earmark-gpu-probe", move || {
+            let found = match GpuContext::new(&GpuOptions::default()) {
+                Ok(ctx) => format!("GPU: {}", ctx.describe()),
+                Err(e) => format!("No GPU available ({e}); the CPU is used."),
+            };
+            if let Ok(mut s) = out.lock() {
+                *s = Some(found);
+            }
+        });
+        slot
+    });
+    match slot.lock().ok().and_then(|s| s.clone()) {
+        Some(line) => {
+            ui.label(line);
+        }
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Looking for a GPU…");
+            });
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! "Find similar" on a worker thread: the selected file's stored clip vector against the
+//! library's clip index (loaded once per model and kept until the next scan), or — for a
+//! selected region — the mean of its segment embeddings against every stored segment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::library::Library;
+use crate::search::region::{region_query, region_search};
+use crate::search::{ClipIndex, Filter};
+
+use super::models::ActiveModel;
+
+/// Results per query.
+pub const RESULTS: usize = 50;
+
+/// A query.
+#[derive(Debug, Clone)]
+pub struct SimilarRequest {
+    /// The index file.
+    pub library: PathBuf,
+    /// The model whose embeddings are compared.
+    pub model: ActiveModel,
+    /// The query file's id and path.
+    pub file_id: i64,
+    /// Its path (shown above the results).
+    pub path: String,
+    /// A region of the query in seconds, for region search.
+    pub region: Option<(f32, f32)>,
+    /// The clip index from an earlier query, when still valid.
+    pub index: Option<(i64, Arc<ClipIndex>)>,
+}
+
+/// One result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimilarHit {
+    /// File id.
+    pub file_id: i64,
+    /// Path.
+    pub path: String,
+    /// Cosine similarity.
+    pub score: f32,
+    /// Where in the file the best segment starts (region search).
+    pub at_s: Option<f32>,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone)]
+pub struct SimilarResults {
+    /// The query file's path.
+    pub query: String,
+    /// The region searched, if any.
+    pub region: Option<(f32, f32)>,
+    /// Best first.
+    pub hits: Vec<SimilarHit>,
+    /// The clip index used, to keep for the next query: (model id, index).
+    pub index: Option<(i64, Arc<ClipIndex>)>,
+}
+
+/// Runs `req`.
+pub fn find_similar(req: SimilarRequest) -> Result<SimilarResults> {
+    let lib = Library::open(&req.library)?;
+    let model_id = req.model.id_in(&lib)?.ok_or_else(|| {
+        Error::Model(format!(
+            "the library has no analyses by {} yet: scan a folder first",
+            req.model.name()
+        ))
+    })?;
+    let fingerprint: String = lib
+        .connection()
+        .query_row(
+            "SELECT fingerprint FROM files WHERE id = ?1",
+            [req.file_id],
+            |r| r.get(0),
+        )
+        .map_err(|e| Error::Library(format!("reading the query file: {e}")))?;
+    let filter = Filter {
+        exclude_fingerprint: Some(fingerprint),
+        ..Filter::default()
+    };
+    if let Some((start, end)) = req.region {
+        let segments = lib
+            .segments(req.file_id, model_id)?
+            .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+        let q = region_query(&segments, start, end)?;
+        let hits = region_search(&lib, model_id, &q, RESULTS, &filter)?
+            .into_iter()
+            .map(|h| SimilarHit {
+                file_id: h.hit.candidate.file_id,
+                path: h.hit.candidate.path,
+                score: h.hit.score,
+                at_s: Some(h.at_s),
+            })
+            .collect();
+        return Ok(SimilarResults {
+            query: req.path,
+            region: req.region,
+            hits,
+            index: req.index,
+        });
+    }
+    let index = match req.index {
+        Some((id, index)) if id == model_id => index,
+        _ => Arc::new(ClipIndex::load(
+            &lib,
+            model_id,
+            req.model.identity.clip_dim,
+        )?),
+    };
+    let clip = lib
+        .clip_vector(req.file_id, model_id)?
+        .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+    let hits = index
+        .top_k(&clip, RESULTS, &filter)?
+        .into_iter()
+        .map(|h| SimilarHit {
+            file_id: h.candidate.file_id,
+            path: h.candidate.path,
+            score: h.score,
+            at_s: None,
+        })
+        .collect();
+    Ok(SimilarResults {
+        query: req.path,
+        region: None,
+        hits,
+        index: Some((model_id, index)),
+    })
+}

@@ -1,0 +1,186 @@
+//! What the window remembers between runs: one serde struct saved through eframe's storage
+//! (theme, library location, analysis budget, output device, last selection, panel layout).
+//! Live handles — textures, tasks, the audio stream — are kept outside it, in the app.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::library::analyse::Budget;
+
+/// Key of the state in eframe's storage.
+pub const STORAGE_KEY: &str = "earmark.ui";
+
+/// The panels of the main area.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Panel {
+    /// The file table (with the errors view).
+    Library,
+    /// Results of "Find similar".
+    Similar,
+    /// The 2-D map of the library.
+    Map,
+    /// Running, queued and finished jobs.
+    Jobs,
+    /// Installed models, the active one and its device.
+    Models,
+    /// Tagging from the microphone (its own module).
+    Live,
+    /// Training a model on the library (its own module).
+    Training,
+}
+
+impl Panel {
+    /// The panels this window shows as tabs, in order.
+    pub const TABS: [Panel; 5] = [
+        Panel::Library,
+        Panel::Similar,
+        Panel::Map,
+        Panel::Jobs,
+        Panel::Models,
+    ];
+
+    /// The tab's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Panel::Library => "Library",
+            Panel::Similar => "Similar",
+            Panel::Map => "Map",
+            Panel::Jobs => "Jobs",
+            Panel::Models => "Models",
+            Panel::Live => "Live",
+            Panel::Training => "Training",
+        }
+    }
+}
+
+/// Light, dark, or as the system says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ThemeChoice {
+    /// Follow the system.
+    System,
+    /// Dark.
+    Dark,
+    /// Light.
+    Light,
+}
+
+/// How much of each file a scan encodes.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum BudgetChoice {
+    /// Whole files on a GPU; on the CPU five 6 s windows of files longer than 30 s.
+    Auto,
+    /// Every file whole.
+    Full,
+    /// `count` windows of files longer than `full_up_to_s`.
+    Windows {
+        /// Windows per long file.
+        count: usize,
+        /// Files up to this length are encoded whole.
+        full_up_to_s: f64,
+    },
+}
+
+impl BudgetChoice {
+    /// The budget for an encoder on a GPU (`on_gpu`) or the CPU.
+    pub fn resolve(self, on_gpu: bool) -> Budget {
+        match self {
+            BudgetChoice::Auto if on_gpu => Budget::Full,
+            BudgetChoice::Auto => Budget::CPU_DEFAULT,
+            BudgetChoice::Full => Budget::Full,
+            BudgetChoice::Windows {
+                count,
+                full_up_to_s,
+            } => Budget::Windows {
+                count,
+                full_up_to_s,
+            },
+        }
+    }
+}
+
+/// Columns of the library table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SortColumn {
+    /// File name.
+    Name,
+    /// Folder.
+    Folder,
+    /// Duration.
+    Duration,
+    /// Top tags.
+    Tags,
+    /// Status.
+    Status,
+}
+
+/// The persisted UI state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiState {
+    /// Colour theme.
+    pub theme: ThemeChoice,
+    /// The library index file (`None`: the default in the data directory).
+    pub library: Option<PathBuf>,
+    /// Analysis budget of scans.
+    pub budget: BudgetChoice,
+    /// Output device name (`None`: the system default).
+    pub output_device: Option<String>,
+    /// The path of the file selected last.
+    pub last_selection: Option<String>,
+    /// The tab shown in the main area.
+    pub panel: Panel,
+    /// Whether the library side bar is open.
+    pub show_sidebar: bool,
+    /// Whether the inspector is open under the main area.
+    pub show_inspector: bool,
+    /// Table sorting: column and ascending.
+    pub sort: (SortColumn, bool),
+    /// Show only files that could not be read (the errors view).
+    pub errors_only: bool,
+    /// Tag colouring the map.
+    pub map_tag: Option<String>,
+}
+
+impl Default for UiState {
+    fn default() -> Self {
+        UiState {
+            theme: ThemeChoice::Dark,
+            library: None,
+            budget: BudgetChoice::Auto,
+            output_device: None,
+            last_selection: None,
+            panel: Panel::Library,
+            show_sidebar: true,
+            show_inspector: true,
+            sort: (SortColumn::Name, true),
+            errors_only: false,
+            map_tag: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_tolerates_missing_fields() {
+        let s = UiState {
+            panel: Panel::Map,
+            budget: BudgetChoice::Windows {
+                count: 3,
+                full_up_to_s: 12.0,
+            },
+            last_selection: Some("/a/b.wav".into()),
+            ..UiState::default()
+        };
+        let text = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<UiState>(&text).unwrap(), s);
+        let partial: UiState = serde_json::from_str(r#"{"panel":"Jobs"}"#).unwrap();
+        assert_eq!(partial.panel, Panel::Jobs);
+        assert_eq!(partial.theme, UiState::default().theme);
+        assert_eq!(BudgetChoice::Auto.resolve(true), Budget::Full);
+        assert_eq!(BudgetChoice::Auto.resolve(false), Budget::CPU_DEFAULT);
+    }
+}

@@ -1,0 +1,3 @@
+//! Custom widgets.
+
+pub mod spectrogram;
