@@ -25,6 +25,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
     match command {
         Command::AddFolderDialog => ask(app, ctx, DialogRequest::AddFolder),
         Command::ImportModelDialog => ask(app, ctx, DialogRequest::ImportModel),
+        Command::TrainingFolderDialog => ask(app, ctx, DialogRequest::TrainingFolder),
         Command::ExportPngDialog => {
             let name = app
                 .inspector
@@ -86,6 +87,8 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         }
         Command::ComputeMap => super::panels::map::submit(app),
         Command::UseModel(path) => {
+            // The user's choice replaces a model given on the command line.
+            app.opts.model = None;
             app.settings.model = Some(path);
             app.save_settings();
         }
@@ -118,6 +121,11 @@ pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Opt
         DialogRequest::AddFolder => add_roots(app, vec![path]),
         DialogRequest::ImportModel => super::panels::models::import(app, path),
         DialogRequest::SavePng(_) => super::panels::inspector::export_png(app, &path),
+        DialogRequest::TrainingFolder => {
+            if !app.training.roots.contains(&path) {
+                app.training.roots.push(path);
+            }
+        }
     }
 }
 

@@ -156,6 +156,8 @@ pub struct EarmarkApp {
     pub map: panels::map::MapState,
     /// The models panel.
     pub models: panels::models::ModelsState,
+    /// The training panel.
+    pub training: panels::training::TrainingState,
     /// Audio output.
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
@@ -229,6 +231,7 @@ impl EarmarkApp {
             similar: Default::default(),
             map: Default::default(),
             models: Default::default(),
+            training: Default::default(),
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,

@@ -48,4 +48,6 @@ pub enum Command {
     CopyPaths(Vec<String>),
     /// Change where the encoder runs.
     SetDevice(String),
+    /// Open the folder dialog for a training data folder.
+    TrainingFolderDialog,
 }

@@ -14,6 +14,8 @@ pub enum DialogRequest {
     ImportModel,
     /// Where to save the spectrogram PNG (suggested file name).
     SavePng(String),
+    /// A folder of training audio.
+    TrainingFolder,
 }
 
 /// Asks the user for paths. Called on a worker thread; may block until the user answers.
@@ -36,6 +38,9 @@ impl Dialogs for SystemDialogs {
                 .set_title("Import a model checkpoint")
                 .add_filter("Model weights", &["safetensors", "pt", "pth"])
                 .pick_file(),
+            DialogRequest::TrainingFolder => rfd::FileDialog::new()
+                .set_title("Add a folder of training audio")
+                .pick_folder(),
             DialogRequest::SavePng(name) => rfd::FileDialog::new()
                 .set_title("Export the spectrogram")
                 .set_file_name(name)

@@ -32,12 +32,13 @@ pub enum Panel {
 
 impl Panel {
     /// The panels this window shows as tabs, in order.
-    pub const TABS: [Panel; 5] = [
+    pub const TABS: [Panel; 6] = [
         Panel::Library,
         Panel::Similar,
         Panel::Map,
         Panel::Jobs,
         Panel::Models,
+        Panel::Training,
     ];
 
     /// The tab's label.

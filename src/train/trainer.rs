@@ -267,14 +267,35 @@ pub struct TrainHandle {
 }
 
 impl TrainHandle {
+    /// Prepares a run with `prepare` (listing files, building the state) and trains it, both on
+    /// the worker thread, so the caller never waits; a failed preparation ends in
+    /// [`TrainEvent::Failed`].
+    pub fn spawn_with(prepare: impl FnOnce() -> Result<TrainRun> + Send + 'static) -> Result<Self> {
+        Self::spawn_inner(Box::new(prepare))
+    }
+
     /// Starts `run` on a named worker thread.
-    pub fn spawn(mut run: TrainRun) -> Result<Self> {
+    pub fn spawn(run: TrainRun) -> Result<Self> {
+        Self::spawn_inner(Box::new(move || Ok(run)))
+    }
+
+    fn spawn_inner(prepare: Box<dyn FnOnce() -> Result<TrainRun> + Send>) -> Result<Self> {
         let control = Arc::new(JobControl::new());
         let (tx, rx): (Sender<TrainEvent>, Receiver<TrainEvent>) = bounded(4096);
         let c = control.clone();
         let thread = std::thread::Builder::new()
             .name("earmark-train".into())
             .spawn(move || {
+                let mut run = match prepare() {
+                    Ok(run) => run,
+                    Err(e) => {
+                        let ev = TrainEvent::Failed {
+                            reason: e.to_string(),
+                        };
+                        let _ = tx.try_send(ev.clone());
+                        return ev;
+                    }
+                };
                 run.run(&c, |ev| {
                     // A full channel drops step events rather than stalling training.
                     let _ = tx.try_send(ev);

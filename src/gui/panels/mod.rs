@@ -8,6 +8,7 @@ pub mod map;
 pub mod models;
 mod sidebar;
 pub mod similar;
+pub mod training;
 
 use eframe::egui;
 
@@ -55,7 +56,8 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Map => map::ui(ui, app),
             Panel::Jobs => jobs::ui(ui, app),
             Panel::Models => models::ui(ui, app),
-            Panel::Live | Panel::Training => {
+            Panel::Training => training_ui(ui, app),
+            Panel::Live => {
                 ui.label("This panel is not part of this build.");
             }
         }
@@ -232,4 +234,22 @@ fn overlay_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 ));
             });
         });
+}
+
+/// The Training tab; its data folders start as the library's folders.
+fn training_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    if app.training.roots.is_empty() && !app.training.running() {
+        app.training.roots = app
+            .snapshot
+            .roots
+            .iter()
+            .filter(|r| r.present)
+            .map(|r| std::path::PathBuf::from(&r.path))
+            .collect();
+    }
+    match app.training.ui(ui) {
+        Some(training::TrainingRequest::UseModel(p)) => app.push(Command::UseModel(p)),
+        Some(training::TrainingRequest::PickFolder) => app.push(Command::TrainingFolderDialog),
+        None => {}
+    }
 }

@@ -1,0 +1,491 @@
+//! The Training panel: pretrain a MATPAC encoder on folders of the user's audio. Preset, steps,
+//! batch size, learning rate, mask ratio, data folders and device; start / pause / resume /
+//! stop; live plots of the losses, learning rate, teacher temperature and throughput; the run's
+//! checkpoints, each of which can become the active model at once.
+
+use std::path::{Path, PathBuf};
+
+use eframe::egui;
+use egui_plot::{Legend, Line, Plot, PlotPoints};
+
+use crate::train::checkpoint::{checkpoint_name, latest};
+use crate::train::dataset::TrainData;
+use crate::train::export::{Precision, export_model};
+use crate::train::trainer::{TrainHandle, TrainRun};
+use crate::train::{StepStats, TrainConfig, TrainEvent, TrainPreset, TrainState};
+
+/// What the panel asks the app to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TrainingRequest {
+    /// Make this exported model the active one.
+    UseModel(PathBuf),
+    /// Open the folder dialog to add a data folder.
+    PickFolder,
+}
+
+/// The run form and, while training, the live state.
+pub struct TrainingState {
+    /// Preset name.
+    pub preset: String,
+    /// Updates of the run.
+    pub steps: u64,
+    /// Crops per update.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Masked share of the patches.
+    pub mask_ratio: f64,
+    /// MATPAC++ multiple-choice prediction heads.
+    pub mcl: bool,
+    /// Data folders.
+    pub roots: Vec<PathBuf>,
+    /// Device name (`cpu`, `cuda`, `metal`).
+    pub device: String,
+    /// Folder of the current or last run.
+    pub run_dir: Option<PathBuf>,
+    /// Where new runs get their folder (the data directory's `training/`).
+    pub runs_root: PathBuf,
+    handle: Option<TrainHandle>,
+    steps_seen: Vec<StepStats>,
+    throughput: Vec<f64>,
+    evals: Vec<[f64; 4]>,
+    status: String,
+    eta_s: f64,
+    total: u64,
+    problems: Vec<String>,
+    checkpoints: Vec<PathBuf>,
+    finished_model: Option<PathBuf>,
+}
+
+impl Default for TrainingState {
+    fn default() -> Self {
+        TrainingState {
+            preset: "tiny".into(),
+            steps: 2000,
+            batch: 16,
+            lr: 5e-4,
+            mask_ratio: 0.7,
+            mcl: false,
+            roots: Vec::new(),
+            device: "cpu".into(),
+            run_dir: None,
+            runs_root: runs_dir(),
+            handle: None,
+            steps_seen: Vec::new(),
+            throughput: Vec::new(),
+            evals: Vec::new(),
+            status: "No run yet.".into(),
+            eta_s: 0.0,
+            total: 0,
+            problems: Vec::new(),
+            checkpoints: Vec::new(),
+            finished_model: None,
+        }
+    }
+}
+
+fn runs_dir() -> PathBuf {
+    crate::config::data_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("training")
+}
+
+impl TrainingState {
+    /// The panel's status line (what the run is doing, or how it ended).
+    pub fn status_line(&self) -> &str {
+        &self.status
+    }
+
+    /// Whether a run is going (possibly paused).
+    pub fn running(&self) -> bool {
+        self.handle.is_some()
+    }
+
+    /// Starts a run with the form's options in a new folder under the data directory.
+    pub fn start(&mut self) {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let dir = self.runs_root.join(format!("run-{stamp}"));
+        let (preset, steps, batch, lr) = (self.preset.clone(), self.steps, self.batch, self.lr);
+        let (mask_ratio, mcl, roots) = (self.mask_ratio, self.mcl, self.roots.clone());
+        let device = self.device.clone();
+        let run_dir = dir.clone();
+        let prepare = move || -> crate::Result<TrainRun> {
+            let device = crate::model::device::open(device.parse()?)?;
+            let mut p = TrainPreset::named(&preset)?;
+            if mcl {
+                p = p.with_prediction_heads(5);
+            }
+            let mut cfg = TrainConfig::new(p, steps, batch, lr);
+            cfg.mask_ratio = mask_ratio;
+            cfg.roots = roots;
+            let data = TrainData::from_roots(&cfg.roots, cfg.preset.encoder.n_t, cfg.seed)?;
+            Ok(TrainRun::new(
+                TrainState::new(cfg, &device)?,
+                data,
+                &run_dir,
+            ))
+        };
+        self.begin(TrainHandle::spawn_with(prepare), dir);
+    }
+
+    /// Continues the newest checkpoint of the last run.
+    pub fn resume_run(&mut self) {
+        let Some(dir) = self.run_dir.clone() else {
+            return;
+        };
+        let d = dir.clone();
+        let prepare = move || {
+            TrainRun::resume(&d, &candle_core::Device::Cpu, |s| {
+                TrainData::from_roots(&s.cfg.roots, s.cfg.preset.encoder.n_t, s.cfg.seed)
+            })
+        };
+        self.begin(TrainHandle::spawn_with(prepare), dir);
+    }
+
+    fn begin(&mut self, handle: crate::Result<TrainHandle>, dir: PathBuf) {
+        match handle {
+            Ok(h) => {
+                self.handle = Some(h);
+                self.steps_seen.clear();
+                self.throughput.clear();
+                self.evals.clear();
+                self.problems.clear();
+                self.finished_model = None;
+                self.status = "Reading the data folders…".into();
+                self.run_dir = Some(dir);
+            }
+            Err(e) => self.status = format!("Could not start: {e}"),
+        }
+    }
+
+    /// Takes the run's events; call once per frame.
+    pub fn poll(&mut self) {
+        let Some(handle) = &self.handle else {
+            return;
+        };
+        let events: Vec<TrainEvent> = handle.events().try_iter().collect();
+        let mut ended = false;
+        for ev in events {
+            match ev {
+                TrainEvent::Started {
+                    step,
+                    total,
+                    files,
+                    held_out,
+                } => {
+                    self.total = total;
+                    self.status = format!(
+                        "Training on {files} files ({held_out} held out) from update {step} of {total}."
+                    );
+                }
+                TrainEvent::Unusable { path, reason } => {
+                    self.problems.push(format!("{path}: {reason}"));
+                }
+                TrainEvent::Step {
+                    stats,
+                    samples_per_s,
+                    eta_s,
+                } => {
+                    self.eta_s = eta_s;
+                    self.throughput.push(samples_per_s);
+                    self.steps_seen.push(stats);
+                }
+                TrainEvent::Eval {
+                    step,
+                    loss_pred,
+                    loss_cls,
+                    teacher_perplexity,
+                } => {
+                    self.evals
+                        .push([step as f64, loss_pred, loss_cls, teacher_perplexity]);
+                }
+                TrainEvent::Checkpoint { .. } => self.refresh_checkpoints(),
+                TrainEvent::Finished {
+                    step,
+                    complete,
+                    model,
+                } => {
+                    self.status = format!(
+                        "{} after {step} updates. The model is ready to use.",
+                        if complete { "Finished" } else { "Stopped" }
+                    );
+                    self.finished_model = Some(model);
+                    ended = true;
+                }
+                TrainEvent::Failed { reason } => {
+                    self.status = format!("Training failed: {reason}");
+                    ended = true;
+                }
+            }
+        }
+        if ended {
+            self.handle = None;
+            self.refresh_checkpoints();
+        }
+    }
+
+    fn refresh_checkpoints(&mut self) {
+        let Some(dir) = &self.run_dir else { return };
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with("checkpoint-") && n.ends_with(".safetensors")
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        self.checkpoints = found;
+    }
+
+    /// Draws the panel; returns what the app should do.
+    pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<TrainingRequest> {
+        self.poll();
+        if self.running() {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(250));
+        }
+        let mut request = None;
+        egui::Panel::left("training_form")
+            .resizable(true)
+            .default_size(280.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().show(ui, |ui| request = self.form_ui(ui));
+            });
+        egui::CentralPanel::default().show(ui, |ui| self.plots_ui(ui));
+        request
+    }
+
+    fn form_ui(&mut self, ui: &mut egui::Ui) -> Option<TrainingRequest> {
+        let mut request = None;
+        ui.heading("Train a model");
+        ui.label("Self-supervised MATPAC pretraining on your own sounds. No labels needed.");
+        ui.add_space(6.0);
+        let idle = !self.running();
+        ui.add_enabled_ui(idle, |ui| {
+            egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
+                ui.label("Preset");
+                egui::ComboBox::from_id_salt("preset")
+                    .selected_text(&self.preset)
+                    .show_ui(ui, |ui| {
+                        for p in ["tiny", "small", "base"] {
+                            ui.selectable_value(&mut self.preset, p.to_string(), p);
+                        }
+                    });
+                ui.end_row();
+                ui.label("Updates");
+                ui.add(egui::DragValue::new(&mut self.steps).range(1..=1_000_000));
+                ui.end_row();
+                ui.label("Batch size");
+                ui.add(egui::DragValue::new(&mut self.batch).range(1..=4096));
+                ui.end_row();
+                ui.label("Learning rate");
+                ui.add(
+                    egui::DragValue::new(&mut self.lr)
+                        .speed(1e-5)
+                        .range(1e-6..=1e-2),
+                );
+                ui.end_row();
+                ui.label("Mask ratio");
+                ui.add(egui::Slider::new(&mut self.mask_ratio, 0.3..=0.9));
+                ui.end_row();
+                ui.label("Device");
+                egui::ComboBox::from_id_salt("train_device")
+                    .selected_text(&self.device)
+                    .show_ui(ui, |ui| {
+                        for d in ["cpu", "cuda", "metal"] {
+                            ui.selectable_value(&mut self.device, d.to_string(), d);
+                        }
+                    });
+                ui.end_row();
+            });
+            ui.checkbox(&mut self.mcl, "MATPAC++ (five prediction heads)");
+            ui.add_space(6.0);
+            ui.label("Data folders");
+            let mut remove = None;
+            for (i, r) in self.roots.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    if ui.small_button("Remove").clicked() {
+                        remove = Some(i);
+                    }
+                    ui.label(r.display().to_string());
+                });
+            }
+            if let Some(i) = remove {
+                self.roots.remove(i);
+            }
+            if ui.button("Add training folder…").clicked() {
+                request = Some(TrainingRequest::PickFolder);
+            }
+        });
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if idle {
+                let can = !self.roots.is_empty();
+                if ui
+                    .add_enabled(can, egui::Button::new("Start training"))
+                    .on_disabled_hover_text("Add a folder of audio first")
+                    .clicked()
+                {
+                    self.start();
+                }
+                if self.run_dir.as_deref().and_then(latest).is_some()
+                    && ui.button("Resume last run").clicked()
+                {
+                    self.resume_run();
+                }
+            } else if let Some(h) = &self.handle {
+                if h.is_paused() {
+                    if ui.button("Resume").clicked() {
+                        h.resume();
+                    }
+                } else if ui.button("Pause").clicked() {
+                    h.pause();
+                }
+                if ui
+                    .button("Stop")
+                    .on_hover_text("Checkpoint, export, stop")
+                    .clicked()
+                {
+                    h.stop();
+                }
+            }
+        });
+        ui.label(&self.status);
+        if let Some(model) = &self.finished_model
+            && ui.button("Use this model").clicked()
+        {
+            request = Some(TrainingRequest::UseModel(model.clone()));
+        }
+        if let Some(r) = self.checkpoints_ui(ui) {
+            request = Some(r);
+        }
+        if !self.problems.is_empty() {
+            ui.collapsing(format!("{} files skipped", self.problems.len()), |ui| {
+                for p in self.problems.iter().take(200) {
+                    ui.label(p);
+                }
+            });
+        }
+        request
+    }
+
+    fn checkpoints_ui(&mut self, ui: &mut egui::Ui) -> Option<TrainingRequest> {
+        if self.checkpoints.is_empty() {
+            return None;
+        }
+        let mut request = None;
+        ui.separator();
+        ui.label("Checkpoints");
+        for ck in self.checkpoints.clone().iter().rev() {
+            ui.horizontal(|ui| {
+                let name = ck
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                ui.label(name);
+                if ui
+                    .small_button("Use")
+                    .on_hover_text("Export this checkpoint as a model and make it active")
+                    .clicked()
+                {
+                    match export_checkpoint(ck) {
+                        Ok(p) => request = Some(TrainingRequest::UseModel(p)),
+                        Err(e) => self.status = format!("Export failed: {e}"),
+                    }
+                }
+            });
+        }
+        request
+    }
+
+    fn plots_ui(&mut self, ui: &mut egui::Ui) {
+        if self.steps_seen.is_empty() {
+            ui.centered_and_justified(|ui| {
+                ui.label("Loss curves appear here once training runs.");
+            });
+            return;
+        }
+        if let Some(last) = self.steps_seen.last() {
+            let rate = self.throughput.iter().rev().take(20).sum::<f64>()
+                / self.throughput.iter().rev().take(20).count().max(1) as f64;
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new((last.step + 1) as f32 / self.total.max(1) as f32)
+                        .text(format!("update {} of {}", last.step + 1, self.total))
+                        .desired_width(260.0),
+                );
+                ui.label(format!(
+                    "{rate:.1} crops/s · ETA {} · perplexity {:.0} · |g| {:.2}",
+                    crate::gui::job_list::format_eta(std::time::Duration::from_secs_f64(
+                        self.eta_s
+                    )),
+                    last.teacher_perplexity,
+                    last.grad_norm
+                ));
+            });
+        }
+        let h = (ui.available_height() / 2.0 - 10.0).max(120.0);
+        let series = |f: &dyn Fn(&StepStats) -> f64| -> PlotPoints<'static> {
+            self.steps_seen
+                .iter()
+                .map(|s| [s.step as f64 + 1.0, f(s)])
+                .collect::<Vec<_>>()
+                .into()
+        };
+        Plot::new("losses")
+            .height(h)
+            .legend(Legend::default())
+            .show(ui, |p| {
+                p.line(Line::new("prediction loss", series(&|s| s.loss_pred)));
+                p.line(Line::new("classification loss", series(&|s| s.loss_cls)));
+                let held: Vec<[f64; 2]> = self.evals.iter().map(|e| [e[0], e[1]]).collect();
+                if !held.is_empty() {
+                    p.line(Line::new("held-out prediction", PlotPoints::from(held)));
+                }
+            });
+        ui.columns(3, |cols| {
+            Plot::new("lr")
+                .height(h - 20.0)
+                .legend(Legend::default())
+                .show(&mut cols[0], |p| {
+                    p.line(Line::new("learning rate", series(&|s| s.lr)));
+                });
+            Plot::new("temp")
+                .height(h - 20.0)
+                .legend(Legend::default())
+                .show(&mut cols[1], |p| {
+                    p.line(Line::new(
+                        "teacher temperature",
+                        series(&|s| s.teacher_temp),
+                    ));
+                });
+            let tp: Vec<[f64; 2]> = self
+                .throughput
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| [i as f64 + 1.0, x])
+                .collect();
+            Plot::new("throughput")
+                .height(h - 20.0)
+                .show(&mut cols[2], |p| {
+                    p.line(Line::new("crops/s", PlotPoints::from(tp)));
+                });
+        });
+    }
+}
+
+/// Exports the student of checkpoint `ck` beside it (`model-NNNNNNN.safetensors`); returns the
+/// model's path.
+fn export_checkpoint(ck: &Path) -> crate::Result<PathBuf> {
+    let (state, _) = crate::train::checkpoint::load(ck, &candle_core::Device::Cpu)?;
+    let name = checkpoint_name(state.step).replace("checkpoint-", "model-");
+    let out = ck.with_file_name(name);
+    export_model(&state, &out, Precision::F32)?;
+    Ok(out)
+}

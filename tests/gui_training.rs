@@ -1,0 +1,108 @@
+//! The Training panel through the real app state: choose a data folder through the dialog hook,
+//! start a short run, watch progress and loss curves arrive, stop nothing, and make the trained
+//! model the active one with "Use this model".
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+mod common;
+#[path = "common/desktop.rs"]
+mod desktop;
+#[path = "common/synth.rs"]
+mod synth;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::WavFormat;
+use earmark::config::Settings;
+use earmark::gui::dialogs::ScriptedDialogs;
+use earmark::gui::models::ModelSource;
+use earmark::gui::state::Panel;
+use earmark::gui::{AppOptions, EarmarkApp};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::{Harness, SnapshotOptions};
+
+type H = Harness<'static, EarmarkApp>;
+
+fn wait_until(h: &mut H, what: &str, secs: u64, done: impl Fn(&EarmarkApp) -> bool) {
+    let start = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.run_steps(4);
+}
+
+#[test]
+fn train_a_small_model_and_use_it() {
+    let dir = desktop::fixed_dir("training");
+    let audio = dir.join("audio");
+    std::fs::create_dir_all(&audio).unwrap();
+    for kind in 0..4 {
+        let x = synth::sound(kind, kind as u64 + 3, 7.0, 16_000);
+        common::write_wav(
+            &audio.join(format!("c{kind}.wav")),
+            1,
+            16_000,
+            WavFormat::S16,
+            &x,
+        );
+    }
+    let dialogs = Arc::new(ScriptedDialogs::default());
+    let opts = AppOptions {
+        library: Some(dir.join("library.sqlite")),
+        model: Some(synth::tiny_model()),
+        settings: Settings {
+            device: "cpu".into(),
+            ..Settings::default()
+        },
+        dialogs: dialogs.clone(),
+        probe_gpu: false,
+        model_folders: Some(vec![(dir.join("models"), ModelSource::Installed)]),
+        ..AppOptions::default()
+    };
+    let mut h: H = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(10_000)
+        .build_eframe(move |cc| EarmarkApp::new(cc, opts));
+    wait_until(&mut h, "the app to start", 60, |a| a.rows_loaded);
+
+    h.get_by_label("Training").click();
+    h.run_steps(3);
+    assert_eq!(h.state().state.panel, Panel::Training);
+    h.get_by_label("Loss curves appear here once training runs.");
+    {
+        let t = &mut h.state_mut().training;
+        t.runs_root = dir.join("runs");
+        t.steps = 4;
+        t.batch = 2;
+        t.preset = "tiny".into();
+    }
+    dialogs.answer(Some(audio.clone()));
+    h.get_by_label("Add training folder…").click();
+    wait_until(&mut h, "the folder to be added", 30, |a| {
+        a.training.roots == vec![audio.clone()]
+    });
+
+    h.get_by_label("Start training").click();
+    h.run_steps(2);
+    assert!(h.state().training.running());
+    wait_until(&mut h, "the run to finish", 300, |a| !a.training.running());
+    eprintln!("status: {}", h.state().training.status_line());
+    h.get_by_label_contains("Finished after 4 updates");
+    h.get_by_label_contains("update 4 of 4");
+    h.get_by_label("checkpoint-0000004.safetensors");
+    h.run_steps(4);
+    h.snapshot_options("training", &SnapshotOptions::new().max_failed_pixels(4000));
+
+    h.get_by_label("Use this model").click();
+    let run = h.state().training.run_dir.clone().unwrap();
+    let model = run.join("model.safetensors");
+    wait_until(&mut h, "the trained model to become active", 60, |a| {
+        a.model.active.as_ref().is_some_and(|m| m.path == model)
+    });
+}
