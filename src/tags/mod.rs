@@ -1,4 +1,5 @@
-//! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]) and top-k.
+//! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]), top-k,
+//! and personal tags fitted on the user's examples ([`personal`], solved by [`logistic`]).
 //!
 //! ```no_run
 //! # fn main() -> earmark::Result<()> {
@@ -14,9 +15,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod logistic;
+pub mod personal;
 pub mod probe;
 pub mod vocab;
 
+pub use personal::{TagClassifier, TagOptions, Training};
 pub use probe::Head;
 pub use vocab::Vocabulary;
 
