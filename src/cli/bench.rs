@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use super::{bench_encoder, bench_frontend, bench_library};
+use super::{bench_encoder, bench_frontend, bench_library, bench_tags};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -23,6 +23,8 @@ enum BenchTarget {
     Scan(bench_library::ScanBenchArgs),
     /// A first scan of many small files (peak memory), then an unchanged rescan (time).
     Rescan(bench_library::ScanBenchArgs),
+    /// Personal tag refit time: 1,000 labelled 3840-d embeddings, with and without calibration.
+    Tags(bench_tags::TagsBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -33,5 +35,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Search(a) => bench_library::search(a),
         BenchTarget::Scan(a) => bench_library::scan_throughput(a),
         BenchTarget::Rescan(a) => bench_library::rescan(a),
+        BenchTarget::Tags(a) => bench_tags::run(a),
     }
 }

@@ -5,6 +5,7 @@ mod bench_encoder;
 mod bench_frontend;
 mod bench_gpu;
 mod bench_library;
+mod bench_tags;
 mod embed;
 mod info;
 mod library_args;
@@ -43,7 +44,7 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Convert or inspect model files.
     Models(models::ModelsArgs),
-    /// Measure speed (front end, encoder, scan, search).
+    /// Measure speed (front end, encoder, scan, search, personal tags).
     Bench(bench::BenchArgs),
     /// Add folders to the library and analyse new or changed audio files.
     Scan(scan::ScanArgs),
