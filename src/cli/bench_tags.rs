@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use earmark::model::pos::SplitMix;
+use earmark::tags::personal::Scaling;
 use earmark::tags::{TagClassifier, TagOptions, Training};
 
 /// Arguments of `earmark bench tags`.
@@ -72,7 +73,7 @@ pub fn run(args: &TagsBenchArgs) -> anyhow::Result<ExitCode> {
         let mut last = None;
         for _ in 0..args.repeats {
             let t0 = Instant::now();
-            let c = TagClassifier::fit(&training, None, &opts)?;
+            let c = TagClassifier::fit(&training, Scaling::Training, &opts)?;
             times.push(t0.elapsed().as_secs_f64());
             last = Some(c);
         }

@@ -7,6 +7,7 @@ mod bench_gpu;
 mod bench_library;
 mod bench_tags;
 mod embed;
+mod eval;
 mod info;
 mod library_args;
 mod logmel;
@@ -17,6 +18,7 @@ mod predict;
 mod scan;
 mod similar;
 mod status;
+mod tag;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -54,8 +56,12 @@ enum Command {
     Errors(status::ErrorsArgs),
     /// Find the library's files most similar to a file (or a time region of it).
     Similar(similar::SimilarArgs),
-    /// Write every file's metadata, status and tags as CSV or JSON.
+    /// Write every file's metadata, status and tags as CSV or JSON, or a tag as an M3U playlist.
     Export(status::ExportArgs),
+    /// Personal tags: add examples, review, accept or reject, show a file's tags.
+    Tag(tag::TagArgs),
+    /// Measure a model on labelled sounds (k-NN and few-shot), next to a log-mel baseline.
+    Eval(eval::EvalArgs),
     /// Compute and store the 2-D map of the library (PCA, then t-SNE).
     Map(map::MapArgs),
 }
@@ -108,6 +114,8 @@ pub fn main() -> ExitCode {
         Some(Command::Similar(args)) => similar::run(&args),
         Some(Command::Export(args)) => status::export(&args),
         Some(Command::Map(args)) => map::run(&args),
+        Some(Command::Tag(args)) => tag::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
     };
     match result {
         Ok(code) => code,

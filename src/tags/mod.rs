@@ -1,5 +1,6 @@
 //! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]), top-k,
-//! and personal tags fitted on the user's examples ([`personal`], solved by [`logistic`]).
+//! and personal tags fitted on the user's examples ([`personal`], solved by [`logistic`]) and
+//! kept up to date on the library ([`refit`]).
 //!
 //! ```no_run
 //! # fn main() -> earmark::Result<()> {
@@ -18,6 +19,7 @@
 pub mod logistic;
 pub mod personal;
 pub mod probe;
+pub mod refit;
 pub mod vocab;
 
 pub use personal::{TagClassifier, TagOptions, Training};

@@ -50,7 +50,7 @@ pub struct TagOptions {
 impl Default for TagOptions {
     fn default() -> Self {
         TagOptions {
-            penalty_per_feature: 1e-4,
+            penalty_per_feature: 1e-3,
             folds: 5,
             tolerance: 1e-6,
             seed: 0x7a65,
@@ -69,6 +69,17 @@ pub struct Training<'a> {
     pub positive: &'a [bool],
     /// Weight of each row before class balancing (1 for explicit examples).
     pub weights: &'a [f64],
+}
+
+/// Where the feature statistics of the standardisation come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Scaling<'a> {
+    /// The training rows themselves.
+    Training,
+    /// A larger, typically unlabelled population (`m × dim` rows).
+    Population(&'a [f32]),
+    /// Statistics computed once by the caller (many fits on one data set).
+    Fixed(&'a Standardiser),
 }
 
 /// `p = σ(slope · z + offset)`.
@@ -215,13 +226,8 @@ fn fold_of_rows(positive: &[bool], folds: usize, seed: u64) -> Vec<usize> {
 }
 
 impl TagClassifier {
-    /// Fits a tag on `training`; feature statistics come from `population` (`m × dim` rows,
-    /// typically a larger unlabelled set) or, without one, from the training rows.
-    pub fn fit(
-        training: &Training<'_>,
-        population: Option<&[f32]>,
-        opts: &TagOptions,
-    ) -> Result<Self> {
+    /// Fits a tag on `training`, standardising features as `scaling` says.
+    pub fn fit(training: &Training<'_>, scaling: Scaling<'_>, opts: &TagOptions) -> Result<Self> {
         let Training {
             rows,
             dim,
@@ -248,7 +254,24 @@ impl TagClassifier {
                  {negatives})"
             )));
         }
-        let standardiser = Standardiser::from_rows(population.unwrap_or(rows), dim)?;
+        let computed;
+        let standardiser = match scaling {
+            Scaling::Training => {
+                computed = Standardiser::from_rows(rows, dim)?;
+                &computed
+            }
+            Scaling::Population(p) => {
+                computed = Standardiser::from_rows(p, dim)?;
+                &computed
+            }
+            Scaling::Fixed(s) if s.mean.len() == dim => s,
+            Scaling::Fixed(s) => {
+                return Err(Error::InvalidInput(format!(
+                    "feature statistics of width {} for rows of {dim}",
+                    s.mean.len()
+                )));
+            }
+        };
         let x = standardiser.apply(rows);
         let solver = SolverOptions {
             lambda: opts.penalty_per_feature * dim as f64,
@@ -450,7 +473,7 @@ mod tests {
             positive: &positive,
             weights: &weights,
         };
-        let c = TagClassifier::fit(&t, None, &TagOptions::default()).unwrap();
+        let c = TagClassifier::fit(&t, Scaling::Training, &TagOptions::default()).unwrap();
         assert_eq!(c.summary.folds, 5);
         assert!(c.summary.converged);
         // True posterior at x0 (other features irrelevant): σ(1.5·(x0 − 3) − 1.125).
@@ -471,7 +494,7 @@ mod tests {
             positive: &[true, true],
             weights: &[1.0, 1.0],
         };
-        let e = TagClassifier::fit(&t, None, &TagOptions::default()).unwrap_err();
+        let e = TagClassifier::fit(&t, Scaling::Training, &TagOptions::default()).unwrap_err();
         assert!(e.to_string().contains("positive and negative"), "{e}");
     }
 }
