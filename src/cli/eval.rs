@@ -135,7 +135,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             name,
             encoder: engine,
         });
-        let report = eval::evaluate(&files, m, &opts, &ctx)?;
+        let report = eval::evaluate(&files, m, &opts, ctx)?;
         let summary = format!("{} files evaluated", report.items);
         let _ = tx.send(report);
         Ok(summary)

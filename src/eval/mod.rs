@@ -154,6 +154,13 @@ pub fn score_features(
     })
 }
 
+/// One evaluated file: its label, baseline features and (with a model) clip embedding.
+struct Features<'a> {
+    label: &'a str,
+    baseline: Vec<f32>,
+    clip: Option<Vec<f32>>,
+}
+
 /// One file's features: the baseline's and, with a model, its clip embedding.
 fn file_features(
     file: &LabelledFile,
@@ -181,15 +188,19 @@ pub fn evaluate(
     ctx: &JobContext,
 ) -> Result<EvalReport> {
     let mut tracker = ProgressTracker::new(files.len());
-    let mut kept: Vec<(&str, Vec<f32>, Option<Vec<f32>>)> = Vec::new();
+    let mut kept: Vec<Features<'_>> = Vec::new();
     let mut skipped = Vec::new();
     for file in files {
         ctx.control.checkpoint()?;
         let shown = file.path.display().to_string();
         ctx.events.progress(tracker.snapshot(Some(shown.clone())));
         match file_features(file, model, opts.budget) {
-            Ok((base, clip)) => {
-                kept.push((&file.label, base, clip));
+            Ok((baseline, clip)) => {
+                kept.push(Features {
+                    label: &file.label,
+                    baseline,
+                    clip,
+                });
                 tracker.finish_item(false);
             }
             Err(e) => {
@@ -206,7 +217,7 @@ pub fn evaluate(
         }
     }
     ctx.events.progress(tracker.snapshot(None));
-    let mut names: Vec<&str> = kept.iter().map(|k| k.0).collect();
+    let mut names: Vec<&str> = kept.iter().map(|k| k.label).collect();
     names.sort_unstable();
     names.dedup();
     if names.len() < 2 {
@@ -217,18 +228,18 @@ pub fn evaluate(
     }
     let labels: Vec<usize> = kept
         .iter()
-        .map(|k| names.binary_search(&k.0).unwrap_or(0))
+        .map(|k| names.binary_search(&k.label).unwrap_or(0))
         .collect();
     ctx.events.send(JobEvent::Note(format!(
         "scoring {} files in {} classes",
         kept.len(),
         names.len()
     )));
-    let base: Vec<f32> = kept.iter().flat_map(|k| k.1.iter().copied()).collect();
+    let base: Vec<f32> = kept.iter().flat_map(|k| k.baseline.iter().copied()).collect();
     let baseline = score_features("log-mel statistics", &base, BASELINE_DIM, &labels, opts)?;
     let model_scores = match model {
         Some(m) => {
-            let clips: Vec<&Vec<f32>> = kept.iter().filter_map(|k| k.2.as_ref()).collect();
+            let clips: Vec<&Vec<f32>> = kept.iter().filter_map(|k| k.clip.as_ref()).collect();
             let dim = clips.first().map_or(0, |c| c.len());
             let flat: Vec<f32> = clips.iter().flat_map(|c| c.iter().copied()).collect();
             Some(score_features(m.name, &flat, dim, &labels, opts)?)
