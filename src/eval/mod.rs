@@ -235,7 +235,10 @@ pub fn evaluate(
         kept.len(),
         names.len()
     )));
-    let base: Vec<f32> = kept.iter().flat_map(|k| k.baseline.iter().copied()).collect();
+    let base: Vec<f32> = kept
+        .iter()
+        .flat_map(|k| k.baseline.iter().copied())
+        .collect();
     let baseline = score_features("log-mel statistics", &base, BASELINE_DIM, &labels, opts)?;
     let model_scores = match model {
         Some(m) => {
