@@ -156,6 +156,31 @@ fn eval_prints_few_shot_accuracy_for_model_and_baseline() {
     let p1 = json["baseline"]["knn_precision_at_1"].as_f64().unwrap();
     assert!(p1 > 0.75, "baseline k-NN P@1 {p1}");
 
+    // The same set as a CSV of relative paths and labels (baseline only: no model needed).
+    let mut csv = String::from("path,label\n");
+    for class in CLASSES {
+        for i in 0..PER_CLASS {
+            csv.push_str(&format!("set/{class}/{i:02}.wav,{class}\n"));
+        }
+    }
+    let csv_path = dir.path().join("labels.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let from_csv: serde_json::Value = serde_json::from_str(&earmark(&[
+        OsStr::new("eval"),
+        OsStr::new("--labels"),
+        csv_path.as_os_str(),
+        OsStr::new("--baseline-only"),
+        OsStr::new("--repeats"),
+        OsStr::new("5"),
+        OsStr::new("--json"),
+    ]))
+    .unwrap();
+    assert!(from_csv["model"].is_null());
+    assert_eq!(
+        from_csv["baseline"], json["baseline"],
+        "same files, same seeds, same scores"
+    );
+
     let text = earmark(&eval_args(&root, &model, &["--quiet"]));
     assert!(text.contains("5-shot acc."), "{text}");
     let lines: Vec<&str> = text.lines().collect();

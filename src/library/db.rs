@@ -93,7 +93,7 @@ const MIGRATIONS: &[&str] = &[
     // region examples per model, and the fitted classifier per tag and model.
     r"
     CREATE TABLE tag_examples (
-        id       INTEGER PRIMARY KEY,
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
         label    TEXT NOT NULL,
         file_id  INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
         start_s  REAL,

@@ -219,8 +219,9 @@ impl Library {
         Ok(out)
     }
 
-    /// A marker that changes whenever the examples of `label` change (count, newest id,
-    /// positives): a stored classifier with another marker is out of date.
+    /// A marker that changes whenever the examples of `label` change (count, newest id —
+    /// ids are never reused, and a replaced example gets a new one —, positives): a stored
+    /// classifier with another marker is out of date.
     pub fn examples_key(&self, label: &str) -> Result<String> {
         self.conn
             .query_row(
@@ -420,5 +421,75 @@ impl Library {
             })
             .map_err(sql(what))?;
         rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn library_with_file() -> (Library, i64) {
+        let lib = Library::in_memory().unwrap();
+        let root = lib.ensure_root("/music").unwrap();
+        let id = lib
+            .insert_pending(root, "/music/a.wav", 10, 0, "fp")
+            .unwrap();
+        (lib, id)
+    }
+
+    #[test]
+    fn a_second_answer_replaces_the_first_and_changes_the_key() {
+        let (mut lib, id) = library_with_file();
+        let e1 = lib
+            .add_example("warm", id, None, false, ExampleSource::Review)
+            .unwrap();
+        let key1 = lib.examples_key("warm").unwrap();
+        let e2 = lib
+            .add_example("warm", id, None, true, ExampleSource::Review)
+            .unwrap();
+        assert_ne!(e1, e2);
+        let ex = lib.examples(Some("warm")).unwrap();
+        assert_eq!(ex.len(), 1);
+        assert!(ex[0].positive);
+        assert_ne!(lib.examples_key("warm").unwrap(), key1);
+        // A region of the same file is a separate example.
+        let region = Region {
+            start_s: 1.0,
+            end_s: 2.5,
+        };
+        lib.add_example("warm", id, Some(region), true, ExampleSource::Manual)
+            .unwrap();
+        assert_eq!(lib.examples_of_file(id).unwrap().len(), 2);
+        let counts = lib.personal_tags().unwrap();
+        assert_eq!((counts[0].positives, counts[0].negatives), (2, 0));
+    }
+
+    #[test]
+    fn bad_labels_and_regions_are_refused() {
+        let (mut lib, id) = library_with_file();
+        for bad in ["", " warm", "a\nb"] {
+            assert!(
+                lib.add_example(bad, id, None, true, ExampleSource::Manual)
+                    .is_err()
+            );
+        }
+        let backwards = Region {
+            start_s: 3.0,
+            end_s: 1.0,
+        };
+        let e = lib
+            .add_example("warm", id, Some(backwards), true, ExampleSource::Manual)
+            .unwrap_err();
+        assert!(e.to_string().contains("region"), "{e}");
+        assert!(lib.examples(None).unwrap().is_empty());
+    }
+
+    #[test]
+    fn removing_a_file_removes_its_examples() {
+        let (mut lib, id) = library_with_file();
+        lib.add_example("warm", id, None, true, ExampleSource::Manual)
+            .unwrap();
+        lib.remove_file(id).unwrap();
+        assert!(lib.examples(None).unwrap().is_empty());
     }
 }
