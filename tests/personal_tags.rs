@@ -185,10 +185,6 @@ fn review_answers_become_examples_and_change_predictions() {
     assert!(auc_after > auc_before, "{auc_before} → {auc_after}");
 }
 
-fn run(args: &[&OsStr]) -> String {
-    earmark(args)
-}
-
 #[test]
 fn tag_cli_and_m3u_playlists() {
     let (dir, lib_path, files) = scanned();
@@ -214,7 +210,7 @@ fn tag_cli_and_m3u_playlists() {
         let mut a: Vec<&OsStr> = head.iter().map(OsStr::new).collect();
         a.extend(paths.iter().map(OsStr::new));
         a.extend(common);
-        run(&a)
+        earmark(&a)
     };
     let out = with(&["tag", "add", "warm"], &kind0[..3]);
     assert!(
@@ -235,10 +231,10 @@ fn tag_cli_and_m3u_playlists() {
         .collect();
     region.push(OsStr::new(kind0[4]));
     region.extend(common);
-    let out = run(&region);
+    let out = earmark(&region);
     assert!(out.contains("5 positive and 3 negative examples"), "{out}");
 
-    let list = run(&[
+    let list = earmark(&[
         OsStr::new("tag"),
         OsStr::new("list"),
         OsStr::new("--json"),
@@ -252,7 +248,7 @@ fn tag_cli_and_m3u_playlists() {
         (Some(5), Some(3))
     );
 
-    let show = run(&[
+    let show = earmark(&[
         OsStr::new("tag"),
         OsStr::new("show"),
         OsStr::new(kind1[0]),
@@ -275,7 +271,7 @@ fn tag_cli_and_m3u_playlists() {
         .map(OsStr::new)
         .collect();
     review.extend(common);
-    let review = run(&review);
+    let review = earmark(&review);
     let reviewed: Vec<(String, f64)> = review
         .lines()
         .map(|l| {
@@ -297,7 +293,7 @@ fn tag_cli_and_m3u_playlists() {
     // The tag's playlist: whole-file positives first (score 1, by path), then every
     // unlabelled file the classifier puts at ≥ 0.5, best first.
     let m3u_path = dir.path().join("warm.m3u");
-    run(&[
+    earmark(&[
         OsStr::new("export"),
         OsStr::new("--format"),
         OsStr::new("m3u"),
@@ -346,7 +342,7 @@ fn tag_cli_and_m3u_playlists() {
         sim_path.as_os_str(),
     ];
     sim.extend(common);
-    let printed: Vec<String> = run(&sim)
+    let printed: Vec<String> = earmark(&sim)
         .lines()
         .map(|l| {
             serde_json::from_str::<serde_json::Value>(l).unwrap()["path"]

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use earmark::model::pos::SplitMix;
 use earmark::tags::personal::Scaling;
+use earmark::tags::refit::BACKGROUND_WEIGHT;
 use earmark::tags::{TagClassifier, TagOptions, Training};
 
 /// Arguments of `earmark bench tags`.
@@ -23,16 +24,20 @@ pub struct TagsBenchArgs {
     /// Timed repeats (the minimum and the median are printed).
     #[arg(long, default_value_t = 5)]
     repeats: usize,
+    /// Background negatives added in the library case (weight 0.2 each).
+    #[arg(long, default_value_t = earmark::tags::refit::BACKGROUND_MAX)]
+    background: usize,
 }
 
 /// Embeddings with a weak class signal spread over many features (as real clip embeddings
-/// are): positives are shifted by 0.15 σ along a random 10 % of the features.
-fn generate(args: &TagsBenchArgs) -> (Vec<f32>, Vec<bool>) {
+/// are): positives are shifted by 0.15 σ along a random 10 % of the features. The
+/// `extra_negatives` rows after the labelled ones are negatives (the library's background).
+fn generate(args: &TagsBenchArgs, extra_negatives: usize) -> (Vec<f32>, Vec<bool>) {
     let mut rng = SplitMix(42);
     let signal: Vec<bool> = (0..args.dim).map(|_| rng.uniform() < 0.1).collect();
-    let mut rows = Vec::with_capacity(args.items * args.dim);
-    let mut positive = Vec::with_capacity(args.items);
-    for i in 0..args.items {
+    let mut rows = Vec::with_capacity((args.items + extra_negatives) * args.dim);
+    let mut positive = Vec::with_capacity(args.items + extra_negatives);
+    for i in 0..args.items + extra_negatives {
         let p = (i as f64 + 0.5) / args.items as f64 <= args.positive_share;
         for &s in &signal {
             let shift = if p && s { 0.15 } else { 0.0 };
@@ -43,28 +48,47 @@ fn generate(args: &TagsBenchArgs) -> (Vec<f32>, Vec<bool>) {
     (rows, positive)
 }
 
-/// Times the refit with and without the calibration's cross-validation.
+/// Times the refit with and without the calibration's cross-validation, and as the library
+/// runs it (with background negatives).
 pub fn run(args: &TagsBenchArgs) -> anyhow::Result<ExitCode> {
     anyhow::ensure!(
         args.items >= 4 && args.dim > 0 && args.repeats > 0,
         "need at least 4 items, a positive width and one repeat"
     );
-    let (rows, positive) = generate(args);
-    let weights = vec![1.0; positive.len()];
-    let training = Training {
-        rows: &rows,
-        dim: args.dim,
-        positive: &positive,
-        weights: &weights,
-    };
     println!(
-        "personal tag refit: {} labelled items ({} positive) × {}-d, {} threads",
+        "personal tag refit: {} labelled items ({:.0} % positive) × {}-d, {} threads",
         args.items,
-        positive.iter().filter(|&&p| p).count(),
+        100.0 * args.positive_share,
         args.dim,
         rayon::current_num_threads()
     );
-    for (name, folds) in [("fit + 5-fold calibration", 5), ("fit only", 0)] {
+    let cases = [
+        ("fit + 5-fold calibration", 5, 0),
+        ("fit only", 0, 0),
+        ("library: + background", 5, args.background),
+    ];
+    for (name, folds, background) in cases {
+        let (rows, positive) = generate(args, background);
+        let weights: Vec<f64> = (0..positive.len())
+            .map(|i| {
+                if i < args.items {
+                    1.0
+                } else {
+                    BACKGROUND_WEIGHT
+                }
+            })
+            .collect();
+        let training = Training {
+            rows: &rows,
+            dim: args.dim,
+            positive: &positive,
+            weights: &weights,
+        };
+        let name = if background > 0 {
+            format!("{name} ({background} at weight {BACKGROUND_WEIGHT})")
+        } else {
+            name.to_string()
+        };
         let opts = TagOptions {
             folds,
             ..TagOptions::default()
@@ -80,7 +104,7 @@ pub fn run(args: &TagsBenchArgs) -> anyhow::Result<ExitCode> {
         times.sort_by(f64::total_cmp);
         let summary = last.map(|c| c.summary);
         println!(
-            "  {name:<26} min {:.3} s  median {:.3} s  ({} iterations, converged: {})",
+            "  {name:<50} min {:.3} s  median {:.3} s  ({} iterations, converged: {})",
             times[0],
             times[times.len() / 2],
             summary.map_or(0, |s| s.iterations),

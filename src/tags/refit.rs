@@ -126,6 +126,11 @@ pub fn refit(
     }
     let positives = positive.iter().filter(|&&p| p).count();
     let negatives = positive.len() - positives;
+    if positives == 0 {
+        return Err(Error::InvalidInput(format!(
+            "tag `{label}` has no positive example analysed with this model"
+        )));
+    }
     // Reservoir sample of unlabelled analysed files.
     let mut rng = crate::model::pos::SplitMix(label_seed(label));
     let mut reservoir: Vec<Vec<f32>> = Vec::new();
@@ -150,11 +155,6 @@ pub fn refit(
         rows.extend_from_slice(&v);
         positive.push(false);
         weights.push(BACKGROUND_WEIGHT);
-    }
-    if positives == 0 {
-        return Err(Error::InvalidInput(format!(
-            "tag `{label}` has no positive example analysed with this model"
-        )));
     }
     let started = std::time::Instant::now();
     let head = TagClassifier::fit(
