@@ -217,7 +217,7 @@ fn tag_cli_and_m3u_playlists() {
         out.contains("3 positive example(s) of `warm` stored"),
         "{out}"
     );
-    assert!(out.contains("files carry it"), "{out}");
+    assert!(out.contains("file(s) carry it"), "{out}");
     let out = with(&["tag", "add", "warm", "--negative"], &kind1[..2]);
     assert!(out.contains("3 positive and 2 negative examples"), "{out}");
     let out = with(&["tag", "reject", "warm"], &kind1[2..3]);
@@ -233,6 +233,24 @@ fn tag_cli_and_m3u_playlists() {
     region.extend(common);
     let out = earmark(&region);
     assert!(out.contains("5 positive and 3 negative examples"), "{out}");
+    // A region past the end of the file is refused and leaves nothing behind.
+    let mut outside: Vec<&OsStr> = ["tag", "add", "warm", "--start", "50", "--end", "60"]
+        .iter()
+        .map(OsStr::new)
+        .collect();
+    outside.push(OsStr::new(kind0[5]));
+    outside.extend(common);
+    let refused = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .args(&outside)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success());
+    assert!(stderr.contains("lies outside the file"), "{stderr}");
+    assert!(
+        stderr.contains("no example of `warm` was added"),
+        "{stderr}"
+    );
 
     let list = earmark(&[
         OsStr::new("tag"),

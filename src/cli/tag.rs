@@ -145,7 +145,7 @@ fn print_refit(r: &RefitReport) {
     };
     println!(
         "tag `{}`: {} positive and {} negative examples, {} background files; fitted in {:.3} s \
-         ({} iterations, {calibration}); {} files carry it",
+         ({} iterations, {calibration}); {} file(s) carry it",
         r.label, r.positives, r.negatives, r.background, r.fit_seconds, r.iterations, r.tagged
     );
 }
@@ -161,24 +161,40 @@ fn add(args: &AddArgs) -> anyhow::Result<ExitCode> {
         .start
         .zip(args.end)
         .map(|(start_s, end_s)| Region { start_s, end_s });
+    let mut added = Vec::with_capacity(ids.len());
     for &id in &ids {
-        lib.add_example(&args.tag, id, region, !args.negative, ExampleSource::Manual)?;
+        added.push(lib.add_example(
+            &args.tag,
+            id,
+            region,
+            !args.negative,
+            ExampleSource::Manual,
+        )?);
     }
-    let model_id = if region.is_some() {
+    let (model_id, refused) = if region.is_some() {
         let active = args.model.load(&lib)?;
         let model_id = lib.ensure_model(&active.identity)?;
-        for (path, why) in
-            refit::embed_missing_regions(&lib, &active.encoder, model_id, Some(&args.tag))?
-        {
-            eprintln!("cannot embed the region of {path}: {why}");
+        let failed =
+            refit::embed_missing_regions(&lib, &active.encoder, model_id, Some(&args.tag))?;
+        // A region that cannot be embedded now never will be: its new example is taken back.
+        let mut refused = 0;
+        for f in &failed {
+            eprintln!("cannot embed the region of {}: {}", f.path, f.reason);
+            if added.contains(&f.example_id) {
+                lib.remove_example(f.example_id)?;
+                refused += 1;
+            }
         }
-        model_id
+        if refused == added.len() {
+            bail!("no example of `{}` was added", args.tag);
+        }
+        (model_id, refused)
     } else {
-        args.model.model_id(&lib)?.0
+        (args.model.model_id(&lib)?.0, 0)
     };
     println!(
         "{} {} example(s) of `{}` stored",
-        ids.len(),
+        added.len() - refused,
         if args.negative {
             "negative"
         } else {

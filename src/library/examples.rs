@@ -166,6 +166,14 @@ impl Library {
         Ok(id)
     }
 
+    /// Removes one example (and its region embeddings).
+    pub fn remove_example(&self, example_id: i64) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM tag_examples WHERE id = ?1", [example_id])
+            .map_err(sql("removing a tag example"))?;
+        Ok(())
+    }
+
     /// Examples of `label` (all tags with `None`), oldest first.
     pub fn examples(&self, label: Option<&str>) -> Result<Vec<Example>> {
         self.examples_where("?1 IS NULL OR e.label = ?1", params![label])

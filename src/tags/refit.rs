@@ -299,14 +299,25 @@ pub fn answer(
     refit(lib, model_id, label, opts)
 }
 
+/// A region example whose embedding could not be computed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegionFailure {
+    /// The example's id.
+    pub example_id: i64,
+    /// The file.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// Computes, with `engine`, the embeddings of the region examples of `label` (all tags with
-/// `None`) that `model_id` lacks. Returns the examples that failed, as `(path, reason)`.
+/// `None`) that `model_id` lacks. Returns the examples that failed.
 pub fn embed_missing_regions(
     lib: &Library,
     engine: &Engine,
     model_id: i64,
     label: Option<&str>,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<RegionFailure>> {
     let mut failed = Vec::new();
     for e in lib.examples(label)? {
         let Some(region) = e.region else { continue };
@@ -315,7 +326,11 @@ pub fn embed_missing_regions(
         }
         match region_embedding(engine, Path::new(&e.path), region.start_s, region.end_s) {
             Ok(v) => lib.set_region_vector(e.id, model_id, &v)?,
-            Err(err) => failed.push((e.path.clone(), err.to_string())),
+            Err(err) => failed.push(RegionFailure {
+                example_id: e.id,
+                path: e.path.clone(),
+                reason: err.to_string(),
+            }),
         }
     }
     Ok(failed)
