@@ -13,6 +13,7 @@ pub mod config;
 pub mod dsp;
 pub mod engine;
 pub mod error;
+pub mod eval;
 pub mod gpu;
 #[cfg(feature = "gui")]
 pub mod gui;

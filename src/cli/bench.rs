@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 #[cfg(feature = "gui")]
 use super::bench_gui;
-use super::{bench_encoder, bench_frontend, bench_library, bench_train};
+use super::{bench_encoder, bench_frontend, bench_library, bench_tags, bench_train};
 
 /// Arguments of `earmark bench`.
 #[derive(clap::Args, Debug)]
@@ -30,6 +30,8 @@ enum BenchTarget {
     /// Frame times of the window while it scans generated files (p50, p95, max).
     #[cfg(feature = "gui")]
     Gui(bench_gui::GuiBenchArgs),
+    /// Personal tag refit time: 1,000 labelled 3840-d embeddings, with and without calibration.
+    Tags(bench_tags::TagsBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -43,5 +45,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Train(a) => bench_train::run(a).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "gui")]
         BenchTarget::Gui(a) => bench_gui::run(a),
+        BenchTarget::Tags(a) => bench_tags::run(a),
     }
 }

@@ -8,7 +8,9 @@ mod bench_gpu;
 mod bench_gui;
 mod bench_library;
 mod bench_train;
+mod bench_tags;
 mod embed;
+mod eval;
 mod info;
 mod library_args;
 mod logmel;
@@ -20,6 +22,7 @@ mod scan;
 mod similar;
 mod status;
 mod train;
+mod tag;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
@@ -47,7 +50,7 @@ enum Command {
     Predict(predict::PredictArgs),
     /// Convert or inspect model files.
     Models(models::ModelsArgs),
-    /// Measure speed (front end, encoder, scan, search).
+    /// Measure speed (front end, encoder, scan, search, personal tags).
     Bench(bench::BenchArgs),
     /// Add folders to the library and analyse new or changed audio files.
     Scan(scan::ScanArgs),
@@ -57,8 +60,12 @@ enum Command {
     Errors(status::ErrorsArgs),
     /// Find the library's files most similar to a file (or a time region of it).
     Similar(similar::SimilarArgs),
-    /// Write every file's metadata, status and tags as CSV or JSON.
+    /// Write every file's metadata, status and tags as CSV or JSON, or a tag as an M3U playlist.
     Export(status::ExportArgs),
+    /// Personal tags: add examples, review, accept or reject, show a file's tags.
+    Tag(tag::TagArgs),
+    /// Measure a model on labelled sounds (k-NN and few-shot), next to a log-mel baseline.
+    Eval(eval::EvalArgs),
     /// Compute and store the 2-D map of the library (PCA, then t-SNE).
     Map(map::MapArgs),
     /// Pretrain a MATPAC encoder on your own audio (self-supervised).
@@ -114,6 +121,8 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => status::export(&args),
         Some(Command::Map(args)) => map::run(&args),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Tag(args)) => tag::run(&args),
+        Some(Command::Eval(args)) => eval::run(&args),
     };
     match result {
         Ok(code) => code,

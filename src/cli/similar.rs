@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 use earmark::library::analyse::{Budget, analyse_file};
 use earmark::library::model_id::hash_file;
+use earmark::library::playlist::{PlaylistEntry, write_m3u};
+use earmark::library::query::Candidate;
 use earmark::search::region::{RegionHit, region_query, region_search};
 use earmark::search::{ClipIndex, Filter};
 
@@ -42,6 +44,9 @@ pub struct SimilarArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Also write the results as an M3U playlist (best first).
+    #[arg(long, value_name = "OUT.m3u")]
+    m3u: Option<PathBuf>,
     #[command(flatten)]
     library: LibraryArg,
     #[command(flatten)]
@@ -95,6 +100,7 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<ExitCode> {
         let q = region_query(&segments, start, end)?;
         let hits = region_search(&lib, model_id, &q, args.k, &filter)?;
         print_region(&hits, args.json);
+        write_playlist(args, hits.iter().map(|h| &h.hit.candidate))?;
     } else {
         let index = ClipIndex::load(&lib, model_id, dim)?;
         let hits = index.top_k(&clip, args.k, &filter)?;
@@ -108,8 +114,23 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<ExitCode> {
                 println!("{:>3}  {:.4}  {}", rank + 1, h.score, h.candidate.path);
             }
         }
+        write_playlist(args, hits.iter().map(|h| &h.candidate))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `--m3u` when asked.
+fn write_playlist<'a>(
+    args: &SimilarArgs,
+    hits: impl Iterator<Item = &'a Candidate>,
+) -> anyhow::Result<()> {
+    if let Some(out) = &args.m3u {
+        let entries: Vec<PlaylistEntry> = hits
+            .map(|c| PlaylistEntry::new(&c.path, Some(c.duration_s), None, None))
+            .collect();
+        write_m3u(out, &entries).with_context(|| format!("writing {}", out.display()))?;
+    }
+    Ok(())
 }
 
 fn print_region(hits: &[RegionHit], json: bool) {

@@ -1,8 +1,12 @@
-//! `earmark status`, `earmark errors` and `earmark export`: what the library holds.
+//! `earmark status`, `earmark errors` and `earmark export`: what the library holds (CSV, JSON,
+//! or an M3U playlist of a tag).
 
 use std::process::ExitCode;
 
+use std::io::Write;
+
 use anyhow::Context;
+use earmark::library::playlist::{PlaylistEntry, m3u};
 
 use super::library_args::LibraryArg;
 
@@ -33,6 +37,8 @@ pub enum ExportFormat {
     Csv,
     /// One JSON array.
     Json,
+    /// An M3U playlist of the files carrying `--tag`, best score first.
+    M3u,
 }
 
 /// Arguments of `earmark export`.
@@ -43,6 +49,15 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "csv")]
     format: ExportFormat,
+    /// The tag of an M3U playlist (any source: personal tags, heads).
+    #[arg(long, required_if_eq("format", "m3u"))]
+    tag: Option<String>,
+    /// Lowest tag score in an M3U playlist.
+    #[arg(long, default_value_t = 0.5)]
+    min_score: f64,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "PATH")]
+    out: Option<std::path::PathBuf>,
 }
 
 /// Prints the library's counts.
@@ -87,17 +102,54 @@ pub fn errors(args: &ErrorsArgs) -> anyhow::Result<ExitCode> {
 /// Writes every file row to standard output.
 pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     let lib = args.library.open()?;
-    let rows = lib.export_rows()?;
-    let stdout = std::io::stdout().lock();
-    match args.format {
-        ExportFormat::Json => serde_json::to_writer_pretty(stdout, &rows)?,
+    let text = match args.format {
+        ExportFormat::M3u => {
+            let tag = args
+                .tag
+                .as_deref()
+                .context("--format m3u needs --tag TAG")?;
+            let entries: Vec<PlaylistEntry> = lib
+                .tagged_files(tag, args.min_score)?
+                .iter()
+                .map(|f| {
+                    PlaylistEntry::new(
+                        &f.path,
+                        f.duration_s,
+                        f.artist.as_deref(),
+                        f.title.as_deref(),
+                    )
+                })
+                .collect();
+            if entries.is_empty() {
+                eprintln!(
+                    "no file carries `{tag}` with a score of at least {}",
+                    args.min_score
+                );
+            }
+            m3u(&entries).into_bytes()
+        }
+        ExportFormat::Json => serde_json::to_vec_pretty(&lib.export_rows()?)?,
         ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(stdout);
-            for row in &rows {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            for row in &lib.export_rows()? {
                 w.serialize(row).context("writing CSV")?;
             }
-            w.flush()?;
+            w.into_inner().context("writing CSV")?
         }
+    };
+    match &args.out {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)
+                .with_context(|| format!("writing {}", path.display()))?;
+            tmp.write_all(&text)?;
+            tmp.persist(path)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        None => std::io::stdout().lock().write_all(&text)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -215,6 +215,38 @@ pub fn analyse_file(
     ))
 }
 
+/// The clip embedding (precise, frequency-concatenated, time-pooled: the probes' input) of the
+/// region `start_s..end_s` of a file. The region is clipped to the file; one that lies outside
+/// it is an error.
+pub fn region_embedding<E: crate::model::chunk::ChunkEncoder + ?Sized>(
+    encoder: &E,
+    path: &Path,
+    start_s: f64,
+    end_s: f64,
+) -> Result<Vec<f32>> {
+    let cfg = encoder.config();
+    let prepared = prepare(path, Budget::Full, cfg.n_t, cfg.patch_size)?;
+    let mel = &prepared.mel;
+    let fps = f64::from(audio::MODEL_SAMPLE_RATE) / HOP_LENGTH as f64;
+    let first = (start_s.max(0.0) * fps).floor() as usize;
+    let last = ((end_s * fps).ceil().max(0.0) as usize).min(mel.frames);
+    if !(start_s.is_finite() && end_s.is_finite()) || last <= first {
+        return Err(Error::InvalidInput(format!(
+            "{}: region {start_s}–{end_s} s lies outside the file ({:.2} s)",
+            path.display(),
+            prepared.meta.duration_s
+        )));
+    }
+    let frames = last - first;
+    let mut data = Vec::with_capacity(N_MELS * frames);
+    for band in 0..N_MELS {
+        data.extend_from_slice(&mel.data[band * mel.frames + first..band * mel.frames + last]);
+    }
+    let region = LogMel { data, frames };
+    let emb = crate::model::embed(encoder, &region, &crate::model::EmbedOptions::for_probe())?;
+    Ok(emb.clip_vector())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

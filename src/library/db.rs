@@ -89,6 +89,44 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (model_id, file_id)
     ) WITHOUT ROWID;
     ",
+    // 3: personal tags — the user's examples (whole files or regions), the embeddings of
+    // region examples per model, and the fitted classifier per tag and model.
+    r"
+    CREATE TABLE tag_examples (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        label    TEXT NOT NULL,
+        file_id  INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        start_s  REAL,
+        end_s    REAL,
+        positive INTEGER NOT NULL CHECK (positive IN (0, 1)),
+        source   TEXT NOT NULL CHECK (source IN ('manual', 'review')),
+        added_at INTEGER NOT NULL,
+        CHECK ((start_s IS NULL) = (end_s IS NULL)),
+        CHECK (start_s IS NULL OR end_s > start_s)
+    );
+    CREATE UNIQUE INDEX tag_examples_key
+        ON tag_examples(label, file_id, coalesce(start_s, -1), coalesce(end_s, -1));
+    CREATE INDEX tag_examples_file ON tag_examples(file_id);
+    CREATE TABLE region_vectors (
+        example_id INTEGER NOT NULL REFERENCES tag_examples(id) ON DELETE CASCADE,
+        model_id   INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        vector     BLOB NOT NULL,
+        PRIMARY KEY (example_id, model_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE personal_heads (
+        label        TEXT NOT NULL,
+        model_id     INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        weights      BLOB NOT NULL,
+        bias         REAL NOT NULL,
+        slope        REAL NOT NULL,
+        offset       REAL NOT NULL,
+        positives    INTEGER NOT NULL,
+        negatives    INTEGER NOT NULL,
+        examples_key TEXT NOT NULL,
+        fitted_at    INTEGER NOT NULL,
+        PRIMARY KEY (label, model_id)
+    ) WITHOUT ROWID;
+    ",
 ];
 
 /// The schema version this build writes.

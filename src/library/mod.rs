@@ -6,6 +6,8 @@
 //! - [`query`]: read-only views — status counts, errors, export rows, search inputs;
 //! - [`walk`]: finding audio files under the roots and planning what a scan must do;
 //! - [`model_id`]: naming a model by its weights and configuration;
+//! - [`examples`]: personal tags — the user's examples, fitted classifiers, predictions;
+//! - [`playlist`]: M3U playlists of a tag or of a search result;
 //! - [`analyse`]: decoding one file, the analysis budget, clip and segment vectors;
 //! - [`scan`]: the scan job (reconcile, then a decode → encode → commit pipeline).
 //!
@@ -14,7 +16,9 @@
 
 pub mod analyse;
 pub mod db;
+pub mod examples;
 pub mod model_id;
+pub mod playlist;
 pub mod query;
 pub mod scan;
 pub mod store;

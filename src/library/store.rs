@@ -122,18 +122,18 @@ pub fn f16_values(blob: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn f32_blob(values: &[f32]) -> Vec<u8> {
+pub(crate) fn f32_blob(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
-fn f32_values(blob: &[u8]) -> Vec<f32> {
+pub(crate) fn f32_values(blob: &[u8]) -> Vec<f32> {
     blob.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
 }
 
 /// Milliseconds since the Unix epoch, now.
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -264,6 +264,13 @@ impl Library {
                 "UPDATE files SET size = ?2, mtime_ns = ?3, fingerprint = ?4, status = 'pending',
                  error = NULL WHERE id = ?1",
                 params![id, size as i64, mtime_ns, fingerprint],
+            )
+            .map_err(sql(what))?;
+        self.conn
+            .execute(
+                "DELETE FROM region_vectors WHERE example_id IN
+                 (SELECT id FROM tag_examples WHERE file_id = ?1)",
+                [id],
             )
             .map_err(sql(what))?;
         for table in [

@@ -1,4 +1,6 @@
-//! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]) and top-k.
+//! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]), top-k,
+//! and personal tags fitted on the user's examples ([`personal`], solved by [`logistic`]) and
+//! kept up to date on the library ([`refit`]).
 //!
 //! ```no_run
 //! # fn main() -> earmark::Result<()> {
@@ -14,9 +16,13 @@
 //! # Ok(()) }
 //! ```
 
+pub mod logistic;
+pub mod personal;
 pub mod probe;
+pub mod refit;
 pub mod vocab;
 
+pub use personal::{TagClassifier, TagOptions, Training};
 pub use probe::Head;
 pub use vocab::Vocabulary;
 

@@ -1,0 +1,115 @@
+//! `earmark bench tags`: how long a personal tag takes to refit (the wait after a click in the
+//! review list), on generated embeddings of the ViT-B width.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use earmark::model::pos::SplitMix;
+use earmark::tags::personal::Scaling;
+use earmark::tags::refit::BACKGROUND_WEIGHT;
+use earmark::tags::{TagClassifier, TagOptions, Training};
+
+/// Arguments of `earmark bench tags`.
+#[derive(clap::Args, Debug)]
+pub struct TagsBenchArgs {
+    /// Labelled items.
+    #[arg(long, default_value_t = 1000)]
+    items: usize,
+    /// Embedding width.
+    #[arg(long, default_value_t = 3840)]
+    dim: usize,
+    /// Share of positive items.
+    #[arg(long, default_value_t = 0.2)]
+    positive_share: f64,
+    /// Timed repeats (the minimum and the median are printed).
+    #[arg(long, default_value_t = 5)]
+    repeats: usize,
+    /// Background negatives added in the library case (weight 0.2 each).
+    #[arg(long, default_value_t = earmark::tags::refit::BACKGROUND_MAX)]
+    background: usize,
+}
+
+/// Embeddings with a weak class signal spread over many features (as real clip embeddings
+/// are): positives are shifted by 0.15 σ along a random 10 % of the features. The
+/// `extra_negatives` rows after the labelled ones are negatives (the library's background).
+fn generate(args: &TagsBenchArgs, extra_negatives: usize) -> (Vec<f32>, Vec<bool>) {
+    let mut rng = SplitMix(42);
+    let signal: Vec<bool> = (0..args.dim).map(|_| rng.uniform() < 0.1).collect();
+    let mut rows = Vec::with_capacity((args.items + extra_negatives) * args.dim);
+    let mut positive = Vec::with_capacity(args.items + extra_negatives);
+    for i in 0..args.items + extra_negatives {
+        let p = (i as f64 + 0.5) / args.items as f64 <= args.positive_share;
+        for &s in &signal {
+            let shift = if p && s { 0.15 } else { 0.0 };
+            rows.push(0.3 * rng.normal() + shift);
+        }
+        positive.push(p);
+    }
+    (rows, positive)
+}
+
+/// Times the refit with and without the calibration's cross-validation, and as the library
+/// runs it (with background negatives).
+pub fn run(args: &TagsBenchArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.items >= 4 && args.dim > 0 && args.repeats > 0,
+        "need at least 4 items, a positive width and one repeat"
+    );
+    println!(
+        "personal tag refit: {} labelled items ({:.0} % positive) × {}-d, {} threads",
+        args.items,
+        100.0 * args.positive_share,
+        args.dim,
+        rayon::current_num_threads()
+    );
+    let cases = [
+        ("fit + 5-fold calibration", 5, 0),
+        ("fit only", 0, 0),
+        ("library: + background", 5, args.background),
+    ];
+    for (name, folds, background) in cases {
+        let (rows, positive) = generate(args, background);
+        let weights: Vec<f64> = (0..positive.len())
+            .map(|i| {
+                if i < args.items {
+                    1.0
+                } else {
+                    BACKGROUND_WEIGHT
+                }
+            })
+            .collect();
+        let training = Training {
+            rows: &rows,
+            dim: args.dim,
+            positive: &positive,
+            weights: &weights,
+        };
+        let name = if background > 0 {
+            format!("{name} ({background} at weight {BACKGROUND_WEIGHT})")
+        } else {
+            name.to_string()
+        };
+        let opts = TagOptions {
+            folds,
+            ..TagOptions::default()
+        };
+        let mut times = Vec::with_capacity(args.repeats);
+        let mut last = None;
+        for _ in 0..args.repeats {
+            let t0 = Instant::now();
+            let c = TagClassifier::fit(&training, Scaling::Training, &opts)?;
+            times.push(t0.elapsed().as_secs_f64());
+            last = Some(c);
+        }
+        times.sort_by(f64::total_cmp);
+        let summary = last.map(|c| c.summary);
+        println!(
+            "  {name:<50} min {:.3} s  median {:.3} s  ({} iterations, converged: {})",
+            times[0],
+            times[times.len() / 2],
+            summary.map_or(0, |s| s.iterations),
+            summary.is_some_and(|s| s.converged)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
