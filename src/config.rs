@@ -16,12 +16,18 @@ use crate::{Error, Result};
 pub struct Settings {
     /// Where the encoder runs: `auto`, `cpu`, `wgpu`, `cuda[:N]`, `metal[:N]`.
     pub device: String,
+    /// The active encoder's weight file (`None`: the bundled model when there is one).
+    pub model: Option<PathBuf>,
+    /// The audio input live listening captures from (`None`: the system's default input).
+    pub input_device: Option<String>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Settings {
             device: "auto".to_string(),
+            model: None,
+            input_device: None,
         }
     }
 }
@@ -78,10 +84,16 @@ mod tests {
         assert_eq!(Settings::load_from(dir.path()), Settings::default());
         let s = Settings {
             device: "wgpu".into(),
+            input_device: Some("Monitor of Null Output".into()),
+            ..Settings::default()
         };
         s.save_to(dir.path()).unwrap();
         assert_eq!(Settings::load_from(dir.path()), s);
         std::fs::write(dir.path().join("settings.toml"), "device = [broken").unwrap();
         assert_eq!(Settings::load_from(dir.path()), Settings::default());
+        // A file written before a field existed still loads, with that field's default.
+        std::fs::write(dir.path().join("settings.toml"), "device = \"cpu\"\n").unwrap();
+        let old = Settings::load_from(dir.path());
+        assert_eq!((old.device.as_str(), old.input_device), ("cpu", None));
     }
 }

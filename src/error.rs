@@ -55,6 +55,15 @@ pub enum Error {
     /// The library index (SQLite) failed or holds something unexpected.
     #[error("library: {0}")]
     Library(String),
+    /// No audio input device exists, or none matches the name asked for.
+    #[error("no input device: {0}")]
+    NoInputDevice(String),
+    /// The input device exists but cannot be used now (sound server gone, busy, disconnected).
+    #[error("input device unavailable: {0}")]
+    InputDevice(String),
+    /// The input device offers no sample format or configuration Earmark can capture.
+    #[error("input format not supported: {0}")]
+    UnsupportedInputFormat(String),
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,
