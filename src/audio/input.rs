@@ -314,7 +314,9 @@ impl Capture {
     /// starts capturing into a ring holding `ring_seconds` of audio.
     pub fn open(device: Option<&str>, ring_seconds: f32) -> Result<Capture> {
         let (device, name) = find_input_device(device)?;
-        let config = device.default_input_config().map_err(|e| unavailable(&name, &e))?;
+        let config = device
+            .default_input_config()
+            .map_err(|e| unavailable(&name, &e))?;
         let format = capture_format(&config)?;
         let channels = usize::from(format.channels);
         let capacity =
@@ -367,9 +369,7 @@ fn unavailable(name: &str, e: &cpal::Error) -> Error {
         _ => "",
     };
     match e.kind() {
-        cpal::ErrorKind::UnsupportedConfig => {
-            Error::UnsupportedInputFormat(format!("{name}: {e}"))
-        }
+        cpal::ErrorKind::UnsupportedConfig => Error::UnsupportedInputFormat(format!("{name}: {e}")),
         _ => Error::InputDevice(format!("{name}: {e}{hint}")),
     }
 }
@@ -380,8 +380,8 @@ fn build_stream(
     writer: CaptureWriter,
     shared: Arc<Shared>,
 ) -> std::result::Result<cpal::Stream, cpal::Error> {
-    use cpal::{I24, U24};
     use SampleFormat as F;
+    use cpal::{I24, U24};
     let cfg = config.config();
     match config.sample_format() {
         F::I8 => typed::<i8>(device, cfg, writer, shared),
