@@ -312,7 +312,11 @@ pub struct Capture {
 impl Capture {
     /// Opens `device` (by name, `None`: the default input) in its default configuration and
     /// starts capturing into a ring holding `ring_seconds` of audio.
-    pub fn open(device: Option<&str>, ring_seconds: f32) -> Result<Capture> {
+    ///
+    /// `block_s` asks the host for blocks of that many seconds (smaller: lower latency, more
+    /// wake-ups; ALSA's PulseAudio plugin busy-polls with small blocks); a size the device
+    /// refuses, or `None`, takes the host's default.
+    pub fn open(device: Option<&str>, ring_seconds: f32, block_s: Option<f32>) -> Result<Capture> {
         let (device, name) = find_input_device(device)?;
         let config = device
             .default_input_config()
@@ -321,9 +325,29 @@ impl Capture {
         let channels = usize::from(format.channels);
         let capacity =
             (ring_seconds.max(0.1) * format.sample_rate as f32) as usize * channels.max(1);
-        let (writer, reader) = capture_ring(capacity, channels);
-        let stream = build_stream(&device, &config, writer, Arc::clone(&reader.shared))
-            .map_err(|e| unavailable(&name, &e))?;
+        let start = |buffer: cpal::BufferSize| {
+            let (writer, reader) = capture_ring(capacity, channels);
+            let mut stream_config = config.config();
+            stream_config.buffer_size = buffer;
+            let stream = build_stream(
+                &device,
+                stream_config,
+                config.sample_format(),
+                writer,
+                Arc::clone(&reader.shared),
+            )?;
+            Ok::<_, cpal::Error>((stream, reader))
+        };
+        let block_frames = block_s
+            .filter(|s| *s > 0.0)
+            .map(|s| ((s * format.sample_rate as f32).round() as u32).max(1));
+        let (stream, reader) = match block_frames {
+            Some(n) => {
+                start(cpal::BufferSize::Fixed(n)).or_else(|_| start(cpal::BufferSize::Default))
+            }
+            None => start(cpal::BufferSize::Default),
+        }
+        .map_err(|e| unavailable(&name, &e))?;
         stream.play().map_err(|e| unavailable(&name, &e))?;
         Ok(Capture {
             _stream: stream,
@@ -376,14 +400,14 @@ fn unavailable(name: &str, e: &cpal::Error) -> Error {
 
 fn build_stream(
     device: &cpal::Device,
-    config: &cpal::SupportedStreamConfig,
+    cfg: cpal::StreamConfig,
+    format: SampleFormat,
     writer: CaptureWriter,
     shared: Arc<Shared>,
 ) -> std::result::Result<cpal::Stream, cpal::Error> {
     use SampleFormat as F;
     use cpal::{I24, U24};
-    let cfg = config.config();
-    match config.sample_format() {
+    match format {
         F::I8 => typed::<i8>(device, cfg, writer, shared),
         F::I16 => typed::<i16>(device, cfg, writer, shared),
         F::I24 => typed::<I24>(device, cfg, writer, shared),

@@ -23,6 +23,10 @@ enum BenchTarget {
     Scan(bench_library::ScanBenchArgs),
     /// A first scan of many small files (peak memory), then an unchanged rescan (time).
     Rescan(bench_library::ScanBenchArgs),
+    /// Live listening: onset-to-update latency, CPU load and dropped audio blocks (plays into a
+    /// private PulseAudio null sink).
+    #[cfg(feature = "live")]
+    Live(super::bench_live::LiveBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -33,5 +37,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchTarget::Search(a) => bench_library::search(a),
         BenchTarget::Scan(a) => bench_library::scan_throughput(a),
         BenchTarget::Rescan(a) => bench_library::rescan(a),
+        #[cfg(feature = "live")]
+        BenchTarget::Live(a) => super::bench_live::run(a),
     }
 }

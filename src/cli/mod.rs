@@ -5,9 +5,13 @@ mod bench_encoder;
 mod bench_frontend;
 mod bench_gpu;
 mod bench_library;
+#[cfg(feature = "live")]
+mod bench_live;
 mod embed;
 mod info;
 mod library_args;
+#[cfg(feature = "live")]
+mod listen;
 mod logmel;
 mod map;
 mod models;
@@ -57,6 +61,9 @@ enum Command {
     Export(status::ExportArgs),
     /// Compute and store the 2-D map of the library (PCA, then t-SNE).
     Map(map::MapArgs),
+    /// Listen to an input device: tags (or an embedding summary) every hop, headless.
+    #[cfg(feature = "live")]
+    Listen(listen::ListenArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -107,6 +114,8 @@ pub fn main() -> ExitCode {
         Some(Command::Similar(args)) => similar::run(&args),
         Some(Command::Export(args)) => status::export(&args),
         Some(Command::Map(args)) => map::run(&args),
+        #[cfg(feature = "live")]
+        Some(Command::Listen(args)) => listen::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -230,7 +230,7 @@ impl Drop for LiveSession {
 fn capture_loop(shared: &Shared, config: &LiveConfig, window_frames: usize, hop_frames: usize) {
     let mut base = CaptureCounters::default();
     while !shared.stopping() {
-        match Capture::open(config.device.as_deref(), config.ring_s) {
+        match Capture::open(config.device.as_deref(), config.ring_s, config.block_s) {
             Ok(mut capture) => {
                 shared.counters.starts.fetch_add(1, Ordering::Relaxed);
                 shared.set_state(DeviceState::Capturing {
