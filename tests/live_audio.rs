@@ -23,7 +23,8 @@ use earmark::model::{EmbedOptions, Encoder, embed};
 use earmark::tags::{Head, Vocabulary};
 use synth::{sound, tiny_model};
 
-/// Set in the child process: the runtime directory belongs to this test alone.
+/// Set in the child process to the copy of the `earmark` binary it runs: the runtime directory
+/// belongs to this test alone.
 const CHILD_MARKER: &str = "EARMARK_LIVE_TEST_PRIVATE_SERVER";
 
 fn pulseaudio_installed() -> bool {
@@ -50,6 +51,9 @@ fn run_in_private_runtime_dir(test: &str, limit: Duration) {
         .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    // The binary is shared with other builds of this target directory: take a copy now.
+    let binary = dir.path().join("earmark");
+    std::fs::copy(env!("CARGO_BIN_EXE_earmark"), &binary).unwrap();
     let child = Command::new(std::env::current_exe().unwrap())
         .args([
             test,
@@ -59,7 +63,7 @@ fn run_in_private_runtime_dir(test: &str, limit: Duration) {
             "--test-threads=1",
         ])
         .env("XDG_RUNTIME_DIR", dir.path())
-        .env(CHILD_MARKER, "1")
+        .env(CHILD_MARKER, binary.as_os_str())
         .env_remove("PULSE_SERVER")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -464,7 +468,73 @@ fn private_server_capture_alignment_and_reconnection() {
     assert_eq!(stats.dropped_blocks, 0);
     assert_eq!(stats.dropped_events, 0, "events were drained all along");
     stop_within(session, Duration::from_secs(10));
+
+    // The command line, headless: the devices, then tags every hop as JSON lines.
+    let out = earmark_with_limit(&["listen", "--list-devices"], Duration::from_secs(30));
+    assert!(out.contains("[alsa:pulse]"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with('*') && l.ends_with("[alsa:default]")),
+        "the default input is marked: {out}"
+    );
+    let tiny = tiny_model();
+    let head = fixture("probe_tiny.pth");
+    let labels = fixture("probe_tiny_labels.txt");
+    let out = earmark_with_limit(
+        &[
+            "listen",
+            "--device",
+            "pulse",
+            "--model",
+            tiny.to_str().unwrap(),
+            "--head",
+            head.to_str().unwrap(),
+            "--labels",
+            labels.to_str().unwrap(),
+            "--seconds",
+            "7",
+            "--json",
+            "--top",
+            "3",
+        ],
+        Duration::from_secs(60),
+    );
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["type"] == "device"
+            && l["state"] == "capturing"
+            && l["device"] == "PulseAudio Sound Server"),
+        "{out}"
+    );
+    let tags: Vec<_> = lines.iter().filter(|l| l["type"] == "tags").collect();
+    assert!(
+        tags.len() >= 3,
+        "expected an update every 0.5 s after the first 2 s: {out}"
+    );
+    for t in &tags {
+        let list = t["tags"].as_array().unwrap();
+        assert_eq!(list.len(), 3);
+        assert!(list[0]["label"].as_str().unwrap().starts_with("class_"));
+        assert!(list[0]["score"].as_f64().unwrap() >= list[1]["score"].as_f64().unwrap());
+    }
     drop(server);
+}
+
+/// Runs the `earmark` binary, asserting success within `limit`; returns stdout.
+fn earmark_with_limit(args: &[&str], limit: Duration) -> String {
+    let binary = std::env::var_os(CHILD_MARKER).unwrap();
+    let child = Command::new(binary)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, out, err) = wait_with_limit(child, limit);
+    assert_eq!(code, Some(0), "earmark {args:?} failed: {err}\n{out}");
+    out
 }
 
 /// Stops a session, failing if that takes longer than `limit`.

@@ -217,8 +217,8 @@ fn device_name(device: &cpal::Device) -> String {
         .unwrap_or_else(|_| "unnamed device".to_string())
 }
 
-/// Finds the device named `name` (exact name or id first, then a unique case-insensitive
-/// part of a name), or the default input when `name` is `None`.
+/// Finds the device named `name` (exact name, id or id without its host first, then a unique
+/// case-insensitive part of a name), or the default input when `name` is `None`.
 pub fn find_input_device(name: Option<&str>) -> Result<(cpal::Device, String)> {
     let host = cpal::default_host();
     let Some(wanted) = name else {
@@ -239,7 +239,7 @@ pub fn find_input_device(name: Option<&str>) -> Result<(cpal::Device, String)> {
         .collect();
     if let Some(i) = devices
         .iter()
-        .position(|(_, n, id)| n == wanted || id == wanted)
+        .position(|(_, n, id)| n == wanted || id == wanted || bare_id(id) == wanted)
     {
         let (d, n, _) = devices.into_iter().nth(i).ok_or_else(|| no_match(wanted))?;
         return Ok((d, n));
@@ -264,6 +264,11 @@ pub fn find_input_device(name: Option<&str>) -> Result<(cpal::Device, String)> {
                 .join(", ")
         ))),
     }
+}
+
+/// A cpal id without its host: `pulse` for `alsa:pulse`.
+fn bare_id(id: &str) -> &str {
+    id.split_once(':').map_or(id, |(_, bare)| bare)
 }
 
 fn no_match(wanted: &str) -> Error {
