@@ -352,15 +352,14 @@ fn private_server_capture_alignment_and_reconnection() {
     let reference = earmark::audio::load_mono_16k(&file).unwrap().samples;
     let (history_start, captured) = session.recent_audio(60.0);
     let (lag, corr) = best_lag(&captured, &reference);
-    eprintln!(
-        "alignment: file starts at stream sample {} (correlation {corr:.4})",
-        history_start + lag as u64
-    );
     assert!(
         corr > 0.8,
         "the file was not found in the capture (correlation {corr})"
     );
-    let file_start = history_start + lag as u64;
+    eprintln!(
+        "alignment: file starts at stream sample {} (correlation {corr:.4})",
+        history_start + lag as u64
+    );
     let opts = EmbedOptions::for_probe();
     let offline_at = |s: usize, e: usize| {
         let mel = earmark::dsp::log_mel_normalised(&reference[s..e]).unwrap();

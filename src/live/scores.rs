@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 
 /// Exponential moving average of a head's class probabilities.
 ///
-/// With hop `h` and time constant `τ`, each update is `s ← s + α (p − s)` with
+/// With hop `h` and time constant `τ`, each update is `s ← α p + (1 − α) s` with
 /// `α = 1 − exp(−h/τ)`: a step in the input reaches 63 % after `τ` seconds whatever the hop.
 /// The first update takes the probabilities as they are; `τ = 0` disables smoothing.
 #[derive(Debug, Clone)]
@@ -38,7 +38,7 @@ impl ScoreSmoother {
             *state = probs.to_vec();
         }
         for (s, &p) in state.iter_mut().zip(probs) {
-            *s += alpha * (p - *s);
+            *s = alpha * p + (1.0 - alpha) * *s;
         }
         state
     }
