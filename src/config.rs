@@ -22,6 +22,8 @@ pub struct Settings {
     pub head: Option<PathBuf>,
     /// The head's vocabulary (one label per line, or an official mapping file).
     pub head_labels: Option<PathBuf>,
+    /// The audio input live listening captures from (`None`: the system's default input).
+    pub input_device: Option<String>,
 }
 
 impl Default for Settings {
@@ -31,6 +33,7 @@ impl Default for Settings {
             model: None,
             head: None,
             head_labels: None,
+            input_device: None,
         }
     }
 }
@@ -105,11 +108,16 @@ mod tests {
         let s = Settings {
             device: "wgpu".into(),
             model: Some(PathBuf::from("/m/a.safetensors")),
+            input_device: Some("Monitor of Null Output".into()),
             ..Settings::default()
         };
         s.save_to(dir.path()).unwrap();
         assert_eq!(Settings::load_from(dir.path()), s);
         std::fs::write(dir.path().join("settings.toml"), "device = [broken").unwrap();
         assert_eq!(Settings::load_from(dir.path()), Settings::default());
+        // A file written before a field existed still loads, with that field's default.
+        std::fs::write(dir.path().join("settings.toml"), "device = \"cpu\"\n").unwrap();
+        let old = Settings::load_from(dir.path());
+        assert_eq!((old.device.as_str(), old.input_device), ("cpu", None));
     }
 }

@@ -58,6 +58,15 @@ pub enum Error {
     /// Sound cannot be played: no output device, or the device refused the stream.
     #[error("audio output: {0}")]
     AudioOutput(String),
+    /// No audio input device exists, or none matches the name asked for.
+    #[error("no input device: {0}")]
+    NoInputDevice(String),
+    /// The input device exists but cannot be used now (sound server gone, busy, disconnected).
+    #[error("input device unavailable: {0}")]
+    InputDevice(String),
+    /// The input device offers no sample format or configuration Earmark can capture.
+    #[error("input format not supported: {0}")]
+    UnsupportedInputFormat(String),
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,

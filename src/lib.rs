@@ -19,6 +19,7 @@ pub mod gpu;
 pub mod gui;
 pub mod jobs;
 pub mod library;
+pub mod live;
 pub mod model;
 pub mod search;
 pub mod tags;

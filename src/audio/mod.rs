@@ -2,8 +2,11 @@
 //!
 //! [`decode::AudioDecoder`] streams interleaved frames from a file; [`resample::MonoResampler`]
 //! turns them into 16 kHz mono; [`load_mono_16k`] and [`stream_mono_16k`] chain the two.
+//! With the `live` feature, [`input`] captures from microphones and other input devices.
 
 pub mod decode;
+#[cfg(feature = "live")]
+pub mod input;
 mod mp4_edit;
 mod opus_codec;
 pub mod playback;

@@ -32,6 +32,10 @@ enum BenchTarget {
     Gui(bench_gui::GuiBenchArgs),
     /// Personal tag refit time: 1,000 labelled 3840-d embeddings, with and without calibration.
     Tags(bench_tags::TagsBenchArgs),
+    /// Live listening: onset-to-update latency, CPU load and dropped audio blocks (plays into a
+    /// private PulseAudio null sink).
+    #[cfg(feature = "live")]
+    Live(super::bench_live::LiveBenchArgs),
 }
 
 /// Runs the chosen benchmark.
@@ -46,5 +50,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "gui")]
         BenchTarget::Gui(a) => bench_gui::run(a),
         BenchTarget::Tags(a) => bench_tags::run(a),
+        #[cfg(feature = "live")]
+        BenchTarget::Live(a) => super::bench_live::run(a),
     }
 }

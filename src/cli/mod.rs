@@ -9,10 +9,14 @@ mod bench_gui;
 mod bench_library;
 mod bench_train;
 mod bench_tags;
+#[cfg(feature = "live")]
+mod bench_live;
 mod embed;
 mod eval;
 mod info;
 mod library_args;
+#[cfg(feature = "live")]
+mod listen;
 mod logmel;
 mod map;
 mod models;
@@ -70,6 +74,9 @@ enum Command {
     Map(map::MapArgs),
     /// Pretrain a MATPAC encoder on your own audio (self-supervised).
     Train(train::TrainArgs),
+    /// Listen to an input device: tags (or an embedding summary) every hop, headless.
+    #[cfg(feature = "live")]
+    Listen(listen::ListenArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -123,6 +130,8 @@ pub fn main() -> ExitCode {
         Some(Command::Train(args)) => train::run(&args),
         Some(Command::Tag(args)) => tag::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
+        #[cfg(feature = "live")]
+        Some(Command::Listen(args)) => listen::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -5,7 +5,7 @@
 //! the official mapping file named after the probe's task when it sits next to the head, else
 //! `class_N`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use earmark::model::embed;
@@ -35,11 +35,17 @@ pub struct PredictArgs {
     pub device: String,
 }
 
-fn vocabulary(args: &PredictArgs, classes: usize) -> anyhow::Result<Vocabulary> {
-    let official = vocab::official_mapping_for(&args.head)
-        .and_then(|name| args.head.parent().map(|d| d.join(name)))
+/// The labels of a head: `labels` when given, else the official mapping file named after the
+/// probe's task when it sits next to the head, else `class_N`.
+pub fn head_vocabulary(
+    head: &Path,
+    labels: Option<&Path>,
+    classes: usize,
+) -> anyhow::Result<Vocabulary> {
+    let official = vocab::official_mapping_for(head)
+        .and_then(|name| head.parent().map(|d| d.join(name)))
         .filter(|p| p.is_file());
-    let vocab = match args.labels.as_ref().or(official.as_ref()) {
+    let vocab = match labels.or(official.as_deref()) {
         Some(path) => Vocabulary::load(path)?,
         None => Vocabulary::numbered(classes),
     };
@@ -57,7 +63,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let encoder = load_encoder(&args.model, &args.device)?;
     let head =
         Head::load(&args.head).with_context(|| format!("loading {}", args.head.display()))?;
-    let vocab = vocabulary(args, head.classes())?;
+    let vocab = head_vocabulary(&args.head, args.labels.as_deref(), head.classes())?;
     if matches!(head, Head::AudioSet { .. }) && encoder.config().n_t != 992 {
         eprintln!(
             "warning: the AudioSet head belongs to the 992-frame fine-tuned encoder; {} has n_t {}",
