@@ -60,7 +60,8 @@ pub struct EvalArgs {
     quiet: bool,
 }
 
-/// The model file: `--model`, else the active model of the library (when it exists).
+/// The model file: `--model`, else the active model of the library (when it exists), else the
+/// bundled default model.
 fn model_path(args: &EvalArgs) -> anyhow::Result<Option<PathBuf>> {
     if args.baseline_only {
         return Ok(None);
@@ -77,7 +78,7 @@ fn model_path(args: &EvalArgs) -> anyhow::Result<Option<PathBuf>> {
     {
         return Ok(Some(PathBuf::from(p)));
     }
-    bail!("no model chosen: pass --model PATH (or --baseline-only)")
+    Ok(Some(earmark::model::bundled::bundled_model_path()?))
 }
 
 /// Runs the evaluation job and prints its report.

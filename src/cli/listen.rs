@@ -80,7 +80,7 @@ pub fn live_config(setup: &LiveSetup<'_>, settings: &Settings) -> anyhow::Result
         .model
         .map(Path::to_path_buf)
         .or_else(|| settings.model.clone())
-        .context("no model: pass --model FILE (or choose an active model in the settings)")?;
+        .map_or_else(earmark::model::bundled::bundled_model_path, Ok)?;
     let compute = setup.compute.unwrap_or(&settings.device);
     let engine = Arc::new(load_encoder(&model, compute)?);
     let mut config = LiveConfig::new(engine);
