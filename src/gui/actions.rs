@@ -138,7 +138,13 @@ fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
             None => app.notices.push(format!("{}: not found", p.display())),
         }
     }
-    if !roots.is_empty() {
+    if roots.is_empty() {
+        return;
+    }
+    if app.model.task.is_some() {
+        // The model is still being read: scan once it is known, so the files get analysed.
+        app.pending_roots.extend(roots);
+    } else {
         submit_scan(app, roots);
     }
 }
@@ -219,21 +225,24 @@ fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play
 }
 
 fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
-    let rows = Arc::clone(&app.snapshot.rows);
-    if app.view.order.is_empty() {
+    let view = &app.view;
+    if view.order.is_empty() {
         return;
     }
     let current = app
         .selected
         .as_ref()
-        .and_then(|(id, _)| app.view.position_of(&rows, *id));
+        .and_then(|(id, _)| view.position_of(*id));
     let next = match current {
-        Some(i) => (i as i64 + i64::from(step)).clamp(0, app.view.order.len() as i64 - 1) as usize,
+        Some(i) => (i as i64 + i64::from(step)).clamp(0, view.order.len() as i64 - 1) as usize,
         None => 0,
     };
-    let row = &rows[app.view.order[next]];
+    let Some(row) = view.row(next) else {
+        return;
+    };
+    let (id, path) = (row.id, row.path.clone());
     app.inspector.scroll_table_to = Some(next);
-    select(app, ctx, row.id, row.path.clone(), false);
+    select(app, ctx, id, path, false);
 }
 
 /// Opens the output device if needed; `None` (with the reason in the slot) when there is none.
