@@ -304,9 +304,14 @@ fn reveal(app: &mut EarmarkApp, path: &str) {
     } else {
         "xdg-open"
     };
-    if let Err(e) = std::process::Command::new(opener).arg(folder).spawn() {
-        app.notices
-            .push(format!("Cannot open the file manager ({opener}): {e}"));
+    match std::process::Command::new(opener).arg(folder).spawn() {
+        // Reaped on a thread of its own, so the UI never waits for the file manager.
+        Ok(mut child) => {
+            let _ = crate::jobs::spawn_named("earmark-reveal", move || child.wait());
+        }
+        Err(e) => app
+            .notices
+            .push(format!("Cannot open the file manager ({opener}): {e}")),
     }
 }
 
