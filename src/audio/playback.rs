@@ -76,6 +76,8 @@ impl Shared {
     }
 
     /// Fills `out` (interleaved, `channels` per frame) at `rate`; silence when paused.
+    // Only the cpal callback (feature `live`) and the tests call it.
+    #[cfg_attr(not(feature = "live"), allow(dead_code))]
     fn render(&self, out: &mut [f32], channels: usize, rate: u32) {
         out.iter_mut().for_each(|s| *s = 0.0);
         if !self.playing.load(Ordering::Acquire) {

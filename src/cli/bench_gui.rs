@@ -31,6 +31,30 @@ pub struct GuiBenchArgs {
     /// Where the encoder runs.
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// Extra rows put in the index before the scan (files waiting for analysis under a
+    /// folder that is not scanned), to measure the table at library scale.
+    #[arg(long, default_value_t = 0)]
+    extra_rows: usize,
+}
+
+/// Adds `n` pending rows under a root of their own, in one transaction.
+fn add_rows(library: &std::path::Path, n: usize) -> anyhow::Result<()> {
+    let lib = earmark::library::Library::open(library)?;
+    let root = library.with_file_name("elsewhere");
+    let root_id = lib.ensure_root(&root.to_string_lossy())?;
+    lib.connection().execute_batch("BEGIN")?;
+    for i in 0..n {
+        let path = root.join(format!("{:03}/row{i:06}.wav", i / 1000));
+        lib.insert_pending(
+            root_id,
+            &path.to_string_lossy(),
+            1000,
+            0,
+            &format!("{i:032x}"),
+        )?;
+    }
+    lib.connection().execute_batch("COMMIT")?;
+    Ok(())
 }
 
 /// Keeps an Xvfb server alive for the run.
@@ -104,6 +128,9 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", library.display()));
     }
+    if args.extra_rows > 0 {
+        add_rows(&library, args.extra_rows)?;
+    }
     let result = Arc::new(Mutex::new(None));
     let opts = AppOptions {
         library: Some(library),
@@ -125,7 +152,7 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
         bail!("the window closed before the scan ended");
     };
     println!(
-        "GUI while scanning {} files: scan {:.1} s, {} rows shown",
+        "GUI while scanning {} files: scan {:.1} s, {} rows in the table",
         args.files, f.scan_s, f.rows
     );
     println!(
@@ -136,7 +163,12 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
         "  frame CPU    p50 {:.2} ms  p95 {:.2} ms  max {:.1} ms  (eframe: UI, tessellation, painting)",
         f.cpu.p50_ms, f.cpu.p95_ms, f.cpu.max_ms
     );
+    println!(
+        "  interval     p50 {:.2} ms  p95 {:.2} ms  max {:.1} ms  (frame start to frame start: \
+         rendering and presenting included)",
+        f.interval.p50_ms, f.interval.p95_ms, f.interval.max_ms
+    );
     let verdict = if f.cpu.p95_ms < 16.0 { "met" } else { "missed" };
-    println!("  goal: frame p95 < 16 ms — {verdict}");
+    println!("  goal: frame CPU p95 < 16 ms — {verdict}");
     Ok(ExitCode::SUCCESS)
 }

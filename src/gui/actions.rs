@@ -146,7 +146,13 @@ fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
             None => app.notices.push(format!("{}: not found", p.display())),
         }
     }
-    if !roots.is_empty() {
+    if roots.is_empty() {
+        return;
+    }
+    if app.model.task.is_some() {
+        // The model is still being read: scan once it is known, so the files get analysed.
+        app.pending_roots.extend(roots);
+    } else {
         submit_scan(app, roots);
     }
 }
@@ -227,21 +233,24 @@ fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play
 }
 
 fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
-    let rows = Arc::clone(&app.snapshot.rows);
-    if app.view.order.is_empty() {
+    let view = &app.view;
+    if view.order.is_empty() {
         return;
     }
     let current = app
         .selected
         .as_ref()
-        .and_then(|(id, _)| app.view.position_of(&rows, *id));
+        .and_then(|(id, _)| view.position_of(*id));
     let next = match current {
-        Some(i) => (i as i64 + i64::from(step)).clamp(0, app.view.order.len() as i64 - 1) as usize,
+        Some(i) => (i as i64 + i64::from(step)).clamp(0, view.order.len() as i64 - 1) as usize,
         None => 0,
     };
-    let row = &rows[app.view.order[next]];
+    let Some(row) = view.row(next) else {
+        return;
+    };
+    let (id, path) = (row.id, row.path.clone());
     app.inspector.scroll_table_to = Some(next);
-    select(app, ctx, row.id, row.path.clone(), false);
+    select(app, ctx, id, path, false);
 }
 
 /// Opens the output device if needed; `None` (with the reason in the slot) when there is none.
@@ -303,9 +312,14 @@ fn reveal(app: &mut EarmarkApp, path: &str) {
     } else {
         "xdg-open"
     };
-    if let Err(e) = std::process::Command::new(opener).arg(folder).spawn() {
-        app.notices
-            .push(format!("Cannot open the file manager ({opener}): {e}"));
+    match std::process::Command::new(opener).arg(folder).spawn() {
+        // Reaped on a thread of its own, so the UI never waits for the file manager.
+        Ok(mut child) => {
+            let _ = crate::jobs::spawn_named("earmark-reveal", move || child.wait());
+        }
+        Err(e) => app
+            .notices
+            .push(format!("Cannot open the file manager ({opener}): {e}")),
     }
 }
 

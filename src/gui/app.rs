@@ -23,6 +23,9 @@ use super::rows::{RowView, Snapshot};
 use super::state::{STORAGE_KEY, ThemeChoice, UiState};
 use super::tasks::{Task, poll_slot};
 
+/// Libraries up to this many rows are filtered and sorted on the spot; bigger ones by a task.
+const SYNC_VIEW_ROWS: usize = 20_000;
+
 /// How often rows are re-read while a scan runs.
 const ROW_REFRESH: Duration = Duration::from_millis(700);
 
@@ -33,6 +36,8 @@ pub struct BenchFigures {
     pub ui: Percentiles,
     /// Whole-frame CPU time as eframe measured it.
     pub cpu: Percentiles,
+    /// Time between frame starts (rendering and presenting included).
+    pub interval: Percentiles,
     /// Wall time of the scan.
     pub scan_s: f64,
     /// Rows in the table at the end.
@@ -138,6 +143,8 @@ pub struct EarmarkApp {
     /// The table's text filter.
     pub filter: String,
     pub(crate) view_dirty: bool,
+    pub(crate) view_task: Option<Task<(u64, RowView)>>,
+    pub(crate) view_generation: u64,
     pub(crate) rows_task: Option<Task<crate::Result<Snapshot>>>,
     pub(crate) rows_read_at: Instant,
     pub(crate) rows_stale: bool,
@@ -162,6 +169,8 @@ pub struct EarmarkApp {
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
     pub(crate) play_when_loaded: bool,
+    /// Folders to scan once the model has been read.
+    pub(crate) pending_roots: Vec<PathBuf>,
     pub(crate) dialog: Option<Task<(DialogRequest, Option<PathBuf>)>>,
     pub(crate) commands: Vec<Command>,
     /// Frame times.
@@ -220,6 +229,8 @@ impl EarmarkApp {
             view: RowView::default(),
             filter: String::new(),
             view_dirty: true,
+            view_task: None,
+            view_generation: 0,
             rows_task: None,
             rows_read_at: Instant::now(),
             rows_stale: true,
@@ -235,6 +246,7 @@ impl EarmarkApp {
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,
+            pending_roots: Vec::new(),
             dialog: None,
             commands: Vec::new(),
             frames: FrameStats::default(),
@@ -320,7 +332,11 @@ impl EarmarkApp {
         if let Some(result) = poll_slot(&mut self.rows_task) {
             match result {
                 Ok(s) => {
-                    self.snapshot = s;
+                    let old = std::mem::replace(&mut self.snapshot, s);
+                    // Freeing 100,000 rows takes milliseconds: not on this thread.
+                    if old.rows.len() > SYNC_VIEW_ROWS {
+                        let _ = crate::jobs::spawn_named("earmark-free", move || drop(old));
+                    }
                     self.rows_loaded = true;
                     self.view_dirty = true;
                     self.library_error = None;
@@ -356,6 +372,10 @@ impl EarmarkApp {
                 Err(e) => self.model.error = Some(e.to_string()),
             }
         }
+        if self.model.task.is_none() && !self.pending_roots.is_empty() {
+            let roots = std::mem::take(&mut self.pending_roots);
+            super::actions::submit_scan(self, roots);
+        }
         let wanted = self.wanted_model();
         if wanted != self.model.path && self.model.task.is_none() {
             self.model.path = wanted.clone();
@@ -375,14 +395,31 @@ impl EarmarkApp {
         panels::similar::poll(self);
         panels::map::poll(self);
         panels::models::poll(self);
+        if let Some((generation, view)) = poll_slot(&mut self.view_task)
+            && generation == self.view_generation
+        {
+            let old = std::mem::replace(&mut self.view, view);
+            let _ = crate::jobs::spawn_named("earmark-free", move || drop(old));
+        }
         if self.view_dirty {
             self.view_dirty = false;
-            self.view = RowView::build(
-                &self.snapshot.rows,
-                &self.filter,
-                self.state.errors_only,
-                self.state.sort,
-            );
+            let rows = Arc::clone(&self.snapshot.rows);
+            let (filter, errors_only, sort) =
+                (self.filter.clone(), self.state.errors_only, self.state.sort);
+            if rows.len() <= SYNC_VIEW_ROWS {
+                self.view = RowView::build(&rows, &filter, errors_only, sort);
+            } else {
+                // Filtering and sorting a big library takes a few frames' time: a worker does
+                // it while the table keeps showing the previous view.
+                self.view_generation += 1;
+                let generation = self.view_generation;
+                self.view_task = Some(Task::spawn("earmark-view", ctx, move || {
+                    (
+                        generation,
+                        RowView::build(&rows, &filter, errors_only, sort),
+                    )
+                }));
+            }
         }
     }
 
@@ -486,6 +523,7 @@ impl EarmarkApp {
                     *slot = Some(BenchFigures {
                         ui: self.frames.ui_times(),
                         cpu: self.frames.cpu_times(),
+                        interval: self.frames.intervals(),
                         scan_s: started.elapsed().as_secs_f64(),
                         rows: self.snapshot.rows.len(),
                     });
@@ -515,10 +553,8 @@ impl eframe::App for EarmarkApp {
         if self.jobs.current().is_some() || self.inspector.task.is_some() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
-        self.frames.record(
-            started.elapsed(),
-            Some(frame.info().cpu_usage.unwrap_or(0.0)),
-        );
+        self.frames
+            .record(started, started.elapsed(), frame.info().cpu_usage);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

@@ -3,7 +3,7 @@
 //! percentiles for the debug overlay (F12) and `earmark bench gui`.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Frames remembered.
 const KEEP: usize = 4096;
@@ -47,13 +47,22 @@ pub fn percentiles(values: impl Iterator<Item = f64>) -> Percentiles {
 pub struct FrameStats {
     ui: VecDeque<f64>,
     cpu: VecDeque<f64>,
+    interval: VecDeque<f64>,
+    last_start: Option<Instant>,
     /// Whether the overlay is shown.
     pub overlay: bool,
 }
 
 impl FrameStats {
-    /// Records one frame: UI build time and eframe's CPU time of the previous frame.
-    pub fn record(&mut self, ui: Duration, cpu_s: Option<f32>) {
+    /// Records one frame that started at `started`: UI build time and eframe's CPU time of
+    /// the previous frame; the time since the previous frame started is the frame interval.
+    pub fn record(&mut self, started: Instant, ui: Duration, cpu_s: Option<f32>) {
+        if let Some(last) = self.last_start.replace(started) {
+            push(
+                &mut self.interval,
+                started.duration_since(last).as_secs_f64() * 1e3,
+            );
+        }
         push(&mut self.ui, ui.as_secs_f64() * 1e3);
         if let Some(c) = cpu_s.filter(|c| c.is_finite() && *c > 0.0) {
             push(&mut self.cpu, f64::from(c) * 1e3);
@@ -64,6 +73,14 @@ impl FrameStats {
     pub fn clear(&mut self) {
         self.ui.clear();
         self.cpu.clear();
+        self.interval.clear();
+        self.last_start = None;
+    }
+
+    /// Percentiles of the time from one frame's start to the next (rendering and presenting
+    /// included, and idle time when nothing asks for a repaint).
+    pub fn intervals(&self) -> Percentiles {
+        percentiles(self.interval.iter().copied())
     }
 
     /// Percentiles of the UI build time.

@@ -157,17 +157,25 @@ pub fn make_row(
     }
 }
 
-/// The rows to show, as indices into the snapshot's rows.
+/// The rows to show: the rows they index, and the indices in display order.
 #[derive(Debug, Clone, Default)]
 pub struct RowView {
-    /// Indices in display order.
+    /// The rows this view was built from.
+    pub rows: Arc<Vec<Row>>,
+    /// Indices into `rows`, in display order.
     pub order: Vec<usize>,
 }
 
 impl RowView {
     /// Filters `rows` by `filter` (every word must appear in name, folder or tags; case is
     /// ignored) and `errors_only`, then sorts by `sort`.
-    pub fn build(rows: &[Row], filter: &str, errors_only: bool, sort: (SortColumn, bool)) -> Self {
+    pub fn build(
+        all: &Arc<Vec<Row>>,
+        filter: &str,
+        errors_only: bool,
+        sort: (SortColumn, bool),
+    ) -> Self {
+        let rows = all.as_slice();
         let words: Vec<String> = filter.split_whitespace().map(str::to_lowercase).collect();
         let mut order: Vec<usize> = rows
             .iter()
@@ -191,12 +199,20 @@ impl RowView {
         if !ascending {
             order.reverse();
         }
-        RowView { order }
+        RowView {
+            rows: Arc::clone(all),
+            order,
+        }
     }
 
     /// Position of the row with file id `id`, if shown.
-    pub fn position_of(&self, rows: &[Row], id: i64) -> Option<usize> {
-        self.order.iter().position(|&i| rows[i].id == id)
+    pub fn position_of(&self, id: i64) -> Option<usize> {
+        self.order.iter().position(|&i| self.rows[i].id == id)
+    }
+
+    /// The row shown at `position`.
+    pub fn row(&self, position: usize) -> Option<&Row> {
+        self.order.get(position).map(|&i| &self.rows[i])
     }
 }
 
@@ -224,12 +240,12 @@ mod tests {
 
     #[test]
     fn filter_sort_and_folders() {
-        let rows = vec![
+        let rows = Arc::new(vec![
             row(1, "/lib/drums/kick.wav", 0.5, "indexed", "kick, drum"),
             row(2, "/lib/drums/snare.wav", 0.3, "indexed", "snare"),
             row(3, "/lib/pads/Warm Pad.flac", 8.0, "error", ""),
             row(4, "/lib/top.wav", 1.0, "indexed", ""),
-        ];
+        ]);
         assert_eq!(rows[0].folder, "lib/drums");
         assert_eq!(rows[3].folder, "lib");
         let v = RowView::build(&rows, "", false, (SortColumn::Duration, false));
@@ -240,7 +256,8 @@ mod tests {
         assert_eq!(v.order, vec![2]);
         let v = RowView::build(&rows, "", true, (SortColumn::Name, true));
         assert_eq!(v.order, vec![2]);
-        assert_eq!(v.position_of(&rows, 3), Some(0));
+        assert_eq!(v.position_of(3), Some(0));
+        assert_eq!(v.row(0).map(|r| r.id), Some(3));
         assert_eq!(format_duration(75.3), "1:15.3");
     }
 }

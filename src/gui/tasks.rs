@@ -1,7 +1,7 @@
 //! Background tasks: one-shot work (reading the index, decoding a file, a search) on a named
 //! thread, whose result the UI polls once per frame. The UI never waits for one.
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use crossbeam_channel::Receiver;
 
 use crate::jobs::spawn_named;
 
@@ -51,10 +51,7 @@ impl<T: Send + 'static> Task<T> {
 
     /// The result, once: `Some` the first time it is polled after the work finished.
     pub fn poll(&mut self) -> Option<T> {
-        match self.rx.try_recv() {
-            Ok(v) => Some(v),
-            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
-        }
+        self.rx.try_recv().ok()
     }
 }
 

@@ -92,9 +92,12 @@ impl Xvfb {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("Xvfb must be installed (packaging/install-deps.sh test installs it)");
+            let mut server = Xvfb { child, display };
             if wait_for(&socket, Duration::from_secs(10)) {
-                return Xvfb { child, display };
+                return server;
             }
+            let _ = server.child.kill();
+            let _ = server.child.wait();
         }
         panic!("no free X display between :90 and :129");
     }

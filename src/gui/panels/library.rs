@@ -74,7 +74,7 @@ fn header_button(ui: &mut egui::Ui, app: &mut EarmarkApp, label: &str, column: S
 }
 
 fn table_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let rows = Arc::clone(&app.snapshot.rows);
+    let rows = Arc::clone(&app.view.rows);
     let order = std::mem::take(&mut app.view.order);
     let selected = app.selected.as_ref().map(|s| s.0);
     let scroll_to = app.inspector.scroll_table_to.take();

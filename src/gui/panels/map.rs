@@ -148,14 +148,15 @@ pub fn poll(app: &mut EarmarkApp) {
 }
 
 fn refresh(app: &mut EarmarkApp, ctx: &egui::Context) {
-    if app.map.stale && app.map.task.is_none() {
-        if let Some(model) = app.model.active.clone() {
-            app.map.stale = false;
-            let library = app.library_path.clone();
-            app.map.task = Some(Task::spawn("earmark-map-read", ctx, move || {
-                read_points(&library, &model)
-            }));
-        }
+    if app.map.stale
+        && app.map.task.is_none()
+        && let Some(model) = app.model.active.clone()
+    {
+        app.map.stale = false;
+        let library = app.library_path.clone();
+        app.map.task = Some(Task::spawn("earmark-map-read", ctx, move || {
+            read_points(&library, &model)
+        }));
     }
     if app.map.coloured_by != app.state.map_tag && app.map.tag_task.is_none() {
         app.map.coloured_by.clone_from(&app.state.map_tag);
