@@ -7,10 +7,10 @@ mod bench_gpu;
 #[cfg(feature = "gui")]
 mod bench_gui;
 mod bench_library;
-mod bench_train;
-mod bench_tags;
 #[cfg(feature = "live")]
 mod bench_live;
+mod bench_tags;
+mod bench_train;
 mod embed;
 mod eval;
 mod info;
@@ -25,8 +25,8 @@ mod predict;
 mod scan;
 mod similar;
 mod status;
-mod train;
 mod tag;
+mod train;
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
