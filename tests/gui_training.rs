@@ -97,7 +97,9 @@ fn train_a_small_model_and_use_it() {
     h.get_by_label_contains("update 4 of 4");
     h.get_by_label("checkpoint-0000004.safetensors");
     h.run_steps(4);
-    h.snapshot_options("training", &SnapshotOptions::new().max_failed_pixels(4000));
+    // The throughput plot and the crops/s figure depend on the machine's speed; the rest is
+    // deterministic (seeded run).
+    h.snapshot_options("training", &SnapshotOptions::new().max_failed_pixels(40_000));
 
     h.get_by_label("Use this model").click();
     let run = h.state().training.run_dir.clone().unwrap();
