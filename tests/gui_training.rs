@@ -99,7 +99,46 @@ fn train_a_small_model_and_use_it() {
     h.run_steps(4);
     // The throughput plot and the crops/s figure depend on the machine's speed; the rest is
     // deterministic (seeded run).
-    h.snapshot_options("training", &SnapshotOptions::new().max_failed_pixels(40_000));
+    h.snapshot_options(
+        "training",
+        &SnapshotOptions::new().max_failed_pixels(40_000),
+    );
+
+    // Evaluate the checkpoint on a labelled folder (two classes of generated sounds).
+    let labelled = dir.join("labelled");
+    for (class, kind) in [("tones", 0usize), ("noise", 1)] {
+        std::fs::create_dir_all(labelled.join(class)).unwrap();
+        for i in 0..4u64 {
+            let x = synth::sound(kind, 40 + i, 2.0, 16_000);
+            common::write_wav(
+                &labelled.join(class).join(format!("{i}.wav")),
+                1,
+                16_000,
+                WavFormat::S16,
+                &x,
+            );
+        }
+    }
+    dialogs.answer(Some(labelled.clone()));
+    h.get_by_label("Choose…").click();
+    wait_until(&mut h, "the evaluation folder", 30, |a| {
+        a.training.eval_folder == Some(labelled.clone())
+    });
+    h.get_by_label("Evaluate").click();
+    let ck = h
+        .state()
+        .training
+        .run_dir
+        .clone()
+        .unwrap()
+        .join("checkpoint-0000004.safetensors");
+    wait_until(&mut h, "the checkpoint's evaluation", 120, |a| {
+        a.training
+            .evaluation(&ck)
+            .is_some_and(|t| t.starts_with("P@1"))
+    });
+    h.get_by_label_contains("checkpoint-0000004.safetensors: P@1");
+    h.get_by_label_contains("(log-mel: P@1 1.00");
 
     h.get_by_label("Use this model").click();
     let run = h.state().training.run_dir.clone().unwrap();

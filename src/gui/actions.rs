@@ -26,6 +26,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::AddFolderDialog => ask(app, ctx, DialogRequest::AddFolder),
         Command::ImportModelDialog => ask(app, ctx, DialogRequest::ImportModel),
         Command::TrainingFolderDialog => ask(app, ctx, DialogRequest::TrainingFolder),
+        Command::EvalFolderDialog => ask(app, ctx, DialogRequest::EvalFolder),
         Command::ExportPngDialog => {
             let name = app
                 .inspector
@@ -121,6 +122,7 @@ pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Opt
         DialogRequest::AddFolder => add_roots(app, vec![path]),
         DialogRequest::ImportModel => super::panels::models::import(app, path),
         DialogRequest::SavePng(_) => super::panels::inspector::export_png(app, &path),
+        DialogRequest::EvalFolder => app.training.eval_folder = Some(path),
         DialogRequest::TrainingFolder => {
             if !app.training.roots.contains(&path) {
                 app.training.roots.push(path);

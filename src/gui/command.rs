@@ -50,4 +50,6 @@ pub enum Command {
     SetDevice(String),
     /// Open the folder dialog for a training data folder.
     TrainingFolderDialog,
+    /// Open the folder dialog for the labelled folder checkpoints are evaluated on.
+    EvalFolderDialog,
 }

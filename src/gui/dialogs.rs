@@ -16,6 +16,8 @@ pub enum DialogRequest {
     SavePng(String),
     /// A folder of training audio.
     TrainingFolder,
+    /// A labelled folder (subfolder = class) to evaluate checkpoints on.
+    EvalFolder,
 }
 
 /// Asks the user for paths. Called on a worker thread; may block until the user answers.
@@ -38,6 +40,9 @@ impl Dialogs for SystemDialogs {
                 .set_title("Import a model checkpoint")
                 .add_filter("Model weights", &["safetensors", "pt", "pth"])
                 .pick_file(),
+            DialogRequest::EvalFolder => rfd::FileDialog::new()
+                .set_title("Choose a labelled folder (one subfolder per class)")
+                .pick_folder(),
             DialogRequest::TrainingFolder => rfd::FileDialog::new()
                 .set_title("Add a folder of training audio")
                 .pick_folder(),

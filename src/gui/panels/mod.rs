@@ -250,6 +250,7 @@ fn training_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     match app.training.ui(ui) {
         Some(training::TrainingRequest::UseModel(p)) => app.push(Command::UseModel(p)),
         Some(training::TrainingRequest::PickFolder) => app.push(Command::TrainingFolderDialog),
+        Some(training::TrainingRequest::PickEvalFolder) => app.push(Command::EvalFolderDialog),
         None => {}
     }
 }

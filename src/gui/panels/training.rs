@@ -21,6 +21,14 @@ pub enum TrainingRequest {
     UseModel(PathBuf),
     /// Open the folder dialog to add a data folder.
     PickFolder,
+    /// Open the folder dialog to choose the labelled evaluation folder.
+    PickEvalFolder,
+}
+
+/// A checkpoint evaluation running on its own thread.
+struct EvalTask {
+    checkpoint: PathBuf,
+    result: crossbeam_channel::Receiver<Result<String, String>>,
 }
 
 /// The run form and, while training, the live state.
@@ -45,6 +53,10 @@ pub struct TrainingState {
     pub run_dir: Option<PathBuf>,
     /// Where new runs get their folder (the data directory's `training/`).
     pub runs_root: PathBuf,
+    /// Labelled folder (subfolder = class) the checkpoints are evaluated on.
+    pub eval_folder: Option<PathBuf>,
+    evaluations: std::collections::HashMap<PathBuf, String>,
+    eval_task: Option<EvalTask>,
     handle: Option<TrainHandle>,
     steps_seen: Vec<StepStats>,
     throughput: Vec<f64>,
@@ -70,6 +82,9 @@ impl Default for TrainingState {
             device: "cpu".into(),
             run_dir: None,
             runs_root: runs_dir(),
+            eval_folder: None,
+            evaluations: Default::default(),
+            eval_task: None,
             handle: None,
             steps_seen: Vec::new(),
             throughput: Vec::new(),
@@ -160,8 +175,49 @@ impl TrainingState {
         }
     }
 
+    /// The evaluation summary of checkpoint `ck`, once measured.
+    pub fn evaluation(&self, ck: &Path) -> Option<&str> {
+        self.evaluations.get(ck).map(String::as_str)
+    }
+
+    /// Evaluates checkpoint `ck` on the evaluation folder, on a worker thread.
+    pub fn evaluate_checkpoint(&mut self, ck: &Path) {
+        let Some(folder) = self.eval_folder.clone() else {
+            return;
+        };
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let source = ck.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("earmark-eval".into())
+            .spawn(move || {
+                let _ = tx.send(evaluate_summary(&source, &folder).map_err(|e| e.to_string()));
+            });
+        match spawned {
+            Ok(_) => {
+                self.evaluations
+                    .insert(ck.to_path_buf(), "evaluating…".into());
+                self.eval_task = Some(EvalTask {
+                    checkpoint: ck.to_path_buf(),
+                    result: rx,
+                });
+            }
+            Err(e) => self.status = format!("Could not start the evaluation: {e}"),
+        }
+    }
+
+    fn poll_eval(&mut self) {
+        let Some(task) = &self.eval_task else { return };
+        let Ok(result) = task.result.try_recv() else {
+            return;
+        };
+        let text = result.unwrap_or_else(|e| format!("evaluation failed: {e}"));
+        self.evaluations.insert(task.checkpoint.clone(), text);
+        self.eval_task = None;
+    }
+
     /// Takes the run's events; call once per frame.
     pub fn poll(&mut self) {
+        self.poll_eval();
         let Some(handle) = &self.handle else {
             return;
         };
@@ -246,7 +302,7 @@ impl TrainingState {
     /// Draws the panel; returns what the app should do.
     pub fn ui(&mut self, ui: &mut egui::Ui) -> Option<TrainingRequest> {
         self.poll();
-        if self.running() {
+        if self.running() || self.eval_task.is_some() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(250));
         }
@@ -382,6 +438,20 @@ impl TrainingState {
         let mut request = None;
         ui.separator();
         ui.label("Checkpoints");
+        ui.horizontal(|ui| {
+            let shown = self
+                .eval_folder
+                .as_ref()
+                .map_or_else(|| "none".to_string(), |p| p.display().to_string());
+            ui.label(format!("Evaluation folder: {shown}"));
+            if ui
+                .small_button("Choose…")
+                .on_hover_text("A folder whose subfolders name the classes")
+                .clicked()
+            {
+                request = Some(TrainingRequest::PickEvalFolder);
+            }
+        });
         for ck in self.checkpoints.clone().iter().rev() {
             ui.horizontal(|ui| {
                 let name = ck
@@ -389,6 +459,14 @@ impl TrainingState {
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
                 ui.label(name);
+                let can_eval = self.eval_folder.is_some() && self.eval_task.is_none();
+                if ui
+                    .add_enabled(can_eval, egui::Button::new("Evaluate").small())
+                    .on_hover_text("k-NN and few-shot scores on the evaluation folder")
+                    .clicked()
+                {
+                    self.evaluate_checkpoint(ck);
+                }
                 if ui
                     .small_button("Use")
                     .on_hover_text("Export this checkpoint as a model and make it active")
@@ -400,6 +478,15 @@ impl TrainingState {
                     }
                 }
             });
+        }
+        for ck in self.checkpoints.iter().rev() {
+            if let Some(text) = self.evaluations.get(ck) {
+                let name = ck
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                ui.label(format!("{name}: {text}"));
+            }
         }
         request
     }
@@ -488,4 +575,40 @@ fn export_checkpoint(ck: &Path) -> crate::Result<PathBuf> {
     let out = ck.with_file_name(name);
     export_model(&state, &out, Precision::F32)?;
     Ok(out)
+}
+
+/// Exports checkpoint `ck`, evaluates it on the labelled `folder` and summarises the scores next
+/// to the log-mel baseline.
+fn evaluate_summary(ck: &Path, folder: &Path) -> crate::Result<String> {
+    let model_path = export_checkpoint(ck)?;
+    let encoder = crate::model::Encoder::load(&model_path, &candle_core::Device::Cpu)?;
+    let files = crate::eval::dataset::from_folders(folder)?;
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let ctx = crate::jobs::JobContext {
+        events: crate::jobs::EventSink::new(tx),
+        control: std::sync::Arc::new(crate::jobs::JobControl::new()),
+    };
+    let opts = crate::eval::EvalOptions {
+        repeats: 5,
+        ..Default::default()
+    };
+    let model = crate::eval::EvalModel {
+        name: "checkpoint",
+        encoder: &encoder,
+    };
+    let report = crate::eval::evaluate(&files, Some(model), &opts, &ctx)?;
+    let line = |s: &crate::eval::FeatureScores| {
+        let shots = s
+            .few_shot
+            .iter()
+            .map(|f| format!("{}-shot {:.2}", f.shots, f.mean))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!("P@1 {:.2}, {shots}", s.knn_precision_at_1)
+    };
+    let model_line = report.model.as_ref().map(line).unwrap_or_default();
+    Ok(format!(
+        "{model_line} (log-mel: {})",
+        line(&report.baseline)
+    ))
 }
