@@ -10,7 +10,7 @@ use anyhow::Context;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
-use super::Cli;
+use super::{Cli, VERSION};
 
 /// Arguments of `earmark generate`.
 #[derive(clap::Args, Debug)]
@@ -49,28 +49,44 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Renders the top-level page and one page per visible subcommand (nested ones too); returns the
-/// pages in the folder, sorted.
+/// Renders the top-level page and one page per visible subcommand (nested ones too), each footed
+/// with the program's version line; returns the paths written.
 fn write_manual_pages(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     create_dir(dir)?;
-    clap_mangen::generate_to(Cli::command(), dir)
-        .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
-    let mut pages = Vec::new();
-    for entry in fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().is_some_and(|ext| ext == "1") {
-            pages.push(path);
-        }
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut written = Vec::new();
+    write_page_tree(cmd, dir, &mut written)?;
+    Ok(written)
+}
+
+fn write_page_tree(
+    cmd: clap::Command,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
+    for sub in cmd.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        write_page_tree(sub.clone(), dir, written)?;
     }
-    pages.sort();
-    Ok(pages)
+    let page = clap_mangen::Man::new(cmd)
+        .source(format!("earmark {}", VERSION.as_str()))
+        .manual("Earmark Manual");
+    let path = page
+        .generate_to(dir)
+        .with_context(|| format!("cannot write a manual page into {}", dir.display()))?;
+    written.push(path);
+    Ok(())
 }
 
 fn write_completions(shell: Shell, dir: &Path) -> anyhow::Result<PathBuf> {
     create_dir(dir)?;
     let mut cmd = Cli::command();
-    clap_complete::generate_to(shell, &mut cmd, "earmark", dir)
-        .with_context(|| format!("cannot write the {shell} completions into {}", dir.display()))
+    clap_complete::generate_to(shell, &mut cmd, "earmark", dir).with_context(|| {
+        format!(
+            "cannot write the {shell} completions into {}",
+            dir.display()
+        )
+    })
 }
 
 fn create_dir(dir: &Path) -> anyhow::Result<()> {
