@@ -24,6 +24,7 @@ fn visible_subcommands() -> Vec<String> {
     let block = help.split("Commands:").nth(1).unwrap();
     block
         .lines()
+        .skip(1) // the rest of the "Commands:" line
         .take_while(|line| line.starts_with("  "))
         .filter_map(|line| line.split_whitespace().next().map(str::to_string))
         .filter(|name| name != "help")
