@@ -55,7 +55,7 @@ appdir="$appimage_dir/Earmark.AppDir"
 rm -rf "$appdir"
 mkdir -p "$appdir/usr/bin" "$appdir/usr/lib" "$appdir/usr/share/applications" \
          "$appdir/usr/share/doc/earmark"
-install -m 755 "$bin" "$appdir/usr/bin/earmark"
+install -s -m 755 "$bin" "$appdir/usr/bin/earmark"  # stripped, as in the .deb
 install -m 755 packaging/AppRun "$appdir/AppRun"
 install -m 644 packaging/earmark.desktop "$appdir/earmark.desktop"
 install -m 644 packaging/earmark.desktop "$appdir/usr/share/applications/earmark.desktop"

@@ -65,12 +65,19 @@ check_appimage() {
     [ -x "$launcher" ] || fail "no AppImage or AppDir (run packaging/build.sh appimage)"
   fi
   echo "== $launcher under Xvfb"
-  local display=:97 shot="$target_dir/appimage/window.png" xvfb_pid app_pid
-  Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
-  xvfb_pid=$!
-  local runtime_dir
+  local shot="$target_dir/appimage/window.png" xvfb_pid app_pid runtime_dir display=""
   runtime_dir="$(mktemp -d)"
   chmod 700 "$runtime_dir"
+  # Xvfb picks a free display number and writes it to fd 3.
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$runtime_dir/display" >/dev/null 2>&1 &
+  xvfb_pid=$!
+  for _ in $(seq 1 100); do
+    display="$(cat "$runtime_dir/display")"
+    [ -n "$display" ] && break
+    sleep 0.1
+  done
+  [ -n "$display" ] || fail "Xvfb did not start"
+  display=":$display"
   DISPLAY="$display" XDG_RUNTIME_DIR="$runtime_dir" HOME="$runtime_dir" "$launcher" \
     >"$runtime_dir/app.log" 2>&1 &
   app_pid=$!
