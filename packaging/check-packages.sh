@@ -69,6 +69,7 @@ check_appimage() {
   runtime_dir="$(mktemp -d)"
   chmod 700 "$runtime_dir"
   # Xvfb picks a free display number and writes it to fd 3.
+  : >"$runtime_dir/display"
   Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$runtime_dir/display" >/dev/null 2>&1 &
   xvfb_pid=$!
   for _ in $(seq 1 100); do
@@ -78,6 +79,12 @@ check_appimage() {
   done
   [ -n "$display" ] || fail "Xvfb did not start"
   display=":$display"
+  # Launch only once the server answers.
+  for _ in $(seq 1 100); do
+    DISPLAY="$display" xwininfo -root >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  echo "Xvfb on $display"
   DISPLAY="$display" XDG_RUNTIME_DIR="$runtime_dir" HOME="$runtime_dir" "$launcher" \
     >"$runtime_dir/app.log" 2>&1 &
   app_pid=$!
