@@ -13,6 +13,7 @@ mod bench_tags;
 mod bench_train;
 mod embed;
 mod eval;
+mod generate;
 mod info;
 mod library_args;
 #[cfg(feature = "live")]
@@ -77,6 +78,9 @@ enum Command {
     /// Listen to an input device: tags (or an embedding summary) every hop, headless.
     #[cfg(feature = "live")]
     Listen(listen::ListenArgs),
+    /// Write the manual pages or shell completions that packages ship.
+    #[command(hide = true)]
+    Generate(generate::GenerateArgs),
 }
 
 /// The version line: version plus the features and devices this build carries.
@@ -132,6 +136,7 @@ pub fn main() -> ExitCode {
         Some(Command::Eval(args)) => eval::run(&args),
         #[cfg(feature = "live")]
         Some(Command::Listen(args)) => listen::run(&args),
+        Some(Command::Generate(args)) => generate::run(&args),
     };
     match result {
         Ok(code) => code,
