@@ -172,25 +172,11 @@ fn empty() -> Moments {
     }
 }
 
-/// The newest checkpoint in `dir` (by step in the file name).
-pub fn latest(dir: &Path) -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("checkpoint-") && n.ends_with(".safetensors"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
-}
-
-/// Removes all but the newest `keep` checkpoints of `dir`.
-pub fn prune(dir: &Path, keep: usize) {
+/// The checkpoints in `dir`, oldest first (by step in the file name); temporary files of an
+/// interrupted write are not checkpoints.
+pub fn list(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
+        return Vec::new();
     };
     let mut found: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -201,6 +187,17 @@ pub fn prune(dir: &Path, keep: usize) {
         })
         .collect();
     found.sort();
+    found
+}
+
+/// The newest checkpoint in `dir`.
+pub fn latest(dir: &Path) -> Option<PathBuf> {
+    list(dir).pop()
+}
+
+/// Removes all but the newest `keep` checkpoints of `dir`.
+pub fn prune(dir: &Path, keep: usize) {
+    let found = list(dir);
     let n = found.len().saturating_sub(keep.max(1));
     for old in &found[..n] {
         let _ = std::fs::remove_file(old);

@@ -283,20 +283,9 @@ impl TrainingState {
     }
 
     fn refresh_checkpoints(&mut self) {
-        let Some(dir) = &self.run_dir else { return };
-        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map(|rd| {
-                rd.filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| {
-                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-                            n.starts_with("checkpoint-") && n.ends_with(".safetensors")
-                        })
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        found.sort();
-        self.checkpoints = found;
+        if let Some(dir) = &self.run_dir {
+            self.checkpoints = crate::train::checkpoint::list(dir);
+        }
     }
 
     /// Draws the panel; returns what the app should do.
