@@ -97,16 +97,16 @@ pub fn scan(
             .roots
             .push((root.to_string_lossy().into_owned(), found));
     }
-    let todo = lib.files_to_analyse(&root_ids, model_id)?;
+    let pending = lib.files_to_analyse(&root_ids, model_id)?;
     ctx.events.send(JobEvent::Note(format!(
         "{} files to analyse with {}",
-        todo.len(),
+        pending.len(),
         model.name
     )));
-    let mut tracker = ProgressTracker::new(todo.len());
+    let mut tracker = ProgressTracker::new(pending.len());
     ctx.events.progress(tracker.snapshot(None));
     let (work_tx, work_rx) = crossbeam_channel::unbounded();
-    for item in todo {
+    for item in pending {
         let _ = work_tx.send(item);
     }
     drop(work_tx);
