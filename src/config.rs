@@ -90,10 +90,7 @@ impl Settings {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let text = toml::to_string(self)
             .map_err(|e| Error::InvalidInput(format!("cannot write settings: {e}")))?;
-        let tmp = dir.join("settings.toml.partial");
-        std::fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
-        let path = dir.join("settings.toml");
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))
+        crate::atomic_file::write_bytes(&dir.join("settings.toml"), text.as_bytes())
     }
 }
 

@@ -8,6 +8,7 @@
 //! file ─[`audio`]→ 16 kHz mono [`audio::AudioClip`] ─[`dsp`]→ normalised [`dsp::LogMel`]
 //! ─[`model`]→ embeddings ─[`tags`]→ labels.
 
+pub mod atomic_file;
 pub mod audio;
 pub mod config;
 pub mod dsp;

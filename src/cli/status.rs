@@ -139,14 +139,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<ExitCode> {
     };
     match &args.out {
         Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)
-                .with_context(|| format!("writing {}", path.display()))?;
-            tmp.write_all(&text)?;
-            tmp.persist(path)
+            earmark::atomic_file::write_bytes(path, &text)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         None => std::io::stdout().lock().write_all(&text)?,

@@ -187,9 +187,11 @@ pub fn import(src: &Path, dest_dir: &Path) -> Result<PathBuf> {
 }
 
 fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
-    let tmp = dest.with_extension("partial");
-    std::fs::copy(src, &tmp).map_err(|e| Error::io(src, e))?;
-    std::fs::rename(&tmp, dest).map_err(|e| Error::io(dest, e))
+    crate::atomic_file::write_atomic(dest, |tmp| {
+        std::fs::copy(src, tmp)
+            .map(|_| ())
+            .map_err(|e| Error::io(src, e))
+    })
 }
 
 /// "12.3 MB" style.

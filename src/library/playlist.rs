@@ -1,10 +1,9 @@
 //! M3U playlists (extended M3U, UTF-8) of a tag or of a similarity result: one `#EXTINF` line
 //! with the duration and a title per entry, then the absolute path.
 
-use std::io::Write;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One playlist entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,15 +65,7 @@ pub fn m3u(entries: &[PlaylistEntry]) -> String {
 
 /// Writes the playlist to `path` (through a temporary file renamed into place).
 pub fn write_m3u(path: &Path, entries: &[PlaylistEntry]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    tmp.write_all(m3u(entries).as_bytes())
-        .map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    Ok(())
+    crate::atomic_file::write_bytes(path, m3u(entries).as_bytes())
 }
 
 #[cfg(test)]

@@ -34,9 +34,7 @@ pub fn bundled_model_path() -> Result<PathBuf> {
     let same =
         current == Some(BUNDLED.len() as u64) && std::fs::read(&path).is_ok_and(|b| b == BUNDLED);
     if !same {
-        crate::train::checkpoint::write_atomic(&path, |tmp| {
-            std::fs::write(tmp, BUNDLED).map_err(|e| Error::io(tmp, e))
-        })?;
+        crate::atomic_file::write_bytes(&path, BUNDLED)?;
     }
     Ok(path)
 }

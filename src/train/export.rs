@@ -7,9 +7,9 @@ use std::path::Path;
 use candle_core::Device;
 use half::f16;
 
-use super::checkpoint::write_atomic;
 use super::preset::{TrainConfig, TrainPreset};
 use super::state::TrainState;
+use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 use crate::model::config::METADATA_KEY;
 use crate::model::keys::{expected_encoder_keys, state_dict_prefix};
