@@ -84,37 +84,9 @@ pub fn save(path: &Path, state: &TrainState, data: serde_json::Value) -> Result<
     let json = serde_json::to_string(&meta).map_err(|e| model_err(path, e))?;
     let mut metadata = HashMap::new();
     metadata.insert(CHECKPOINT_KEY.to_string(), json);
-    write_atomic(path, |tmp| {
+    crate::atomic_file::write_atomic(path, |tmp| {
         crate::model::weights::write_safetensors(tmp, &tensors, Some(metadata))
     })
-}
-
-/// Runs `write` on a temporary file beside `path`, syncs it and renames it over `path`.
-pub fn write_atomic(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".partial-")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))?;
-    write(tmp.path())?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Temporary files are private; a model or checkpoint is an ordinary user file.
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644));
-    }
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }
 
 /// Reads a checkpoint back: the state and the data position.
@@ -151,12 +123,7 @@ pub fn load(path: &Path, device: &Device) -> Result<(TrainState, serde_json::Val
         }
     }
     let mut state = TrainState::from_parts(meta.config, params, teacher, device)?;
-    let (expected, _) = super::init::initial_values(&state.cfg.preset, 0);
-    for name in expected.keys() {
-        if !state.params.contains_key(name) {
-            return Err(model_err(path, format!("missing tensor `param/{name}`")));
-        }
-    }
+    state.check_complete().map_err(|e| model_err(path, e))?;
     state.adam.moments = moments;
     state.adam.t = meta.adam_t;
     state.centre = centre;

@@ -130,6 +130,14 @@ impl TrainState {
         })
     }
 
+    /// Checks that the student, predictor, heads and teacher find every tensor they need, with
+    /// the right shape (a missing one is named).
+    pub fn check_complete(&self) -> Result<()> {
+        self.student()?;
+        self.teacher()?;
+        Ok(())
+    }
+
     /// The device the state lives on.
     pub fn device(&self) -> &Device {
         &self.device
