@@ -92,28 +92,12 @@ fn prepare(args: &TrainArgs) -> anyhow::Result<TrainRun> {
         bail!("training runs on candle devices (cpu, cuda, metal); wgpu serves inference only");
     }
     let device = open(choice)?;
-    let data_for = |state: &TrainState| -> anyhow::Result<TrainData> {
+    let data_for = |state: &TrainState| {
         let n_t = state.cfg.preset.encoder.n_t;
-        Ok(TrainData::from_roots(
-            &state.cfg.roots,
-            n_t,
-            state.cfg.seed,
-        )?)
+        TrainData::from_roots(&state.cfg.roots, n_t, state.cfg.seed)
     };
     let mut run = if let Some(path) = &args.resume {
-        let mut failure = None;
-        let run = TrainRun::resume(path, &device, |s| {
-            data_for(s).map_err(|e| {
-                let msg = format!("{e:#}");
-                failure = Some(e);
-                earmark::Error::InvalidInput(msg)
-            })
-        });
-        match (run, failure) {
-            (Ok(r), _) => r,
-            (Err(_), Some(e)) => return Err(e),
-            (Err(e), None) => return Err(e.into()),
-        }
+        TrainRun::resume(path, &device, data_for)?
     } else {
         if args.roots.is_empty() {
             bail!("give the folders to train on with --roots DIR... (or --resume RUN)");
