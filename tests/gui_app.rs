@@ -65,14 +65,27 @@ fn sounds(dir: &Path) -> PathBuf {
     root
 }
 
+/// Copies a fixture into the test's fixed folder, so the paths the panels show do not depend
+/// on where the checkout lives.
+fn local_copy(dir: &Path, src: PathBuf) -> PathBuf {
+    let dest = dir.join(src.file_name().unwrap());
+    if !dest.exists() {
+        std::fs::copy(&src, &dest).unwrap();
+    }
+    dest
+}
+
 fn app_options(dir: &Path, dialogs: Arc<ScriptedDialogs>) -> AppOptions {
     AppOptions {
         library: Some(dir.join("library.sqlite")),
-        model: Some(synth::tiny_model()),
+        model: Some({
+            local_copy(dir, synth::tiny_model().with_extension("json"));
+            local_copy(dir, synth::tiny_model())
+        }),
         settings: Settings {
             device: "cpu".into(),
-            head: Some(fixture("probe_tiny.pth")),
-            head_labels: Some(fixture("probe_tiny_labels.txt")),
+            head: Some(local_copy(dir, fixture("probe_tiny.pth"))),
+            head_labels: Some(local_copy(dir, fixture("probe_tiny_labels.txt"))),
             ..Settings::default()
         },
         dialogs,
