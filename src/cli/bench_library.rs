@@ -73,21 +73,37 @@ pub fn search(args: &SearchBenchArgs) -> anyhow::Result<ExitCode> {
             index.push(c, &v)?;
         }
         let build = started.elapsed().as_secs_f64();
-        let mut times = Vec::new();
+        let (mut times, mut exact_times) = (Vec::new(), Vec::new());
+        let (mut found, mut wanted) = (0usize, 0usize);
         for _ in 0..args.queries {
             v.iter_mut().for_each(|x| *x = rng.normal());
             let t = Instant::now();
             let hits = index.top_k(&v, k, &Filter::default())?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
             anyhow::ensure!(hits.len() == k, "expected {k} hits");
+            let t = Instant::now();
+            let exact = index.exact_top_k(&v, k, &Filter::default())?;
+            exact_times.push(t.elapsed().as_secs_f64() * 1e3);
+            wanted += exact.len();
+            found += exact
+                .iter()
+                .filter(|e| {
+                    hits.iter()
+                        .any(|h| h.candidate.file_id == e.candidate.file_id)
+                })
+                .count();
         }
         times.sort_by(f64::total_cmp);
+        exact_times.sort_by(f64::total_cmp);
         println!(
-            "search n={n:>8} dim={}: top-{k} median {:.2} ms, p90 {:.2} ms (index {:.0} MiB f16, built in {build:.1} s, {} threads)",
+            "search n={n:>8} dim={}: top-{k} median {:.2} ms, p90 {:.2} ms; recall@{k} {:.4} against the exact f16 scan (median {:.2} ms, {:.1}x slower); index {:.0} MiB, built in {build:.1} s, {} threads",
             args.dim,
             times[times.len() / 2],
             times[times.len() * 9 / 10],
-            (n * args.dim * 2) as f64 / (1 << 20) as f64,
+            found as f64 / wanted.max(1) as f64,
+            exact_times[exact_times.len() / 2],
+            exact_times[exact_times.len() / 2] / times[times.len() / 2],
+            (n * args.dim * 3) as f64 / (1 << 20) as f64,
             rayon::current_num_threads()
         );
     }
