@@ -4,6 +4,8 @@
 pub mod inspector;
 pub mod jobs;
 pub mod library;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod map;
 pub mod models;
 mod sidebar;
@@ -57,8 +59,11 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Jobs => jobs::ui(ui, app),
             Panel::Models => models::ui(ui, app),
             Panel::Training => training_ui(ui, app),
+            #[cfg(feature = "live")]
+            Panel::Live => live::ui(ui, app),
+            #[cfg(not(feature = "live"))]
             Panel::Live => {
-                ui.label("This panel is not part of this build.");
+                ui.label("Live listening is not part of this build (built without `live`).");
             }
         }
     });
