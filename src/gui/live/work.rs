@@ -150,9 +150,16 @@ pub struct DeviceLists {
 
 /// Lists the devices (ALSA probes each one: tens to hundreds of milliseconds).
 pub fn device_lists() -> DeviceLists {
+    let mut outputs: Vec<String> = Vec::new();
+    // ALSA may describe several devices alike; playback opens the first of a name.
+    for name in output_devices() {
+        if !outputs.contains(&name) {
+            outputs.push(name);
+        }
+    }
     DeviceLists {
         inputs: list_input_devices().map_err(|e| e.to_string()),
-        outputs: output_devices(),
+        outputs,
     }
 }
 

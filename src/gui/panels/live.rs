@@ -1,7 +1,7 @@
 //! The Live tab: listen to an input device and see the level, a scrolling spectrogram, the top
 //! tags of the active head and of the personal tags, and their timeline over the last minute;
 //! search the library for what was just heard, or save it as a snippet into a library folder.
-//! The input and output devices are chosen here too.
+//! The input and output devices are chosen here too ([`super::audio_devices`]).
 //!
 //! Everything heavy runs elsewhere: the session has its own threads, the model loads and the
 //! searches run on workers ([`crate::gui::live`]); this module only draws and pushes requests.
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke};
 
-use crate::gui::app::{EarmarkApp, PlayerSlot};
+use crate::gui::app::EarmarkApp;
 use crate::gui::live::picture::{LIVE_COLUMNS, LevelMeter, METER_FLOOR_DBFS};
 use crate::gui::live::timeline::{TIMELINE_S, seconds_to_samples};
 use crate::gui::live::{self, SECONDS_CHOICES};
@@ -18,6 +18,8 @@ use crate::live::DeviceState;
 
 /// Height of the spectrogram strip.
 const SPECTROGRAM_HEIGHT: f32 = 170.0;
+/// Height of the time labels under the spectrogram and the timeline.
+const AXIS_HEIGHT: f32 = 14.0;
 /// Height of one timeline row.
 const ROW_HEIGHT: f32 = 16.0;
 /// Width of the timeline's label column.
@@ -28,9 +30,15 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     if app.live.devices.is_none() {
         app.live.refresh_devices(ui.ctx());
     }
+    egui::ScrollArea::vertical()
+        .auto_shrink(false)
+        .show(ui, |ui| contents_ui(ui, app));
+}
+
+fn contents_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     controls_ui(ui, app);
     status_ui(ui, app);
-    devices_ui(ui, app);
+    super::audio_devices::ui(ui, app);
     ui.separator();
     meter_ui(ui, app);
     spectrogram_ui(ui, app);
@@ -102,81 +110,6 @@ fn status_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     }
 }
 
-fn devices_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let (inputs, outputs) = match &app.live.devices {
-        Some(d) => (
-            d.inputs
-                .as_ref()
-                .map(|v| {
-                    v.iter()
-                        .map(|i| (i.name.clone(), i.format.as_ref().err().cloned()))
-                        .collect::<Vec<_>>()
-                })
-                .map_err(String::clone),
-            d.outputs.clone(),
-        ),
-        None => (Ok(Vec::new()), Vec::new()),
-    };
-    ui.horizontal(|ui| {
-        let current = app.settings.input_device.clone();
-        let mut chosen = current.clone();
-        egui::ComboBox::from_label("Input device")
-            .selected_text(current.as_deref().unwrap_or("Default input"))
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut chosen, None, "Default input");
-                if let Ok(list) = &inputs {
-                    for (name, problem) in list {
-                        let r = ui.selectable_value(&mut chosen, Some(name.clone()), name);
-                        if let Some(p) = problem {
-                            r.on_hover_text(p);
-                        }
-                    }
-                }
-            });
-        if chosen != current {
-            app.settings.input_device = chosen;
-            app.save_settings();
-            live::restart(app, ui.ctx());
-        }
-        ui.add_space(12.0);
-        let current = app.settings.output_device.clone();
-        let mut chosen = current.clone();
-        egui::ComboBox::from_label("Output device")
-            .selected_text(current.as_deref().unwrap_or("Default output"))
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut chosen, None, "Default output");
-                for name in &outputs {
-                    ui.selectable_value(&mut chosen, Some(name.clone()), name);
-                }
-            });
-        if chosen != current {
-            set_output_device(app, chosen);
-        }
-        if ui
-            .small_button("Refresh devices")
-            .on_hover_text("List the audio devices again")
-            .clicked()
-        {
-            app.live.refresh_devices(ui.ctx());
-        }
-    });
-    if let Err(e) = &inputs {
-        ui.colored_label(ui.visuals().error_fg_color, e.as_str());
-    }
-}
-
-/// Makes `device` the output playback uses (`None`: the system's default), remembers it in the
-/// settings and reopens the output on the next play.
-pub fn set_output_device(app: &mut EarmarkApp, device: Option<String>) {
-    app.settings.output_device = device;
-    app.save_settings();
-    if let PlayerSlot::Open(p) = &app.player {
-        p.pause();
-    }
-    app.player = PlayerSlot::Closed;
-    app.player_file = None;
-}
-
 fn meter_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     let level = app.live.level;
     ui.horizontal(|ui| {
@@ -223,35 +156,36 @@ fn spectrogram_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         }
     }
     let width = ui.available_width().max(50.0);
-    let (rect, response) =
-        ui.allocate_exact_size(egui::vec2(width, SPECTROGRAM_HEIGHT), Sense::hover());
+    let (outer, response) = ui.allocate_exact_size(
+        egui::vec2(width, SPECTROGRAM_HEIGHT + AXIS_HEIGHT),
+        Sense::hover(),
+    );
     response
         .widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Live spectrogram"));
-    let painter = ui.painter_at(rect);
+    let rect = Rect::from_min_max(
+        outer.min,
+        Pos2::new(outer.right(), outer.bottom() - AXIS_HEIGHT),
+    );
+    let painter = ui.painter_at(outer);
     if let Some(t) = &app.live.texture {
         let uv = Rect::from_min_max(Pos2::ZERO, Pos2::new(1.0, 1.0));
         painter.image(t.id(), rect, uv, Color32::WHITE);
     }
-    let font = egui::FontId::proportional(10.0);
     let seconds = LIVE_COLUMNS as f32 / crate::live::analysis::FRAMES_PER_SECOND;
     for (x, label, align) in [
         (
-            rect.left() + 3.0,
+            rect.left(),
             format!("−{seconds:.0} s"),
-            egui::Align2::LEFT_BOTTOM,
+            egui::Align2::LEFT_TOP,
         ),
-        (
-            rect.right() - 3.0,
-            "now".to_string(),
-            egui::Align2::RIGHT_BOTTOM,
-        ),
+        (rect.right(), "now".to_string(), egui::Align2::RIGHT_TOP),
     ] {
         painter.text(
-            Pos2::new(x, rect.bottom() - 2.0),
+            Pos2::new(x, rect.bottom() + 1.0),
             align,
             label,
-            font.clone(),
-            Color32::WHITE,
+            egui::FontId::proportional(10.0),
+            ui.visuals().weak_text_color(),
         );
     }
 }
@@ -292,14 +226,14 @@ fn timeline_ui(ui: &mut egui::Ui, app: &EarmarkApp) {
         return;
     }
     let width = ui.available_width().max(LABEL_WIDTH + 40.0);
-    let height = rows.len() as f32 * ROW_HEIGHT + 14.0;
+    let height = rows.len() as f32 * ROW_HEIGHT + AXIS_HEIGHT;
     let (rect, response) = ui.allocate_exact_size(egui::vec2(width, height), Sense::hover());
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Tag timeline"));
     let painter = ui.painter_at(rect);
     let visuals = ui.visuals();
     let plot = Rect::from_min_max(
         Pos2::new(rect.left() + LABEL_WIDTH, rect.top()),
-        Pos2::new(rect.right(), rect.bottom() - 14.0),
+        Pos2::new(rect.right(), rect.bottom() - AXIS_HEIGHT),
     );
     painter.rect_filled(plot, 0.0, visuals.extreme_bg_color);
     let font = egui::FontId::proportional(11.0);

@@ -1,6 +1,8 @@
 //! The window's layout and its panels: a tab bar, the library side bar, a status bar with the
 //! running job, the inspector under the main area, and the main area showing one tab.
 
+#[cfg(feature = "live")]
+pub mod audio_devices;
 pub mod inspector;
 pub mod jobs;
 pub mod library;
