@@ -230,13 +230,17 @@ fn private_server_live_tab() {
     eprintln!("hits: {hits:?}");
     assert_eq!(hits.len(), 10, "every analysed file is ranked");
     assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(
-        Path::new(&hits[0].path)
+    let name = |i: usize| {
+        Path::new(&hits[i].path)
             .file_name()
             .unwrap()
             .to_string_lossy()
-            .starts_with("k0-"),
-        "the closest file to a chord is a chord: {hits:?}"
+            .into_owned()
+    };
+    // Measured: the two chords at cosine ≈ 0.87, the next file (plucked strings) ≈ 0.6.
+    assert!(
+        name(0).starts_with("k0-") && name(1).starts_with("k0-"),
+        "the closest files to a chord are the chords: {hits:?}"
     );
     h.get_by_label("Similar to the last 4 s heard");
 
