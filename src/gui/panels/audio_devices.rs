@@ -78,6 +78,8 @@ pub fn set_output_device(app: &mut EarmarkApp, device: Option<String>) {
     if let PlayerSlot::Open(p) = &app.player {
         p.pause();
     }
-    app.player = PlayerSlot::Closed;
+    // Closing a stream whose sound server died can block: not on this thread.
+    let old = std::mem::take(&mut app.player);
+    let _ = crate::jobs::spawn_named("earmark-output-close", move || drop(old));
     app.player_file = None;
 }
