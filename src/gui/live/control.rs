@@ -86,7 +86,10 @@ pub fn poll(app: &mut EarmarkApp, ctx: &egui::Context) {
                     model: started.model,
                     personal: PersonalTags {
                         classifiers: started.personal,
-                        smoother: ScoreSmoother::new(0.5, 1.0),
+                        smoother: {
+                            let (hop_s, tau_s) = started.hop_and_smoothing_s;
+                            ScoreSmoother::new(hop_s, tau_s)
+                        },
                     },
                 });
             }

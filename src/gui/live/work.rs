@@ -49,6 +49,8 @@ pub struct Started {
     pub personal: Vec<(String, TagClassifier)>,
     /// Things the user should know (a head that does not fit the model, GPU fallbacks).
     pub notes: Vec<String>,
+    /// Seconds between analyses and the smoothing time constant, for the personal tags.
+    pub hop_and_smoothing_s: (f32, f32),
 }
 
 /// Loads the model, the head and the personal tags, and starts the session.
@@ -73,6 +75,7 @@ pub fn start(req: StartRequest) -> Result<Started> {
             Vec::new()
         }
     };
+    let hop_and_smoothing_s = (config.hop_s, config.smoothing_s);
     let session = LiveSession::start(config)?;
     Ok(Started {
         session,
@@ -80,6 +83,7 @@ pub fn start(req: StartRequest) -> Result<Started> {
         model: req.model,
         personal,
         notes,
+        hop_and_smoothing_s,
     })
 }
 
