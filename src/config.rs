@@ -24,6 +24,8 @@ pub struct Settings {
     pub head_labels: Option<PathBuf>,
     /// The audio input live listening captures from (`None`: the system's default input).
     pub input_device: Option<String>,
+    /// The audio output playback uses (`None`: the system's default output).
+    pub output_device: Option<String>,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             head: None,
             head_labels: None,
             input_device: None,
+            output_device: None,
         }
     }
 }
@@ -106,6 +109,7 @@ mod tests {
             device: "wgpu".into(),
             model: Some(PathBuf::from("/m/a.safetensors")),
             input_device: Some("Monitor of Null Output".into()),
+            output_device: Some("Null Output".into()),
             ..Settings::default()
         };
         s.save_to(dir.path()).unwrap();
@@ -116,5 +120,6 @@ mod tests {
         std::fs::write(dir.path().join("settings.toml"), "device = \"cpu\"\n").unwrap();
         let old = Settings::load_from(dir.path());
         assert_eq!((old.device.as_str(), old.input_device), ("cpu", None));
+        assert_eq!(old.output_device, None);
     }
 }

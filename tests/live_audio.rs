@@ -8,11 +8,13 @@
 #![cfg(feature = "live")]
 
 mod common;
+#[path = "common/pulse.rs"]
+mod pulse;
 #[path = "common/synth.rs"]
 mod synth;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,160 +23,13 @@ use earmark::engine::Engine;
 use earmark::live::{DeviceState, LiveConfig, LiveEvent, LiveHead, LiveSession};
 use earmark::model::{EmbedOptions, Encoder, embed};
 use earmark::tags::{Head, Vocabulary};
+use pulse::{PulseServer, run_in_private_runtime_dir, wait_with_limit};
 use synth::{sound, tiny_model};
-
-/// Set in the child process to the copy of the `earmark` binary it runs: the runtime directory
-/// belongs to this test alone.
-const CHILD_MARKER: &str = "EARMARK_LIVE_TEST_PRIVATE_SERVER";
-
-fn pulseaudio_installed() -> bool {
-    Command::new("pulseaudio")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Runs `test` of this binary in a child process with a private `XDG_RUNTIME_DIR`, failing
-/// after `limit`.
-fn run_in_private_runtime_dir(test: &str, limit: Duration) {
-    if !pulseaudio_installed() {
-        eprintln!(
-            "\n!!!!!!!! SKIPPED {test}: the `pulseaudio` binary is missing. \
-             Install it with `packaging/install-deps.sh test` (pulseaudio pulseaudio-utils \
-             libasound2-plugins). !!!!!!!!\n"
-        );
-        return;
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("earmark-pulse-")
-        .tempdir()
-        .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
-    // The binary is shared with other builds of this target directory: take a copy now.
-    let binary = dir.path().join("earmark");
-    std::fs::copy(env!("CARGO_BIN_EXE_earmark"), &binary).unwrap();
-    let child = Command::new(std::env::current_exe().unwrap())
-        .args([
-            test,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .env(CHILD_MARKER, binary.as_os_str())
-        .env_remove("PULSE_SERVER")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = wait_with_limit(child, limit);
-    // Whatever happened, leave no server behind.
-    let _ = Command::new("pulseaudio")
-        .arg("--kill")
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .output();
-    let (code, stdout, stderr) = out;
-    println!("{stdout}");
-    eprintln!("{stderr}");
-    assert!(
-        code == Some(0) && stdout.contains("1 passed"),
-        "{test} failed (exit {code:?})"
-    );
-}
-
-/// Waits for `child` up to `limit` (killing it then); returns its exit code and output.
-fn wait_with_limit(mut child: Child, limit: Duration) -> (Option<i32>, String, String) {
-    let started = Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stdout, &mut s).ok();
-        s
-    });
-    let err = std::thread::spawn(move || {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut s).ok();
-        s
-    });
-    let code = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status.code();
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    (code, out.join().unwrap(), err.join().unwrap())
-}
-
-/// The sound server of the child: started as the stack notes show, killed on drop.
-struct PulseServer;
-
-impl PulseServer {
-    fn start() -> PulseServer {
-        let ok = Command::new("pulseaudio")
-            .args([
-                "--daemonize=yes",
-                "--exit-idle-time=-1",
-                "--disallow-exit",
-                "-n",
-                "--load=module-native-protocol-unix",
-                "--load=module-null-sink sink_name=vsink rate=48000 channels=2",
-            ])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "pulseaudio did not start");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while !pactl(&["info"]) {
-            assert!(Instant::now() < deadline, "pulseaudio does not answer");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        assert!(pactl(&["set-default-sink", "vsink"]));
-        assert!(pactl(&["set-default-source", "vsink.monitor"]));
-        PulseServer
-    }
-
-    fn kill(&self) {
-        let _ = Command::new("pulseaudio").arg("--kill").status();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while pactl(&["info"]) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for PulseServer {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn pactl(args: &[&str]) -> bool {
-    Command::new("pactl")
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
 
 /// Plays `file` into the null sink, draining the session's events meanwhile, and waits for the
 /// end (at most `limit`).
 fn play(file: &Path, session: &LiveSession, seen: &mut Seen, limit: Duration) {
-    let mut child = Command::new("paplay")
-        .args(["-d", "vsink"])
-        .arg(file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = pulse::paplay(file);
     let deadline = Instant::now() + limit;
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -307,7 +162,7 @@ fn live_capture_matches_offline_and_survives_server_loss() {
 #[test]
 #[ignore = "runs inside live_capture_matches_offline_and_survives_server_loss's private server"]
 fn private_server_capture_alignment_and_reconnection() {
-    if std::env::var_os(CHILD_MARKER).is_none() {
+    if !pulse::in_private_child() {
         return;
     }
     let server = PulseServer::start();
@@ -524,8 +379,7 @@ fn private_server_capture_alignment_and_reconnection() {
 
 /// Runs the `earmark` binary, asserting success within `limit`; returns stdout.
 fn earmark_with_limit(args: &[&str], limit: Duration) -> String {
-    let binary = std::env::var_os(CHILD_MARKER).unwrap();
-    let child = Command::new(binary)
+    let child = Command::new(pulse::private_binary())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

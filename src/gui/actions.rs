@@ -258,9 +258,19 @@ fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
 /// Opens the output device if needed; `None` (with the reason in the slot) when there is none.
 fn player(app: &mut EarmarkApp) -> Option<&crate::audio::playback::Player> {
     if matches!(app.player, PlayerSlot::Closed) {
-        app.player = match crate::audio::playback::Player::open(app.state.output_device.as_deref())
-        {
+        use crate::audio::playback::Player;
+        let wanted = app.settings.output_device.clone();
+        app.player = match Player::open(wanted.as_deref()) {
             Ok(p) => PlayerSlot::Open(p),
+            // The chosen output is gone (unplugged, renamed): the system's default plays.
+            Err(e) if wanted.is_some() => match Player::open(None) {
+                Ok(p) => {
+                    app.notices
+                        .push(format!("{e}; playing through the default output"));
+                    PlayerSlot::Open(p)
+                }
+                Err(e) => PlayerSlot::Failed(e.to_string()),
+            },
             Err(e) => PlayerSlot::Failed(e.to_string()),
         };
     }

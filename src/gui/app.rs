@@ -165,6 +165,9 @@ pub struct EarmarkApp {
     pub models: panels::models::ModelsState,
     /// The training panel.
     pub training: panels::training::TrainingState,
+    /// The Live tab.
+    #[cfg(feature = "live")]
+    pub live: super::live::LiveState,
     /// Audio output.
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
@@ -243,6 +246,8 @@ impl EarmarkApp {
             map: Default::default(),
             models: Default::default(),
             training: Default::default(),
+            #[cfg(feature = "live")]
+            live: Default::default(),
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,
@@ -543,6 +548,8 @@ impl eframe::App for EarmarkApp {
         self.layout.clear();
         self.apply_theme(&ctx);
         self.poll_background(&ctx);
+        #[cfg(feature = "live")]
+        super::live::poll(self, &ctx);
         self.handle_input(&ctx);
         panels::layout_ui(ui, self);
         let commands = std::mem::take(&mut self.commands);

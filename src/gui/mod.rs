@@ -3,7 +3,8 @@
 //! - [`app`]: [`EarmarkApp`], the eframe application (drains job events once per frame);
 //! - [`command`] and [`actions`]: what panels ask for, carried out once per frame;
 //! - [`state`]: the UI state remembered between runs;
-//! - [`panels`]: library table, inspector, similar, map, jobs, models;
+//! - [`panels`]: library table, inspector, similar, map, jobs, models, training, live;
+//! - `live` (feature `live`): the Live tab's session, pictures and workers;
 //! - [`widgets`]: the spectrogram view;
 //! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
@@ -16,6 +17,8 @@ pub mod dialogs;
 pub mod frame_stats;
 pub mod inspect;
 pub mod job_list;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod models;
 pub mod panels;
 pub mod rows;

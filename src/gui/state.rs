@@ -1,5 +1,6 @@
 //! What the window remembers between runs: one serde struct saved through eframe's storage
-//! (theme, library location, analysis budget, output device, last selection, panel layout).
+//! (theme, library location, analysis budget, last selection, panel layout; the audio devices
+//! are settings, in `settings.toml`).
 //! Live handles — textures, tasks, the audio stream — are kept outside it, in the app.
 
 use std::path::PathBuf;
@@ -32,13 +33,14 @@ pub enum Panel {
 
 impl Panel {
     /// The panels this window shows as tabs, in order.
-    pub const TABS: [Panel; 6] = [
+    pub const TABS: [Panel; 7] = [
         Panel::Library,
         Panel::Similar,
         Panel::Map,
         Panel::Jobs,
         Panel::Models,
         Panel::Training,
+        Panel::Live,
     ];
 
     /// The tab's label.
@@ -125,8 +127,6 @@ pub struct UiState {
     pub library: Option<PathBuf>,
     /// Analysis budget of scans.
     pub budget: BudgetChoice,
-    /// Output device name (`None`: the system default).
-    pub output_device: Option<String>,
     /// The path of the file selected last.
     pub last_selection: Option<String>,
     /// The tab shown in the main area.
@@ -149,7 +149,6 @@ impl Default for UiState {
             theme: ThemeChoice::Dark,
             library: None,
             budget: BudgetChoice::Auto,
-            output_device: None,
             last_selection: None,
             panel: Panel::Library,
             show_sidebar: true,

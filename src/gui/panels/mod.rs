@@ -1,9 +1,13 @@
 //! The window's layout and its panels: a tab bar, the library side bar, a status bar with the
 //! running job, the inspector under the main area, and the main area showing one tab.
 
+#[cfg(feature = "live")]
+pub mod audio_devices;
 pub mod inspector;
 pub mod jobs;
 pub mod library;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod map;
 pub mod models;
 mod sidebar;
@@ -57,8 +61,11 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Jobs => jobs::ui(ui, app),
             Panel::Models => models::ui(ui, app),
             Panel::Training => training_ui(ui, app),
+            #[cfg(feature = "live")]
+            Panel::Live => live::ui(ui, app),
+            #[cfg(not(feature = "live"))]
             Panel::Live => {
-                ui.label("This panel is not part of this build.");
+                ui.label("Live listening is not part of this build (built without `live`).");
             }
         }
     });
