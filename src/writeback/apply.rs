@@ -47,10 +47,10 @@ pub fn apply(
 ) -> Result<ApplyReport> {
     let mut report = ApplyReport::default();
     let mut journal: Option<JournalWriter> = None;
-    let todo: Vec<&FilePlan> = plan.files.iter().filter(|f| f.needs_write()).collect();
-    report.unchanged = plan.files.len() - todo.len();
-    let mut tracker = ProgressTracker::new(todo.len());
-    for file in todo {
+    let to_write: Vec<&FilePlan> = plan.files.iter().filter(|f| f.needs_write()).collect();
+    report.unchanged = plan.files.len() - to_write.len();
+    let mut tracker = ProgressTracker::new(to_write.len());
+    for file in to_write {
         if control.checkpoint().is_err() {
             report.cancelled = true;
             break;

@@ -132,14 +132,29 @@ impl JournalWriter {
 /// Reads every entry of a journal; a damaged line is an error naming it.
 pub fn read(path: &Path) -> Result<Vec<JournalEntry>> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let lines = BufReader::new(file)
+        .lines()
+        .collect::<std::io::Result<Vec<String>>>()
+        .map_err(|e| Error::io(path, e))?;
+    let last = lines.iter().rposition(|l| !l.trim().is_empty());
     let mut out = Vec::new();
-    for (n, line) in BufReader::new(file).lines().enumerate() {
-        let line = line.map_err(|e| Error::io(path, e))?;
+    for (n, line) in lines.iter().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let entry: JournalEntry = serde_json::from_str(&line)
-            .map_err(|e| Error::InvalidInput(format!("{} line {}: {e}", path.display(), n + 1)))?;
+        let entry: JournalEntry = match serde_json::from_str(line) {
+            Ok(entry) => entry,
+            // A crash while appending leaves a partial last line; its file was never replaced
+            // (the line is synced before the rename), so there is nothing to undo for it.
+            Err(e) if Some(n) == last && e.is_eof() => continue,
+            Err(e) => {
+                return Err(Error::InvalidInput(format!(
+                    "{} line {}: {e}",
+                    path.display(),
+                    n + 1
+                )));
+            }
+        };
         if entry.version > JOURNAL_VERSION {
             return Err(Error::InvalidInput(format!(
                 "{} was written by a newer Earmark (journal version {})",
@@ -241,5 +256,34 @@ mod tests {
         let next = last_pending(dir.path()).unwrap().unwrap();
         assert!(next.ends_with("2026-01-01T00-00-00.000Z.jsonl"));
         assert_eq!(list(dir.path()).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_partial_last_line_is_skipped_and_damage_elsewhere_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = |size, hash: &str| FileState {
+            size,
+            mtime_ns: 1,
+            hash: hash.into(),
+        };
+        let entry = JournalEntry {
+            version: JOURNAL_VERSION,
+            path: "/music/a.flac".into(),
+            format: TagFormat::Flac,
+            before: state(10, "00"),
+            after: state(12, "11"),
+            fields: Vec::new(),
+            patch: UndoPatch::between(b"0123456789", b"0123xx456789"),
+        };
+        let mut w = JournalWriter::create(dir.path()).unwrap();
+        w.append(&entry).unwrap();
+        let path = w.path().to_path_buf();
+        drop(w);
+        let whole = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{whole}{{\"version\":1,\"path\":\"/mus")).unwrap();
+        assert_eq!(read(&path).unwrap(), vec![entry]);
+        std::fs::write(&path, format!("{{\"version\":1}}\n{whole}")).unwrap();
+        let err = read(&path).unwrap_err().to_string();
+        assert!(err.contains("line 1"), "{err}");
     }
 }

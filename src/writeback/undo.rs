@@ -108,8 +108,8 @@ fn restore(entry: &JournalEntry) -> std::result::Result<(FileState, bool), Strin
     }
     if current.len() as u64 != entry.after.size || hash != entry.after.hash {
         return Err(
-            "the file changed since the write-back (its content is not what was written); \
-             not restored"
+            "the file changed since the write-back (its content is not what was written; \
+             a later write-back is undone first); not restored"
                 .into(),
         );
     }
