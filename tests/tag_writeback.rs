@@ -460,6 +460,21 @@ fn read_only_removed_and_untaggable_files_fail_alone() {
     std::fs::remove_file(&removed).unwrap();
     let ro_hash = hash(&read_only);
 
+    // A cancelled run stops before its first file and writes no journal.
+    let cancelled = JobControl::new();
+    cancelled.cancel();
+    let stopped = writeback::apply::apply(
+        &mut lib,
+        &plan,
+        &opts,
+        &fx.journals,
+        &mut |_| {},
+        &cancelled,
+    )
+    .unwrap();
+    assert!(stopped.cancelled && stopped.written.is_empty() && stopped.journal.is_none());
+    assert!(!fx.journals.exists());
+
     let report =
         writeback::apply::apply(&mut lib, &plan, &opts, &fx.journals, &mut |_| {}, &control)
             .unwrap();
