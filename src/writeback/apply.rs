@@ -4,7 +4,7 @@
 //! cannot be written (read-only, gone, changed since the plan, not taggable) is reported with
 //! its reason and the others go on.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -14,6 +14,7 @@ use super::index::{fingerprint, record_rewrite};
 use super::journal::{FileState, JOURNAL_VERSION, JournalEntry, JournalWriter};
 use super::patch::UndoPatch;
 use super::plan::{FilePlan, Plan, size_and_mtime};
+use super::replace;
 use super::{Field, WritebackOptions};
 use crate::error::Result;
 use crate::jobs::{JobControl, Progress, ProgressTracker};
@@ -151,20 +152,8 @@ fn write_file(
             opts.max_undo_bytes >> 20
         ));
     }
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".earmark-tags-")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
-    tmp.write_all(&written)
-        .and_then(|()| tmp.as_file().set_permissions(md.permissions()))
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write the temporary file: {e}"))?;
-    let tmp_md = tmp
-        .as_file()
-        .metadata()
-        .map_err(|e| format!("cannot read the temporary file: {e}"))?;
-    let (size, mtime_ns) = size_and_mtime(&tmp_md);
+    let staged = replace::stage(&target, &written, md.permissions(), None)?;
+    let (size, mtime_ns) = staged.size_and_mtime;
     let after = FileState {
         size,
         mtime_ns,
@@ -195,10 +184,6 @@ fn write_file(
         j.append(&entry)
             .map_err(|e| format!("cannot log the write for undo, so nothing written: {e}"))?;
     }
-    tmp.persist(&target)
-        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    replace::commit(staged, &target)?;
     Ok(after)
 }

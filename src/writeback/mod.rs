@@ -10,6 +10,7 @@
 //! - [`apply`]: carrying a plan out, file by file, each write atomic and journalled first;
 //! - [`patch`]: the bytes that turn a written file back into its original;
 //! - [`journal`]: the undo journals in the data directory;
+//! - [`replace`]: replacing a file atomically (stage beside it, sync, rename);
 //! - [`undo`]: restoring the files of a journal;
 //! - [`index`]: keeping the library's size, time and fingerprint of a rewritten file current,
 //!   so a rescan does not analyse its (unchanged) audio again.
@@ -37,6 +38,7 @@ pub mod index;
 pub mod journal;
 pub mod patch;
 pub mod plan;
+pub mod replace;
 pub mod undo;
 
 use std::path::PathBuf;

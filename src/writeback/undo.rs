@@ -3,7 +3,6 @@
 //! with its original modification time. A file changed since the write-back is refused and
 //! left as it is; a file already back to its original is left alone.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
@@ -13,6 +12,7 @@ use super::Field;
 use super::index::{fingerprint, record_rewrite};
 use super::journal::{self, FileState, JournalEntry};
 use super::plan::size_and_mtime;
+use super::replace;
 use crate::error::Result;
 use crate::jobs::{JobControl, Progress, ProgressTracker};
 use crate::library::Library;
@@ -122,41 +122,21 @@ fn restore(entry: &JournalEntry) -> std::result::Result<(FileState, bool), Strin
             "the journal does not rebuild the original (damaged journal); not restored".into(),
         );
     }
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".earmark-tags-")
-        .tempfile_in(dir)
-        .map_err(|e| format!("cannot create a temporary file in {}: {e}", dir.display()))?;
     let mtime = u64::try_from(entry.before.mtime_ns)
         .map(|ns| UNIX_EPOCH + Duration::from_nanos(ns))
         .ok();
-    tmp.write_all(&original)
-        .and_then(|()| tmp.as_file().set_permissions(md.permissions()))
-        .and_then(|()| match mtime {
-            Some(t) => tmp.as_file().set_modified(t),
-            None => Ok(()),
-        })
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write the temporary file: {e}"))?;
-    let restored_md = tmp
-        .as_file()
-        .metadata()
-        .map_err(|e| format!("cannot read the temporary file: {e}"))?;
+    let staged = replace::stage(&target, &original, md.permissions(), mtime)?;
+    let restored = staged.size_and_mtime;
     let now =
         std::fs::metadata(&target).map_err(|_| "the file was removed meanwhile".to_owned())?;
     if size_and_mtime(&now) != (size, mtime_ns) {
         return Err("the file changed while being restored; not restored".into());
     }
-    tmp.persist(&target)
-        .map_err(|e| format!("cannot replace the file: {}", e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    let (size, mtime_ns) = size_and_mtime(&restored_md);
+    replace::commit(staged, &target)?;
     Ok((
         FileState {
-            size,
-            mtime_ns,
+            size: restored.0,
+            mtime_ns: restored.1,
             hash: entry.before.hash.clone(),
         },
         true,
