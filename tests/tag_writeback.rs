@@ -550,3 +550,42 @@ fn id3v23_is_written_on_request() {
     assert_eq!(undo.restored.len(), 1);
     assert_eq!(hash(&mp3), original);
 }
+
+#[test]
+fn plan_and_apply_run_as_a_job_with_progress_events() {
+    let fx = fixture();
+    let lib_path = fx.lib.clone();
+    let journals = fx.journals.clone();
+    let queue = earmark::jobs::JobQueue::new().unwrap();
+    let handle = queue
+        .submit("write tags", move |ctx| {
+            let mut lib = Library::open(&lib_path)?;
+            let opts = api_options(false);
+            let mut progress = writeback::job_progress(ctx);
+            let plan =
+                writeback::plan::plan(&lib, &opts, &Selection::All, &mut progress, &ctx.control)?;
+            let report = writeback::apply::apply(
+                &mut lib,
+                &plan,
+                &opts,
+                &journals,
+                &mut progress,
+                &ctx.control,
+            )?;
+            Ok(format!("{} written", report.written.len()))
+        })
+        .unwrap();
+    let mut last_total = 0;
+    let mut summary = String::new();
+    for event in handle.events.iter() {
+        match event {
+            earmark::jobs::JobEvent::Progress(p) => last_total = p.total,
+            earmark::jobs::JobEvent::Done { summary: s } => summary = s,
+            earmark::jobs::JobEvent::Failed { reason } => panic!("{reason}"),
+            _ => {}
+        }
+    }
+    // Six coded files are written; the WAV is planned but cannot be tagged.
+    assert_eq!(summary, "6 written");
+    assert_eq!(last_total, 6, "the apply phase reports its own file count");
+}

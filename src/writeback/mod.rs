@@ -88,3 +88,9 @@ pub enum Selection {
     /// These files, and the library's files under these folders (absolute, canonical paths).
     Paths(Vec<PathBuf>),
 }
+
+/// A progress callback that forwards to a job's event sink, for running write-back on the job
+/// queue (pass `&ctx.control` as the cancel flag).
+pub fn job_progress(ctx: &crate::jobs::JobContext) -> impl FnMut(&crate::jobs::Progress) + '_ {
+    move |p| ctx.events.progress(p.clone())
+}
