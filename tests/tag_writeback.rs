@@ -443,6 +443,18 @@ fn read_only_removed_and_untaggable_files_fail_alone() {
     let mut lib = Library::open(&fx.lib).unwrap();
     let control = JobControl::new();
     let opts = api_options(false);
+    // A file gone since the scan is a problem of the plan, named as such.
+    let missing = fx.file("e.m4a");
+    let kept = std::fs::read(&missing).unwrap();
+    std::fs::remove_file(&missing).unwrap();
+    let plan = writeback::plan::plan(&lib, &opts, &Selection::All, &mut |_| {}, &control).unwrap();
+    let gone = plan
+        .problems
+        .iter()
+        .find(|(p, _)| p.ends_with("e.m4a"))
+        .unwrap();
+    assert!(gone.1.contains("missing"), "{gone:?}");
+    std::fs::write(&missing, kept).unwrap();
     let plan = writeback::plan::plan(&lib, &opts, &Selection::All, &mut |_| {}, &control).unwrap();
     assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
     assert!(plan.problems[0].0.ends_with("w.wav"));

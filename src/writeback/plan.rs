@@ -170,7 +170,10 @@ fn plan_file(
     labels: &[Vec<String>],
     opts: &WritebackOptions,
 ) -> std::result::Result<FilePlan, String> {
-    let file = File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => "the file is missing (gone since the last scan)".to_owned(),
+        _ => format!("cannot open: {e}"),
+    })?;
     let md = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
     let (size, mtime_ns) = size_and_mtime(&md);
     let mut reader = BufReader::new(file);
