@@ -25,5 +25,6 @@ pub mod model;
 pub mod search;
 pub mod tags;
 pub mod train;
+pub mod writeback;
 
 pub use error::{Error, Result};

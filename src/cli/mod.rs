@@ -27,6 +27,7 @@ mod scan;
 mod similar;
 mod status;
 mod tag;
+mod tag_write;
 mod train;
 
 use std::process::ExitCode;
@@ -67,7 +68,9 @@ enum Command {
     Similar(similar::SimilarArgs),
     /// Write every file's metadata, status and tags as CSV or JSON, or a tag as an M3U playlist.
     Export(status::ExportArgs),
-    /// Personal tags: add examples, review, accept or reject, show a file's tags.
+    /// Personal tags: add examples, review, accept or reject, show a file's tags; write tags
+    /// into the files and undo that.
+    #[command(alias = "tags")]
     Tag(tag::TagArgs),
     /// Measure a model on labelled sounds (k-NN and few-shot), next to a log-mel baseline.
     Eval(eval::EvalArgs),

@@ -1,4 +1,5 @@
-//! `earmark tag add|list|review|accept|reject|show`: personal tags from a few examples.
+//! `earmark tag add|list|review|accept|reject|show`: personal tags from a few examples;
+//! `earmark tag write|undo` (in [`super::tag_write`]): the tags into the files' own tag fields.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +33,11 @@ enum TagAction {
     Reject(AnswerArgs),
     /// A file's tags (every source) and the examples it is part of.
     Show(ShowArgs),
+    /// Write the library's tags into the files' tag fields (genre, mood, a custom field), with a
+    /// dry run and an undo journal.
+    Write(super::tag_write::WriteArgs),
+    /// Restore the files of a write-back to their original bytes.
+    Undo(super::tag_write::UndoArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -117,6 +123,8 @@ pub fn run(args: &TagArgs) -> anyhow::Result<ExitCode> {
         TagAction::Accept(a) => answer(a, true),
         TagAction::Reject(a) => answer(a, false),
         TagAction::Show(a) => show(a),
+        TagAction::Write(a) => super::tag_write::write(a),
+        TagAction::Undo(a) => super::tag_write::undo(a),
     }
 }
 

@@ -1,0 +1,189 @@
+//! Carrying out a plan: each file is rewritten atomically — the new bytes go to a temporary
+//! file in the same folder, keep the original's permissions, are synced, and are renamed over
+//! the original — and the undo journal's line for it is synced *before* the rename. A file that
+//! cannot be written (read-only, gone, changed since the plan, not taggable) is reported with
+//! its reason and the others go on.
+
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::formats::FileTags;
+use super::index::{fingerprint, record_rewrite};
+use super::journal::{FileState, JOURNAL_VERSION, JournalEntry, JournalWriter};
+use super::patch::UndoPatch;
+use super::plan::{FilePlan, Plan, size_and_mtime};
+use super::replace;
+use super::{Field, WritebackOptions};
+use crate::error::Result;
+use crate::jobs::{JobControl, Progress, ProgressTracker};
+use crate::library::Library;
+
+/// What applying a plan did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ApplyReport {
+    /// Files written.
+    pub written: Vec<String>,
+    /// Planned files with nothing to write.
+    pub unchanged: usize,
+    /// Files not written, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Written files whose library row could not be updated (the next scan re-analyses them).
+    pub index_warnings: Vec<(String, String)>,
+    /// The undo journal (none when nothing was written).
+    pub journal: Option<PathBuf>,
+    /// The run was cancelled; the files before it were written.
+    pub cancelled: bool,
+}
+
+/// Writes the plan's files. `journal_dir` receives the undo journal.
+pub fn apply(
+    lib: &mut Library,
+    plan: &Plan,
+    opts: &WritebackOptions,
+    journal_dir: &Path,
+    progress: &mut dyn FnMut(&Progress),
+    control: &JobControl,
+) -> Result<ApplyReport> {
+    let mut report = ApplyReport::default();
+    let mut journal: Option<JournalWriter> = None;
+    let to_write: Vec<&FilePlan> = plan.files.iter().filter(|f| f.needs_write()).collect();
+    report.unchanged = plan.files.len() - to_write.len();
+    let mut tracker = ProgressTracker::new(to_write.len());
+    for file in to_write {
+        if control.checkpoint().is_err() {
+            report.cancelled = true;
+            break;
+        }
+        let result = write_file(file, opts, journal_dir, &mut journal);
+        tracker.finish_item(result.is_err());
+        match result {
+            Ok(after) => {
+                let genre = file
+                    .changes
+                    .iter()
+                    .find(|c| c.field == Field::Genre && c.action.writes())
+                    .map(|c| c.new.as_deref());
+                if let Err(e) = record_rewrite(lib, &file.path, &after, genre) {
+                    report
+                        .index_warnings
+                        .push((file.path.clone(), e.to_string()));
+                }
+                report.written.push(file.path.clone());
+            }
+            Err(reason) => report.failed.push((file.path.clone(), reason)),
+        }
+        progress(&tracker.snapshot(Some(file.path.clone())));
+    }
+    report.journal = journal.map(|j| j.path().to_path_buf());
+    Ok(report)
+}
+
+type Outcome<T> = std::result::Result<T, String>;
+
+/// The file's present state on disk, or why it cannot be written.
+fn writable_state(path: &Path) -> Outcome<std::fs::Metadata> {
+    let md = match std::fs::metadata(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err("the file is gone (removed after the plan); nothing written".into());
+        }
+        Err(e) => return Err(format!("cannot read the file: {e}")),
+    };
+    if !md.is_file() {
+        return Err("not a regular file; nothing written".into());
+    }
+    if md.permissions().readonly() {
+        return Err("the file is read-only; nothing written (make it writable to tag it)".into());
+    }
+    Ok(md)
+}
+
+/// Rewrites one file; returns its state after the write.
+fn write_file(
+    file: &FilePlan,
+    opts: &WritebackOptions,
+    journal_dir: &Path,
+    journal: &mut Option<JournalWriter>,
+) -> Outcome<FileState> {
+    let link = Path::new(&file.path);
+    let md = writable_state(link)?;
+    if size_and_mtime(&md) != (file.size, file.mtime_ns) {
+        return Err("the file changed after the plan; plan again".into());
+    }
+    // A library path may be a symbolic link: the file it points to is the one rewritten.
+    let target = std::fs::canonicalize(link).map_err(|e| format!("cannot resolve: {e}"))?;
+    let original = std::fs::read(&target).map_err(|e| format!("cannot read: {e}"))?;
+    let mut tags = FileTags::read(&mut Cursor::new(&original), file.format)?;
+    for change in &file.changes {
+        if tags.get(&change.field) != change.current {
+            return Err(format!(
+                "its {} changed after the plan; plan again",
+                change.field
+            ));
+        }
+    }
+    let writes: Vec<_> = file.changes.iter().filter(|c| c.action.writes()).collect();
+    for change in &writes {
+        tags.set(
+            &change.field,
+            change.new.as_deref().unwrap_or(""),
+            opts.id3v23,
+        );
+    }
+    let written = tags.write_into(original.clone(), opts.id3v23)?;
+    let check = FileTags::read(&mut Cursor::new(&written), file.format)
+        .map_err(|e| format!("the written tag does not read back: {e}"))?;
+    for change in &writes {
+        if check.get(&change.field) != change.new {
+            return Err(format!(
+                "the written {} does not read back as intended; nothing written",
+                change.field
+            ));
+        }
+    }
+    let patch = UndoPatch::between(&original, &written);
+    if patch.kept_bytes() > opts.max_undo_bytes {
+        return Err(format!(
+            "undoing this write would need {} MB of the original kept (the limit is {} MB); \
+             nothing written",
+            patch.kept_bytes() >> 20,
+            opts.max_undo_bytes >> 20
+        ));
+    }
+    let staged = replace::stage(&target, &written, md.permissions(), None)?;
+    let (size, mtime_ns) = staged.size_and_mtime;
+    let after = FileState {
+        size,
+        mtime_ns,
+        hash: fingerprint(&written),
+    };
+    let entry = JournalEntry {
+        version: JOURNAL_VERSION,
+        path: file.path.clone(),
+        format: file.format,
+        before: FileState {
+            size: file.size,
+            mtime_ns: file.mtime_ns,
+            hash: fingerprint(&original),
+        },
+        after: after.clone(),
+        fields: writes.into_iter().cloned().collect(),
+        patch,
+    };
+    // The original must still be the one read: a file removed or changed meanwhile is left be.
+    let now = writable_state(&target)?;
+    if size_and_mtime(&now) != (file.size, file.mtime_ns) {
+        return Err("the file changed while being tagged; nothing written".into());
+    }
+    if journal.is_none() {
+        *journal = Some(JournalWriter::create(journal_dir).map_err(|e| e.to_string())?);
+    }
+    if let Some(j) = journal.as_mut() {
+        j.append(&entry)
+            .map_err(|e| format!("cannot log the write for undo, so nothing written: {e}"))?;
+    }
+    replace::commit(staged, &target)?;
+    Ok(after)
+}
