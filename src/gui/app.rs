@@ -168,6 +168,8 @@ pub struct EarmarkApp {
     /// The Live tab.
     #[cfg(feature = "live")]
     pub live: super::live::LiveState,
+    /// Writing tags into the files.
+    pub writeback: panels::writeback::WritebackState,
     /// Audio output.
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
@@ -248,6 +250,7 @@ impl EarmarkApp {
             training: Default::default(),
             #[cfg(feature = "live")]
             live: Default::default(),
+            writeback: Default::default(),
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,
@@ -399,6 +402,7 @@ impl EarmarkApp {
         panels::inspector::poll(self, ctx);
         panels::similar::poll(self);
         panels::map::poll(self);
+        panels::writeback::poll(self);
         panels::models::poll(self);
         if let Some((generation, view)) = poll_slot(&mut self.view_task)
             && generation == self.view_generation

@@ -12,6 +12,8 @@ pub enum JobKind {
     Scan,
     /// Computing the 2-D map.
     Map,
+    /// Writing tags into files, or undoing it.
+    Writeback,
 }
 
 /// Where a job stands.

@@ -13,6 +13,7 @@ pub mod models;
 mod sidebar;
 pub mod similar;
 pub mod training;
+pub mod writeback;
 
 use eframe::egui;
 
