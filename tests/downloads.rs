@@ -115,6 +115,7 @@ impl Fixture {
     /// A catalog of the served files; `extra` is appended (more entries).
     fn catalog_text(&self, extra: &str) -> String {
         let u = |n: &str| self.server.url(n);
+        let redirect = format!("{}/redirect/tiny.safetensors", self.server.base);
         let tiny = "encoder = { embed_dim = 64, depth = 2, num_heads = 4, mlp_hidden_dim = 256, n_t = 608 }";
         let tiny_as = "encoder = { embed_dim = 64, depth = 2, num_heads = 4, mlp_hidden_dim = 256, n_t = 992 }";
         format!(
@@ -193,7 +194,7 @@ description = "ESC-50 names"
 task = "esc50"
 classes = 10
 {extra}"#,
-            redirect = format!("{}/redirect/tiny.safetensors", self.server.base),
+            redirect = redirect,
             tiny_size = read(&fixture("tiny.safetensors")).len(),
             tiny_sha = sha(&fixture("tiny.safetensors")),
             tiny_pt = u("tiny_state_dict.pt"),
