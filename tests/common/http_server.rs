@@ -29,6 +29,8 @@ struct State {
     cuts: HashMap<String, (usize, usize)>,
     /// Per file: pause this long after each 4 KiB of body.
     slow: HashMap<String, Duration>,
+    /// Files whose Range headers are ignored (the whole file is sent with 200).
+    no_ranges: Vec<String>,
     log: Vec<Seen>,
 }
 
@@ -86,6 +88,11 @@ impl FileServer {
         };
     }
 
+    /// Ignores Range requests for NAME from now on (as servers without range support do).
+    pub fn ignore_ranges(&self, name: &str) {
+        self.state.lock().unwrap().no_ranges.push(name.into());
+    }
+
     /// Requests so far.
     pub fn log(&self) -> Vec<Seen> {
         self.state.lock().unwrap().log.clone()
@@ -131,7 +138,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
         return out.write_all(head.as_bytes());
     }
     let name = path.strip_prefix("/files/").unwrap_or("");
-    let (body, cut, pause) = {
+    let (body, cut, pause, ranges) = {
         let mut st = state.lock().unwrap();
         let body = st.files.get(name).cloned();
         let cut = match st.cuts.get_mut(name) {
@@ -141,7 +148,8 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             }
             _ => None,
         };
-        (body, cut, st.slow.get(name).copied())
+        let ranges = !st.no_ranges.iter().any(|n| n == name);
+        (body, cut, st.slow.get(name).copied(), ranges)
     };
     let Some(body) = body else {
         log(404);
@@ -155,6 +163,7 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
     let len = body.len();
     let start = range
         .as_deref()
+        .filter(|_| ranges)
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.strip_suffix('-'))
         .and_then(|n| n.parse::<usize>().ok());
