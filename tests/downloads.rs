@@ -34,6 +34,8 @@ fn quick() -> FetchOptions {
         retry_delay: Duration::from_millis(10),
         connect_timeout: Duration::from_secs(5),
         read_timeout: Duration::from_secs(10),
+        // The loopback server is reached directly whatever proxy the machine has.
+        proxy_from_env: false,
     }
 }
 
@@ -557,12 +559,31 @@ fn downloaded_audioset_encoder_and_head_give_the_reference_probabilities() {
 }
 
 fn earmark(args: &[&str], data: &Path) -> (bool, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
-        .args(args)
+    earmark_with(args, data, None)
+}
+
+/// Runs the CLI with no proxy in its environment, or with `HTTP_PROXY` set to `proxy`.
+fn earmark_with(args: &[&str], data: &Path, proxy: Option<&str>) -> (bool, String, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"));
+    cmd.args(args)
         .env("EARMARK_DATA_DIR", data)
-        .env_remove("EARMARK_CATALOG")
-        .output()
-        .unwrap();
+        .env_remove("EARMARK_CATALOG");
+    for var in [
+        "ALL_PROXY",
+        "all_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
+        cmd.env_remove(var);
+    }
+    if let Some(p) = proxy {
+        cmd.env("HTTP_PROXY", p);
+    }
+    let out = cmd.output().unwrap();
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -573,7 +594,16 @@ fn earmark(args: &[&str], data: &Path) -> (bool, String, String) {
 #[test]
 fn cli_lists_downloads_and_imports() {
     let fx = Fixture::new();
-    let extra = encoder_entry("gone", "gone.pt", &fx.server.url("gone.pt"), "");
+    let extra = [
+        encoder_entry("gone", "gone.pt", &fx.server.url("gone.pt"), ""),
+        encoder_entry(
+            "proxied",
+            "proxied.pt",
+            "http://models.example.invalid/files/tiny_state_dict.pt",
+            "",
+        ),
+    ]
+    .concat();
     let cat = fx.dir.path().join("catalog.toml");
     std::fs::write(&cat, fx.catalog_text(&extra)).unwrap();
     let data = fx.dir.path().join("data");
@@ -596,6 +626,21 @@ fn cli_lists_downloads_and_imports() {
     assert!(
         out.contains("tiny.safetensors (519 kB) 64-d, 2 blocks, n_t 608"),
         "{out}"
+    );
+    // Through the proxy the environment names: the host is only known to the proxy.
+    let (ok, out, err) = earmark_with(
+        &["models", "download", "proxied", "--catalog", cat_s],
+        &data,
+        Some(&fx.server.base),
+    );
+    assert!(ok, "{out}{err}");
+    let log = fx.server.log();
+    let n = log.len();
+    assert_eq!(log[n - 2].path, "CONNECT models.example.invalid:80");
+    assert_eq!(log[n - 1].path, "/files/tiny_state_dict.pt");
+    assert_eq!(
+        read(&data.join("models/proxied.pt")),
+        read(&fixture("tiny_state_dict.pt"))
     );
     let (ok, _, err) = earmark(&["models", "download", "gone", "--catalog", cat_s], &data);
     assert!(!ok);

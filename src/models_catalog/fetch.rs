@@ -46,6 +46,8 @@ pub struct FetchOptions {
     pub connect_timeout: Duration,
     /// Longest wait for any one read (a stalled server).
     pub read_timeout: Duration,
+    /// Use the proxy named by `ALL_PROXY` / `HTTPS_PROXY` / `HTTP_PROXY` (with `NO_PROXY`).
+    pub proxy_from_env: bool,
 }
 
 impl Default for FetchOptions {
@@ -55,6 +57,7 @@ impl Default for FetchOptions {
             retry_delay: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(30),
             read_timeout: Duration::from_secs(60),
+            proxy_from_env: true,
         }
     }
 }
@@ -90,7 +93,11 @@ impl Fetcher {
     pub fn new(opts: FetchOptions) -> Self {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .proxy(ureq::Proxy::try_from_env())
+            .proxy(if opts.proxy_from_env {
+                ureq::Proxy::try_from_env()
+            } else {
+                None
+            })
             .timeout_connect(Some(opts.connect_timeout))
             .timeout_recv_response(Some(opts.read_timeout))
             .timeout_per_read(Some(opts.read_timeout))

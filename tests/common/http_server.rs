@@ -1,7 +1,8 @@
 //! A loopback HTTP/1.1 file server for download tests: serves byte strings under `/files/NAME`,
 //! answers Range requests (`bytes=N-`) with 206, redirects `/redirect/NAME` to `/files/NAME`,
 //! gives 404 for anything else, and can misbehave on purpose: cut a response off after some
-//! bytes (the connection drops mid-body), or send slowly. Every request is logged.
+//! bytes (the connection drops mid-body), or send slowly. It also answers CONNECT like an HTTP
+//! proxy, serving the tunnelled request itself. Every request is logged.
 #![allow(clippy::unwrap_used)] // test helpers: a panic is a failed assertion
 #![allow(dead_code)]
 
@@ -105,11 +106,13 @@ impl FileServer {
     }
 }
 
-fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+/// Reads a request head: (method, target, Range header).
+fn read_head(reader: &mut impl BufRead) -> std::io::Result<(String, String, Option<String>)> {
     let mut line = String::new();
     reader.read_line(&mut line)?;
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut words = line.split_whitespace();
+    let method = words.next().unwrap_or("").to_owned();
+    let target = words.next().unwrap_or("/").to_owned();
     let mut range = None;
     loop {
         let mut h = String::new();
@@ -122,7 +125,24 @@ fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
             range = Some(v.trim().to_owned());
         }
     }
+    Ok((method, target, range))
+}
+
+fn serve(stream: TcpStream, state: &Mutex<State>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
+    let (mut method, mut path, mut range) = read_head(&mut reader)?;
+    if method == "CONNECT" {
+        // Acting as the proxy: open the tunnel, then answer the request sent through it.
+        state.lock().unwrap().log.push(Seen {
+            path: format!("CONNECT {path}"),
+            range: None,
+            status: 200,
+        });
+        out.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+        (method, path, range) = read_head(&mut reader)?;
+    }
+    let _ = method;
     let log = |status: u16| {
         state.lock().unwrap().log.push(Seen {
             path: path.clone(),
