@@ -49,7 +49,7 @@ fn read(path: &Path) -> Vec<u8> {
 
 /// The class map of the tiny probe (index → label, as the ESC-50 mapping is written).
 fn tiny_esc50_json() -> Vec<u8> {
-    let pairs: Vec<String> = (0..10).map(|i| format!("\"{i}\": \"class_{i}\"")).collect();
+    let pairs: Vec<String> = (0..10).map(|i| format!("\"{i}\": \"sound_{i}\"")).collect();
     format!("{{{}}}", pairs.join(", ")).into_bytes()
 }
 
@@ -507,7 +507,7 @@ fn downloaded_probe_archive_and_encoder_give_the_reference_probabilities() {
         .collect();
     assert_eq!(
         labels,
-        ["class_6 (0.53)", "class_0 (0.29)", "class_2 (0.11)"]
+        ["sound_6 (0.53)", "sound_0 (0.29)", "sound_2 (0.11)"]
     );
     let probes = catalog.require("probes").unwrap();
     assert_eq!(probes.kind, EntryKind::ProbeArchive);
@@ -645,6 +645,28 @@ fn cli_lists_downloads_and_imports() {
     let (ok, _, err) = earmark(&["models", "download", "gone", "--catalog", cat_s], &data);
     assert!(!ok);
     assert!(err.contains("HTTP 404"), "{err}");
+    // The downloaded probe heads predict with their downloaded class names.
+    let (ok, out, err) = earmark(&["models", "download", "probes", "--catalog", cat_s], &data);
+    assert!(ok, "{out}{err}");
+    let head = data.join("models/heads/matpac++_general_audio/esc50.pth");
+    let (ok, out, err) = earmark(
+        &[
+            "predict",
+            fixture("sig_7p5s.safetensors").to_str().unwrap(),
+            "--model",
+            installed.to_str().unwrap(),
+            "--head",
+            head.to_str().unwrap(),
+            "--top",
+            "2",
+        ],
+        &data,
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["sound_6 (0.53)", "sound_0 (0.29)"]
+    );
     let (ok, _, err) = earmark(
         &["models", "download", "nothing", "--catalog", cat_s],
         &data,
