@@ -178,4 +178,32 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     assert!(note.contains("HTTP 404 Not Found"), "{note}");
     h.get_by_label_contains("HTTP 404 Not Found");
     assert!(!models.join("gone.pt").exists());
+
+    // Heads unpacked from a probe archive are offered as tag heads, with their class names.
+    let group = models.join("heads/matpac++_general_audio");
+    std::fs::create_dir_all(&group).unwrap();
+    let head = group.join("esc50.pth");
+    std::fs::copy(fixture("probe_tiny.pth"), &head).unwrap();
+    std::fs::copy(
+        fixture("probe_tiny_labels.txt"),
+        group.join("esc50.vocab.txt"),
+    )
+    .unwrap();
+    h.get_by_label("Refresh").click();
+    wait_until(&mut h, "the heads", |a| {
+        a.models
+            .catalog
+            .as_ref()
+            .is_some_and(|c| !c.heads.is_empty())
+    });
+    h.get_by_label("matpac++_general_audio / esc50");
+    h.get_by_label("Use head").click();
+    h.run_steps(3);
+    let settings = &h.state().settings;
+    assert_eq!(settings.head.as_ref(), Some(&head));
+    assert_eq!(
+        settings.head_labels.as_ref(),
+        Some(&group.join("esc50.vocab.txt"))
+    );
+    h.get_by_label("in use");
 }

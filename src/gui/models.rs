@@ -154,6 +154,8 @@ pub struct CatalogView {
     pub dir: Option<PathBuf>,
     /// Status of each entry, in catalog order.
     pub statuses: Vec<EntryStatus>,
+    /// Probe heads unpacked from downloaded archives, with their class names when known.
+    pub heads: Vec<(PathBuf, Option<PathBuf>)>,
 }
 
 impl CatalogView {
@@ -165,12 +167,40 @@ impl CatalogView {
             (Ok(c), None) => vec![EntryStatus::Missing; c.entries.len()],
             (Err(_), _) => Vec::new(),
         };
+        let heads = dir.as_deref().map(downloaded_heads).unwrap_or_default();
         CatalogView {
             catalog,
             dir,
             statuses,
+            heads,
         }
     }
+}
+
+/// The probe heads in `models_dir/heads/GROUP/`, sorted, each with its class names if any.
+pub fn downloaded_heads(models_dir: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let root = models_dir.join(crate::models_catalog::install::HEADS_DIR);
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Ok(groups) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    for group in groups.filter_map(|e| e.ok().map(|e| e.path())) {
+        let Ok(files) = std::fs::read_dir(&group) else {
+            continue;
+        };
+        out.extend(
+            files
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_weight_file(p)),
+        );
+    }
+    out.sort();
+    out.into_iter()
+        .map(|h| {
+            let v = crate::models_catalog::head_vocabulary(&h);
+            (h, v)
+        })
+        .collect()
 }
 
 /// The folder downloads go to: the first installed-models folder of `folders` when given (tests),

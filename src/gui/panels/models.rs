@@ -146,6 +146,7 @@ fn panel_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         }
         if ui.button("Refresh").on_hover_text("List again").clicked() {
             app.models.list = None;
+            app.models.catalog = None;
         }
     });
     if app.models.import_task.is_some() {
@@ -222,8 +223,47 @@ fn panel_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             );
         }
         None => {
-            ui.weak("No head chosen: predicted tags are off (set `head` in settings.toml).");
+            ui.weak("No head chosen: predicted tags are off.");
         }
+    }
+    downloaded_heads_ui(ui, app);
+}
+
+/// The probe heads of downloaded archives, each with a Use button.
+fn downloaded_heads_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    let Some(view) = &app.models.catalog else {
+        return;
+    };
+    if view.heads.is_empty() {
+        return;
+    }
+    let mut chosen = None;
+    egui::Grid::new("heads").striped(true).show(ui, |ui| {
+        for (head, labels) in &view.heads {
+            let group = head
+                .parent()
+                .and_then(|g| g.file_name())
+                .map_or_else(String::new, |g| g.to_string_lossy().into_owned());
+            let task = head
+                .file_stem()
+                .map_or_else(String::new, |t| t.to_string_lossy().into_owned());
+            ui.label(format!("{group} / {task}"))
+                .on_hover_text(head.display().to_string());
+            ui.label(if labels.is_some() {
+                "class names"
+            } else {
+                "numbered classes"
+            });
+            if app.settings.head.as_ref() == Some(head) {
+                ui.strong("in use");
+            } else if ui.button("Use head").clicked() {
+                chosen = Some((head.clone(), labels.clone()));
+            }
+            ui.end_row();
+        }
+    });
+    if let Some((head, labels)) = chosen {
+        app.push(Command::UseHead { head, labels });
     }
 }
 
