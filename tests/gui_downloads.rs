@@ -114,12 +114,12 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
 
     // Download the first entry; stop it once bytes have arrived.
     h.get_all_by_label("Download").next().unwrap().click();
-    wait_until(&mut h, "the first bytes", |a| {
+    wait_until(&mut h, "the first bytes and a speed", |a| {
         a.models
             .download
             .as_ref()
             .and_then(|d| d.progress())
-            .is_some_and(|p| p.done > 0)
+            .is_some_and(|p| p.done > 0 && p.eta.is_some())
     });
     let progress = h
         .state()
@@ -130,6 +130,12 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
         .progress()
         .unwrap();
     assert_eq!(progress.total, Some(body.len() as u64));
+    assert!(progress.done < body.len() as u64, "{progress:?}");
+    // Roughly 4 KiB per 30 ms (≈ 136 kB/s): the speed shown is of that order.
+    assert!(
+        (5_000.0..400_000.0).contains(&progress.bytes_per_sec),
+        "{progress:?}"
+    );
     // The bar's text says how far, how fast and how long.
     assert!(h.query_by_label_contains(" of 519 kB · ").is_some());
     assert!(h.query_by_label_contains("/s · ").is_some());
@@ -175,6 +181,10 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
         a.models.download.is_none() && a.models.download_note.as_ref().is_some_and(Result::is_err)
     });
     let note = h.state().models.download_note.clone().unwrap().unwrap_err();
+    assert!(
+        note.starts_with("Download of gone failed: http://"),
+        "{note}"
+    );
     assert!(note.contains("HTTP 404 Not Found"), "{note}");
     h.get_by_label_contains("HTTP 404 Not Found");
     assert!(!models.join("gone.pt").exists());

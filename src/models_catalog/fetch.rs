@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// Read buffer.
 const BUFFER: usize = 64 * 1024;
+/// Seconds of transfer before a speed (and time left) is reported.
+const SPEED_SETTLE: f64 = 0.5;
 
 /// Where a transfer stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +31,7 @@ pub struct TransferProgress {
     pub done: u64,
     /// The full size, once the server said it.
     pub total: Option<u64>,
-    /// Average speed of this transfer, bytes per second.
+    /// Average speed of this transfer in bytes per second (0 during its first half second).
     pub bytes_per_sec: f64,
     /// Time left at that speed.
     pub eta: Option<Duration>,
@@ -217,8 +219,13 @@ impl Fetcher {
         let mut done = start;
         let mut reported = Instant::now() - PROGRESS_INTERVAL;
         let report = |done: u64, received: u64, progress: &mut dyn FnMut(&TransferProgress)| {
-            let secs = started.elapsed().as_secs_f64().max(1e-3);
-            let speed = received as f64 / secs;
+            let secs = started.elapsed().as_secs_f64();
+            // The first moments' rate says little (buffers filling): no speed before it settles.
+            let speed = if secs >= SPEED_SETTLE {
+                received as f64 / secs
+            } else {
+                0.0
+            };
             let eta = total
                 .filter(|_| speed > 0.0)
                 .map(|t| Duration::from_secs_f64(t.saturating_sub(done) as f64 / speed));

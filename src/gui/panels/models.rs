@@ -85,6 +85,7 @@ pub fn poll(app: &mut EarmarkApp) {
             Err(crate::Error::Cancelled) => Err(format!(
                 "Download of {name} cancelled; Download again resumes it."
             )),
+            Err(crate::Error::Download(why)) => Err(format!("Download of {name} failed: {why}")),
             Err(e) => Err(format!("Download of {name} failed: {e}")),
         });
         app.models.list = None;
