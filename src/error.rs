@@ -67,6 +67,10 @@ pub enum Error {
     /// The input device offers no sample format or configuration Earmark can capture.
     #[error("input format not supported: {0}")]
     UnsupportedInputFormat(String),
+    /// A download failed: the server refused or broke off the transfer, or the file that arrived
+    /// is not the one expected (size, checksum, content). The previous file is kept.
+    #[error("download: {0}")]
+    Download(String),
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod library;
 pub mod live;
 pub mod model;
+pub mod models_catalog;
 pub mod search;
 pub mod tags;
 pub mod train;

@@ -305,7 +305,9 @@ fn add_scan_inspect_find_similar_and_play() {
     h.get_by_label("Jobs").click();
     snapshot(&mut h, "jobs", 600);
     h.get_by_label("Models").click();
-    wait_until(&mut h, "the model list", |a| a.models.list.is_some());
+    wait_until(&mut h, "the model list", |a| {
+        a.models.list.is_some() && a.models.catalog.is_some()
+    });
     snapshot(&mut h, "models", 0);
 }
 

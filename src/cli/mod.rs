@@ -54,7 +54,7 @@ enum Command {
     Embed(embed::EmbedArgs),
     /// Print the top labels a head predicts for a file.
     Predict(predict::PredictArgs),
-    /// Convert or inspect model files.
+    /// List, download, import, convert or inspect model files.
     Models(models::ModelsArgs),
     /// Measure speed (front end, encoder, scan, search, personal tags).
     Bench(bench::BenchArgs),

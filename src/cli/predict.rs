@@ -2,8 +2,8 @@
 //!
 //! The head decides the embedding it takes (a probe: precise, frequency-concatenated, pooled;
 //! the AudioSet head: precise, frequency-averaged, pooled). Labels come from `--labels`, else from
-//! the official mapping file named after the probe's task when it sits next to the head, else
-//! `class_N`.
+//! the class names a download put beside the head (`X.vocab.*`), else from the official mapping
+//! file named after the probe's task when it sits next to the head, else `class_N`.
 
 use std::path::{Path, PathBuf};
 
@@ -35,16 +35,19 @@ pub struct PredictArgs {
     pub device: String,
 }
 
-/// The labels of a head: `labels` when given, else the official mapping file named after the
-/// probe's task when it sits next to the head, else `class_N`.
+/// The labels of a head: `labels` when given, else the downloaded class names beside it, else the
+/// official mapping file named after the probe's task when it sits next to the head, else
+/// `class_N`.
 pub fn head_vocabulary(
     head: &Path,
     labels: Option<&Path>,
     classes: usize,
 ) -> anyhow::Result<Vocabulary> {
-    let official = vocab::official_mapping_for(head)
-        .and_then(|name| head.parent().map(|d| d.join(name)))
-        .filter(|p| p.is_file());
+    let official = earmark::models_catalog::head_vocabulary(head).or_else(|| {
+        vocab::official_mapping_for(head)
+            .and_then(|name| head.parent().map(|d| d.join(name)))
+            .filter(|p| p.is_file())
+    });
     let vocab = match labels.or(official.as_deref()) {
         Some(path) => Vocabulary::load(path)?,
         None => Vocabulary::numbered(classes),

@@ -93,6 +93,11 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
             app.settings.model = Some(path);
             app.save_settings();
         }
+        Command::UseHead { head, labels } => {
+            app.settings.head = Some(head);
+            app.settings.head_labels = labels;
+            app.save_settings();
+        }
         Command::SetDevice(device) => {
             app.settings.device = device;
             app.save_settings();

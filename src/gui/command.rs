@@ -38,6 +38,13 @@ pub enum Command {
     ComputeMap,
     /// Make this weight file the active model.
     UseModel(PathBuf),
+    /// Use this tag head (and its class names) for predicted tags.
+    UseHead {
+        /// The head file.
+        head: PathBuf,
+        /// Its vocabulary, if it has one.
+        labels: Option<PathBuf>,
+    },
     /// Open the file dialog and import a checkpoint.
     ImportModelDialog,
     /// Open the save dialog and export the spectrogram as PNG.

@@ -1,108 +1,28 @@
-//! Models the window can use: the bundled folder and the data directory's `models/`, the
-//! active model's description and identity, and importing a checkpoint (checked by loading it
-//! before it is copied in).
+//! Models the window can use: the bundled default, the active model's description and identity,
+//! and catalog downloads running on a worker thread ([`DownloadJob`]).
+//! Listing and importing model files lives in [`crate::models_catalog::installed`], re-exported
+//! here.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use candle_core::Device;
 use rusqlite::OptionalExtension;
 
-use crate::config::{BUNDLED_MODEL, models_dir};
+use crate::config::BUNDLED_MODEL;
 use crate::error::{Error, Result};
+use crate::gui::tasks::Task;
 use crate::library::Library;
 use crate::library::model_id::ModelIdentity;
-use crate::model::{Encoder, EncoderConfig, WeightFile, load};
+use crate::model::{EncoderConfig, WeightFile, load};
+use crate::models_catalog::{
+    Catalog, EntryStatus, FetchOptions, Fetcher, InstallReport, Installer, TransferProgress, status,
+};
 
-/// Where a model file was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelSource {
-    /// Shipped with Earmark (`models/` of the installation or source tree).
-    Bundled,
-    /// Imported, downloaded or trained into the data directory.
-    Installed,
-    /// Chosen elsewhere on disk.
-    Elsewhere,
-}
-
-/// A model file on disk.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InstalledModel {
-    /// The weight file.
-    pub path: PathBuf,
-    /// Where it was found.
-    pub source: ModelSource,
-    /// Size in bytes.
-    pub size: u64,
-    /// Its configuration, or why it cannot be read.
-    pub config: std::result::Result<EncoderConfig, String>,
-}
-
-/// Folders searched for models, with what they hold: `EARMARK_BUNDLED_MODELS` (packages point
-/// it at their shared data) or the source tree's `models/`, `../share/earmark/models` beside the
-/// executable, and the data directory's `models/`.
-pub fn model_folders() -> Vec<(PathBuf, ModelSource)> {
-    let bundled = std::env::var_os("EARMARK_BUNDLED_MODELS").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models"),
-        PathBuf::from,
-    );
-    let mut out = vec![(bundled, ModelSource::Bundled)];
-    if let Some(exe_dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        out.push((
-            exe_dir.join("../share/earmark/models"),
-            ModelSource::Bundled,
-        ));
-    }
-    if let Some(d) = models_dir() {
-        out.push((d, ModelSource::Installed));
-    }
-    out
-}
-
-/// Whether `path` names a weight file.
-pub fn is_weight_file(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("safetensors" | "pt" | "pth")
-    )
-}
-
-/// Every weight file in `folders` (default: [`model_folders`]), sorted by name per folder; a
-/// file whose encoder configuration cannot be read is listed with the reason.
-pub fn installed_models(folders: Option<&[(PathBuf, ModelSource)]>) -> Vec<InstalledModel> {
-    let folders = folders.map_or_else(model_folders, <[_]>::to_vec);
-    let mut out = Vec::new();
-    for (dir, source) in folders {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut files: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file() && is_weight_file(p))
-            .collect();
-        files.sort();
-        for path in files {
-            out.push(describe_file(path, source));
-        }
-    }
-    out
-}
-
-/// Reads one file's size and configuration.
-pub fn describe_file(path: PathBuf, source: ModelSource) -> InstalledModel {
-    let size = std::fs::metadata(&path).map_or(0, |m| m.len());
-    let config = WeightFile::open(&path)
-        .and_then(|f| load::resolve_config(&f))
-        .map_err(|e| e.to_string());
-    InstalledModel {
-        path,
-        source,
-        size,
-        config,
-    }
-}
+pub use crate::models_catalog::installed::{
+    InstalledModel, ModelSource, describe_file, format_size, import, installed_models,
+    is_weight_file, model_folders,
+};
 
 /// The bundled default model: the copy in one of `folders` when given (tests), else the one
 /// compiled into Earmark, written to the data directory on first use.
@@ -166,42 +86,131 @@ impl ActiveModel {
     }
 }
 
-/// Checks that `src` loads as an encoder, then copies it (and its description file, if any)
-/// into `dest_dir` atomically. Returns the new path.
-pub fn import(src: &Path, dest_dir: &Path) -> Result<PathBuf> {
-    Encoder::load(src, &Device::Cpu)?;
-    let name = src
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{}: not a file", src.display())))?;
-    std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
-    let dest = dest_dir.join(name);
-    if dest.exists() && dest.canonicalize().ok() == src.canonicalize().ok() {
-        return Ok(dest);
-    }
-    copy_atomic(src, &dest)?;
-    let side = load::description_path(src);
-    if side.is_file() {
-        copy_atomic(&side, &load::description_path(&dest))?;
-    }
-    Ok(dest)
+/// A catalog download on a worker thread: its latest progress, a cancel flag and the result.
+pub struct DownloadJob {
+    /// The catalog entry being installed.
+    pub name: String,
+    progress: Arc<Mutex<Option<TransferProgress>>>,
+    cancel: Arc<AtomicBool>,
+    task: Task<Result<InstallReport>>,
 }
 
-fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
-    crate::atomic_file::write_atomic(dest, |tmp| {
-        std::fs::copy(src, tmp)
-            .map(|_| ())
-            .map_err(|e| Error::io(src, e))
-    })
+impl DownloadJob {
+    /// Starts installing `name` from `catalog` into `dir`; `ctx` is asked to repaint as bytes
+    /// arrive.
+    pub fn start(catalog: Catalog, name: &str, dir: PathBuf, ctx: &eframe::egui::Context) -> Self {
+        let progress = Arc::new(Mutex::new(None));
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (shared, stop, wake, entry) = (
+            Arc::clone(&progress),
+            Arc::clone(&cancel),
+            ctx.clone(),
+            name.to_owned(),
+        );
+        let task = Task::spawn("earmark-download", ctx, move || {
+            let installer = Installer::new(&catalog, dir, Fetcher::new(FetchOptions::default()));
+            installer.install(&entry, &stop, &mut |p| {
+                if let Ok(mut slot) = shared.lock() {
+                    *slot = Some(p.clone());
+                }
+                wake.request_repaint();
+            })
+        });
+        DownloadJob {
+            name: name.to_owned(),
+            progress,
+            cancel,
+            task,
+        }
+    }
+
+    /// The latest progress report.
+    pub fn progress(&self) -> Option<TransferProgress> {
+        self.progress.lock().ok().and_then(|p| p.clone())
+    }
+
+    /// Asks the transfer to stop; what arrived is kept for a resume.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`cancel`](Self::cancel) was asked.
+    pub fn is_cancelling(&self) -> bool {
+        self.cancel.load(Ordering::SeqCst)
+    }
+
+    /// The result, once the job has ended.
+    pub fn poll(&mut self) -> Option<Result<InstallReport>> {
+        self.task.poll()
+    }
 }
 
-/// "12.3 MB" style.
-pub fn format_size(bytes: u64) -> String {
-    let b = bytes as f64;
-    if b >= 1e9 {
-        format!("{:.2} GB", b / 1e9)
-    } else if b >= 1e6 {
-        format!("{:.1} MB", b / 1e6)
-    } else {
-        format!("{:.0} kB", (b / 1e3).ceil())
+/// The catalog and where each entry stands, read off the UI thread.
+#[derive(Debug, Clone)]
+pub struct CatalogView {
+    /// The catalog, or why it cannot be read.
+    pub catalog: std::result::Result<Catalog, String>,
+    /// The models folder downloads go to.
+    pub dir: Option<PathBuf>,
+    /// Status of each entry, in catalog order.
+    pub statuses: Vec<EntryStatus>,
+    /// Probe heads unpacked from downloaded archives, with their class names when known.
+    pub heads: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl CatalogView {
+    /// Reads the catalog (`file`, else the one in force) and the status of its entries in `dir`.
+    pub fn read(file: Option<&Path>, dir: Option<PathBuf>) -> Self {
+        let catalog = Catalog::load(file).map_err(|e| e.to_string());
+        let statuses = match (&catalog, &dir) {
+            (Ok(c), Some(d)) => c.entries.iter().map(|e| status(e, d)).collect(),
+            (Ok(c), None) => vec![EntryStatus::Missing; c.entries.len()],
+            (Err(_), _) => Vec::new(),
+        };
+        let heads = dir.as_deref().map(downloaded_heads).unwrap_or_default();
+        CatalogView {
+            catalog,
+            dir,
+            statuses,
+            heads,
+        }
+    }
+}
+
+/// The probe heads in `models_dir/heads/GROUP/`, sorted, each with its class names if any.
+pub fn downloaded_heads(models_dir: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let root = models_dir.join(crate::models_catalog::install::HEADS_DIR);
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Ok(groups) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    for group in groups.filter_map(|e| e.ok().map(|e| e.path())) {
+        let Ok(files) = std::fs::read_dir(&group) else {
+            continue;
+        };
+        out.extend(
+            files
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_weight_file(p)),
+        );
+    }
+    out.sort();
+    out.into_iter()
+        .map(|h| {
+            let v = crate::models_catalog::head_vocabulary(&h);
+            (h, v)
+        })
+        .collect()
+}
+
+/// The folder downloads go to: the first installed-models folder of `folders` when given (tests),
+/// else the data directory's.
+pub fn download_dir(folders: Option<&[(PathBuf, ModelSource)]>) -> Option<PathBuf> {
+    match folders {
+        Some(f) => f
+            .iter()
+            .find(|(_, s)| *s == ModelSource::Installed)
+            .map(|(d, _)| d.clone()),
+        None => crate::config::models_dir(),
     }
 }

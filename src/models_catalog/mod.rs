@@ -1,0 +1,86 @@
+//! The official model files and how they get here: the catalog ([`catalog`], from
+//! `models/catalog.toml`), HTTP downloads that resume and can be cancelled ([`fetch`]), checks
+//! before anything replaces a file ([`verify`]), installation by kind ([`install`]), the probe
+//! archive ([`archive`]) and the model files already on disk ([`installed`]).
+//!
+//! ```no_run
+//! # fn main() -> earmark::Result<()> {
+//! use std::sync::atomic::AtomicBool;
+//! use earmark::models_catalog::{Catalog, Fetcher, FetchOptions, Installer};
+//! let catalog = Catalog::load(None)?;
+//! let dir = earmark::config::models_dir().expect("a data directory");
+//! let installer = Installer::new(&catalog, dir, Fetcher::new(FetchOptions::default()));
+//! let report = installer.install("matpac", &AtomicBool::new(false), &mut |p| {
+//!     eprintln!("{}", earmark::models_catalog::describe_transfer(p));
+//! })?;
+//! println!("installed {}", report.path.display());
+//! # Ok(()) }
+//! ```
+
+pub mod archive;
+pub mod catalog;
+pub mod fetch;
+pub mod install;
+pub mod installed;
+pub mod verify;
+
+use std::time::Duration;
+
+pub use catalog::{Catalog, CatalogEntry, EntryKind, RunConfig};
+pub use fetch::{FetchOptions, Fetcher, TransferProgress};
+pub use install::{EntryStatus, InstallReport, Installer, entry_path, head_vocabulary, status};
+
+/// "12.3 MB of 341.6 MB · 5.2 MB/s · 1 m 05 s left" (parts that are not known yet are left out).
+pub fn describe_transfer(p: &TransferProgress) -> String {
+    use installed::format_size;
+    let mut s = match p.total {
+        Some(t) => format!("{}: {} of {}", p.file, format_size(p.done), format_size(t)),
+        None => format!("{}: {}", p.file, format_size(p.done)),
+    };
+    if p.bytes_per_sec > 0.0 {
+        s.push_str(&format!(" · {}/s", format_size(p.bytes_per_sec as u64)));
+    }
+    if let Some(eta) = p.eta {
+        s.push_str(&format!(" · {} left", format_duration(eta)));
+    }
+    s
+}
+
+/// "1 h 02 m", "3 m 05 s", "12 s".
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{} h {:02} m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{} m {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transfer_lines_read_well() {
+        let p = TransferProgress {
+            file: "m.pt".into(),
+            done: 12_300_000,
+            total: Some(341_600_000),
+            bytes_per_sec: 5_200_000.0,
+            eta: Some(Duration::from_secs(65)),
+        };
+        assert_eq!(
+            describe_transfer(&p),
+            "m.pt: 12.3 MB of 341.6 MB · 5.2 MB/s · 1 m 05 s left"
+        );
+        let unknown = TransferProgress {
+            total: None,
+            bytes_per_sec: 0.0,
+            eta: None,
+            ..p
+        };
+        assert_eq!(describe_transfer(&unknown), "m.pt: 12.3 MB");
+    }
+}
