@@ -56,6 +56,8 @@ pub struct WritebackState {
     pub undone: Option<UndoReport>,
     /// The last error, for people.
     pub error: Option<String>,
+    /// Where undo journals go (`None`: `writeback/` in the data directory).
+    pub journal_dir: Option<PathBuf>,
     plan_slot: Option<Slot<(Plan, WritebackOptions, Selection)>>,
     apply_slot: Option<Slot<ApplyReport>>,
     undo_slot: Option<Slot<UndoReport>>,
@@ -77,6 +79,7 @@ impl Default for WritebackState {
             applied: None,
             undone: None,
             error: None,
+            journal_dir: None,
             plan_slot: None,
             apply_slot: None,
             undo_slot: None,
@@ -117,6 +120,13 @@ impl WritebackState {
     /// Whether a preview, write or undo is under way.
     pub fn busy(&self) -> bool {
         self.plan_slot.is_some() || self.apply_slot.is_some() || self.undo_slot.is_some()
+    }
+
+    /// Where the undo journals are.
+    pub fn journals(&self) -> crate::Result<PathBuf> {
+        self.journal_dir
+            .clone()
+            .map_or_else(writeback::journal::default_dir, Ok)
     }
 }
 
@@ -204,7 +214,7 @@ fn start_apply(app: &mut EarmarkApp) {
     let Some((plan, opts, _)) = app.writeback.plan.take() else {
         return;
     };
-    let journals = match writeback::journal::default_dir() {
+    let journals = match app.writeback.journals() {
         Ok(d) => d,
         Err(e) => {
             app.writeback.error = Some(e.to_string());
@@ -232,7 +242,9 @@ fn start_apply(app: &mut EarmarkApp) {
 }
 
 fn start_undo(app: &mut EarmarkApp) {
-    let last = writeback::journal::default_dir()
+    let last = app
+        .writeback
+        .journals()
         .and_then(|d| writeback::journal::last_pending(&d));
     let journal = match last {
         Ok(Some(j)) => j,
