@@ -24,6 +24,8 @@ pub struct Settings {
     pub head_labels: Option<PathBuf>,
     /// The audio input live listening captures from (`None`: the system's default input).
     pub input_device: Option<String>,
+    /// Threshold and top-N of each tag head, by the head file's stem.
+    pub head_limits: std::collections::BTreeMap<String, crate::library::tagging::TagLimits>,
 }
 
 impl Default for Settings {
@@ -34,6 +36,7 @@ impl Default for Settings {
             head: None,
             head_labels: None,
             input_device: None,
+            head_limits: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ use eframe::egui;
 use crate::engine::Engine;
 use crate::jobs::JobEvent;
 use crate::library::scan::{ScanOptions, scan};
+use crate::library::tagging::{HeadChoice, source_name};
 use crate::library::walk::WalkOptions;
 use crate::library::{ACTIVE_MODEL_KEY, Library};
 use crate::model::device::DeviceChoice;
@@ -170,6 +171,7 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
     let model = app.model.active.clone();
     let device = app.settings.device.clone();
     let budget = app.state.budget;
+    let heads = head_choices(&app.settings);
     let names: Vec<String> = roots
         .iter()
         .map(|r| {
@@ -210,6 +212,7 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
             walk: WalkOptions::default(),
             budget: budget.resolve(engine.on_gpu()),
             max_batch: 8,
+            heads,
         };
         Ok(scan(&mut lib, &engine, &model.identity, &opts, ctx)?.summary())
     });
@@ -217,6 +220,25 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
         Ok(handle) => app.jobs.push(name, JobKind::Scan, handle),
         Err(e) => app.notices.push(e.to_string()),
     }
+}
+
+/// The heads the settings choose for tagging the library (the one tag head, with its limits).
+pub fn head_choices(settings: &crate::config::Settings) -> Vec<HeadChoice> {
+    let device = settings.device.parse().unwrap_or_default();
+    settings
+        .head
+        .iter()
+        .map(|path| HeadChoice {
+            path: path.clone(),
+            labels: settings.head_labels.clone(),
+            limits: settings
+                .head_limits
+                .get(&source_name(path))
+                .copied()
+                .unwrap_or_default(),
+            device,
+        })
+        .collect()
 }
 
 fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play: bool) {
