@@ -100,6 +100,22 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         }
         Command::Reveal(path) => reveal(app, &path),
         Command::CopyPaths(paths) => ctx.copy_text(paths.join("\n")),
+        Command::AddTag(label, file_id, region) => {
+            super::personal::submit_add(app, label, file_id, region);
+        }
+        Command::ReviewAnswer(label, file_id, accepted) => {
+            super::personal::submit_answer(app, label, file_id, accepted);
+        }
+        Command::ToggleTagFilter(label) => {
+            let filter = &mut app.state.tag_filter;
+            match filter.iter().position(|l| *l == label) {
+                Some(i) => {
+                    filter.remove(i);
+                }
+                None => filter.push(label),
+            }
+            app.view_dirty = true;
+        }
     }
 }
 

@@ -165,6 +165,8 @@ pub struct EarmarkApp {
     pub models: panels::models::ModelsState,
     /// The training panel.
     pub training: panels::training::TrainingState,
+    /// Personal tags: the new-tag field and the review list.
+    pub tags: panels::tags::TagsState,
     /// Audio output.
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
@@ -243,6 +245,7 @@ impl EarmarkApp {
             map: Default::default(),
             models: Default::default(),
             training: Default::default(),
+            tags: Default::default(),
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,
@@ -395,6 +398,7 @@ impl EarmarkApp {
         panels::similar::poll(self);
         panels::map::poll(self);
         panels::models::poll(self);
+        panels::tags::poll(self, ctx);
         if let Some((generation, view)) = poll_slot(&mut self.view_task)
             && generation == self.view_generation
         {
@@ -406,8 +410,9 @@ impl EarmarkApp {
             let rows = Arc::clone(&self.snapshot.rows);
             let (filter, errors_only, sort) =
                 (self.filter.clone(), self.state.errors_only, self.state.sort);
+            let tags = self.snapshot.label_ids(&self.state.tag_filter);
             if rows.len() <= SYNC_VIEW_ROWS {
-                self.view = RowView::build(&rows, &filter, errors_only, sort);
+                self.view = RowView::build_tagged(&rows, &filter, &tags, errors_only, sort);
             } else {
                 // Filtering and sorting a big library takes a few frames' time: a worker does
                 // it while the table keeps showing the previous view.
@@ -416,7 +421,7 @@ impl EarmarkApp {
                 self.view_task = Some(Task::spawn("earmark-view", ctx, move || {
                     (
                         generation,
-                        RowView::build(&rows, &filter, errors_only, sort),
+                        RowView::build_tagged(&rows, &filter, &tags, errors_only, sort),
                     )
                 }));
             }

@@ -12,6 +12,8 @@ pub enum JobKind {
     Scan,
     /// Computing the 2-D map.
     Map,
+    /// Adding personal tag examples and refitting the tag.
+    Tags,
 }
 
 /// Where a job stands.

@@ -5,6 +5,7 @@
 //! - [`state`]: the UI state remembered between runs;
 //! - [`panels`]: library table, inspector, similar, map, jobs, models;
 //! - [`widgets`]: the spectrogram view;
+//! - [`personal`]: personal tag jobs (add an example, answer the review) and the review list;
 //! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
 //!   [`frame_stats`]: frame times measured by the app.
@@ -18,6 +19,7 @@ pub mod inspect;
 pub mod job_list;
 pub mod models;
 pub mod panels;
+pub mod personal;
 pub mod rows;
 pub mod search;
 pub mod state;

@@ -108,6 +108,7 @@ pub fn scan(
         .filter(|h| !h.needs_encoder() && h.head.inputs() == model.clip_dim)
         .collect();
     let keep_full = !probes.is_empty() && model.segment_dim < model.clip_dim;
+    let mut tagged_during = 0;
     let mut report = ScanReport::default();
     let mut root_ids = Vec::new();
     for root in &opts.roots {
@@ -177,6 +178,7 @@ pub fn scan(
                         &a.segments,
                         note,
                     )?;
+                    tagged_during += usize::from(!probes.is_empty());
                     for head in &probes {
                         let segments = a.full_segments.as_ref().unwrap_or(&a.segments);
                         let (tags, timeline) = head.tag(&a.clip, segments)?;
@@ -201,7 +203,18 @@ pub fn scan(
         Ok(())
     })?;
     if !opts.heads.is_empty() {
-        report.tagged = tag_library(lib, model_id, &opts.heads, opts.budget, ctx)?;
+        let during: Vec<String> = probes.iter().map(|h| h.source.clone()).collect();
+        report.tagged = tag_library(lib, model_id, &opts.heads, opts.budget, ctx)?
+            .into_iter()
+            .map(|(source, n)| {
+                let n = n + if during.contains(&source) {
+                    tagged_during
+                } else {
+                    0
+                };
+                format!("{n} files tagged by {source}")
+            })
+            .collect();
     }
     Ok(report)
 }

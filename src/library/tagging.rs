@@ -235,15 +235,16 @@ pub fn tag_with_encoder(
 }
 
 /// Runs every head of `choices` on the library after a scan with `model_id`: probes from the
-/// stored embeddings, the AudioSet head through its own encoder pass. Returns a line per head.
+/// stored embeddings, the AudioSet head through its own encoder pass. Returns, per head, its
+/// source name and the files it tagged.
 pub fn tag_library(
     lib: &mut Library,
     model_id: i64,
     choices: &[HeadChoice],
     budget: Budget,
     ctx: &JobContext,
-) -> Result<Vec<String>> {
-    let mut lines = Vec::new();
+) -> Result<Vec<(String, usize)>> {
+    let mut counts = Vec::new();
     for choice in choices {
         let head = LibraryHead::load(choice)?;
         let n = if head.needs_encoder() {
@@ -256,9 +257,9 @@ pub fn tag_library(
         } else {
             tag_from_stored(lib, model_id, &head, ctx)?
         };
-        lines.push(format!("{n} files tagged by {}", head.source));
+        counts.push((head.source, n));
     }
-    Ok(lines)
+    Ok(counts)
 }
 
 /// Time covered by one segment (seconds): [`STEPS_PER_SEGMENT`] patch columns of 160 ms.

@@ -8,6 +8,8 @@ pub mod map;
 pub mod models;
 mod sidebar;
 pub mod similar;
+pub mod tag_filter;
+pub mod tags;
 pub mod training;
 
 use eframe::egui;
@@ -57,6 +59,7 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Jobs => jobs::ui(ui, app),
             Panel::Models => models::ui(ui, app),
             Panel::Training => training_ui(ui, app),
+            Panel::Tags => tags::ui(ui, app),
             Panel::Live => {
                 ui.label("This panel is not part of this build.");
             }
