@@ -184,7 +184,7 @@ fn tag_filter_timeline_personal_tags_and_review() {
     h.run_steps(3);
     h.key_press(egui::Key::Escape);
     h.run_steps(3);
-    assert_eq!(h.state().state.tag_filter, [label.clone()]);
+    assert_eq!(h.state().state.tag_filter, std::slice::from_ref(&label));
     assert_eq!(shown_names(h.state()), expected);
     h.get_by_label(&format!("{label} ×"));
     snapshot(&mut h, "tags_filter");
