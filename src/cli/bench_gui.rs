@@ -211,7 +211,7 @@ fn tag_filter_figures(library: &std::path::Path) -> anyhow::Result<()> {
     let cases: [(&str, &[&str], &str); 4] = [
         ("no filter", &[], ""),
         ("1 tag", &["label07"], ""),
-        ("2 tags", &["label07", "label08"], ""),
+        ("2 tags", &["label07", "label50"], ""),
         ("1 tag + text", &["label07"], "row00"),
     ];
     for (name, tags, text) in cases {
