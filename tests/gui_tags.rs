@@ -19,12 +19,14 @@ use std::time::{Duration, Instant};
 
 use common::{WavFormat, fixture};
 use earmark::config::Settings;
+use earmark::gui::command::Command;
 use earmark::gui::dialogs::ScriptedDialogs;
 use earmark::gui::job_list::JobKind;
 use earmark::gui::models::ModelSource;
 use earmark::gui::{AppOptions, EarmarkApp};
 use earmark::library::Library;
 use earmark::library::examples::PERSONAL_SOURCE;
+use earmark::library::tagging::TagLimits;
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
@@ -322,4 +324,31 @@ fn tag_filter_timeline_personal_tags_and_review() {
     let left = h.state().tags.open_items();
     assert_eq!(left.len(), 8);
     assert!(left.iter().all(|i| i.file_id != accepted));
+
+    // New limits for the head, applied to the library: one tag per file, timelines kept.
+    let timeline_before = lib.segment_tags(id, Some("probe_tiny")).unwrap();
+    h.state_mut().settings.head_limits.insert(
+        "probe_tiny".into(),
+        TagLimits {
+            threshold: 0.0,
+            top_n: 1,
+        },
+    );
+    h.state_mut().push(Command::RetagLibrary);
+    h.run_steps(2);
+    wait_until(&mut h, "the retag job", |a| !a.jobs.active(JobKind::Tags));
+    let lib = Library::open(&lib_path).unwrap();
+    for r in h.state().snapshot.rows.iter() {
+        let n = lib
+            .tags_of_file(r.id)
+            .unwrap()
+            .iter()
+            .filter(|t| t.0 == "probe_tiny")
+            .count();
+        assert_eq!(n, 1, "{}", r.name);
+    }
+    assert_eq!(
+        lib.segment_tags(id, Some("probe_tiny")).unwrap(),
+        timeline_before
+    );
 }

@@ -56,6 +56,8 @@ pub enum Command {
     AddTag(String, i64, Option<(f64, f64)>),
     /// Answer the review of a personal tag: label, file id, accepted.
     ReviewAnswer(String, i64, bool),
+    /// Apply the tag head's threshold and top-N to the whole library again.
+    RetagLibrary,
     /// Show or hide files carrying this tag in the table (the tag filter).
     ToggleTagFilter(String),
 }

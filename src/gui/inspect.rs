@@ -213,7 +213,24 @@ fn predict(
     let clip = lib
         .clip_vector(file_id, model_id)?
         .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+    let source = crate::library::tagging::source_name(head);
     let head = Head::load(head)?;
+    if matches!(head, Head::AudioSet { .. }) {
+        // Its own encoder pass ran during the scan: the prediction is what it stored.
+        let mut tags: Tags = lib
+            .tags_of_file(file_id)?
+            .into_iter()
+            .filter(|(s, _, _)| *s == source)
+            .map(|(_, label, p)| (label, p as f32))
+            .collect();
+        if tags.is_empty() {
+            return Err(Error::Model(format!(
+                "{source} has not tagged this file yet: rescan to run its encoder pass"
+            )));
+        }
+        tags.truncate(TOP_TAGS);
+        return Ok(tags);
+    }
     if head.inputs() != clip.len() {
         return Err(Error::Model(format!(
             "the head takes {}-d embeddings, {} gives {}-d",

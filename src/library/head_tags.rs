@@ -169,6 +169,17 @@ impl Library {
         Ok(Some((source, timeline)))
     }
 
+    /// Removes everything head `source` stored (clip tags and timelines).
+    pub fn forget_head(&mut self, source: &str) -> Result<()> {
+        let what = "removing a head's tags";
+        let tx = self.conn.transaction().map_err(sql(what))?;
+        for table in ["tags", "segment_tags"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE source = ?1"), [source])
+                .map_err(sql(what))?;
+        }
+        tx.commit().map_err(sql(what))
+    }
+
     /// Indexed files head `source` has not tagged yet, as `(id, path)` in id order.
     pub fn files_untagged_by(&self, source: &str) -> Result<Vec<(i64, String)>> {
         let what = "listing files a head has not tagged";

@@ -262,5 +262,48 @@ pub fn tag_library(
     Ok(counts)
 }
 
+/// Applies changed limits of `choice` to the whole library: a probe head re-reads the stored
+/// clip embeddings (timelines stay as they are), the AudioSet head runs its encoder pass again.
+/// Returns the files tagged.
+pub fn retag(
+    lib: &mut Library,
+    model_id: i64,
+    choice: &HeadChoice,
+    budget: Budget,
+    ctx: &JobContext,
+) -> Result<usize> {
+    let head = LibraryHead::load(choice)?;
+    if head.needs_encoder() {
+        lib.forget_head(&head.source)?;
+        let engine = Engine::load(&choice.path, choice.device)?;
+        return tag_with_encoder(lib, &engine, &head, budget, ctx);
+    }
+    let mut files = Vec::new();
+    lib.for_each_clip(model_id, |c, v| files.push((c.file_id, c.path, v)))?;
+    let untagged: std::collections::HashSet<i64> = lib
+        .files_untagged_by(&head.source)?
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut tracker = ProgressTracker::new(files.len());
+    for (id, path, clip) in files {
+        ctx.control.checkpoint()?;
+        if untagged.contains(&id) {
+            let segments = lib.segments(id, model_id)?.unwrap_or_default();
+            let (tags, timeline) = head.tag(&clip, &segments)?;
+            lib.store_head_tags(id, &head.source, &tags, &timeline)?;
+        } else {
+            lib.set_tags(
+                id,
+                &head.source,
+                &head.clip_tags(&head.head.probabilities(&clip)?),
+            )?;
+        }
+        tracker.finish_item(false);
+        ctx.events.progress(tracker.snapshot(Some(path)));
+    }
+    Ok(tracker.done())
+}
+
 /// Time covered by one segment (seconds): [`STEPS_PER_SEGMENT`] patch columns of 160 ms.
 pub const SEGMENT_SECONDS: f32 = STEPS_PER_SEGMENT as f32 * 0.16;

@@ -11,6 +11,7 @@ use crate::gui::command::Command;
 use crate::gui::job_list::{JobKind, JobState};
 use crate::gui::personal::review_list;
 use crate::gui::tasks::{Task, poll_slot};
+use crate::library::tagging::source_name;
 use crate::tags::refit::ReviewItem;
 
 /// Id of the new-tag text field.
@@ -180,8 +181,51 @@ fn completions(app: &EarmarkApp, typed: &str) -> Vec<String> {
     out
 }
 
+/// The tag head's threshold and top-N (saved in the settings), and applying them again.
+fn head_limits_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    let Some(head) = app.settings.head.clone() else {
+        ui.weak("No tag head: choose one in Models to tag the library as it is scanned.");
+        return;
+    };
+    let source = source_name(&head);
+    let mut limits = app
+        .settings
+        .head_limits
+        .get(&source)
+        .copied()
+        .unwrap_or_default();
+    let before = limits;
+    ui.horizontal(|ui| {
+        ui.label(format!("Head {source}: keep tags from"));
+        ui.add(
+            egui::DragValue::new(&mut limits.threshold)
+                .range(0.0..=1.0)
+                .speed(0.005)
+                .max_decimals(3),
+        )
+        .on_hover_text("Threshold");
+        ui.label("top");
+        ui.add(egui::DragValue::new(&mut limits.top_n).range(1..=50))
+            .on_hover_text("Top-N");
+        if ui
+            .button("Apply to library")
+            .on_hover_text("Tag every analysed file again with these limits")
+            .clicked()
+        {
+            app.push(Command::RetagLibrary);
+        }
+    });
+    if limits != before {
+        app.settings.head_limits.insert(source, limits);
+        app.save_settings();
+    }
+}
+
 /// The Tags tab.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    ui.heading("Tags");
+    head_limits_ui(ui, app);
+    ui.separator();
     ui.heading("Personal tags");
     let tags = app.snapshot.personal_tags.clone();
     if tags.is_empty() {
