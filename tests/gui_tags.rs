@@ -247,26 +247,68 @@ fn tag_filter_timeline_personal_tags_and_review() {
         hover.starts_with(&format!("{}: 0.", timeline.labels[0])),
         "{hover}"
     );
+    // Zoomed to 2–4 s, the middle of the plot is 3 s: the cell of 2.88–3.84 s.
+    h.state_mut().inspector.view = (2.0, 4.0);
+    h.hover_at(egui::pos2(
+        (rect.min.x + 44.0 + rect.max.x) / 2.0,
+        rect.min.y + 5.0,
+    ));
+    h.run_steps(3);
+    let hover = h.state().inspector.timeline_hover.clone().unwrap();
+    assert!(hover.ends_with("at 2.88–3.84 s"), "{hover}");
+    h.state_mut().inspector.view = (0.0, 4.0);
     h.hover_at(egui::pos2(rect.max.x - 300.0, rect.max.y + 200.0));
     snapshot(&mut h, "tags_timeline");
 
-    // A personal tag on three files, through "Add tag…".
-    for name in ["s02.wav", "s05.wav", "s08.wav"] {
+    // A personal tag on three files, through "Add tag…": a region of the first, the others whole.
+    for (n, name) in ["s02.wav", "s05.wav", "s08.wav"].into_iter().enumerate() {
         select(&mut h, name);
+        if n == 0 {
+            h.state_mut().inspector.region = Some((0.5, 2.5));
+            h.run_steps(2);
+        }
         h.get_by_label("Add tag…").click();
         h.run_steps(3);
+        if n == 0 {
+            h.get_by_label("Tag region 0.50–2.50 s:");
+        }
         h.event(egui::Event::Text("bright".into()));
         h.run_steps(2);
         h.key_press(egui::Key::Enter);
         h.run_steps(2);
-        wait_until(&mut h, "the tag job", |a| tagged_shown(a, "bright"));
+        wait_until(&mut h, "the tag job", |a| {
+            !a.tags.waiting
+                && !a.jobs.active(JobKind::Tags)
+                && a.inspector.task.is_none()
+                && a.snapshot.personal_tags.iter().any(|t| t == "bright")
+        });
+        let examples = Library::open(&lib_path)
+            .unwrap()
+            .examples(Some("bright"))
+            .unwrap();
+        assert_eq!(examples.len(), n + 1, "{:?}", h.state().notices);
     }
+    wait_until(&mut h, "the chip", |a| tagged_shown(a, "bright"));
     let examples = Library::open(&lib_path)
         .unwrap()
         .examples(Some("bright"))
         .unwrap();
-    assert_eq!(examples.len(), 3);
-    assert!(examples.iter().all(|e| e.positive && e.region.is_none()));
+    assert!(examples.iter().all(|e| e.positive));
+    let region = examples.iter().find(|e| e.region.is_some()).unwrap();
+    assert_eq!(
+        region.region.map(|r| (r.start_s, r.end_s)),
+        Some((0.5, 2.5))
+    );
+    let region_vector = Library::open(&lib_path)
+        .unwrap()
+        .region_vector(region.id, model_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        region_vector.len(),
+        320,
+        "the region was embedded by the tiny model"
+    );
     assert_eq!(h.state().snapshot.personal_tags, ["bright"]);
     assert!(h.state().snapshot.labels.contains(&"bright".to_string()));
     let personal = &h.state().inspector.data.as_ref().unwrap().personal_tags;

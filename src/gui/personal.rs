@@ -2,8 +2,6 @@
 //! the review list run as jobs — the one writer of the index — that refit the tag at once; the
 //! review list itself is read by a task. Nothing here waits.
 
-use std::time::Instant;
-
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::library::Library;
@@ -33,13 +31,10 @@ fn model_id(lib: &Library, model: Option<&ActiveModel>) -> Result<(i64, ActiveMo
     Ok((id, model))
 }
 
-fn summary(r: &RefitReport, seconds: f64) -> String {
+fn summary(r: &RefitReport) -> String {
     format!(
-        "{} positive, {} negative examples; {} files carry it (refit {:.0} ms)",
-        r.positives,
-        r.negatives,
-        r.tagged,
-        seconds * 1e3
+        "{} positive, {} negative examples; {} files carry it",
+        r.positives, r.negatives, r.tagged
     )
 }
 
@@ -67,9 +62,8 @@ pub fn submit_add(app: &mut EarmarkApp, label: String, file_id: i64, region: Opt
                 )));
             }
         }
-        let started = Instant::now();
         let report = refit(&mut lib, model_id, &label, &TagOptions::default())?;
-        Ok(summary(&report, started.elapsed().as_secs_f64()))
+        Ok(summary(&report))
     });
 }
 
@@ -83,7 +77,6 @@ pub fn submit_answer(app: &mut EarmarkApp, label: String, file_id: i64, accepted
     submit(app, name, move || {
         let mut lib = Library::open(&library)?;
         let (model_id, _) = model_id(&lib, model.as_ref())?;
-        let started = Instant::now();
         let report = answer(
             &mut lib,
             model_id,
@@ -92,7 +85,7 @@ pub fn submit_answer(app: &mut EarmarkApp, label: String, file_id: i64, accepted
             accepted,
             &TagOptions::default(),
         )?;
-        Ok(summary(&report, started.elapsed().as_secs_f64()))
+        Ok(summary(&report))
     });
 }
 

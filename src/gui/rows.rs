@@ -345,7 +345,7 @@ mod tests {
         assert_eq!(v.order, vec![0, 1]);
         let v = RowView::build_tagged(&rows, "", &ids(&["drum", "loud"]), false, sort);
         assert_eq!(v.order, vec![0], "every chosen label must be carried");
-        let v = RowView::build_tagged(&rows, "b/", &ids(&["loud"]), false, sort);
+        let v = RowView::build_tagged(&rows, "loop", &ids(&["loud"]), false, sort);
         assert_eq!(v.order, vec![2], "the text filter narrows further");
         let v = RowView::build_tagged(&rows, "", &[], false, sort);
         assert_eq!(v.order.len(), 3);
