@@ -50,13 +50,12 @@ fn scan(root: &Path, lib: &Path, head: Option<(&str, &str)>) -> serde_json::Valu
         OsStr::new("--threshold"),
         OsStr::new("0"),
     ];
-    if let (Some(h), Some(l)) = (&h, &l) {
-        args.extend([
-            OsStr::new("--head"),
-            h.as_os_str(),
-            OsStr::new("--labels"),
-            l.as_os_str(),
-        ]);
+    if let Some(h) = &h {
+        args.extend([OsStr::new("--head"), h.as_os_str()]);
+    }
+    // An empty vocabulary name: the head's numbered classes.
+    if let Some(l) = l.as_ref().filter(|l| l.is_file()) {
+        args.extend([OsStr::new("--labels"), l.as_os_str()]);
     }
     let out = earmark(&args);
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{e}: {out}"))
@@ -214,4 +213,35 @@ fn a_probe_head_tags_during_the_scan_and_later_from_stored_embeddings() {
     let lib = Library::open(&later).unwrap();
     assert!(stored_tags(&lib, &path7, "probe_tiny").is_empty());
     assert!(lib.segment_tags(id, Some("probe_tiny")).unwrap().is_none());
+}
+
+#[test]
+fn a_head_that_does_not_fit_is_reported_and_the_scan_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = library_of_signals(dir.path());
+    let lib_path = dir.path().join("lib.sqlite");
+    let report = scan(&root, &lib_path, Some(("probe_3840.pth", "")));
+    assert_eq!(report["analysed"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        report["tagged"][0],
+        "probe_3840 not run: it takes 3840-d embeddings, the model gives 320-d"
+    );
+    std::fs::write(dir.path().join("broken.pth"), b"not a head").unwrap();
+    let broken = dir.path().join("broken.pth");
+    let out = earmark(&[
+        OsStr::new("scan"),
+        root.as_os_str(),
+        OsStr::new("--library"),
+        lib_path.as_os_str(),
+        OsStr::new("--model"),
+        tiny_model().as_os_str(),
+        OsStr::new("--head"),
+        broken.as_os_str(),
+        OsStr::new("--json"),
+    ]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let line = report["tagged"][0].as_str().unwrap();
+    assert!(line.starts_with("broken not used: "), "{line}");
+    let lib = Library::open(&lib_path).unwrap();
+    assert_eq!(lib.status().unwrap().indexed, 2);
 }

@@ -17,7 +17,7 @@ use super::Library;
 use super::analyse::{self, Budget, Prepared};
 use super::model_id::{ModelIdentity, segment_projection};
 use super::store::Segments;
-use super::tagging::{HeadChoice, LibraryHead, tag_library};
+use super::tagging::{HeadChoice, LibraryHead, source_name, tag_library};
 use super::walk::{Reconciled, WalkOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -97,11 +97,21 @@ pub fn scan(
     ctx: &JobContext,
 ) -> Result<ScanReport> {
     let model_id = lib.ensure_model(model)?;
-    let heads = opts
+    // A head that cannot be loaded is reported; the scan goes on without it.
+    let mut head_problems = Vec::new();
+    let heads: Vec<LibraryHead> = opts
         .heads
         .iter()
-        .map(LibraryHead::load)
-        .collect::<Result<Vec<_>>>()?;
+        .filter_map(|choice| match LibraryHead::load(choice) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                let line = format!("{} not used: {e}", source_name(&choice.path));
+                ctx.events.send(JobEvent::Note(line.clone()));
+                head_problems.push(line);
+                None
+            }
+        })
+        .collect();
     // Probes of the model's width tag each file as it is stored, from its full segments.
     let probes: Vec<&LibraryHead> = heads
         .iter()
@@ -202,20 +212,16 @@ pub fn scan(
         }
         Ok(())
     })?;
-    if !opts.heads.is_empty() {
-        let during: Vec<String> = probes.iter().map(|h| h.source.clone()).collect();
-        report.tagged = tag_library(lib, model_id, &opts.heads, opts.budget, ctx)?
-            .into_iter()
-            .map(|(source, n)| {
-                let n = n + if during.contains(&source) {
-                    tagged_during
-                } else {
-                    0
-                };
-                format!("{n} files tagged by {source}")
-            })
-            .collect();
-    }
+    report.tagged = head_problems;
+    report.tagged.extend(tag_library(
+        lib,
+        model_id,
+        model.clip_dim,
+        &heads,
+        tagged_during,
+        opts.budget,
+        ctx,
+    )?);
     Ok(report)
 }
 

@@ -234,32 +234,41 @@ pub fn tag_with_encoder(
     Ok(done)
 }
 
-/// Runs every head of `choices` on the library after a scan with `model_id`: probes from the
-/// stored embeddings, the AudioSet head through its own encoder pass. Returns, per head, its
-/// source name and the files it tagged.
+/// Runs `heads` on the library after a scan with `model_id` (whose clip embeddings are
+/// `clip_dim` wide): probes from the stored embeddings, the AudioSet head through its own
+/// encoder pass. `tagged_before` counts files a head already tagged during the scan. Returns a
+/// line per head; a probe of another width is not run, and its line says why.
 pub fn tag_library(
     lib: &mut Library,
     model_id: i64,
-    choices: &[HeadChoice],
+    clip_dim: usize,
+    heads: &[LibraryHead],
+    tagged_before: usize,
     budget: Budget,
     ctx: &JobContext,
-) -> Result<Vec<(String, usize)>> {
-    let mut counts = Vec::new();
-    for choice in choices {
-        let head = LibraryHead::load(choice)?;
+) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for head in heads {
         let n = if head.needs_encoder() {
             ctx.events.send(JobEvent::Note(format!(
                 "loading the {} encoder",
                 head.source
             )));
-            let engine = Engine::load(&choice.path, choice.device)?;
-            tag_with_encoder(lib, &engine, &head, budget, ctx)?
+            let engine = Engine::load(&head.choice.path, head.choice.device)?;
+            tag_with_encoder(lib, &engine, head, budget, ctx)?
+        } else if head.head.inputs() != clip_dim {
+            lines.push(format!(
+                "{} not run: it takes {}-d embeddings, the model gives {clip_dim}-d",
+                head.source,
+                head.head.inputs()
+            ));
+            continue;
         } else {
-            tag_from_stored(lib, model_id, &head, ctx)?
+            tag_from_stored(lib, model_id, head, ctx)? + tagged_before
         };
-        counts.push((head.source, n));
+        lines.push(format!("{n} files tagged by {}", head.source));
     }
-    Ok(counts)
+    Ok(lines)
 }
 
 /// Applies changed limits of `choice` to the whole library: a probe head re-reads the stored
