@@ -151,10 +151,10 @@ pub fn tag_from_stored(
     head: &LibraryHead,
     ctx: &JobContext,
 ) -> Result<usize> {
-    let todo = lib.files_untagged_by(&head.source)?;
-    let mut tracker = ProgressTracker::new(todo.len());
+    let untagged = lib.files_untagged_by(&head.source)?;
+    let mut tracker = ProgressTracker::new(untagged.len());
     let mut done = 0;
-    for (id, path) in todo {
+    for (id, path) in untagged {
         ctx.control.checkpoint()?;
         let Some(clip) = lib.clip_vector(id, model_id)? else {
             continue;
@@ -193,10 +193,10 @@ pub fn tag_with_encoder(
     budget: Budget,
     ctx: &JobContext,
 ) -> Result<usize> {
-    let todo = lib.files_untagged_by(&head.source)?;
+    let untagged = lib.files_untagged_by(&head.source)?;
     ctx.events.send(JobEvent::Note(format!(
         "{} files to tag with {}",
-        todo.len(),
+        untagged.len(),
         head.source
     )));
     let cfg = engine.config().clone();
@@ -204,10 +204,10 @@ pub fn tag_with_encoder(
         pool_time: false,
         ..head.head.embed_options()
     };
-    let mut tracker = ProgressTracker::new(todo.len());
+    let mut tracker = ProgressTracker::new(untagged.len());
     ctx.events.progress(tracker.snapshot(None));
     let mut done = 0;
-    for (id, path) in todo {
+    for (id, path) in untagged {
         ctx.control.checkpoint()?;
         let tagged =
             analyse::prepare(Path::new(&path), budget, cfg.n_t, cfg.patch_size).and_then(|p| {
