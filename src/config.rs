@@ -26,6 +26,8 @@ pub struct Settings {
     pub input_device: Option<String>,
     /// The audio output playback uses (`None`: the system's default output).
     pub output_device: Option<String>,
+    /// Threshold and top-N of each tag head, by the head file's stem.
+    pub head_limits: std::collections::BTreeMap<String, crate::library::tagging::TagLimits>,
 }
 
 impl Default for Settings {
@@ -37,6 +39,7 @@ impl Default for Settings {
             head_labels: None,
             input_device: None,
             output_device: None,
+            head_limits: Default::default(),
         }
     }
 }

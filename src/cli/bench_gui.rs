@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use earmark::config::Settings;
@@ -37,7 +38,10 @@ pub struct GuiBenchArgs {
     extra_rows: usize,
 }
 
-/// Adds `n` pending rows under a root of their own, in one transaction.
+/// Labels the extra rows carry (three each), so the tag filter has work at library scale.
+const EXTRA_LABELS: usize = 60;
+
+/// Adds `n` pending rows under a root of their own, each with three tags, in one transaction.
 fn add_rows(library: &std::path::Path, n: usize) -> anyhow::Result<()> {
     let lib = earmark::library::Library::open(library)?;
     let root = library.with_file_name("elsewhere");
@@ -45,13 +49,19 @@ fn add_rows(library: &std::path::Path, n: usize) -> anyhow::Result<()> {
     lib.connection().execute_batch("BEGIN")?;
     for i in 0..n {
         let path = root.join(format!("{:03}/row{i:06}.wav", i / 1000));
-        lib.insert_pending(
+        let id = lib.insert_pending(
             root_id,
             &path.to_string_lossy(),
             1000,
             0,
             &format!("{i:032x}"),
         )?;
+        for k in [i, i * 7 + 1, i * 13 + 2] {
+            lib.connection().execute(
+                "INSERT OR IGNORE INTO tags(file_id, source, label, score) VALUES (?1, 'bench', ?2, 0.5)",
+                rusqlite::params![id, format!("label{:02}", k % EXTRA_LABELS)],
+            )?;
+        }
     }
     lib.connection().execute_batch("COMMIT")?;
     Ok(())
@@ -133,7 +143,7 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
     }
     let result = Arc::new(Mutex::new(None));
     let opts = AppOptions {
-        library: Some(library),
+        library: Some(library.clone()),
         model: Some(args.model.clone()),
         settings: Settings {
             device: args.device.clone(),
@@ -170,5 +180,50 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
     );
     let verdict = if f.cpu.p95_ms < 16.0 { "met" } else { "missed" };
     println!("  goal: frame CPU p95 < 16 ms — {verdict}");
+    tag_filter_figures(&library)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Times reading the table (rows with their tags) and building filtered views of it, as the
+/// window does on a worker thread when a filter changes (best of 5).
+fn tag_filter_figures(library: &std::path::Path) -> anyhow::Result<()> {
+    use earmark::gui::rows::{RowView, load};
+    use earmark::gui::state::SortColumn;
+    let best = |f: &mut dyn FnMut()| -> f64 {
+        (0..5)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let started = Instant::now();
+    let snapshot = load(library)?;
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let rows = Arc::clone(&snapshot.rows);
+    println!(
+        "Table of {} rows, {} labels: read with tags {load_ms:.0} ms",
+        rows.len(),
+        snapshot.labels.len()
+    );
+    let sort = (SortColumn::Name, true);
+    let cases: [(&str, &[&str], &str); 4] = [
+        ("no filter", &[], ""),
+        ("1 tag", &["label07"], ""),
+        ("2 tags", &["label07", "label50"], ""),
+        ("1 tag + text", &["label07"], "row00"),
+    ];
+    for (name, tags, text) in cases {
+        let names: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+        let ids = snapshot.label_ids(&names);
+        let mut shown = 0;
+        let ms = best(&mut || {
+            shown = RowView::build_tagged(&rows, text, &ids, false, sort)
+                .order
+                .len();
+        });
+        println!("  view, {name:<13} {ms:7.1} ms  ({shown} rows shown)");
+    }
+    Ok(())
 }

@@ -199,6 +199,7 @@ fn run_scan(
         walk: WalkOptions::default(),
         budget,
         max_batch: 8,
+        heads: Vec::new(),
     };
     let t = Instant::now();
     let report = scan(lib, enc, id, &opts, &ctx)?;

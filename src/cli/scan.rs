@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use earmark::jobs::{JobEvent, JobQueue};
 use earmark::library::analyse::Budget;
 use earmark::library::scan::{ScanOptions, ScanReport, scan};
+use earmark::library::tagging::{HeadChoice, TagLimits};
 use earmark::library::walk::WalkOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -36,6 +37,19 @@ pub struct ScanArgs {
     /// Encoder chunks per batch.
     #[arg(long, default_value_t = 8)]
     batch: usize,
+    /// A tag head run on the library after the scan: a probe file, or an AudioSet
+    /// encoder+head checkpoint (which runs its own encoder pass).
+    #[arg(long)]
+    head: Option<PathBuf>,
+    /// The head's vocabulary (official mapping file or one label per line).
+    #[arg(long, requires = "head")]
+    labels: Option<PathBuf>,
+    /// Lowest probability a file's tag keeps.
+    #[arg(long, default_value_t = TagLimits::default().threshold)]
+    threshold: f32,
+    /// Most tags per file from the head.
+    #[arg(long, default_value_t = TagLimits::default().top_n)]
+    top_n: usize,
     /// Print the scan report as JSON.
     #[arg(long)]
     json: bool,
@@ -63,6 +77,19 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         },
         budget,
         max_batch: args.batch,
+        heads: args
+            .head
+            .iter()
+            .map(|path| HeadChoice {
+                path: path.clone(),
+                labels: args.labels.clone(),
+                limits: TagLimits {
+                    threshold: args.threshold,
+                    top_n: args.top_n,
+                },
+                device: args.model.device,
+            })
+            .collect(),
     };
     let (report_tx, report_rx) = crossbeam_channel::bounded::<ScanReport>(1);
     let queue = JobQueue::new()?;
@@ -137,5 +164,7 @@ fn report_json(r: &ScanReport) -> serde_json::Value {
         .iter()
         .map(|(p, why)| serde_json::json!({"path": p, "reason": why}))
         .collect();
-    serde_json::json!({"roots": roots, "analysed": r.analysed, "failed": failed})
+    serde_json::json!({
+        "roots": roots, "analysed": r.analysed, "failed": failed, "tagged": r.tagged,
+    })
 }

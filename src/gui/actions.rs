@@ -9,6 +9,7 @@ use eframe::egui;
 use crate::engine::Engine;
 use crate::jobs::JobEvent;
 use crate::library::scan::{ScanOptions, scan};
+use crate::library::tagging::{HeadChoice, retag, source_name};
 use crate::library::walk::WalkOptions;
 use crate::library::{ACTIVE_MODEL_KEY, Library};
 use crate::model::device::DeviceChoice;
@@ -104,6 +105,23 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         }
         Command::Reveal(path) => reveal(app, &path),
         Command::CopyPaths(paths) => ctx.copy_text(paths.join("\n")),
+        Command::AddTag(label, file_id, region) => {
+            super::personal::submit_add(app, label, file_id, region);
+        }
+        Command::ReviewAnswer(label, file_id, accepted) => {
+            super::personal::submit_answer(app, label, file_id, accepted);
+        }
+        Command::RetagLibrary => submit_retag(app),
+        Command::ToggleTagFilter(label) => {
+            let filter = &mut app.state.tag_filter;
+            match filter.iter().position(|l| *l == label) {
+                Some(i) => {
+                    filter.remove(i);
+                }
+                None => filter.push(label),
+            }
+            app.view_dirty = true;
+        }
     }
 }
 
@@ -175,6 +193,7 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
     let model = app.model.active.clone();
     let device = app.settings.device.clone();
     let budget = app.state.budget;
+    let heads = head_choices(&app.settings);
     let names: Vec<String> = roots
         .iter()
         .map(|r| {
@@ -215,6 +234,7 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
             walk: WalkOptions::default(),
             budget: budget.resolve(engine.on_gpu()),
             max_batch: 8,
+            heads,
         };
         Ok(scan(&mut lib, &engine, &model.identity, &opts, ctx)?.summary())
     });
@@ -222,6 +242,56 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
         Ok(handle) => app.jobs.push(name, JobKind::Scan, handle),
         Err(e) => app.notices.push(e.to_string()),
     }
+}
+
+/// Queues a job that applies the tag head's limits to the library again.
+fn submit_retag(app: &mut EarmarkApp) {
+    let (Some(queue), Some(choice)) = (&app.queue, head_choices(&app.settings).pop()) else {
+        app.notices
+            .push("No tag head chosen, or background jobs are not available.".into());
+        return;
+    };
+    let library = app.library_path.clone();
+    let model = app.model.active.clone();
+    let budget = app.state.budget;
+    let name = format!("Retag with {}", source_name(&choice.path));
+    let submitted = queue.submit(&name, move |ctx| {
+        let mut lib = Library::open(&library)?;
+        let model_id = model
+            .as_ref()
+            .map(|m| m.id_in(&lib))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| {
+                crate::Error::Model("the library has no analyses by this model".into())
+            })?;
+        let on_gpu = choice.device != DeviceChoice::Cpu;
+        let n = retag(&mut lib, model_id, &choice, budget.resolve(on_gpu), ctx)?;
+        Ok(format!("{n} files tagged by {}", source_name(&choice.path)))
+    });
+    match submitted {
+        Ok(handle) => app.jobs.push(name, JobKind::Tags, handle),
+        Err(e) => app.notices.push(e.to_string()),
+    }
+}
+
+/// The heads the settings choose for tagging the library (the one tag head, with its limits).
+pub fn head_choices(settings: &crate::config::Settings) -> Vec<HeadChoice> {
+    let device = settings.device.parse().unwrap_or_default();
+    settings
+        .head
+        .iter()
+        .map(|path| HeadChoice {
+            path: path.clone(),
+            labels: settings.head_labels.clone(),
+            limits: settings
+                .head_limits
+                .get(&source_name(path))
+                .copied()
+                .unwrap_or_default(),
+            device,
+        })
+        .collect()
 }
 
 fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play: bool) {

@@ -170,6 +170,8 @@ pub struct EarmarkApp {
     pub live: super::live::LiveState,
     /// Writing tags into the files.
     pub writeback: panels::writeback::WritebackState,
+    /// Personal tags: the new-tag field and the review list.
+    pub tags: panels::tags::TagsState,
     /// Audio output.
     pub player: PlayerSlot,
     pub(crate) player_file: Option<i64>,
@@ -251,6 +253,7 @@ impl EarmarkApp {
             #[cfg(feature = "live")]
             live: Default::default(),
             writeback: Default::default(),
+            tags: Default::default(),
             player: PlayerSlot::Closed,
             player_file: None,
             play_when_loaded: false,
@@ -404,6 +407,7 @@ impl EarmarkApp {
         panels::map::poll(self);
         panels::writeback::poll(self);
         panels::models::poll(self);
+        panels::tags::poll(self, ctx);
         if let Some((generation, view)) = poll_slot(&mut self.view_task)
             && generation == self.view_generation
         {
@@ -415,8 +419,9 @@ impl EarmarkApp {
             let rows = Arc::clone(&self.snapshot.rows);
             let (filter, errors_only, sort) =
                 (self.filter.clone(), self.state.errors_only, self.state.sort);
+            let tags = self.snapshot.label_ids(&self.state.tag_filter);
             if rows.len() <= SYNC_VIEW_ROWS {
-                self.view = RowView::build(&rows, &filter, errors_only, sort);
+                self.view = RowView::build_tagged(&rows, &filter, &tags, errors_only, sort);
             } else {
                 // Filtering and sorting a big library takes a few frames' time: a worker does
                 // it while the table keeps showing the previous view.
@@ -425,7 +430,7 @@ impl EarmarkApp {
                 self.view_task = Some(Task::spawn("earmark-view", ctx, move || {
                     (
                         generation,
-                        RowView::build(&rows, &filter, errors_only, sort),
+                        RowView::build_tagged(&rows, &filter, &tags, errors_only, sort),
                     )
                 }));
             }

@@ -59,4 +59,12 @@ pub enum Command {
     TrainingFolderDialog,
     /// Open the folder dialog for the labelled folder checkpoints are evaluated on.
     EvalFolderDialog,
+    /// Add a personal tag example: label, file id, and the region (seconds) if one is chosen.
+    AddTag(String, i64, Option<(f64, f64)>),
+    /// Answer the review of a personal tag: label, file id, accepted.
+    ReviewAnswer(String, i64, bool),
+    /// Apply the tag head's threshold and top-N to the whole library again.
+    RetagLibrary,
+    /// Show or hide files carrying this tag in the table (the tag filter).
+    ToggleTagFilter(String),
 }

@@ -10,6 +10,8 @@ use crate::audio::{AudioDecoder, MODEL_SAMPLE_RATE, MonoResampler};
 use crate::dsp::image::{RgbaImage, peaks, spectrogram_rgba};
 use crate::error::{Error, Result};
 use crate::library::Library;
+use crate::library::examples::PERSONAL_SOURCE;
+use crate::library::head_tags::SegmentTags;
 use crate::tags::{Head, Vocabulary, top_k};
 
 use super::models::ActiveModel;
@@ -38,6 +40,9 @@ pub struct InspectRequest {
     pub head: Option<(PathBuf, Option<PathBuf>)>,
 }
 
+/// A file's tag timeline and the head it comes from.
+pub type TimelineData = (String, SegmentTags);
+
 /// A loaded file.
 #[derive(Debug, Clone)]
 pub struct Inspected {
@@ -59,8 +64,12 @@ pub struct Inspected {
     pub peaks: Vec<(f32, f32)>,
     /// What playback plays.
     pub play: Arc<PlayBuffer>,
-    /// Tags stored in the index, best first.
+    /// Tags the official heads stored in the index, best first.
     pub stored_tags: Vec<(String, f32)>,
+    /// Personal tags the file carries (examples and predictions), best first.
+    pub personal_tags: Vec<(String, f32)>,
+    /// The per-segment timeline of the chosen head (or of any head that stored one).
+    pub timeline: Option<TimelineData>,
     /// Tags the head predicts, or why it cannot.
     pub predicted: Option<std::result::Result<Vec<(String, f32)>, String>>,
 }
@@ -106,6 +115,7 @@ pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
         .map(|mel| spectrogram_rgba(&mel, MAX_IMAGE_WIDTH))
         .map_err(|e| e.to_string());
     let (stored_tags, predicted) = tags(req);
+    let (personal_tags, timeline) = personal_and_timeline(req);
     Ok(Inspected {
         file_id: req.file_id,
         path: req.path.clone(),
@@ -117,6 +127,8 @@ pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
         peaks: peaks(&mono, PEAK_BUCKETS),
         play: Arc::new(play),
         stored_tags,
+        personal_tags,
+        timeline,
         predicted,
     })
 }
@@ -145,12 +157,42 @@ fn stored_tags(lib: &Library, file_id: i64) -> Result<Tags> {
     let what = |e: rusqlite::Error| Error::Library(format!("reading tags: {e}"));
     let mut stmt = lib
         .connection()
-        .prepare("SELECT label, max(score) FROM tags WHERE file_id = ?1 GROUP BY label ORDER BY 2 DESC LIMIT 10")
+        .prepare(
+            "SELECT label, max(score) FROM tags WHERE file_id = ?1 AND source != ?2
+             GROUP BY label ORDER BY 2 DESC LIMIT 10",
+        )
         .map_err(what)?;
     let rows = stmt
-        .query_map([file_id], |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as f32)))
+        .query_map(rusqlite::params![file_id, PERSONAL_SOURCE], |r| {
+            Ok((r.get(0)?, r.get::<_, f64>(1)? as f32))
+        })
         .map_err(what)?;
     rows.collect::<rusqlite::Result<_>>().map_err(what)
+}
+
+/// The file's personal tags and its tag timeline (the chosen head's, else any stored one).
+fn personal_and_timeline(req: &InspectRequest) -> (Tags, Option<TimelineData>) {
+    let Ok(lib) = Library::open(&req.library) else {
+        return (Vec::new(), None);
+    };
+    let personal = lib
+        .tags_of_file(req.file_id)
+        .map(|tags| {
+            tags.into_iter()
+                .filter(|(source, _, _)| source == PERSONAL_SOURCE)
+                .map(|(_, label, score)| (label, score as f32))
+                .collect()
+        })
+        .unwrap_or_default();
+    let chosen = req
+        .head
+        .as_ref()
+        .map(|(path, _)| crate::library::tagging::source_name(path));
+    let timeline = chosen
+        .and_then(|s| lib.segment_tags(req.file_id, Some(&s)).ok().flatten())
+        .filter(|(_, t)| t.count() > 0)
+        .or_else(|| lib.segment_tags(req.file_id, None).ok().flatten());
+    (personal, timeline)
 }
 
 /// The head's top tags for the file's stored clip embedding.
@@ -171,7 +213,24 @@ fn predict(
     let clip = lib
         .clip_vector(file_id, model_id)?
         .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+    let source = crate::library::tagging::source_name(head);
     let head = Head::load(head)?;
+    if matches!(head, Head::AudioSet { .. }) {
+        // Its own encoder pass ran during the scan: the prediction is what it stored.
+        let mut tags: Tags = lib
+            .tags_of_file(file_id)?
+            .into_iter()
+            .filter(|(s, _, _)| *s == source)
+            .map(|(_, label, p)| (label, p as f32))
+            .collect();
+        if tags.is_empty() {
+            return Err(Error::Model(format!(
+                "{source} has not tagged this file yet: rescan to run its encoder pass"
+            )));
+        }
+        tags.truncate(TOP_TAGS);
+        return Ok(tags);
+    }
     if head.inputs() != clip.len() {
         return Err(Error::Model(format!(
             "the head takes {}-d embeddings, {} gives {}-d",

@@ -14,6 +14,8 @@ pub enum JobKind {
     Map,
     /// Writing tags into files, or undoing it.
     Writeback,
+    /// Adding personal tag examples and refitting the tag.
+    Tags,
 }
 
 /// Where a job stands.

@@ -6,6 +6,7 @@
 //! - [`panels`]: library table, inspector, similar, map, jobs, models, training, live;
 //! - `live` (feature `live`): the Live tab's session, pictures and workers;
 //! - [`widgets`]: the spectrogram view;
+//! - [`personal`]: personal tag jobs (add an example, answer the review) and the review list;
 //! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
 //!   [`frame_stats`]: frame times measured by the app.
@@ -21,6 +22,7 @@ pub mod job_list;
 pub mod live;
 pub mod models;
 pub mod panels;
+pub mod personal;
 pub mod rows;
 pub mod search;
 pub mod state;

@@ -29,6 +29,8 @@ pub struct Row {
     pub error: Option<String>,
     /// The three best tags, comma separated.
     pub tags: String,
+    /// Every tag the file carries, as indices into [`Snapshot::labels`], ascending.
+    pub labels: Vec<u32>,
     /// Lower-case name, folder and tags, for the text filter.
     haystack: String,
 }
@@ -55,6 +57,24 @@ pub struct Snapshot {
     pub active_model: Option<PathBuf>,
     /// Every tag label, sorted.
     pub labels: Vec<String>,
+    /// Files carrying each label of [`Snapshot::labels`].
+    pub label_counts: Vec<usize>,
+    /// The personal tags (those with examples), sorted.
+    pub personal_tags: Vec<String>,
+}
+
+impl Snapshot {
+    /// The indices of these label names, ascending; a name the library does not know becomes
+    /// `u32::MAX`, which no row carries.
+    pub fn label_ids(&self, names: &[String]) -> Vec<u32> {
+        let mut ids: Vec<u32> = names
+            .iter()
+            .map(|n| self.labels.binary_search(n).map_or(u32::MAX, |i| i as u32))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 /// Reads the index at `path` (opening its own connection).
@@ -89,15 +109,8 @@ pub fn load(path: &Path) -> crate::Result<Snapshot> {
         .map_err(what)?
         .collect::<rusqlite::Result<Vec<Row>>>()
         .map_err(what)?;
-    let mut labels_stmt = lib
-        .connection()
-        .prepare("SELECT DISTINCT label FROM tags ORDER BY label")
-        .map_err(what)?;
-    let labels = labels_stmt
-        .query_map([], |r| r.get(0))
-        .map_err(what)?
-        .collect::<rusqlite::Result<Vec<String>>>()
-        .map_err(what)?;
+    let (labels, label_counts): (Vec<String>, Vec<usize>) = lib.label_counts()?.into_iter().unzip();
+    let rows = attach_labels(&lib, rows, &labels)?;
     Ok(Snapshot {
         rows: Arc::new(rows),
         roots: roots
@@ -110,7 +123,31 @@ pub fn load(path: &Path) -> crate::Result<Snapshot> {
         counts: lib.status()?,
         active_model: lib.setting(ACTIVE_MODEL_KEY)?.map(PathBuf::from),
         labels,
+        label_counts,
+        personal_tags: lib.personal_tags()?.into_iter().map(|t| t.label).collect(),
     })
+}
+
+/// Fills each row's label indices from the `tags` table (rows sorted by path, `labels` sorted).
+fn attach_labels(lib: &Library, mut rows: Vec<Row>, labels: &[String]) -> crate::Result<Vec<Row>> {
+    let what = |e: rusqlite::Error| crate::Error::Library(format!("reading tags: {e}"));
+    let by_id: std::collections::HashMap<i64, usize> =
+        rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
+    let mut stmt = lib
+        .connection()
+        .prepare("SELECT DISTINCT file_id, label FROM tags")
+        .map_err(what)?;
+    let mut q = stmt.query([]).map_err(what)?;
+    while let Some(r) = q.next().map_err(what)? {
+        let (id, label): (i64, String) = (r.get(0).map_err(what)?, r.get(1).map_err(what)?);
+        if let (Some(&i), Ok(l)) = (by_id.get(&id), labels.binary_search(&label)) {
+            rows[i].labels.push(l as u32);
+        }
+    }
+    for r in &mut rows {
+        r.labels.sort_unstable();
+    }
+    Ok(rows)
 }
 
 /// Builds a row; the folder is shown relative to the root.
@@ -153,6 +190,7 @@ pub fn make_row(
         status,
         error,
         tags,
+        labels: Vec::new(),
         haystack,
     }
 }
@@ -175,12 +213,25 @@ impl RowView {
         errors_only: bool,
         sort: (SortColumn, bool),
     ) -> Self {
+        Self::build_tagged(all, filter, &[], errors_only, sort)
+    }
+
+    /// [`RowView::build`], keeping only rows that carry every label of `tags` (indices into
+    /// the snapshot's labels, ascending).
+    pub fn build_tagged(
+        all: &Arc<Vec<Row>>,
+        filter: &str,
+        tags: &[u32],
+        errors_only: bool,
+        sort: (SortColumn, bool),
+    ) -> Self {
         let rows = all.as_slice();
         let words: Vec<String> = filter.split_whitespace().map(str::to_lowercase).collect();
         let mut order: Vec<usize> = rows
             .iter()
             .enumerate()
             .filter(|(_, r)| !errors_only || r.status == "error")
+            .filter(|(_, r)| tags.iter().all(|t| r.labels.binary_search(t).is_ok()))
             .filter(|(_, r)| words.iter().all(|w| r.haystack.contains(w.as_str())))
             .map(|(i, _)| i)
             .collect();
@@ -259,5 +310,44 @@ mod tests {
         assert_eq!(v.position_of(3), Some(0));
         assert_eq!(v.row(0).map(|r| r.id), Some(3));
         assert_eq!(format_duration(75.3), "1:15.3");
+    }
+
+    #[test]
+    fn tag_filter_keeps_rows_with_every_chosen_label_and_combines_with_text() {
+        let mut rows = vec![
+            row(1, "/lib/a/kick.wav", 0.5, "indexed", ""),
+            row(2, "/lib/a/snare.wav", 0.3, "indexed", ""),
+            row(3, "/lib/b/loop.wav", 4.0, "indexed", ""),
+        ];
+        let snapshot = Snapshot {
+            labels: vec!["drum".into(), "loud".into(), "pad".into()],
+            label_counts: vec![2, 2, 1],
+            ..Snapshot::default()
+        };
+        rows[0].labels = vec![0, 1];
+        rows[1].labels = vec![0];
+        rows[2].labels = vec![1, 2];
+        let rows = Arc::new(rows);
+        let ids = |names: &[&str]| {
+            snapshot.label_ids(&names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(ids(&["pad", "drum"]), vec![0, 2]);
+        let v = RowView::build_tagged(
+            &rows,
+            "",
+            &ids(&["missing"]),
+            false,
+            (SortColumn::Name, true),
+        );
+        assert!(v.order.is_empty(), "a tag no file carries shows nothing");
+        let sort = (SortColumn::Name, true);
+        let v = RowView::build_tagged(&rows, "", &ids(&["drum"]), false, sort);
+        assert_eq!(v.order, vec![0, 1]);
+        let v = RowView::build_tagged(&rows, "", &ids(&["drum", "loud"]), false, sort);
+        assert_eq!(v.order, vec![0], "every chosen label must be carried");
+        let v = RowView::build_tagged(&rows, "loop", &ids(&["loud"]), false, sort);
+        assert_eq!(v.order, vec![2], "the text filter narrows further");
+        let v = RowView::build_tagged(&rows, "", &[], false, sort);
+        assert_eq!(v.order.len(), 3);
     }
 }

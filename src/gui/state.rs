@@ -29,14 +29,17 @@ pub enum Panel {
     Live,
     /// Training a model on the library (its own module).
     Training,
+    /// Personal tags: the review list of a tag.
+    Tags,
 }
 
 impl Panel {
     /// The panels this window shows as tabs, in order.
-    pub const TABS: [Panel; 7] = [
+    pub const TABS: [Panel; 8] = [
         Panel::Library,
         Panel::Similar,
         Panel::Map,
+        Panel::Tags,
         Panel::Jobs,
         Panel::Models,
         Panel::Training,
@@ -53,6 +56,7 @@ impl Panel {
             Panel::Models => "Models",
             Panel::Live => "Live",
             Panel::Training => "Training",
+            Panel::Tags => "Tags",
         }
     }
 }
@@ -141,6 +145,10 @@ pub struct UiState {
     pub errors_only: bool,
     /// Tag colouring the map.
     pub map_tag: Option<String>,
+    /// The table shows only files carrying every one of these tags.
+    pub tag_filter: Vec<String>,
+    /// The personal tag under review.
+    pub review_tag: Option<String>,
 }
 
 impl Default for UiState {
@@ -156,6 +164,8 @@ impl Default for UiState {
             sort: (SortColumn::Name, true),
             errors_only: false,
             map_tag: None,
+            tag_filter: Vec::new(),
+            review_tag: None,
         }
     }
 }

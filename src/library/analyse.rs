@@ -140,30 +140,21 @@ fn window_starts(total: usize, n_t: usize, patch: usize, count: usize) -> Vec<us
         .collect()
 }
 
-/// The clip vector and reduced segments of one file's unpooled last-layer embeddings.
-///
-/// `projection` (`dim × out` row-major) reduces segment vectors when the model is wide.
-pub fn summarise(
-    emb: &Embeddings,
-    column_times: &[f32],
-    projection: Option<&[f32]>,
-    segment_dim: usize,
-) -> (Vec<f32>, Segments) {
-    let clip = emb.clip_vector();
+/// Segment means of one file's unpooled last-layer embeddings, at full width: groups of up to
+/// [`STEPS_PER_SEGMENT`] consecutive columns (a segment never spans a gap between windows).
+pub fn segment_means(emb: &Embeddings, column_times: &[f32]) -> Segments {
     let slot = emb.num_layers() - 1;
     let steps = emb.steps.min(column_times.len());
     let mut segments = Segments {
         starts: Vec::new(),
-        dim: segment_dim,
+        dim: emb.dim,
         vectors: Vec::new(),
     };
+    let hop = column_times.get(1).map_or(0.16, |t| t - column_times[0]);
     let mut mean = vec![0f32; emb.dim];
-    let mut reduced = vec![0f32; segment_dim];
     let mut s = 0;
     while s < steps {
-        // A segment never spans a gap between analysis windows.
         let mut e = s + 1;
-        let hop = column_times.get(1).map_or(0.16, |t| t - column_times[0]);
         while e < steps
             && e - s < STEPS_PER_SEGMENT
             && (column_times[e] - column_times[e - 1] - hop).abs() < 1e-3
@@ -177,18 +168,43 @@ pub fn summarise(
                 .for_each(|(m, &v)| *m += v);
         }
         let n = (e - s) as f32;
-        mean.iter_mut().for_each(|m| *m /= n);
-        match projection {
-            Some(p) => {
-                project(&mean, p, &mut reduced);
-                segments.vectors.extend_from_slice(&reduced);
-            }
-            None => segments.vectors.extend_from_slice(&mean),
-        }
+        segments.vectors.extend(mean.iter().map(|m| m / n));
         segments.starts.push(column_times[s]);
         s = e;
     }
-    (clip, segments)
+    segments
+}
+
+/// Reduces full-width segments through `projection` (`dim × out` row-major) to `segment_dim`.
+pub fn reduce_segments(full: &Segments, projection: &[f32], segment_dim: usize) -> Segments {
+    let mut reduced = vec![0f32; segment_dim];
+    let mut out = Segments {
+        starts: full.starts.clone(),
+        dim: segment_dim,
+        vectors: Vec::with_capacity(full.len() * segment_dim),
+    };
+    for i in 0..full.len() {
+        project(full.vector(i), projection, &mut reduced);
+        out.vectors.extend_from_slice(&reduced);
+    }
+    out
+}
+
+/// The clip vector and reduced segments of one file's unpooled last-layer embeddings.
+///
+/// `projection` (`dim × out` row-major) reduces segment vectors when the model is wide.
+pub fn summarise(
+    emb: &Embeddings,
+    column_times: &[f32],
+    projection: Option<&[f32]>,
+    segment_dim: usize,
+) -> (Vec<f32>, Segments) {
+    let clip = emb.clip_vector();
+    let full = segment_means(emb, column_times);
+    match projection {
+        Some(p) => (clip, reduce_segments(&full, p, segment_dim)),
+        None => (clip, full),
+    }
 }
 
 /// Analyses one file outside any scan (a query clip): its clip vector and segments.

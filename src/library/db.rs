@@ -127,6 +127,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (label, model_id)
     ) WITHOUT ROWID;
     ",
+    // 4: per-segment scores of a head's top labels for each file (the tag timeline). One row
+    // per file and head, written even when the head found no segments, so it also records that
+    // the head has run on the file.
+    r"
+    CREATE TABLE segment_tags (
+        file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+        source  TEXT NOT NULL,
+        count   INTEGER NOT NULL,
+        starts  BLOB NOT NULL,
+        labels  TEXT NOT NULL,
+        scores  BLOB NOT NULL,
+        PRIMARY KEY (file_id, source)
+    ) WITHOUT ROWID;
+    CREATE INDEX tags_source_label ON tags(source, label);
+    ",
 ];
 
 /// The schema version this build writes.

@@ -8,6 +8,8 @@
 //! - [`model_id`]: naming a model by its weights and configuration;
 //! - [`examples`]: personal tags — the user's examples, fitted classifiers, predictions;
 //! - [`playlist`]: M3U playlists of a tag or of a search result;
+//! - [`tagging`] and [`head_tags`]: the official heads on the library — clip tags and the
+//!   per-segment timeline;
 //! - [`analyse`]: decoding one file, the analysis budget, clip and segment vectors;
 //! - [`scan`]: the scan job (reconcile, then a decode → encode → commit pipeline).
 //!
@@ -17,11 +19,13 @@
 pub mod analyse;
 pub mod db;
 pub mod examples;
+pub mod head_tags;
 pub mod model_id;
 pub mod playlist;
 pub mod query;
 pub mod scan;
 pub mod store;
+pub mod tagging;
 pub mod walk;
 
 use std::path::{Path, PathBuf};

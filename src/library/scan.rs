@@ -17,6 +17,7 @@ use super::Library;
 use super::analyse::{self, Budget, Prepared};
 use super::model_id::{ModelIdentity, segment_projection};
 use super::store::Segments;
+use super::tagging::{HeadChoice, LibraryHead, source_name, tag_library};
 use super::walk::{Reconciled, WalkOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -37,6 +38,8 @@ pub struct ScanOptions {
     pub budget: Budget,
     /// Most encoder chunks per batch.
     pub max_batch: usize,
+    /// Heads that tag the library once the files are analysed (see [`super::tagging`]).
+    pub heads: Vec<HeadChoice>,
 }
 
 /// What a scan did.
@@ -48,14 +51,21 @@ pub struct ScanReport {
     pub analysed: Vec<String>,
     /// Files that failed, with the reason.
     pub failed: Vec<(String, String)>,
+    /// One line per head that tagged the library.
+    pub tagged: Vec<String>,
 }
 
 impl ScanReport {
     /// One line for people.
     pub fn summary(&self) -> String {
         let sum = |f: fn(&Reconciled) -> usize| self.roots.iter().map(|(_, r)| f(r)).sum::<usize>();
+        let tagged = if self.tagged.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", self.tagged.join(", "))
+        };
         format!(
-            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed, {} unchanged",
+            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed, {} unchanged{tagged}",
             self.analysed.len(),
             self.failed.len(),
             sum(|r| r.new.len()),
@@ -72,6 +82,8 @@ struct Analysis {
     prepared: Prepared,
     clip: Vec<f32>,
     segments: Segments,
+    /// Full-width segments, kept when they were reduced and a probe head needs them.
+    full_segments: Option<Segments>,
 }
 
 type Item<T> = (i64, String, Result<T>);
@@ -85,6 +97,28 @@ pub fn scan(
     ctx: &JobContext,
 ) -> Result<ScanReport> {
     let model_id = lib.ensure_model(model)?;
+    // A head that cannot be loaded is reported; the scan goes on without it.
+    let mut head_problems = Vec::new();
+    let heads: Vec<LibraryHead> = opts
+        .heads
+        .iter()
+        .filter_map(|choice| match LibraryHead::load(choice) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                let line = format!("{} not used: {e}", source_name(&choice.path));
+                ctx.events.send(JobEvent::Note(line.clone()));
+                head_problems.push(line);
+                None
+            }
+        })
+        .collect();
+    // Probes of the model's width tag each file as it is stored, from its full segments.
+    let probes: Vec<&LibraryHead> = heads
+        .iter()
+        .filter(|h| !h.needs_encoder() && h.head.inputs() == model.clip_dim)
+        .collect();
+    let keep_full = !probes.is_empty() && model.segment_dim < model.clip_dim;
+    let mut tagged_during = 0;
     let mut report = ScanReport::default();
     let mut root_ids = Vec::new();
     for root in &opts.roots {
@@ -134,7 +168,7 @@ pub fn scan(
         std::thread::Builder::new()
             .name("earmark-encode".into())
             .spawn_scoped(s, move || {
-                encode_stage(encoder, model, max_batch, &prep_rx, &done_tx)
+                encode_stage(encoder, model, max_batch, keep_full, &prep_rx, &done_tx)
             })
             .map_err(|e| Error::InvalidInput(format!("cannot start encoder: {e}")))?;
         for (id, path, result) in done_rx {
@@ -154,6 +188,12 @@ pub fn scan(
                         &a.segments,
                         note,
                     )?;
+                    tagged_during += usize::from(!probes.is_empty());
+                    for head in &probes {
+                        let segments = a.full_segments.as_ref().unwrap_or(&a.segments);
+                        let (tags, timeline) = head.tag(&a.clip, segments)?;
+                        lib.store_head_tags(id, &head.source, &tags, &timeline)?;
+                    }
                     tracker.finish_item(false);
                     report.analysed.push(path.clone());
                 }
@@ -172,6 +212,16 @@ pub fn scan(
         }
         Ok(())
     })?;
+    report.tagged = head_problems;
+    report.tagged.extend(tag_library(
+        lib,
+        model_id,
+        model.clip_dim,
+        &heads,
+        tagged_during,
+        opts.budget,
+        ctx,
+    )?);
     Ok(report)
 }
 
@@ -181,6 +231,7 @@ fn encode_stage(
     encoder: &Engine,
     model: &ModelIdentity,
     max_batch: usize,
+    keep_full: bool,
     rx: &Receiver<Item<Prepared>>,
     tx: &Sender<Item<Analysis>>,
 ) {
@@ -221,16 +272,19 @@ fn encode_stage(
         };
         for ((id, path, prepared), emb) in group.drain(..).zip(results) {
             let out = emb.map(|emb| {
-                let (clip, segments) = analyse::summarise(
-                    &emb,
-                    &prepared.column_times,
-                    projection.as_deref(),
-                    model.segment_dim,
-                );
+                let full = analyse::segment_means(&emb, &prepared.column_times);
+                let (segments, full_segments) = match projection.as_deref() {
+                    Some(p) => {
+                        let reduced = analyse::reduce_segments(&full, p, model.segment_dim);
+                        (reduced, keep_full.then_some(full))
+                    }
+                    None => (full, None),
+                };
                 Analysis {
+                    clip: emb.clip_vector(),
                     prepared,
-                    clip,
                     segments,
+                    full_segments,
                 }
             });
             if tx.send((id, path, out)).is_err() {

@@ -277,6 +277,7 @@ impl Library {
             "clip_embeddings",
             "segment_embeddings",
             "tags",
+            "segment_tags",
             "map_points",
         ] {
             self.conn

@@ -11,7 +11,8 @@ use crate::gui::command::Command;
 use crate::gui::inspect::{InspectRequest, Inspected, inspect};
 use crate::gui::rows::format_duration;
 use crate::gui::tasks::{Task, poll_slot};
-use crate::gui::widgets::spectrogram::{Spectrogram, SpectrogramAction};
+use crate::gui::widgets::spectrogram::{HZ_AXIS, Spectrogram, SpectrogramAction};
+use crate::gui::widgets::timeline::Timeline;
 
 /// The inspector's live state.
 #[derive(Default)]
@@ -36,6 +37,8 @@ pub struct InspectorState {
     pub scroll_table_to: Option<usize>,
     /// The last PNG written.
     pub exported: Option<PathBuf>,
+    /// What the tag timeline showed under the pointer last frame.
+    pub timeline_hover: Option<String>,
 }
 
 /// Starts loading the selected file.
@@ -161,6 +164,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     );
     let image_problem = data.image.as_ref().err().cloned();
     let stored = data.stored_tags.clone();
+    let personal = data.personal_tags.clone();
     let predicted = data.predicted.clone();
     let playing_this = app.player_file == Some(file_id);
     let (playing, position) = match &app.player {
@@ -204,7 +208,13 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         if let Some((a, b)) = app.inspector.region {
             ui.weak(format!("Region {a:.2}–{b:.2} s"));
         }
+        if app.tags.adding.is_none() {
+            super::tags::add_tag_ui(ui, app, file_id);
+        }
     });
+    if app.tags.adding.is_some() {
+        super::tags::add_tag_ui(ui, app, file_id);
+    }
     if let PlayerSlot::Failed(reason) = &app.player {
         ui.colored_label(
             ui.visuals().warn_fg_color,
@@ -212,6 +222,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         );
     }
     tags_ui(ui, &stored, predicted.as_ref());
+    personal_ui(ui, &personal);
     if let Some(p) = &app.inspector.exported {
         ui.weak(format!("Saved {}", p.display()));
     }
@@ -228,6 +239,10 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         .as_mut()
         .map(|d| std::mem::take(&mut d.peaks))
         .unwrap_or_default();
+    let timeline = app.inspector.data.as_mut().and_then(|d| d.timeline.take());
+    let timeline_height = timeline.as_ref().map_or(0.0, |(_, t)| {
+        Timeline::height(t) + ui.spacing().item_spacing.y
+    });
     let widget = Spectrogram {
         texture: app.inspector.texture.as_ref(),
         peaks: &peaks,
@@ -236,9 +251,23 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         region: &mut app.inspector.region,
         playhead: position,
     };
-    let action = widget.ui(ui);
+    let spectrogram_size = egui::vec2(
+        ui.available_width(),
+        (ui.available_height() - timeline_height).max(0.0),
+    );
+    let action = ui.allocate_ui(spectrogram_size, |ui| widget.ui(ui)).inner;
+    app.inspector.timeline_hover = timeline.as_ref().and_then(|(source, tags)| {
+        Timeline {
+            tags,
+            source,
+            view: app.inspector.view,
+            gutter: HZ_AXIS,
+        }
+        .ui(ui)
+    });
     if let Some(d) = app.inspector.data.as_mut() {
         d.peaks = peaks;
+        d.timeline = timeline;
     }
     if let Some(SpectrogramAction::Seek(t)) = action {
         app.push(Command::Seek(t));
@@ -276,6 +305,24 @@ fn tags_ui(ui: &mut egui::Ui, stored: &TagList, predicted: Option<&Result<TagLis
                 ui.weak("No tags yet: choose a tag head in Models.");
             }
             None => {}
+        }
+    });
+}
+
+/// The file's personal tags: examples carry 1.00, predictions their probability.
+fn personal_ui(ui: &mut egui::Ui, personal: &TagList) {
+    if personal.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Your tags:");
+        for (label, p) in personal {
+            ui.add(
+                egui::ProgressBar::new(*p)
+                    .desired_width(90.0)
+                    .fill(ui.visuals().selection.bg_fill)
+                    .text(format!("{label} {p:.2}")),
+            );
         }
     });
 }

@@ -30,6 +30,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         if response.changed() {
             app.view_dirty = true;
         }
+        super::tag_filter::ui(ui, app);
         let errors = app.snapshot.counts.errors;
         if ui
             .selectable_label(app.state.errors_only, format!("Errors ({errors})"))

@@ -12,6 +12,8 @@ pub mod map;
 pub mod models;
 mod sidebar;
 pub mod similar;
+pub mod tag_filter;
+pub mod tags;
 pub mod training;
 pub mod writeback;
 
@@ -62,6 +64,7 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Jobs => jobs::ui(ui, app),
             Panel::Models => models::ui(ui, app),
             Panel::Training => training_ui(ui, app),
+            Panel::Tags => tags::ui(ui, app),
             #[cfg(feature = "live")]
             Panel::Live => live::ui(ui, app),
             #[cfg(not(feature = "live"))]

@@ -350,9 +350,16 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         {
             start_preview(app);
         }
-        let n = app.writeback.plan.as_ref().map_or(0, |(p, ..)| p.to_write());
+        let n = app
+            .writeback
+            .plan
+            .as_ref()
+            .map_or(0, |(p, ..)| p.to_write());
         if ui
-            .add_enabled(!busy && n > 0, egui::Button::new(format!("Write {n} files")))
+            .add_enabled(
+                !busy && n > 0,
+                egui::Button::new(format!("Write {n} files")),
+            )
             .clicked()
         {
             start_apply(app);
@@ -391,7 +398,11 @@ fn fields_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                         .desired_width(180.0),
                 );
                 ui.add(egui::Slider::new(&mut row.threshold, 0.0..=1.0).fixed_decimals(2));
-                ui.add(egui::DragValue::new(&mut row.top).range(1..=10).suffix(" labels"));
+                ui.add(
+                    egui::DragValue::new(&mut row.top)
+                        .range(1..=10)
+                        .suffix(" labels"),
+                );
                 if ui.small_button("Remove").clicked() {
                     remove = Some(i);
                 }
@@ -455,24 +466,28 @@ fn results_ui(ui: &mut egui::Ui, wb: &WritebackState) {
         .show(ui, |ui| {
             egui::Grid::new("writeback-plan")
                 .striped(true)
-                .num_columns(4)
+                .num_columns(5)
                 .show(ui, |ui| {
+                    for head in ["file", "field", "now", "after", ""] {
+                        ui.weak(head);
+                    }
+                    ui.end_row();
                     for file in plan.files.iter().take(PREVIEW_ROWS) {
                         for c in &file.changes {
                             ui.label(file_name(&file.path)).on_hover_text(&file.path);
                             ui.label(c.field.name());
-                            ui.label(format!(
-                                "{} → {}",
-                                c.current.as_deref().unwrap_or("(empty)"),
-                                c.new.as_deref().unwrap_or("(empty)")
-                            ));
+                            ui.label(c.current.as_deref().unwrap_or("(empty)"));
+                            ui.label(c.new.as_deref().unwrap_or("(empty)"));
                             ui.weak(format!("{:?}", c.action).to_lowercase());
                             ui.end_row();
                         }
                     }
                 });
             if plan.files.len() > PREVIEW_ROWS {
-                ui.weak(format!("… and {} more files", plan.files.len() - PREVIEW_ROWS));
+                ui.weak(format!(
+                    "… and {} more files",
+                    plan.files.len() - PREVIEW_ROWS
+                ));
             }
         });
 }

@@ -1,3 +1,4 @@
 //! Custom widgets.
 
 pub mod spectrogram;
+pub mod timeline;

@@ -8,8 +8,8 @@ use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, TextureHandle, Vec2
 
 use crate::dsp::band_centres_hz;
 
-/// Width of the frequency axis.
-const HZ_AXIS: f32 = 44.0;
+/// Width of the frequency axis (the timeline under the spectrogram uses the same margin).
+pub const HZ_AXIS: f32 = 44.0;
 /// Height of the time axis.
 const TIME_AXIS: f32 = 16.0;
 /// Height of the waveform strip.
