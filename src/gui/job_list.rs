@@ -139,16 +139,7 @@ impl JobList {
 }
 
 /// "1 m 05 s" style.
-pub fn format_eta(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{} h {:02} m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{} m {:02} s", s / 60, s % 60)
-    } else {
-        format!("{s} s")
-    }
-}
+pub use crate::jobs::format_duration as format_eta;
 
 #[cfg(test)]
 mod tests {

@@ -100,19 +100,31 @@ pub fn find_similar(req: SimilarRequest) -> Result<SimilarResults> {
             index: req.index,
         });
     }
-    let index = match req.index {
-        Some((id, index)) if id == model_id => index,
-        _ => Arc::new(ClipIndex::load(
-            &lib,
-            model_id,
-            req.model.identity.clip_dim,
-        )?),
-    };
     let clip = lib
         .clip_vector(req.file_id, model_id)?
         .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
+    clip_search(
+        &lib, &req.model, model_id, req.index, &clip, &filter, req.path,
+    )
+}
+
+/// The library's clip vectors closest to `clip`: the cached index when it belongs to
+/// `model_id`, else a fresh one (returned with the results for the next query).
+pub fn clip_search(
+    lib: &Library,
+    model: &ActiveModel,
+    model_id: i64,
+    cached: Option<(i64, Arc<ClipIndex>)>,
+    clip: &[f32],
+    filter: &Filter,
+    query: String,
+) -> Result<SimilarResults> {
+    let index = match cached {
+        Some((id, index)) if id == model_id => index,
+        _ => Arc::new(ClipIndex::load(lib, model_id, model.identity.clip_dim)?),
+    };
     let hits = index
-        .top_k(&clip, RESULTS, &filter)?
+        .top_k(clip, RESULTS, filter)?
         .into_iter()
         .map(|h| SimilarHit {
             file_id: h.candidate.file_id,
@@ -122,7 +134,7 @@ pub fn find_similar(req: SimilarRequest) -> Result<SimilarResults> {
         })
         .collect();
     Ok(SimilarResults {
-        query: req.path,
+        query,
         region: None,
         hits,
         index: Some((model_id, index)),

@@ -80,6 +80,18 @@ impl EventSink {
     }
 }
 
+/// A time left or taken for people: "1 h 02 m", "3 m 05 s", "12 s".
+pub fn format_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 3600 {
+        format!("{} h {:02} m", s / 3600, (s % 3600) / 60)
+    } else if s >= 60 {
+        format!("{} m {:02} s", s / 60, s % 60)
+    } else {
+        format!("{s} s")
+    }
+}
+
 /// Keeps counts and derives the ETA from the average time per item so far.
 #[derive(Debug, Clone)]
 pub struct ProgressTracker {

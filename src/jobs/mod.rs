@@ -12,5 +12,5 @@ pub mod event;
 pub mod queue;
 
 pub use control::JobControl;
-pub use event::{EventSink, JobEvent, Progress, ProgressTracker};
+pub use event::{EventSink, JobEvent, Progress, ProgressTracker, format_duration};
 pub use queue::{JobContext, JobHandle, JobQueue, spawn_named};

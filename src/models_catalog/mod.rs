@@ -24,7 +24,7 @@ pub mod install;
 pub mod installed;
 pub mod verify;
 
-use std::time::Duration;
+use crate::jobs::format_duration;
 
 pub use catalog::{Catalog, CatalogEntry, EntryKind, RunConfig};
 pub use fetch::{FetchOptions, Fetcher, TransferProgress};
@@ -46,21 +46,10 @@ pub fn describe_transfer(p: &TransferProgress) -> String {
     s
 }
 
-/// "1 h 02 m", "3 m 05 s", "12 s".
-pub fn format_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    if s >= 3600 {
-        format!("{} h {:02} m", s / 3600, (s % 3600) / 60)
-    } else if s >= 60 {
-        format!("{} m {:02} s", s / 60, s % 60)
-    } else {
-        format!("{s} s")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn transfer_lines_read_well() {

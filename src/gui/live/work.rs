@@ -11,7 +11,7 @@ use crate::audio::playback::output_devices;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::gui::models::ActiveModel;
-use crate::gui::search::{RESULTS, SimilarHit, SimilarResults};
+use crate::gui::search::{SimilarResults, clip_search};
 use crate::library::Library;
 use crate::library::analyse::{Budget, analyse_file};
 use crate::library::model_id::hash_file;
@@ -202,26 +202,15 @@ pub fn find_similar_heard(q: HeardQuery) -> Result<SimilarResults> {
         exclude_fingerprint: Some(hash_file(&clip_path)?),
         ..Filter::default()
     };
-    let index = match q.index {
-        Some((id, index)) if id == model_id => index,
-        _ => Arc::new(ClipIndex::load(&lib, model_id, q.model.identity.clip_dim)?),
-    };
-    let hits = index
-        .top_k(&clip, RESULTS, &filter)?
-        .into_iter()
-        .map(|h| SimilarHit {
-            file_id: h.candidate.file_id,
-            path: h.candidate.path,
-            score: h.score,
-            at_s: None,
-        })
-        .collect();
-    Ok(SimilarResults {
-        query: format!("the last {seconds:.0} s heard"),
-        region: None,
-        hits,
-        index: Some((model_id, index)),
-    })
+    clip_search(
+        &lib,
+        &q.model,
+        model_id,
+        q.index,
+        &clip,
+        &filter,
+        format!("the last {seconds:.0} s heard"),
+    )
 }
 
 /// Saves `samples` as a 16-bit WAV in `folder`; returns its path.
