@@ -6,6 +6,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/desktop.rs"]
 mod desktop;
@@ -16,32 +18,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{WavFormat, fixture};
-use earmark::config::Settings;
+use app::{H, harness, tiny_options, wait_until};
+use common::WavFormat;
+use earmark::gui::EarmarkApp;
 use earmark::gui::app::PlayerSlot;
 use earmark::gui::dialogs::ScriptedDialogs;
 use earmark::gui::job_list::JobKind;
-use earmark::gui::models::ModelSource;
-use earmark::gui::{AppOptions, EarmarkApp};
 use eframe::egui;
+use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
-
-type H = Harness<'static, EarmarkApp>;
-
-/// Steps the app until `done` holds (background work needs real time), failing after 90 s.
-fn wait_until(h: &mut H, what: &str, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(4);
-}
 
 fn idle(app: &EarmarkApp) -> bool {
     app.jobs.current().is_none() && app.inspector.task.is_none() && app.similar.task.is_none()
@@ -65,53 +50,19 @@ fn sounds(dir: &Path) -> PathBuf {
     root
 }
 
-/// Copies a fixture into the test's fixed folder, so the paths the panels show do not depend
-/// on where the checkout lives.
-fn local_copy(dir: &Path, src: PathBuf) -> PathBuf {
-    let dest = dir.join(src.file_name().unwrap());
-    if !dest.exists() {
-        std::fs::copy(&src, &dest).unwrap();
-    }
-    dest
-}
-
-fn app_options(dir: &Path, dialogs: Arc<ScriptedDialogs>) -> AppOptions {
-    AppOptions {
-        library: Some(dir.join("library.sqlite")),
-        model: Some({
-            local_copy(dir, synth::tiny_model().with_extension("json"));
-            local_copy(dir, synth::tiny_model())
-        }),
-        settings: Settings {
-            device: "cpu".into(),
-            head: Some(local_copy(dir, fixture("probe_tiny.pth"))),
-            head_labels: Some(local_copy(dir, fixture("probe_tiny_labels.txt"))),
-            ..Settings::default()
-        },
-        dialogs,
-        probe_gpu: false,
-        model_folders: Some(vec![(dir.join("models"), ModelSource::Installed)]),
-        ..AppOptions::default()
-    }
-}
-
-fn harness(opts: AppOptions) -> H {
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| EarmarkApp::new(cc, opts))
-}
-
 #[test]
 fn add_scan_inspect_find_similar_and_play() {
     let audio_server = desktop::pulseaudio_null_sink();
     let dir = desktop::fixed_dir("flow");
     let root = sounds(&dir);
     let dialogs = Arc::new(ScriptedDialogs::default());
-    let mut h = harness(app_options(&dir, Arc::clone(&dialogs)));
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), true),
+        [1280.0, 800.0],
+    );
 
     // First start: an explanation and an "add a folder" button, not an empty window.
-    wait_until(&mut h, "the empty library to be read", |a| {
+    wait_until(&mut h, "the empty library to be read", 90, |a| {
         a.rows_loaded && a.model.active.is_some()
     });
     h.get_by_label("Add a folder…");
@@ -167,7 +118,7 @@ fn add_scan_inspect_find_similar_and_play() {
 
     // Select a file: the spectrogram texture and the predicted tags appear.
     h.get_by_label("s05.wav").click();
-    wait_until(&mut h, "the inspector", |a| {
+    wait_until(&mut h, "the inspector", 90, |a| {
         a.inspector
             .data
             .as_ref()
@@ -188,7 +139,7 @@ fn add_scan_inspect_find_similar_and_play() {
 
     // ↓ moves the selection to the next row of the (filtered) table.
     h.key_press(egui::Key::ArrowDown);
-    wait_until(&mut h, "the next file", |a| {
+    wait_until(&mut h, "the next file", 90, |a| {
         a.inspector
             .data
             .as_ref()
@@ -197,7 +148,7 @@ fn add_scan_inspect_find_similar_and_play() {
 
     // Enter finds similar files: ranked, the query left out.
     h.key_press(egui::Key::Enter);
-    wait_until(&mut h, "similar results", |a| {
+    wait_until(&mut h, "similar results", 90, |a| {
         a.similar.results.is_some() && idle(a)
     });
     let hits = h.state().similar.hits().to_vec();
@@ -219,7 +170,7 @@ fn add_scan_inspect_find_similar_and_play() {
     // Clicking a result auditions it: playback starts on the null sink, or the app says
     // plainly that there is no output device.
     h.get_by_label_contains(&first).click();
-    wait_until(&mut h, "the result to load", |a| {
+    wait_until(&mut h, "the result to load", 90, |a| {
         a.inspector
             .data
             .as_ref()
@@ -263,7 +214,7 @@ fn add_scan_inspect_find_similar_and_play() {
     h.state_mut().inspector.region = Some((0.2, 0.9));
     h.run_steps(2);
     h.get_by_label("Find similar to region").click();
-    wait_until(&mut h, "region results", |a| {
+    wait_until(&mut h, "region results", 90, |a| {
         a.similar
             .results
             .as_ref()
@@ -276,7 +227,7 @@ fn add_scan_inspect_find_similar_and_play() {
     let png_path = dir.join("export.png");
     dialogs.answer(Some(png_path.clone()));
     h.get_by_label("Export PNG…").click();
-    wait_until(&mut h, "the PNG", |a| a.inspector.exported.is_some());
+    wait_until(&mut h, "the PNG", 90, |a| a.inspector.exported.is_some());
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
     ));
@@ -298,7 +249,7 @@ fn add_scan_inspect_find_similar_and_play() {
     h.get_by_label("Map").click();
     h.run_steps(2);
     h.get_by_label("Compute map").click();
-    wait_until(&mut h, "the map", |a| {
+    wait_until(&mut h, "the map", 90, |a| {
         a.map.points.as_ref().is_some_and(|p| p.len() == 12) && idle(a)
     });
     snapshot(&mut h, "map", 0);
@@ -306,7 +257,7 @@ fn add_scan_inspect_find_similar_and_play() {
     h.get_by_label("Jobs").click();
     snapshot(&mut h, "jobs", 600);
     h.get_by_label("Models").click();
-    wait_until(&mut h, "the model list", |a| {
+    wait_until(&mut h, "the model list", 90, |a| {
         a.models.list.is_some() && a.models.catalog.is_some()
     });
     snapshot(&mut h, "models", 0);
@@ -317,15 +268,15 @@ fn bad_states_are_shown_not_fatal() {
     let dir = desktop::fixed_dir("bad");
     let root = sounds(&dir);
     let dialogs = Arc::new(ScriptedDialogs::default());
-    let mut opts = app_options(&dir, Arc::clone(&dialogs));
+    let mut opts = tiny_options(&dir, Arc::clone(&dialogs), true);
     opts.settings.head = None;
-    let mut h = harness(opts);
-    wait_until(&mut h, "the library", |a| {
+    let mut h = harness(opts, [1280.0, 800.0]);
+    wait_until(&mut h, "the library", 90, |a| {
         a.rows_loaded && a.model.active.is_some()
     });
     h.state_mut()
         .push(earmark::gui::command::Command::AddRoots(vec![root.clone()]));
-    wait_until(&mut h, "the scan", |a| {
+    wait_until(&mut h, "the scan", 90, |a| {
         a.snapshot.rows.len() == 13
             && !a.jobs.active(JobKind::Scan)
             && a.snapshot.counts.pending == 0
@@ -335,7 +286,7 @@ fn bad_states_are_shown_not_fatal() {
     let victim = root.join("chords/s00.wav");
     std::fs::remove_file(&victim).unwrap();
     h.get_by_label("s00.wav").click();
-    wait_until(&mut h, "the inspector error", |a| {
+    wait_until(&mut h, "the inspector error", 90, |a| {
         a.inspector.error.is_some()
     });
     h.get_by_label_contains("This file cannot be shown");
@@ -346,10 +297,10 @@ fn bad_states_are_shown_not_fatal() {
     h.state_mut().push(earmark::gui::command::Command::Rescan);
     h.run_steps(2);
     // Rescan used the roots known before; reading the library again marks the folder missing.
-    wait_until(&mut h, "the rescan to end", |a| {
+    wait_until(&mut h, "the rescan to end", 90, |a| {
         !a.jobs.active(JobKind::Scan)
     });
-    wait_until(&mut h, "the missing root", |a| {
+    wait_until(&mut h, "the missing root", 90, |a| {
         a.snapshot.roots.iter().any(|r| !r.present)
     });
     h.get_by_label_contains("Folder not found");
@@ -361,13 +312,13 @@ fn bad_states_are_shown_not_fatal() {
     std::fs::rename(&moved, &root).unwrap();
 
     // A missing model file: the app says so where a model is needed.
-    let mut opts = app_options(&dir, dialogs);
+    let mut opts = tiny_options(&dir, dialogs, true);
     opts.model = Some(dir.join("gone.safetensors"));
-    let mut h = harness(opts);
-    wait_until(&mut h, "the model error", |a| a.model.error.is_some());
+    let mut h = harness(opts, [1280.0, 800.0]);
+    wait_until(&mut h, "the model error", 90, |a| a.model.error.is_some());
     h.get_by_label_contains("model file not found");
     h.get_by_label("s01.wav").click();
-    wait_until(&mut h, "the inspector", |a| a.inspector.data.is_some());
+    wait_until(&mut h, "the inspector", 90, |a| a.inspector.data.is_some());
     h.key_press(egui::Key::Enter);
     h.run_steps(4);
     assert!(

@@ -6,6 +6,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/desktop.rs"]
 mod desktop;
@@ -15,48 +17,23 @@ mod synth;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use common::{WavFormat, fixture};
-use earmark::config::Settings;
+use app::{H, harness, tiny_options, wait_until};
+use common::WavFormat;
+use earmark::gui::EarmarkApp;
 use earmark::gui::command::Command;
 use earmark::gui::dialogs::ScriptedDialogs;
 use earmark::gui::job_list::JobKind;
-use earmark::gui::models::ModelSource;
-use earmark::gui::{AppOptions, EarmarkApp};
 use earmark::library::Library;
 use earmark::library::examples::PERSONAL_SOURCE;
 use earmark::library::tagging::TagLimits;
 use eframe::egui;
+use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
-
-type H = Harness<'static, EarmarkApp>;
-
-fn wait_until(h: &mut H, what: &str, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(4);
-}
 
 fn snapshot(h: &mut H, name: &str) {
     h.run_steps(4);
     h.snapshot_options(name, &SnapshotOptions::new().max_failed_pixels(0));
-}
-
-fn local_copy(dir: &Path, src: PathBuf) -> PathBuf {
-    let dest = dir.join(src.file_name().unwrap());
-    if !dest.exists() {
-        std::fs::copy(&src, &dest).unwrap();
-    }
-    dest
 }
 
 /// 12 generated sounds of 2 to 4 s in three folders.
@@ -71,30 +48,6 @@ fn sounds(dir: &Path) -> PathBuf {
     root
 }
 
-fn harness(dir: &Path, dialogs: Arc<ScriptedDialogs>) -> H {
-    let opts = AppOptions {
-        library: Some(dir.join("library.sqlite")),
-        model: Some({
-            local_copy(dir, synth::tiny_model().with_extension("json"));
-            local_copy(dir, synth::tiny_model())
-        }),
-        settings: Settings {
-            device: "cpu".into(),
-            head: Some(local_copy(dir, fixture("probe_tiny.pth"))),
-            head_labels: Some(local_copy(dir, fixture("probe_tiny_labels.txt"))),
-            ..Settings::default()
-        },
-        dialogs,
-        probe_gpu: false,
-        model_folders: Some(vec![(dir.join("models"), ModelSource::Installed)]),
-        ..AppOptions::default()
-    };
-    Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| EarmarkApp::new(cc, opts))
-}
-
 fn shown_names(app: &EarmarkApp) -> BTreeSet<String> {
     (0..app.view.order.len())
         .map(|i| app.view.row(i).unwrap().name.clone())
@@ -104,7 +57,7 @@ fn shown_names(app: &EarmarkApp) -> BTreeSet<String> {
 fn select(h: &mut H, name: &str) {
     h.get_by_label(name).click();
     let owned = name.to_string();
-    wait_until(h, name, move |a| {
+    wait_until(h, name, 120, move |a| {
         a.inspector.task.is_none()
             && a.inspector
                 .data
@@ -144,15 +97,18 @@ fn tag_filter_timeline_personal_tags_and_review() {
     let root = sounds(&dir);
     let lib_path = dir.join("library.sqlite");
     let dialogs = Arc::new(ScriptedDialogs::default());
-    let mut h = harness(&dir, Arc::clone(&dialogs));
-    wait_until(&mut h, "the empty library", |a| {
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), true),
+        [1280.0, 800.0],
+    );
+    wait_until(&mut h, "the empty library", 120, |a| {
         a.rows_loaded && a.model.active.is_some()
     });
 
     // Scan with the probe head: every file gets tags and a timeline.
     dialogs.answer(Some(root.clone()));
     h.get_by_label("Add a folder…").click();
-    wait_until(&mut h, "the scan and its tags", |a| {
+    wait_until(&mut h, "the scan and its tags", 120, |a| {
         a.snapshot.counts.indexed == 12
             && !a.jobs.active(JobKind::Scan)
             && a.snapshot.counts.pending == 0
@@ -276,7 +232,7 @@ fn tag_filter_timeline_personal_tags_and_review() {
         h.run_steps(2);
         h.key_press(egui::Key::Enter);
         h.run_steps(2);
-        wait_until(&mut h, "the tag job", |a| {
+        wait_until(&mut h, "the tag job", 120, |a| {
             !a.tags.waiting
                 && !a.jobs.active(JobKind::Tags)
                 && a.inspector.task.is_none()
@@ -288,7 +244,7 @@ fn tag_filter_timeline_personal_tags_and_review() {
             .unwrap();
         assert_eq!(examples.len(), n + 1, "{:?}", h.state().notices);
     }
-    wait_until(&mut h, "the chip", |a| tagged_shown(a, "bright"));
+    wait_until(&mut h, "the chip", 120, |a| tagged_shown(a, "bright"));
     let examples = Library::open(&lib_path)
         .unwrap()
         .examples(Some("bright"))
@@ -319,7 +275,7 @@ fn tag_filter_timeline_personal_tags_and_review() {
     h.get_by_label("Tags").click();
     h.run_steps(2);
     h.get_by_label("bright").click();
-    wait_until(&mut h, "the review list", |a| {
+    wait_until(&mut h, "the review list", 120, |a| {
         a.tags.items.is_some() && a.tags.review.is_none()
     });
     let labelled: BTreeSet<i64> = examples.iter().map(|e| e.file_id).collect();
@@ -345,7 +301,7 @@ fn tag_filter_timeline_personal_tags_and_review() {
     let accepted = items[0].file_id;
     h.key_press(egui::Key::A);
     h.run_steps(2);
-    wait_until(&mut h, "the answer to be fitted", |a| {
+    wait_until(&mut h, "the answer to be fitted", 120, |a| {
         !a.tags.waiting
             && !a.jobs.active(JobKind::Tags)
             && a.tags.review.is_none()
@@ -378,7 +334,9 @@ fn tag_filter_timeline_personal_tags_and_review() {
     );
     h.state_mut().push(Command::RetagLibrary);
     h.run_steps(2);
-    wait_until(&mut h, "the retag job", |a| !a.jobs.active(JobKind::Tags));
+    wait_until(&mut h, "the retag job", 120, |a| {
+        !a.jobs.active(JobKind::Tags)
+    });
     let lib = Library::open(&lib_path).unwrap();
     for r in h.state().snapshot.rows.iter() {
         let n = lib

@@ -4,6 +4,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/desktop.rs"]
 mod desktop;
@@ -12,35 +14,17 @@ mod synth;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use app::{harness, tiny_options, wait_until};
 use common::{WavFormat, ffmpeg};
-use earmark::config::Settings;
 use earmark::gui::command::Command;
 use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::models::ModelSource;
 use earmark::gui::state::Panel;
-use earmark::gui::{AppOptions, EarmarkApp};
 use earmark::library::Library;
+use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
 use lofty::file::TaggedFileExt;
 use lofty::tag::ItemKey;
-
-type H = Harness<'static, EarmarkApp>;
-
-fn wait_until(h: &mut H, what: &str, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(4);
-}
 
 fn hash(p: &Path) -> String {
     earmark::library::model_id::hash_file(p).unwrap()
@@ -90,38 +74,19 @@ fn preview_write_and_undo_from_the_tags_tab() {
     }
     let before: Vec<String> = files.iter().map(|f| hash(f)).collect();
 
-    let model = dir.join("tiny.safetensors");
-    std::fs::copy(synth::tiny_model(), &model).unwrap();
-    std::fs::copy(
-        synth::tiny_model().with_extension("json"),
-        model.with_extension("json"),
-    )
-    .unwrap();
-    let opts = AppOptions {
-        library: Some(lib_path),
-        model: Some(model),
-        settings: Settings {
-            device: "cpu".into(),
-            ..Settings::default()
-        },
-        dialogs: Arc::new(ScriptedDialogs::default()),
-        probe_gpu: false,
-        model_folders: Some(vec![(dir.join("models"), ModelSource::Installed)]),
-        ..AppOptions::default()
-    };
-    let mut h: H = Harness::builder()
-        .with_size([1280.0, 900.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| EarmarkApp::new(cc, opts));
+    let mut h = harness(
+        tiny_options(&dir, Arc::new(ScriptedDialogs::default()), false),
+        [1280.0, 900.0],
+    );
     h.state_mut().writeback.journal_dir = Some(dir.join("journals"));
-    wait_until(&mut h, "the library", |a| a.snapshot.rows.len() == 3);
+    wait_until(&mut h, "the library", 90, |a| a.snapshot.rows.len() == 3);
     h.state_mut().push(Command::Show(Panel::Tags));
     h.run_steps(4);
     h.get_by_label("Write tags into files");
 
     // Preview: the two files without a genre get "speech; rain"; rock.flac keeps "Rock".
     h.get_by_label("Preview").click();
-    wait_until(&mut h, "the preview", |a| {
+    wait_until(&mut h, "the preview", 90, |a| {
         a.writeback.plan.is_some() || a.writeback.error.is_some()
     });
     assert_eq!(h.state().writeback.error, None);
@@ -137,7 +102,7 @@ fn preview_write_and_undo_from_the_tags_tab() {
     );
 
     h.get_by_label("Write 2 files").click();
-    wait_until(&mut h, "the write", |a| {
+    wait_until(&mut h, "the write", 90, |a| {
         a.writeback.applied.is_some() || a.writeback.error.is_some()
     });
     assert_eq!(h.state().writeback.error, None);
@@ -151,7 +116,7 @@ fn preview_write_and_undo_from_the_tags_tab() {
     assert_eq!(hash(&files[2]), before[2]);
 
     h.get_by_label("Undo last write").click();
-    wait_until(&mut h, "the undo", |a| {
+    wait_until(&mut h, "the undo", 90, |a| {
         a.writeback.undone.is_some() || a.writeback.error.is_some()
     });
     assert_eq!(h.state().writeback.error, None);
