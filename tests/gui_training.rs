@@ -4,6 +4,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/desktop.rs"]
 mod desktop;
@@ -11,31 +13,13 @@ mod desktop;
 mod synth;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use app::{harness, tiny_options, wait_until};
 use common::WavFormat;
-use earmark::config::Settings;
 use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::models::ModelSource;
 use earmark::gui::state::Panel;
-use earmark::gui::{AppOptions, EarmarkApp};
+use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::{Harness, SnapshotOptions};
-
-type H = Harness<'static, EarmarkApp>;
-
-fn wait_until(h: &mut H, what: &str, secs: u64, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    h.run_steps(4);
-}
 
 #[test]
 fn train_a_small_model_and_use_it() {
@@ -53,22 +37,10 @@ fn train_a_small_model_and_use_it() {
         );
     }
     let dialogs = Arc::new(ScriptedDialogs::default());
-    let opts = AppOptions {
-        library: Some(dir.join("library.sqlite")),
-        model: Some(synth::tiny_model()),
-        settings: Settings {
-            device: "cpu".into(),
-            ..Settings::default()
-        },
-        dialogs: dialogs.clone(),
-        probe_gpu: false,
-        model_folders: Some(vec![(dir.join("models"), ModelSource::Installed)]),
-        ..AppOptions::default()
-    };
-    let mut h: H = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| EarmarkApp::new(cc, opts));
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), false),
+        [1280.0, 800.0],
+    );
     wait_until(&mut h, "the app to start", 60, |a| a.rows_loaded);
 
     h.get_by_label("Training").click();
