@@ -10,6 +10,7 @@
 
 pub mod atomic_file;
 pub mod audio;
+pub mod calendar;
 pub mod config;
 pub mod dsp;
 pub mod engine;

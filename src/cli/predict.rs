@@ -48,17 +48,11 @@ pub fn head_vocabulary(
             .and_then(|name| head.parent().map(|d| d.join(name)))
             .filter(|p| p.is_file())
     });
-    let vocab = match labels.or(official.as_deref()) {
-        Some(path) => Vocabulary::load(path)?,
-        None => Vocabulary::numbered(classes),
-    };
-    anyhow::ensure!(
-        vocab.len() == classes,
-        "the vocabulary has {} labels but the head {} outputs",
-        vocab.len(),
-        classes
-    );
-    Ok(vocab)
+    Ok(Vocabulary::for_head(
+        head,
+        labels.or(official.as_deref()),
+        classes,
+    )?)
 }
 
 /// Runs `earmark predict`.

@@ -43,13 +43,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         }
         Command::AddRoots(paths) => add_roots(app, paths),
         Command::Rescan => {
-            let present: Vec<PathBuf> = app
-                .snapshot
-                .roots
-                .iter()
-                .filter(|r| r.present)
-                .map(|r| PathBuf::from(&r.path))
-                .collect();
+            let present = app.snapshot.present_roots();
             if present.is_empty() {
                 app.notices
                     .push("No library folder is present to scan.".into());

@@ -214,7 +214,8 @@ fn predict(
         .clip_vector(file_id, model_id)?
         .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
     let source = crate::library::tagging::source_name(head);
-    let head = Head::load(head)?;
+    let head_path = head;
+    let head = Head::load(head_path)?;
     if matches!(head, Head::AudioSet { .. }) {
         // Its own encoder pass ran during the scan: the prediction is what it stored.
         let mut tags: Tags = lib
@@ -239,17 +240,7 @@ fn predict(
             clip.len()
         )));
     }
-    let vocab = match labels {
-        Some(p) => Vocabulary::load(p)?,
-        None => Vocabulary::numbered(head.classes()),
-    };
-    if vocab.len() != head.classes() {
-        return Err(Error::Model(format!(
-            "the vocabulary has {} labels, the head {} classes",
-            vocab.len(),
-            head.classes()
-        )));
-    }
+    let vocab = Vocabulary::for_head(head_path, labels, head.classes())?;
     Ok(top_k(&head.probabilities(&clip)?, TOP_TAGS)
         .into_iter()
         .map(|(i, p)| (vocab.labels[i].clone(), p))

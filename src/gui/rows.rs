@@ -64,6 +64,15 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The library folders that are on disk now.
+    pub fn present_roots(&self) -> Vec<PathBuf> {
+        self.roots
+            .iter()
+            .filter(|r| r.present)
+            .map(|r| PathBuf::from(&r.path))
+            .collect()
+    }
+
     /// The indices of these label names, ascending; a name the library does not know becomes
     /// `u32::MAX`, which no row carries.
     pub fn label_ids(&self, names: &[String]) -> Vec<u32> {

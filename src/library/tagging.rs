@@ -84,18 +84,7 @@ impl LibraryHead {
     /// Loads the head and its vocabulary; their class counts must agree.
     pub fn load(choice: &HeadChoice) -> Result<Self> {
         let head = Head::load(&choice.path)?;
-        let vocab = match &choice.labels {
-            Some(p) => Vocabulary::load(p)?,
-            None => Vocabulary::numbered(head.classes()),
-        };
-        if vocab.len() != head.classes() {
-            return Err(Error::Model(format!(
-                "{}: the vocabulary has {} labels, the head {} classes",
-                choice.path.display(),
-                vocab.len(),
-                head.classes()
-            )));
-        }
+        let vocab = Vocabulary::for_head(&choice.path, choice.labels.as_deref(), head.classes())?;
         Ok(LibraryHead {
             source: source_name(&choice.path),
             head,

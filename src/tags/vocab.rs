@@ -54,6 +54,25 @@ impl Vocabulary {
         }
     }
 
+    /// The vocabulary of the head at `head` with `classes` outputs: the file `labels` when
+    /// given, else numbered names; an error when the counts differ.
+    pub fn for_head(head: &Path, labels: Option<&Path>, classes: usize) -> Result<Self> {
+        let vocab = match labels {
+            Some(p) => Vocabulary::load(p)?,
+            None => Vocabulary::numbered(classes),
+        };
+        if vocab.len() != classes {
+            return Err(err(
+                head,
+                format!(
+                    "the vocabulary has {} labels, the head {classes} classes",
+                    vocab.len()
+                ),
+            ));
+        }
+        Ok(vocab)
+    }
+
     /// Number of classes.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -101,17 +101,7 @@ fn live_head(path: &Path, labels: Option<&Path>, concat: usize, mean: usize) -> 
             head.inputs()
         )));
     }
-    let vocab = match labels {
-        Some(p) => Vocabulary::load(p)?,
-        None => Vocabulary::numbered(head.classes()),
-    };
-    if vocab.len() != head.classes() {
-        return Err(Error::Model(format!(
-            "the vocabulary has {} labels, the head {} classes",
-            vocab.len(),
-            head.classes()
-        )));
-    }
+    let vocab = Vocabulary::for_head(path, labels, head.classes())?;
     let name = path
         .file_stem()
         .map_or_else(|| "head".into(), |s| s.to_string_lossy().into_owned());

@@ -6,8 +6,6 @@
 //! Everything heavy runs elsewhere: the session has its own threads, the model loads and the
 //! searches run on workers ([`crate::gui::live`]); this module only draws and pushes requests.
 
-use std::path::PathBuf;
-
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke};
 
 use crate::gui::app::EarmarkApp;
@@ -296,13 +294,7 @@ fn heard_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             live::find_similar(app, ui.ctx());
         }
     });
-    let roots: Vec<PathBuf> = app
-        .snapshot
-        .roots
-        .iter()
-        .filter(|r| r.present)
-        .map(|r| PathBuf::from(&r.path))
-        .collect();
+    let roots = app.snapshot.present_roots();
     if app
         .live
         .snippet_folder

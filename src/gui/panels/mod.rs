@@ -250,13 +250,7 @@ fn overlay_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 /// The Training tab; its data folders start as the library's folders.
 fn training_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     if app.training.roots.is_empty() && !app.training.running() {
-        app.training.roots = app
-            .snapshot
-            .roots
-            .iter()
-            .filter(|r| r.present)
-            .map(|r| std::path::PathBuf::from(&r.path))
-            .collect();
+        app.training.roots = app.snapshot.present_roots();
     }
     match app.training.ui(ui) {
         Some(training::TrainingRequest::UseModel(p)) => app.push(Command::UseModel(p)),
