@@ -15,3 +15,4 @@ run: deps
 test: test-deps
 	@mkdir -p -m 700 /tmp/earmark-xdg-$$(id -u)
 	XDG_RUNTIME_DIR=$${XDG_RUNTIME_DIR:-/tmp/earmark-xdg-$$(id -u)} cargo test --no-fail-fast
+	cargo test --manifest-path packaging/appimage-runtime/Cargo.toml --target-dir $${CARGO_TARGET_DIR:-target}

@@ -2,8 +2,9 @@
 # Builds Earmark's packages from a release build:
 #   target/debian/earmark_VERSION_ARCH.deb      with cargo-deb (installed here when missing)
 #   target/appimage/Earmark.AppDir              the AppImage's tree (AppRun, desktop entry, icon, usr/)
-#   target/appimage/Earmark-x86_64.AppImage     only when APPIMAGE_RUNTIME names an AppImage type-2
-#                                               runtime file (see README, "Install")
+#   target/appimage/Earmark-x86_64.AppImage     the AppDir as SquashFS (zstd) after the start-up
+#                                               program of packaging/appimage-runtime (or the
+#                                               type-2 runtime file APPIMAGE_RUNTIME names)
 # Usage: packaging/build.sh [all|deb|appimage]   (default: all)
 # Honours CARGO_TARGET_DIR. Needs the packages of `packaging/install-deps.sh test`.
 set -euo pipefail
@@ -75,16 +76,26 @@ for lib in libopus.so.0; do
 done
 echo "$appdir"
 
-if [ -z "${APPIMAGE_RUNTIME:-}" ]; then
-  echo "No AppImage made: set APPIMAGE_RUNTIME to an AppImage type-2 runtime file (no registry" \
-       "that this build may use ships one; see README, \"Install\")."
-  exit 0
+# The AppImage's start-up program: packaging/appimage-runtime (Rust, crates.io only), unless
+# APPIMAGE_RUNTIME names another type-2 runtime file (the AppImage project's, for one).
+runtime="${APPIMAGE_RUNTIME:-}"
+if [ -z "$runtime" ]; then
+  step "AppImage runtime"
+  cargo build --release --locked --manifest-path packaging/appimage-runtime/Cargo.toml \
+    --target-dir "$target_dir"
+  runtime="$appimage_dir/runtime-x86_64"
+  install -m 755 "$target_dir/release/earmark-appimage-runtime" "$runtime"
+  # The type-2 magic, "AI" and 2, at offset 8 of the ELF header (bytes loaders ignore).
+  printf 'AI\002' | dd of="$runtime" bs=1 seek=8 conv=notrunc status=none
 fi
 step "AppImage"
 squashfs="$appimage_dir/Earmark.squashfs"
 image="$appimage_dir/Earmark-x86_64.AppImage"
 mksquashfs "$appdir" "$squashfs" -root-owned -noappend -comp zstd -quiet
-cat "$APPIMAGE_RUNTIME" "$squashfs" > "$image"
+cat "$runtime" "$squashfs" > "$image"
 chmod 755 "$image"
 rm -f "$squashfs"
+# The runtime must find the image exactly where it was appended.
+[ "$("$image" --appimage-offset)" = "$(stat -c %s "$runtime")" ] \
+  || { echo "build.sh: the AppImage runtime does not find its image" >&2; exit 1; }
 ls -l "$image"

@@ -3,8 +3,9 @@
 #   deb       unpacks the .deb into a temporary root (dpkg -x) and runs the installed earmark from
 #             there (--version, info on a fixture); validates the desktop entry; lists the man pages,
 #             completions and icons it ships
-#   appimage  starts the AppImage (or, without one, the AppDir's AppRun) under Xvfb, waits for the
-#             "Earmark" window and checks a screenshot of it is not blank
+#   appimage  checks the AppImage's layout (type-2 magic, SquashFS after the program) and runs
+#             `--version` through it, then starts it under Xvfb, waits for the "Earmark" window and
+#             checks a screenshot of it is not blank
 # Usage: packaging/check-packages.sh [all|deb|appimage]   (default: all). Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -58,12 +59,23 @@ check_deb() {
 
 check_appimage() {
   local image="$target_dir/appimage/Earmark-x86_64.AppImage" launcher
-  if [ -x "$image" ]; then
-    launcher="$image"
-  else
-    launcher="$target_dir/appimage/Earmark.AppDir/AppRun"
-    [ -x "$launcher" ] || fail "no AppImage or AppDir (run packaging/build.sh appimage)"
-  fi
+  [ -x "$image" ] || fail "no AppImage (run packaging/build.sh appimage)"
+  launcher="$image"
+  echo "== $image ($(du -k "$image" | cut -f1) KiB)"
+  # Type 2: "AI" and 2 at offset 8, an ELF program, then the SquashFS image ("hsqs").
+  [ "$(head -c 11 "$image" | tail -c 3 | od -An -c | tr -d ' ')" = 'AI002' ] \
+    || fail "the AppImage lacks the type-2 magic"
+  local offset
+  offset="$("$image" --appimage-offset)"
+  [ "$(tail -c +$((offset + 1)) "$image" | head -c 4)" = hsqs ] \
+    || fail "no SquashFS image at offset $offset"
+  echo "SquashFS image at byte $offset"
+  local cache
+  cache="$(mktemp -d)"
+  echo "$ Earmark-x86_64.AppImage --version"
+  XDG_CACHE_HOME="$cache" "$image" --version | tee "$cache/version"
+  grep -q '^earmark [0-9]' "$cache/version" || fail "the AppImage did not run earmark"
+  rm -rf "$cache"
   echo "== $launcher under Xvfb"
   local shot="$target_dir/appimage/window.png" xvfb_pid app_pid runtime_dir display=""
   runtime_dir="$(mktemp -d)"

@@ -2,14 +2,15 @@
 # Installs the Debian/Ubuntu packages Earmark needs, once; a second run does nothing.
 #   install-deps.sh build   what building and running the app needs
 #   install-deps.sh test    that, plus what the test suite uses (media encoders, X server, sound server)
-#                           and the package checks (desktop-file-validate, dpkg-shlibdeps, screenshots)
+#                           and the packages and their checks (mksquashfs, desktop-file-validate,
+#                           dpkg-shlibdeps, screenshots)
 set -euo pipefail
 
 mode="${1:-build}"
 build_pkgs=(make pkg-config libasound2-dev libopus-dev)
 test_pkgs=(ffmpeg sox xvfb xauth mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
            pulseaudio pulseaudio-utils libasound2-plugins
-           desktop-file-utils dpkg-dev imagemagick x11-utils)
+           desktop-file-utils dpkg-dev imagemagick x11-utils squashfs-tools)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = "test" ]; then
