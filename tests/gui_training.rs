@@ -16,8 +16,11 @@ use std::sync::Arc;
 
 use app::{harness, tiny_options, wait_until};
 use common::WavFormat;
+use earmark::gui::EarmarkApp;
 use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::state::Panel;
+use earmark::gui::state::{Panel, UiState};
+use earmark::model::WeightFile;
+use egui_kittest::Harness;
 use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
 
@@ -50,14 +53,14 @@ fn train_a_small_model_and_use_it() {
     {
         let t = &mut h.state_mut().training;
         t.runs_root = dir.join("runs");
-        t.steps = 4;
-        t.batch = 2;
-        t.preset = "tiny".into();
+        t.form.steps = 4;
+        t.form.batch = 2;
+        t.form.preset = "tiny".into();
     }
     dialogs.answer(Some(audio.clone()));
     h.get_by_label("Add training folder…").click();
     wait_until(&mut h, "the folder to be added", 30, |a| {
-        a.training.roots == vec![audio.clone()]
+        a.training.form.roots == vec![audio.clone()]
     });
 
     h.get_by_label("Start training").click();
@@ -94,7 +97,7 @@ fn train_a_small_model_and_use_it() {
     dialogs.answer(Some(labelled.clone()));
     h.get_by_label("Choose…").click();
     wait_until(&mut h, "the evaluation folder", 30, |a| {
-        a.training.eval_folder == Some(labelled.clone())
+        a.training.form.eval_folder == Some(labelled.clone())
     });
     h.get_by_label("Evaluate").click();
     let ck = h
@@ -118,4 +121,52 @@ fn train_a_small_model_and_use_it() {
     wait_until(&mut h, "the trained model to become active", 60, |a| {
         a.model.active.as_ref().is_some_and(|m| m.path == model)
     });
+
+    // Continue pretraining the trained model: its sizes replace the preset's (a "small" preset
+    // would be 384 wide; the trained model is "tiny", 192 wide).
+    dialogs.answer(Some(model.clone()));
+    h.get_by_label("Model…").click();
+    wait_until(&mut h, "the model to continue", 30, |a| {
+        a.training.form.init == Some(model.clone())
+    });
+    h.get_by_label("continue model.safetensors");
+    {
+        let form = &mut h.state_mut().training.form;
+        form.preset = "small".into();
+        form.steps = 2;
+    }
+    h.get_by_label("Start training").click();
+    h.run_steps(2);
+    wait_until(&mut h, "the continued run to finish", 300, |a| {
+        !a.training.running()
+    });
+    h.get_by_label_contains("Finished after 2 updates");
+    let run2 = h.state().training.run_dir.clone().unwrap();
+    assert_ne!(run2, run, "a new run gets its own folder");
+    let config_of = |p: &std::path::Path| {
+        let file = WeightFile::open(p).unwrap();
+        earmark::model::load::resolve_config(&file).unwrap()
+    };
+    let continued = config_of(&run2.join("model.safetensors"));
+    assert_eq!(continued, config_of(&model));
+    assert_eq!(continued.embed_dim, 192);
+
+    // The form and the last run are remembered: a new window offers to resume that run and
+    // lists its checkpoints.
+    let state = UiState {
+        training: h.state().training.form.clone(),
+        ..UiState::default()
+    };
+    assert_eq!(state.training.last_run, Some(run2.clone()));
+    let opts = tiny_options(&dir, Arc::clone(&dialogs), false);
+    let mut h2 = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .with_max_steps(10_000)
+        .build_eframe(move |_cc| EarmarkApp::with_state(state, opts));
+    wait_until(&mut h2, "the second window to start", 60, |a| a.rows_loaded);
+    h2.get_by_label("Training").click();
+    h2.run_steps(3);
+    h2.get_by_label("Resume last run");
+    h2.get_by_label("checkpoint-0000002.safetensors");
+    h2.get_by_label("continue model.safetensors");
 }

@@ -28,6 +28,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::ImportModelDialog => ask(app, ctx, DialogRequest::ImportModel),
         Command::TrainingFolderDialog => ask(app, ctx, DialogRequest::TrainingFolder),
         Command::EvalFolderDialog => ask(app, ctx, DialogRequest::EvalFolder),
+        Command::InitModelDialog => ask(app, ctx, DialogRequest::InitModel),
         Command::ExportPngDialog => {
             let name = app
                 .inspector
@@ -139,10 +140,11 @@ pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Opt
         DialogRequest::AddFolder => add_roots(app, vec![path]),
         DialogRequest::ImportModel => super::panels::models::import(app, path),
         DialogRequest::SavePng(_) => super::panels::inspector::export_png(app, &path),
-        DialogRequest::EvalFolder => app.training.eval_folder = Some(path),
+        DialogRequest::EvalFolder => app.training.form.eval_folder = Some(path),
+        DialogRequest::InitModel => app.training.form.init = Some(path),
         DialogRequest::TrainingFolder => {
-            if !app.training.roots.contains(&path) {
-                app.training.roots.push(path);
+            if !app.training.form.roots.contains(&path) {
+                app.training.form.roots.push(path);
             }
         }
     }

@@ -270,6 +270,7 @@ impl EarmarkApp {
             applied_theme: None,
             opts,
         };
+        app.training.restore(app.state.training.clone());
         if let Some(bench) = app.opts.bench.clone() {
             app.commands.push(Command::AddRoots(bench.roots));
             app.bench_started = Some(Instant::now());
@@ -574,6 +575,7 @@ impl eframe::App for EarmarkApp {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        self.state.training = self.training.form.clone();
         eframe::set_value(storage, STORAGE_KEY, &self.state);
     }
 }

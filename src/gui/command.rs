@@ -59,6 +59,8 @@ pub enum Command {
     TrainingFolderDialog,
     /// Open the folder dialog for the labelled folder checkpoints are evaluated on.
     EvalFolderDialog,
+    /// Open the file dialog for the model a training run continues.
+    InitModelDialog,
     /// Add a personal tag example: label, file id, and the region (seconds) if one is chosen.
     AddTag(String, i64, Option<(f64, f64)>),
     /// Answer the review of a personal tag: label, file id, accepted.

@@ -18,6 +18,8 @@ pub enum DialogRequest {
     TrainingFolder,
     /// A labelled folder (subfolder = class) to evaluate checkpoints on.
     EvalFolder,
+    /// A model whose pretraining a run continues.
+    InitModel,
 }
 
 /// Asks the user for paths. Called on a worker thread; may block until the user answers.
@@ -43,6 +45,10 @@ impl Dialogs for SystemDialogs {
             DialogRequest::EvalFolder => rfd::FileDialog::new()
                 .set_title("Choose a labelled folder (one subfolder per class)")
                 .pick_folder(),
+            DialogRequest::InitModel => rfd::FileDialog::new()
+                .set_title("Continue pretraining which model?")
+                .add_filter("Model weights", &["safetensors", "pt", "pth"])
+                .pick_file(),
             DialogRequest::TrainingFolder => rfd::FileDialog::new()
                 .set_title("Add a folder of training audio")
                 .pick_folder(),

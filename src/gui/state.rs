@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::panels::training_form::TrainingForm;
 use crate::library::analyse::Budget;
 
 /// Key of the state in eframe's storage.
@@ -149,6 +150,8 @@ pub struct UiState {
     pub tag_filter: Vec<String>,
     /// The personal tag under review.
     pub review_tag: Option<String>,
+    /// The Training tab's form and last run.
+    pub training: TrainingForm,
 }
 
 impl Default for UiState {
@@ -166,6 +169,7 @@ impl Default for UiState {
             map_tag: None,
             tag_filter: Vec::new(),
             review_tag: None,
+            training: TrainingForm::default(),
         }
     }
 }

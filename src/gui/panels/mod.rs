@@ -15,6 +15,7 @@ pub mod similar;
 pub mod tag_filter;
 pub mod tags;
 pub mod training;
+pub mod training_form;
 pub mod writeback;
 
 use eframe::egui;
@@ -249,13 +250,14 @@ fn overlay_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 
 /// The Training tab; its data folders start as the library's folders.
 fn training_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    if app.training.roots.is_empty() && !app.training.running() {
-        app.training.roots = app.snapshot.present_roots();
+    if app.training.form.roots.is_empty() && !app.training.running() {
+        app.training.form.roots = app.snapshot.present_roots();
     }
     match app.training.ui(ui) {
         Some(training::TrainingRequest::UseModel(p)) => app.push(Command::UseModel(p)),
         Some(training::TrainingRequest::PickFolder) => app.push(Command::TrainingFolderDialog),
         Some(training::TrainingRequest::PickEvalFolder) => app.push(Command::EvalFolderDialog),
+        Some(training::TrainingRequest::PickInitModel) => app.push(Command::InitModelDialog),
         None => {}
     }
 }

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
+use super::training_form::TrainingForm;
 use crate::train::checkpoint::{checkpoint_name, latest};
 use crate::train::dataset::TrainData;
 use crate::train::export::{Precision, export_model};
 use crate::train::trainer::{TrainHandle, TrainRun};
-use crate::train::{StepStats, TrainConfig, TrainEvent, TrainPreset, TrainState};
+use crate::train::{StepStats, TrainEvent};
 
 /// What the panel asks the app to do.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ pub enum TrainingRequest {
     PickFolder,
     /// Open the folder dialog to choose the labelled evaluation folder.
     PickEvalFolder,
+    /// Open the file dialog to choose the model a run continues.
+    PickInitModel,
 }
 
 /// A checkpoint evaluation running on its own thread.
@@ -33,28 +36,12 @@ struct EvalTask {
 
 /// The run form and, while training, the live state.
 pub struct TrainingState {
-    /// Preset name.
-    pub preset: String,
-    /// Updates of the run.
-    pub steps: u64,
-    /// Crops per update.
-    pub batch: usize,
-    /// Peak learning rate.
-    pub lr: f64,
-    /// Masked share of the patches.
-    pub mask_ratio: f64,
-    /// MATPAC++ multiple-choice prediction heads.
-    pub mcl: bool,
-    /// Data folders.
-    pub roots: Vec<PathBuf>,
-    /// Device name (`cpu`, `cuda`, `metal`).
-    pub device: String,
+    /// The options of the next run (remembered between sessions).
+    pub form: TrainingForm,
     /// Folder of the current or last run.
     pub run_dir: Option<PathBuf>,
     /// Where new runs get their folder (the data directory's `training/`).
     pub runs_root: PathBuf,
-    /// Labelled folder (subfolder = class) the checkpoints are evaluated on.
-    pub eval_folder: Option<PathBuf>,
     evaluations: std::collections::HashMap<PathBuf, String>,
     eval_task: Option<EvalTask>,
     handle: Option<TrainHandle>,
@@ -72,17 +59,9 @@ pub struct TrainingState {
 impl Default for TrainingState {
     fn default() -> Self {
         TrainingState {
-            preset: "tiny".into(),
-            steps: 2000,
-            batch: 16,
-            lr: 5e-4,
-            mask_ratio: 0.7,
-            mcl: false,
-            roots: Vec::new(),
-            device: "cpu".into(),
+            form: TrainingForm::default(),
             run_dir: None,
             runs_root: runs_dir(),
-            eval_folder: None,
             evaluations: Default::default(),
             eval_task: None,
             handle: None,
@@ -111,6 +90,14 @@ impl TrainingState {
         &self.status
     }
 
+    /// Takes the remembered form; the last run, when its folder still exists, can be resumed
+    /// and its checkpoints are listed.
+    pub fn restore(&mut self, form: TrainingForm) {
+        self.run_dir = form.last_run.clone().filter(|d| d.is_dir());
+        self.form = form;
+        self.refresh_checkpoints();
+    }
+
     /// Whether a run is going (possibly paused).
     pub fn running(&self) -> bool {
         self.handle.is_some()
@@ -121,26 +108,21 @@ impl TrainingState {
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let dir = self.runs_root.join(format!("run-{stamp}"));
-        let (preset, steps, batch, lr) = (self.preset.clone(), self.steps, self.batch, self.lr);
-        let (mask_ratio, mcl, roots) = (self.mask_ratio, self.mcl, self.roots.clone());
-        let device = self.device.clone();
+        let mut dir = self.runs_root.join(format!("run-{stamp}"));
+        for n in 2.. {
+            if !dir.exists() {
+                break;
+            }
+            dir = self.runs_root.join(format!("run-{stamp}-{n}"));
+        }
+        let form = self.form.clone();
         let run_dir = dir.clone();
         let prepare = move || -> crate::Result<TrainRun> {
-            let device = crate::model::device::open(device.parse()?)?;
-            let mut p = TrainPreset::named(&preset)?;
-            if mcl {
-                p = p.with_prediction_heads(5);
-            }
-            let mut cfg = TrainConfig::new(p, steps, batch, lr);
-            cfg.mask_ratio = mask_ratio;
-            cfg.roots = roots;
-            let data = TrainData::from_roots(&cfg.roots, cfg.preset.encoder.n_t, cfg.seed)?;
-            Ok(TrainRun::new(
-                TrainState::new(cfg, &device)?,
-                data,
-                &run_dir,
-            ))
+            let device = crate::model::device::open(form.device.parse()?)?;
+            let state = form.initial_state(&device)?;
+            let data =
+                TrainData::from_roots(&form.roots, state.cfg.preset.encoder.n_t, state.cfg.seed)?;
+            Ok(TrainRun::new(state, data, &run_dir))
         };
         self.begin(TrainHandle::spawn_with(prepare), dir);
     }
@@ -151,8 +133,10 @@ impl TrainingState {
             return;
         };
         let d = dir.clone();
+        let device = self.form.device.clone();
         let prepare = move || {
-            TrainRun::resume(&d, &candle_core::Device::Cpu, |s| {
+            let device = crate::model::device::open(device.parse()?)?;
+            TrainRun::resume(&d, &device, |s| {
                 TrainData::from_roots(&s.cfg.roots, s.cfg.preset.encoder.n_t, s.cfg.seed)
             })
         };
@@ -169,6 +153,7 @@ impl TrainingState {
                 self.problems.clear();
                 self.finished_model = None;
                 self.status = "Reading the data folders…".into();
+                self.form.last_run = Some(dir.clone());
                 self.run_dir = Some(dir);
             }
             Err(e) => self.status = format!("Could not start: {e}"),
@@ -182,7 +167,7 @@ impl TrainingState {
 
     /// Evaluates checkpoint `ck` on the evaluation folder, on a worker thread.
     pub fn evaluate_checkpoint(&mut self, ck: &Path) {
-        let Some(folder) = self.eval_folder.clone() else {
+        let Some(folder) = self.form.eval_folder.clone() else {
             return;
         };
         let (tx, rx) = crossbeam_channel::bounded(1);
@@ -307,71 +292,15 @@ impl TrainingState {
     }
 
     fn form_ui(&mut self, ui: &mut egui::Ui) -> Option<TrainingRequest> {
-        let mut request = None;
         ui.heading("Train a model");
         ui.label("Self-supervised MATPAC pretraining on your own sounds. No labels needed.");
         ui.add_space(6.0);
         let idle = !self.running();
-        ui.add_enabled_ui(idle, |ui| {
-            egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
-                ui.label("Preset");
-                egui::ComboBox::from_id_salt("preset")
-                    .selected_text(&self.preset)
-                    .show_ui(ui, |ui| {
-                        for p in ["tiny", "small", "base"] {
-                            ui.selectable_value(&mut self.preset, p.to_string(), p);
-                        }
-                    });
-                ui.end_row();
-                ui.label("Updates");
-                ui.add(egui::DragValue::new(&mut self.steps).range(1..=1_000_000));
-                ui.end_row();
-                ui.label("Batch size");
-                ui.add(egui::DragValue::new(&mut self.batch).range(1..=4096));
-                ui.end_row();
-                ui.label("Learning rate");
-                ui.add(
-                    egui::DragValue::new(&mut self.lr)
-                        .speed(1e-5)
-                        .range(1e-6..=1e-2),
-                );
-                ui.end_row();
-                ui.label("Mask ratio");
-                ui.add(egui::Slider::new(&mut self.mask_ratio, 0.3..=0.9));
-                ui.end_row();
-                ui.label("Device");
-                egui::ComboBox::from_id_salt("train_device")
-                    .selected_text(&self.device)
-                    .show_ui(ui, |ui| {
-                        for d in ["cpu", "cuda", "metal"] {
-                            ui.selectable_value(&mut self.device, d.to_string(), d);
-                        }
-                    });
-                ui.end_row();
-            });
-            ui.checkbox(&mut self.mcl, "MATPAC++ (five prediction heads)");
-            ui.add_space(6.0);
-            ui.label("Data folders");
-            let mut remove = None;
-            for (i, r) in self.roots.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    if ui.small_button("Remove").clicked() {
-                        remove = Some(i);
-                    }
-                    ui.label(r.display().to_string());
-                });
-            }
-            if let Some(i) = remove {
-                self.roots.remove(i);
-            }
-            if ui.button("Add training folder…").clicked() {
-                request = Some(TrainingRequest::PickFolder);
-            }
-        });
+        let mut request = self.form.ui(ui, idle);
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if idle {
-                let can = !self.roots.is_empty();
+                let can = !self.form.roots.is_empty();
                 if ui
                     .add_enabled(can, egui::Button::new("Start training"))
                     .on_disabled_hover_text("Add a folder of audio first")
@@ -429,6 +358,7 @@ impl TrainingState {
         ui.label("Checkpoints");
         ui.horizontal(|ui| {
             let shown = self
+                .form
                 .eval_folder
                 .as_ref()
                 .map_or_else(|| "none".to_string(), |p| p.display().to_string());
@@ -448,7 +378,7 @@ impl TrainingState {
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
                 ui.label(name);
-                let can_eval = self.eval_folder.is_some() && self.eval_task.is_none();
+                let can_eval = self.form.eval_folder.is_some() && self.eval_task.is_none();
                 if ui
                     .add_enabled(can_eval, egui::Button::new("Evaluate").small())
                     .on_hover_text("k-NN and few-shot scores on the evaluation folder")
@@ -549,6 +479,7 @@ impl TrainingState {
                 .collect();
             Plot::new("throughput")
                 .height(h - 20.0)
+                .legend(Legend::default())
                 .show(&mut cols[2], |p| {
                     p.line(Line::new("crops/s", PlotPoints::from(tp)));
                 });

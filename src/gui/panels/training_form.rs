@@ -1,0 +1,220 @@
+//! The Training panel's form: the options of the next run (a preset, or a model to continue
+//! pretraining; updates, batch size, learning rate, mask ratio, MATPAC++ heads, device, data
+//! folders, the labelled evaluation folder). The window remembers it between sessions, with the
+//! folder of the last run, so "Resume last run" still works after a restart.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use eframe::egui;
+use serde::{Deserialize, Serialize};
+
+use super::training::TrainingRequest;
+use crate::train::export::state_from_model;
+use crate::train::{TrainConfig, TrainPreset, TrainState};
+
+/// The options of the next run, as the form shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingForm {
+    /// Preset name (`tiny`, `small`, `base`), used when no model is continued.
+    pub preset: String,
+    /// A model whose encoder the run starts from (continued pretraining) instead of random
+    /// weights; its sizes replace the preset's.
+    pub init: Option<PathBuf>,
+    /// Updates of the run.
+    pub steps: u64,
+    /// Crops per update.
+    pub batch: usize,
+    /// Peak learning rate.
+    pub lr: f64,
+    /// Masked share of the patches.
+    pub mask_ratio: f64,
+    /// MATPAC++ multiple-choice prediction heads.
+    pub mcl: bool,
+    /// Data folders.
+    pub roots: Vec<PathBuf>,
+    /// Device name (`cpu`, `cuda`, `metal`).
+    pub device: String,
+    /// Labelled folder (subfolder = class) the checkpoints are evaluated on.
+    pub eval_folder: Option<PathBuf>,
+    /// The folder of the last run started or resumed.
+    pub last_run: Option<PathBuf>,
+}
+
+impl Default for TrainingForm {
+    fn default() -> Self {
+        TrainingForm {
+            preset: "tiny".into(),
+            init: None,
+            steps: 2000,
+            batch: 16,
+            lr: 5e-4,
+            mask_ratio: 0.7,
+            mcl: false,
+            roots: Vec::new(),
+            device: "cpu".into(),
+            eval_folder: None,
+            last_run: None,
+        }
+    }
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+impl TrainingForm {
+    /// The run's configuration for the model sizes `preset`.
+    pub fn config(&self, preset: TrainPreset) -> TrainConfig {
+        let preset = if self.mcl {
+            preset.with_prediction_heads(5)
+        } else {
+            preset
+        };
+        let mut cfg = TrainConfig::new(preset, self.steps, self.batch, self.lr);
+        cfg.mask_ratio = self.mask_ratio;
+        cfg.roots = self.roots.clone();
+        cfg
+    }
+
+    /// The state a new run starts from: the continued model's encoder, or random weights of the
+    /// preset.
+    pub fn initial_state(&self, device: &Device) -> crate::Result<TrainState> {
+        match &self.init {
+            Some(model) => state_from_model(model, device, |p| self.config(p)),
+            None => TrainState::new(self.config(TrainPreset::named(&self.preset)?), device),
+        }
+    }
+
+    /// Draws the form (greyed out while `enabled` is false); returns a dialog to open.
+    pub fn ui(&mut self, ui: &mut egui::Ui, enabled: bool) -> Option<TrainingRequest> {
+        let mut request = None;
+        ui.add_enabled_ui(enabled, |ui| {
+            egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
+                ui.label("Start from");
+                ui.horizontal(|ui| {
+                    let text = match &self.init {
+                        Some(p) => format!("continue {}", file_name(p)),
+                        None => "random weights".into(),
+                    };
+                    ui.label(text).on_hover_text(
+                        "Continue pretraining an existing model on your sounds, or start anew",
+                    );
+                    if ui.small_button("Model…").clicked() {
+                        request = Some(TrainingRequest::PickInitModel);
+                    }
+                    if self.init.is_some() && ui.small_button("Random").clicked() {
+                        self.init = None;
+                    }
+                });
+                ui.end_row();
+                ui.label("Preset");
+                ui.add_enabled_ui(self.init.is_none(), |ui| {
+                    egui::ComboBox::from_id_salt("preset")
+                        .selected_text(&self.preset)
+                        .show_ui(ui, |ui| {
+                            for p in ["tiny", "small", "base"] {
+                                ui.selectable_value(&mut self.preset, p.to_string(), p);
+                            }
+                        })
+                        .response
+                        .on_disabled_hover_text("The continued model's sizes are used");
+                });
+                ui.end_row();
+                ui.label("Updates");
+                ui.add(egui::DragValue::new(&mut self.steps).range(1..=1_000_000));
+                ui.end_row();
+                ui.label("Batch size");
+                ui.add(egui::DragValue::new(&mut self.batch).range(1..=4096));
+                ui.end_row();
+                ui.label("Learning rate");
+                ui.add(
+                    egui::DragValue::new(&mut self.lr)
+                        .speed(1e-5)
+                        .range(1e-6..=1e-2),
+                );
+                ui.end_row();
+                ui.label("Mask ratio");
+                ui.add(egui::Slider::new(&mut self.mask_ratio, 0.3..=0.9));
+                ui.end_row();
+                ui.label("Device");
+                egui::ComboBox::from_id_salt("train_device")
+                    .selected_text(&self.device)
+                    .show_ui(ui, |ui| {
+                        for d in ["cpu", "cuda", "metal"] {
+                            ui.selectable_value(&mut self.device, d.to_string(), d);
+                        }
+                    });
+                ui.end_row();
+            });
+            ui.checkbox(&mut self.mcl, "MATPAC++ (five prediction heads)");
+            ui.add_space(6.0);
+            ui.label("Data folders");
+            let mut remove = None;
+            for (i, r) in self.roots.iter().enumerate() {
+                ui.horizontal(|ui| {
+                    if ui.small_button("Remove").clicked() {
+                        remove = Some(i);
+                    }
+                    ui.label(r.display().to_string());
+                });
+            }
+            if let Some(i) = remove {
+                self.roots.remove(i);
+            }
+            if ui.button("Add training folder…").clicked() {
+                request = Some(TrainingRequest::PickFolder);
+            }
+        });
+        request
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_round_trips_and_tolerates_missing_fields() {
+        let form = TrainingForm {
+            preset: "small".into(),
+            init: Some("/m/model.safetensors".into()),
+            roots: vec!["/a".into(), "/b".into()],
+            last_run: Some("/runs/run-1".into()),
+            ..TrainingForm::default()
+        };
+        let text = serde_json::to_string(&form).unwrap();
+        assert_eq!(serde_json::from_str::<TrainingForm>(&text).unwrap(), form);
+        let partial: TrainingForm = serde_json::from_str(r#"{"steps":7}"#).unwrap();
+        assert_eq!(partial.steps, 7);
+        assert_eq!(partial.preset, "tiny");
+    }
+
+    #[test]
+    fn the_config_carries_the_form() {
+        let form = TrainingForm {
+            steps: 12,
+            batch: 3,
+            lr: 1e-4,
+            mask_ratio: 0.6,
+            mcl: true,
+            ..TrainingForm::default()
+        };
+        let cfg = form.config(TrainPreset::tiny());
+        assert_eq!((cfg.batch_size, cfg.mask_ratio), (3, 0.6));
+        assert_eq!(cfg.preset.decoder.prediction_heads, 5);
+        assert!(
+            form.initial_state(&Device::Cpu).is_ok(),
+            "a tiny random start"
+        );
+        let missing = TrainingForm {
+            init: Some("/no/such/model.safetensors".into()),
+            ..form
+        };
+        assert!(missing.initial_state(&Device::Cpu).is_err());
+    }
+}
