@@ -114,6 +114,8 @@ fn train_a_small_model_and_use_it() {
     });
     h.get_by_label_contains("checkpoint-0000004.safetensors: P@1");
     h.get_by_label_contains("(log-mel: P@1 1.00");
+    let kept = std::fs::read_to_string(ck.with_file_name("evaluations.json")).unwrap();
+    assert!(kept.contains("checkpoint-0000004.safetensors"), "{kept}");
 
     h.get_by_label("Use this model").click();
     let run = h.state().training.run_dir.clone().unwrap();

@@ -195,9 +195,34 @@ impl TrainingState {
         let Ok(result) = task.result.try_recv() else {
             return;
         };
+        let measured = result.is_ok();
         let text = result.unwrap_or_else(|e| format!("evaluation failed: {e}"));
-        self.evaluations.insert(task.checkpoint.clone(), text);
+        let checkpoint = task.checkpoint.clone();
+        self.evaluations.insert(checkpoint.clone(), text);
         self.eval_task = None;
+        if measured && let Err(e) = self.save_evaluations(&checkpoint) {
+            self.status = format!("Could not keep the evaluation: {e}");
+        }
+    }
+
+    /// Writes the measured evaluations of the checkpoints beside `checkpoint` into their run's
+    /// `evaluations.json`, so they are listed again after a restart.
+    fn save_evaluations(&self, checkpoint: &Path) -> crate::Result<()> {
+        let Some(dir) = checkpoint.parent() else {
+            return Ok(());
+        };
+        let mut kept = read_evaluations(dir);
+        for (ck, text) in &self.evaluations {
+            if ck.parent() == Some(dir)
+                && let Some(name) = ck.file_name()
+                && text.starts_with("P@1")
+            {
+                kept.insert(name.to_string_lossy().into_owned(), text.clone());
+            }
+        }
+        let json = serde_json::to_vec_pretty(&kept)
+            .map_err(|e| crate::Error::InvalidInput(e.to_string()))?;
+        crate::atomic_file::write_bytes(&dir.join(EVALUATIONS_FILE), &json)
     }
 
     /// Takes the run's events; call once per frame.
@@ -270,6 +295,9 @@ impl TrainingState {
     fn refresh_checkpoints(&mut self) {
         if let Some(dir) = &self.run_dir {
             self.checkpoints = crate::train::checkpoint::list(dir);
+            for (name, text) in read_evaluations(dir) {
+                self.evaluations.entry(dir.join(name)).or_insert(text);
+            }
         }
     }
 
@@ -487,6 +515,18 @@ impl TrainingState {
     }
 }
 
+/// The file of a run's folder that keeps its checkpoints' evaluations.
+pub const EVALUATIONS_FILE: &str = "evaluations.json";
+
+/// The evaluations kept in run folder `dir` (checkpoint file name → summary); none when the
+/// file is missing or unreadable.
+fn read_evaluations(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    std::fs::read(dir.join(EVALUATIONS_FILE))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
+}
+
 /// Exports the student of checkpoint `ck` beside it (`model-NNNNNNN.safetensors`); returns the
 /// model's path.
 fn export_checkpoint(ck: &Path) -> crate::Result<PathBuf> {
@@ -531,4 +571,49 @@ fn evaluate_summary(ck: &Path, folder: &Path) -> crate::Result<String> {
         "{model_line} (log-mel: {})",
         line(&report.baseline)
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_run_and_its_evaluations_come_back_after_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run-1");
+        std::fs::create_dir_all(&run).unwrap();
+        let ck = run.join("checkpoint-0000004.safetensors");
+        std::fs::write(&ck, b"").unwrap();
+
+        let mut first = TrainingState {
+            run_dir: Some(run.clone()),
+            ..TrainingState::default()
+        };
+        first.evaluations.insert(
+            ck.clone(),
+            "P@1 0.75, 1-shot 0.50 (log-mel: P@1 0.70)".into(),
+        );
+        first.save_evaluations(&ck).unwrap();
+
+        let mut again = TrainingState::default();
+        again.restore(TrainingForm {
+            last_run: Some(run.clone()),
+            ..TrainingForm::default()
+        });
+        assert_eq!(again.run_dir.as_deref(), Some(run.as_path()));
+        assert_eq!(again.checkpoints, vec![ck.clone()]);
+        assert_eq!(
+            again.evaluation(&ck),
+            Some("P@1 0.75, 1-shot 0.50 (log-mel: P@1 0.70)")
+        );
+
+        // A run folder that is gone is not offered.
+        let mut gone = TrainingState::default();
+        gone.restore(TrainingForm {
+            last_run: Some(dir.path().join("deleted")),
+            ..TrainingForm::default()
+        });
+        assert_eq!(gone.run_dir, None);
+        assert!(gone.checkpoints.is_empty());
+    }
 }
