@@ -474,6 +474,34 @@ mod tests {
     use super::*;
 
     #[test]
+    fn formats_that_cannot_be_captured_give_a_clear_error() {
+        let config = |channels, rate, format| {
+            cpal::SupportedStreamConfig::new(
+                channels,
+                rate,
+                cpal::SupportedBufferSize::Unknown,
+                format,
+            )
+        };
+        let ok = capture_format(&config(2, 48_000, SampleFormat::F32)).unwrap();
+        assert_eq!((ok.sample_rate, ok.channels), (48_000, 2));
+        assert_eq!(ok.sample_format, "f32");
+        for (cfg, says) in [
+            (config(2, 2_822_400, SampleFormat::DsdU8), "delivers"),
+            (config(0, 48_000, SampleFormat::I16), "0 channels"),
+            (config(1, 0, SampleFormat::I16), "at 0 Hz"),
+        ] {
+            let e = capture_format(&cfg).unwrap_err();
+            assert!(matches!(e, Error::UnsupportedInputFormat(_)), "{e:?}");
+            let text = e.to_string();
+            assert!(
+                text.starts_with("input format not supported") && text.contains(says),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn integer_blocks_arrive_as_full_scale_floats() {
         let (mut w, mut r) = capture_ring(16, 2);
         w.push_block::<i16>(&[0, i16::MIN, 16_384, -16_384]);
