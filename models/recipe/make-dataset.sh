@@ -7,11 +7,15 @@
 #               phrases rendered with fluidsynth and the FluidR3 GM soundfont, speech from espeak-ng.
 # OUT/eval    : labelled folders (subfolder = label) made from the same sources with other seeds,
 #               never trained on: nine instrument families and speech.
+# OUT/eval-samples : real recordings never trained on, the sample pack of sonic-pi-samples
+#               (freesound.org uploads, CC0, and MIT), in nine folders by the pack's own prefixes:
+#               ambi, bass, bd, drum, elec, glitch, loop, perc, tabla.
 set -euo pipefail
 out=${1:?usage: make-dataset.sh OUT}
 here=$(cd "$(dirname "$0")" && pwd)
 packages="wesnoth-1.16-music frozen-bubble-data hedgewars-data neverball-data pingus-data
-  warzone2100-music extremetuxracer-data sound-theme-freedesktop fluid-soundfont-gm fluidsynth espeak-ng"
+  warzone2100-music extremetuxracer-data sound-theme-freedesktop fluid-soundfont-gm fluidsynth espeak-ng
+  sonic-pi-samples"
 missing=$(for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
@@ -58,4 +62,9 @@ PY
 speak 1 60 "$out/train/speech"
 mkdir -p "$out/eval/speech"
 speak 2 12 "$out/eval/speech"
-echo "train: $(find -L "$out/train" -type f | wc -l) files; eval: $(find "$out/eval" -type f | wc -l) files"
+for class in ambi bass bd drum elec glitch loop perc tabla; do
+  mkdir -p "$out/eval-samples/$class"
+  cp /usr/share/sonic-pi/samples/"$class"_*.flac "$out/eval-samples/$class/"
+done
+echo "train: $(find -L "$out/train" -type f | wc -l) files; eval: $(find "$out/eval" -type f | wc -l)" \
+     "+ $(find "$out/eval-samples" -type f | wc -l) files"

@@ -95,7 +95,12 @@ fn run() -> Result<ExitCode, String> {
         _ => {}
     }
 
-    let appdir = unpacked(&image, offset)?;
+    let mut appdir = unpacked(&image, offset)?;
+    if !appdir.join("AppRun").is_file() {
+        // Something removed files from the cache folder: unpack it again.
+        let _ = fs::remove_dir_all(&appdir);
+        appdir = unpacked(&image, offset)?;
+    }
     let owd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
     let error = Command::new(appdir.join("AppRun"))
         .args(&args)
