@@ -103,12 +103,8 @@ fn prepare(args: &TrainArgs) -> anyhow::Result<TrainRun> {
             bail!("give the folders to train on with --roots DIR... (or --resume RUN)");
         }
         let configure = |preset: TrainPreset| {
-            let preset = if args.mcl {
-                preset.with_prediction_heads(5)
-            } else {
-                preset
-            };
-            let mut cfg = TrainConfig::new(preset, args.steps, args.batch, args.lr);
+            let mut cfg =
+                TrainConfig::new(preset.with_mcl(args.mcl), args.steps, args.batch, args.lr);
             cfg.mask_ratio = args.mask_ratio;
             cfg.seed = args.seed;
             cfg.checkpoint_every = args.checkpoint_every;

@@ -29,7 +29,7 @@ pub mod state;
 pub mod trainer;
 pub mod vit;
 
-pub use preset::{TrainConfig, TrainPreset};
+pub use preset::{MCL_HEADS, TrainConfig, TrainPreset};
 pub use schedule::Schedules;
 pub use state::{StepStats, TrainState};
 pub use trainer::{TrainEvent, TrainHandle};

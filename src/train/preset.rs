@@ -8,6 +8,9 @@ use super::schedule::Schedules;
 use crate::error::{Error, Result};
 use crate::model::EncoderConfig;
 
+/// Prediction heads of a MATPAC++ run (winner-takes-all over five).
+pub const MCL_HEADS: usize = 5;
+
 /// The sizes of the three trained parts: encoder, predictor and classification head.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPreset {
@@ -99,6 +102,16 @@ impl TrainPreset {
     pub fn with_prediction_heads(mut self, heads: usize) -> Self {
         self.decoder.prediction_heads = heads.max(1);
         self
+    }
+
+    /// The same sizes with MATPAC++'s [`MCL_HEADS`] prediction heads when `mcl` is on, as they
+    /// are otherwise.
+    pub fn with_mcl(self, mcl: bool) -> Self {
+        if mcl {
+            self.with_prediction_heads(MCL_HEADS)
+        } else {
+            self
+        }
     }
 }
 

@@ -70,12 +70,7 @@ fn file_name(p: &Path) -> String {
 impl TrainingForm {
     /// The run's configuration for the model sizes `preset`.
     pub fn config(&self, preset: TrainPreset) -> TrainConfig {
-        let preset = if self.mcl {
-            preset.with_prediction_heads(5)
-        } else {
-            preset
-        };
-        let mut cfg = TrainConfig::new(preset, self.steps, self.batch, self.lr);
+        let mut cfg = TrainConfig::new(preset.with_mcl(self.mcl), self.steps, self.batch, self.lr);
         cfg.mask_ratio = self.mask_ratio;
         cfg.roots = self.roots.clone();
         cfg
