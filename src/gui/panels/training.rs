@@ -195,34 +195,18 @@ impl TrainingState {
         let Ok(result) = task.result.try_recv() else {
             return;
         };
-        let measured = result.is_ok();
-        let text = result.unwrap_or_else(|e| format!("evaluation failed: {e}"));
         let checkpoint = task.checkpoint.clone();
-        self.evaluations.insert(checkpoint.clone(), text);
         self.eval_task = None;
-        if measured && let Err(e) = self.save_evaluations(&checkpoint) {
-            self.status = format!("Could not keep the evaluation: {e}");
-        }
-    }
-
-    /// Writes the measured evaluations of the checkpoints beside `checkpoint` into their run's
-    /// `evaluations.json`, so they are listed again after a restart.
-    fn save_evaluations(&self, checkpoint: &Path) -> crate::Result<()> {
-        let Some(dir) = checkpoint.parent() else {
-            return Ok(());
-        };
-        let mut kept = read_evaluations(dir);
-        for (ck, text) in &self.evaluations {
-            if ck.parent() == Some(dir)
-                && let Some(name) = ck.file_name()
-                && text.starts_with("P@1")
-            {
-                kept.insert(name.to_string_lossy().into_owned(), text.clone());
+        let text = match result {
+            Ok(summary) => {
+                if let Err(e) = save_evaluation(&checkpoint, &summary) {
+                    self.status = format!("Could not keep the evaluation: {e}");
+                }
+                summary
             }
-        }
-        let json = serde_json::to_vec_pretty(&kept)
-            .map_err(|e| crate::Error::InvalidInput(e.to_string()))?;
-        crate::atomic_file::write_bytes(&dir.join(EVALUATIONS_FILE), &json)
+            Err(e) => format!("evaluation failed: {e}"),
+        };
+        self.evaluations.insert(checkpoint, text);
     }
 
     /// Takes the run's events; call once per frame.
@@ -527,6 +511,19 @@ fn read_evaluations(dir: &Path) -> std::collections::BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// Adds the evaluation `summary` of `checkpoint` to its run's `evaluations.json`, so it is
+/// listed again after a restart.
+fn save_evaluation(checkpoint: &Path, summary: &str) -> crate::Result<()> {
+    let (Some(dir), Some(name)) = (checkpoint.parent(), checkpoint.file_name()) else {
+        return Ok(());
+    };
+    let mut kept = read_evaluations(dir);
+    kept.insert(name.to_string_lossy().into_owned(), summary.to_string());
+    let json =
+        serde_json::to_vec_pretty(&kept).map_err(|e| crate::Error::InvalidInput(e.to_string()))?;
+    crate::atomic_file::write_bytes(&dir.join(EVALUATIONS_FILE), &json)
+}
+
 /// Exports the student of checkpoint `ck` beside it (`model-NNNNNNN.safetensors`); returns the
 /// model's path.
 fn export_checkpoint(ck: &Path) -> crate::Result<PathBuf> {
@@ -585,15 +582,7 @@ mod tests {
         let ck = run.join("checkpoint-0000004.safetensors");
         std::fs::write(&ck, b"").unwrap();
 
-        let mut first = TrainingState {
-            run_dir: Some(run.clone()),
-            ..TrainingState::default()
-        };
-        first.evaluations.insert(
-            ck.clone(),
-            "P@1 0.75, 1-shot 0.50 (log-mel: P@1 0.70)".into(),
-        );
-        first.save_evaluations(&ck).unwrap();
+        save_evaluation(&ck, "P@1 0.75, 1-shot 0.50 (log-mel: P@1 0.70)").unwrap();
 
         let mut again = TrainingState::default();
         again.restore(TrainingForm {
