@@ -164,6 +164,22 @@ fn earmark_cmd(args: &[&OsStr]) -> std::process::Output {
         .unwrap()
 }
 
+/// Fails the test, showing the command's errors, unless it succeeded.
+fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `earmark` and fails the test, showing its errors, unless it succeeded.
+fn earmark_ok(args: &[&OsStr]) -> std::process::Output {
+    let out = earmark_cmd(args);
+    assert_ok(&out);
+    out
+}
+
 fn write_args<'a>(fx: &'a Fixture, extra: &'a [&'a str], paths: &'a [PathBuf]) -> Vec<&'a OsStr> {
     let mut a: Vec<&OsStr> = ["tag", "write", "--field", "genre=test", "--field"]
         .iter()
@@ -205,7 +221,7 @@ fn rescan(fx: &Fixture) -> serde_json::Value {
         tiny_model().as_os_str(),
         OsStr::new("--json"),
     ]);
-    assert!(out.status.success());
+    assert_ok(&out);
     json(&out)
 }
 
@@ -245,12 +261,7 @@ fn write_back_round_trips_in_every_format() {
     let sel = [fx.coded.clone()];
 
     // Dry run: the diff is shown and no byte changes.
-    let out = earmark_cmd(&write_args(&fx, &["--dry-run"], &sel));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = earmark_ok(&write_args(&fx, &["--dry-run"], &sel));
     let plan = json(&out)["plan"].clone();
     assert_eq!(
         plan["files"].as_array().unwrap().len(),
@@ -281,12 +292,7 @@ fn write_back_round_trips_in_every_format() {
     assert!(text.contains("dry run: nothing was written"), "{text}");
 
     // Write.
-    let out = earmark_cmd(&write_args(&fx, &[], &sel));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = earmark_ok(&write_args(&fx, &[], &sel));
     let report = json(&out)["report"].clone();
     assert_eq!(
         report["written"].as_array().unwrap().len(),
@@ -345,12 +351,7 @@ fn write_back_round_trips_in_every_format() {
 
     // Overwrite replaces the existing genre of rock.flac only.
     let rock_path = [fx.file("rock.flac")];
-    let out = earmark_cmd(&write_args(&fx, &["--overwrite"], &rock_path));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = earmark_ok(&write_args(&fx, &["--overwrite"], &rock_path));
     assert_eq!(lofty_fields(&rock_path[0]).0.as_deref(), Some(GENRE));
     assert_eq!(json(&out)["report"]["written"].as_array().unwrap().len(), 1);
 
@@ -367,22 +368,14 @@ fn write_back_round_trips_in_every_format() {
         earmark_cmd(&a)
     };
     let out = undo(&["--last"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         hash(&rock_path[0]),
         after[files.len() - 1],
         "overwrite undone"
     );
     let out = undo(&["--last"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_ok(&out);
     assert_eq!(
         json(&out)["restored"].as_array().unwrap().len(),
         files.len()
@@ -402,8 +395,7 @@ fn write_back_round_trips_in_every_format() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no write-back to undo"));
 
     // A file changed after the write-back is refused; the others are restored.
-    let out = earmark_cmd(&write_args(&fx, &[], &sel));
-    assert!(out.status.success());
+    earmark_ok(&write_args(&fx, &[], &sel));
     let changed = fx.file("b.flac");
     let mut bytes = std::fs::read(&changed).unwrap();
     bytes.push(0);
