@@ -6,6 +6,8 @@
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod common;
+#[path = "common/download_fixture.rs"]
+mod download_fixture;
 #[path = "common/http_server.rs"]
 mod http_server;
 
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::fixture;
+use download_fixture::encoder_entry;
 use earmark::config::Settings;
 use earmark::gui::dialogs::ScriptedDialogs;
 use earmark::gui::models::ModelSource;
@@ -41,26 +44,8 @@ fn wait_until(h: &mut H, what: &str, done: impl Fn(&EarmarkApp) -> bool) {
 fn catalog(server: &FileServer, dir: &Path) -> std::path::PathBuf {
     let tiny = fixture("tiny.safetensors");
     let size = std::fs::metadata(&tiny).unwrap().len();
-    let entry = |name: &str, file: &str, checks: &str| {
-        format!(
-            r#"
-[[entry]]
-name = "{name}"
-kind = "encoder"
-file = "{file}"
-url = "{url}"
-description = "The tiny fixture encoder"
-{checks}
-[entry.config]
-encoder = {{ embed_dim = 64, depth = 2, num_heads = 4, mlp_hidden_dim = 256, n_t = 608 }}
-n_t = 608
-concat_freq = true
-pooling = "time-mean"
-mode = "precise"
-"#,
-            url = server.url(file)
-        )
-    };
+    let entry =
+        |name: &str, file: &str, checks: &str| encoder_entry(name, file, &server.url(file), checks);
     let text = format!(
         "format = 1\n{}{}",
         entry(
