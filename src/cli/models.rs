@@ -9,7 +9,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use earmark::config::models_dir;
 use earmark::model::{EncoderConfig, WeightFile, load};
-use earmark::models_catalog::installed::{ModelSource, format_size, import, installed_models};
+use earmark::models_catalog::installed::{
+    ImportOutcome, ModelSource, format_size, import_file, installed_models,
+};
 use earmark::models_catalog::{
     Catalog, EntryStatus, FetchOptions, Fetcher, Installer, describe_transfer, status,
 };
@@ -41,7 +43,8 @@ pub enum ModelsCommand {
         catalog: Option<PathBuf>,
     },
     /// Copy a checkpoint (.safetensors or .pt, with its .json description if any) into the
-    /// models folder, after checking that it loads.
+    /// models folder, after checking that it loads. An existing model is never replaced: a name
+    /// that is taken (or the bundled model's) gets a number (`name-2.safetensors`).
     Import {
         /// The checkpoint.
         file: PathBuf,
@@ -72,8 +75,18 @@ pub fn run(args: &ModelsArgs) -> anyhow::Result<()> {
         ModelsCommand::Download { name, catalog } => download(name, catalog.as_deref())?,
         ModelsCommand::Import { file } => {
             let dir = folder()?;
-            let dest = import(file, &dir)?;
-            println!("imported {}", dest.display());
+            let done = import_file(file, &dir)?;
+            match done.outcome {
+                ImportOutcome::Copied => println!("imported {}", done.path.display()),
+                ImportOutcome::Renamed { wanted } => println!(
+                    "imported {} (renamed: {wanted} is taken by another model or reserved for \
+                     the bundled one)",
+                    done.path.display()
+                ),
+                ImportOutcome::AlreadyInstalled => {
+                    println!("already installed as {}", done.path.display())
+                }
+            }
         }
         ModelsCommand::Convert { src, dst, preset } => {
             let cfg = preset.as_deref().map(EncoderConfig::preset).transpose()?;

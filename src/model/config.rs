@@ -26,6 +26,18 @@ pub const METADATA_KEY: &str = "earmark.model";
 /// The `format` tag of a [`ModelDescription`].
 pub const FORMAT_TAG: &str = "earmark-matpac";
 
+/// Largest value accepted for each size of an [`EncoderConfig`], in field order (far beyond any
+/// real ViT: ViT-G has 1,664-d tokens, 48 blocks and a 8,192-wide MLP).
+pub const MAX_SIZES: [(&str, usize); 7] = [
+    ("embed_dim", 16_384),
+    ("depth", 256),
+    ("num_heads", 1024),
+    ("mlp_hidden_dim", 65_536),
+    ("n_t", 1 << 20),
+    ("patch_size", 1024),
+    ("n_mels", 1024),
+];
+
 /// Hyper-parameters of a MATPAC (ViT) encoder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EncoderConfig {
@@ -138,12 +150,28 @@ impl EncoderConfig {
         self.freq_patches() * self.embed_dim
     }
 
-    /// Checks that the numbers are consistent (divisibility, non-zero sizes).
+    /// Checks that the numbers are consistent (divisibility, non-zero sizes) and within
+    /// [`MAX_SIZES`] (a description from outside cannot make the loader list billions of keys or
+    /// size buffers it cannot hold).
     pub fn validate(&self) -> Result<()> {
         let bad = |why: String| Err(Error::Model(format!("invalid encoder config: {why}")));
         if self.embed_dim == 0 || self.depth == 0 || self.num_heads == 0 || self.mlp_hidden_dim == 0
         {
             return bad("sizes must be non-zero".into());
+        }
+        let sizes = [
+            ("embed_dim", self.embed_dim),
+            ("depth", self.depth),
+            ("num_heads", self.num_heads),
+            ("mlp_hidden_dim", self.mlp_hidden_dim),
+            ("n_t", self.n_t),
+            ("patch_size", self.patch_size),
+            ("n_mels", self.n_mels),
+        ];
+        for ((name, value), (_, max)) in sizes.iter().zip(MAX_SIZES) {
+            if *value > max {
+                return bad(format!("{name} {value} is larger than {max}"));
+            }
         }
         if !self.embed_dim.is_multiple_of(self.num_heads) {
             return bad(format!(
@@ -252,6 +280,21 @@ impl ModelDescription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn absurd_sizes_are_refused_before_anything_is_sized_by_them() {
+        let huge = EncoderConfig {
+            depth: 1_000_000_000,
+            ..EncoderConfig::tiny()
+        };
+        let err = huge.validate().unwrap_err().to_string();
+        assert!(err.contains("depth 1000000000 is larger than 256"), "{err}");
+        let wide = EncoderConfig {
+            n_t: 1 << 40,
+            ..EncoderConfig::tiny()
+        };
+        assert!(wide.validate().is_err());
+    }
 
     #[test]
     fn presets_are_valid_and_official_sizes_hold() {

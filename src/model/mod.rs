@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod budget;
 pub mod bundled;
 pub mod chunk;
 pub mod config;
@@ -27,10 +28,10 @@ pub mod host;
 pub mod keys;
 pub mod load;
 pub mod mel_file;
-mod pickle;
+pub mod pickle;
 pub mod pos;
 mod profile;
-mod pt;
+pub mod pt;
 pub mod weights;
 
 pub use config::{EncoderConfig, ModelDescription};

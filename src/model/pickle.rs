@@ -4,169 +4,22 @@
 //! reader never executes anything: it interprets only the opcodes `torch.save` emits for state
 //! dicts and accepts only a fixed list of globals (`collections.OrderedDict`, the tensor
 //! rebuilders of `torch._utils`, the `torch.*Storage` types). Any other global — `os.system`,
-//! `builtins.eval`, … — is an error naming it. Container nesting is capped and shared objects are
-//! reference counted, so a hostile pickle cannot exhaust memory or the stack.
+//! `builtins.eval`, … — is an error naming it.
+//!
+//! Hostile structure is bounded: container nesting is capped, shared objects are reference
+//! counted (a memo get or `DUP` is O(1), never a deep copy), and every value created, every
+//! container slot copied when a shared container is modified, and every string byte is charged to
+//! a [`Budget`] proportional to the program's length, so reading is linear in the input and
+//! bounded in memory whatever the program does.
+
+mod value;
 
 use std::rc::Rc;
 
-use crate::error::{Error, Result};
-
-/// Deepest container nesting accepted (a state dict needs about 5).
-const MAX_DEPTH: u32 = 64;
-
-/// Element type of a PyTorch storage, from the `torch.<Kind>Storage` global.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StorageDtype {
-    /// `FloatStorage`.
-    F32,
-    /// `DoubleStorage`.
-    F64,
-    /// `HalfStorage`.
-    F16,
-    /// `BFloat16Storage`.
-    BF16,
-    /// `LongStorage`.
-    I64,
-    /// `IntStorage`.
-    I32,
-    /// `ShortStorage`.
-    I16,
-    /// `CharStorage`.
-    I8,
-    /// `ByteStorage`.
-    U8,
-    /// `BoolStorage`.
-    Bool,
-}
-
-impl StorageDtype {
-    fn from_class(name: &str) -> Option<Self> {
-        Some(match name {
-            "FloatStorage" => Self::F32,
-            "DoubleStorage" => Self::F64,
-            "HalfStorage" => Self::F16,
-            "BFloat16Storage" => Self::BF16,
-            "LongStorage" => Self::I64,
-            "IntStorage" => Self::I32,
-            "ShortStorage" => Self::I16,
-            "CharStorage" => Self::I8,
-            "ByteStorage" => Self::U8,
-            "BoolStorage" => Self::Bool,
-            _ => return None,
-        })
-    }
-
-    /// Bytes per element.
-    pub fn size(self) -> usize {
-        match self {
-            Self::F64 | Self::I64 => 8,
-            Self::F32 | Self::I32 => 4,
-            Self::F16 | Self::BF16 | Self::I16 => 2,
-            Self::I8 | Self::U8 | Self::Bool => 1,
-        }
-    }
-}
-
-/// A tensor as the pickle describes it: a view into a storage record of the zip archive.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TensorRef {
-    /// Name of the storage record (`data/<key>` in the archive).
-    pub storage_key: String,
-    /// Element type.
-    pub dtype: StorageDtype,
-    /// Elements in the storage as declared by the pickle.
-    pub storage_numel: usize,
-    /// Offset of the first element, in elements.
-    pub offset: usize,
-    /// Tensor shape.
-    pub shape: Vec<usize>,
-    /// Strides in elements.
-    pub stride: Vec<usize>,
-}
-
-/// Whitelisted callables.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Global {
-    OrderedDict,
-    RebuildTensor,
-    RebuildParameter,
-    Storage(StorageDtype),
-}
-
-/// A container with its nesting depth cached.
-#[derive(Debug, Clone)]
-pub struct Node<T> {
-    /// Nesting depth of this container.
-    pub depth: u32,
-    /// Its elements.
-    pub items: Vec<T>,
-}
-
-/// A pickled value.
-#[derive(Debug, Clone)]
-pub enum Value {
-    /// `None`, a boolean or a float (their values are never needed).
-    Scalar,
-    /// An integer.
-    Int(i64),
-    /// A text or byte string.
-    Str(Rc<str>),
-    /// A tuple or list.
-    Seq(Rc<Node<Value>>),
-    /// A dict (insertion order kept).
-    Dict(Rc<Node<(Value, Value)>>),
-    /// A tensor.
-    Tensor(Rc<TensorRef>),
-    /// A whitelisted callable.
-    Global(Global),
-    /// A persistent storage reference (`('storage', type, key, location, numel)`).
-    Storage(Rc<(StorageDtype, String, usize)>),
-    /// The stack marker.
-    Mark,
-}
-
-impl Value {
-    fn depth(&self) -> u32 {
-        match self {
-            Value::Seq(n) => n.depth,
-            Value::Dict(n) => n.depth,
-            _ => 0,
-        }
-    }
-
-    fn seq(items: Vec<Value>) -> Result<Value> {
-        let depth = 1 + items.iter().map(Value::depth).max().unwrap_or(0);
-        check_depth(depth)?;
-        Ok(Value::Seq(Rc::new(Node { depth, items })))
-    }
-
-    fn as_usize(&self, what: &str) -> Result<usize> {
-        match self {
-            Value::Int(i) if *i >= 0 => {
-                usize::try_from(*i).map_err(|_| bad(format!("{what} too large")))
-            }
-            _ => Err(bad(format!("{what} is not a non-negative integer"))),
-        }
-    }
-
-    fn as_usizes(&self, what: &str) -> Result<Vec<usize>> {
-        match self {
-            Value::Seq(n) => n.items.iter().map(|v| v.as_usize(what)).collect(),
-            _ => Err(bad(format!("{what} is not a tuple"))),
-        }
-    }
-}
-
-fn check_depth(depth: u32) -> Result<()> {
-    if depth > MAX_DEPTH {
-        return Err(bad(format!("containers nested deeper than {MAX_DEPTH}")));
-    }
-    Ok(())
-}
-
-fn bad(why: String) -> Error {
-    Error::Model(format!("pickle: {why}"))
-}
+use super::budget::Budget;
+use crate::error::Result;
+pub use value::{Global, Node, StorageDtype, TensorRef, Value};
+use value::{MAX_STORAGE_KEY, bad, check_depth};
 
 /// Resolves a `module.name` global against the whitelist.
 fn resolve_global(module: &str, name: &str) -> Result<Global> {
@@ -218,19 +71,27 @@ impl<'a> Cursor<'a> {
         self.pos += nl + 1;
         Ok(s)
     }
-    fn text(&mut self, n: usize) -> Result<Value> {
+    fn text(&mut self, n: usize, budget: &mut Budget) -> Result<Value> {
         let b = self.take(n)?;
+        budget.bytes(n)?;
         Ok(Value::Str(Rc::from(String::from_utf8_lossy(b).as_ref())))
     }
 }
 
 /// The unpickler's state.
-struct Machine {
+struct Machine<'b> {
     stack: Vec<Value>,
     memo: std::collections::HashMap<u64, Value>,
+    budget: &'b mut Budget,
 }
 
-impl Machine {
+impl Machine<'_> {
+    /// Pushes a value, charging it to the budget.
+    fn push(&mut self, v: Value) -> Result<()> {
+        self.budget.values(1)?;
+        self.stack.push(v);
+        Ok(())
+    }
     fn pop(&mut self) -> Result<Value> {
         self.stack
             .pop()
@@ -260,10 +121,22 @@ impl Machine {
             .last()
             .cloned()
             .ok_or_else(|| bad("stack underflow".into()))?;
+        self.budget.values(1)?;
         self.memo.insert(key, v);
         Ok(())
     }
+    /// Charges the copy `Rc::make_mut` makes of a container that is also held elsewhere (the
+    /// memo, a `DUP`), so re-memoising a growing list cannot make the reader quadratic.
+    fn charge_copy(&mut self) -> Result<()> {
+        let slots = match self.stack.last() {
+            Some(Value::Seq(n)) if Rc::strong_count(n) > 1 => n.items.len(),
+            Some(Value::Dict(n)) if Rc::strong_count(n) > 1 => 2 * n.items.len(),
+            _ => 0,
+        };
+        self.budget.values(slots)
+    }
     fn extend_seq(&mut self, items: Vec<Value>) -> Result<()> {
+        self.charge_copy()?;
         match self.top()? {
             Value::Seq(node) => {
                 let node = Rc::make_mut(node);
@@ -280,6 +153,7 @@ impl Machine {
         if !items.len().is_multiple_of(2) {
             return Err(bad("odd number of items in SETITEMS".into()));
         }
+        self.charge_copy()?;
         match self.top()? {
             Value::Dict(node) => {
                 let node = Rc::make_mut(node);
@@ -357,7 +231,7 @@ fn persistent(pid: Value) -> Result<Value> {
             Value::Str(key),
             _,
             numel,
-        ] if &**tag == "storage" => Ok(Value::Storage(Rc::new((
+        ] if &**tag == "storage" && key.len() <= MAX_STORAGE_KEY => Ok(Value::Storage(Rc::new((
             *dtype,
             key.to_string(),
             numel.as_usize("storage size")?,
@@ -366,12 +240,19 @@ fn persistent(pid: Value) -> Result<Value> {
     }
 }
 
-/// Runs a pickle program and returns the object it builds.
+/// Runs a pickle program and returns the object it builds, within a [`Budget`] for its length.
 pub fn parse(data: &[u8]) -> Result<Value> {
+    parse_within(data, &mut Budget::for_input(data.len()))
+}
+
+/// Runs a pickle program, charging what it builds to `budget` (what is left may be spent on the
+/// result, e.g. by [`super::pt::flatten`]).
+pub fn parse_within(data: &[u8], budget: &mut Budget) -> Result<Value> {
     let mut c = Cursor { data, pos: 0 };
     let mut m = Machine {
         stack: Vec::new(),
         memo: Default::default(),
+        budget,
     };
     loop {
         let op = c.u8()?;
@@ -383,7 +264,7 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                 c.le(8)?;
             }
             b'.' => return m.pop(),
-            b'(' => m.stack.push(Value::Mark),
+            b'(' => m.push(Value::Mark)?,
             b'0' => {
                 m.pop()?;
             }
@@ -392,12 +273,12 @@ pub fn parse(data: &[u8]) -> Result<Value> {
             }
             b'2' => {
                 let v = m.top()?.clone();
-                m.stack.push(v);
+                m.push(v)?;
             }
-            b')' => m.stack.push(Value::seq(Vec::new())?),
+            b')' => m.push(Value::seq(Vec::new())?)?,
             b't' | b'l' => {
                 let items = m.pop_mark()?;
-                m.stack.push(Value::seq(items)?);
+                m.push(Value::seq(items)?)?;
             }
             0x85..=0x87 => {
                 let n = usize::from(op - 0x84);
@@ -405,9 +286,9 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                     return Err(bad("stack underflow".into()));
                 }
                 let items = m.stack.split_off(m.stack.len() - n);
-                m.stack.push(Value::seq(items)?);
+                m.push(Value::seq(items)?)?;
             }
-            b']' => m.stack.push(Value::seq(Vec::new())?),
+            b']' => m.push(Value::seq(Vec::new())?)?,
             b'a' => {
                 let v = m.pop()?;
                 m.extend_seq(vec![v])?;
@@ -416,10 +297,10 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                 let items = m.pop_mark()?;
                 m.extend_seq(items)?;
             }
-            b'}' => m.stack.push(empty_dict()),
+            b'}' => m.push(empty_dict())?,
             b'd' => {
                 let items = m.pop_mark()?;
-                m.stack.push(empty_dict());
+                m.push(empty_dict())?;
                 m.extend_dict(items)?;
             }
             b's' => {
@@ -431,10 +312,10 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                 let items = m.pop_mark()?;
                 m.extend_dict(items)?;
             }
-            b'N' | 0x88 | 0x89 => m.stack.push(Value::Scalar),
-            b'J' => m.stack.push(Value::Int(i64::from(c.le(4)? as u32 as i32))),
-            b'K' => m.stack.push(Value::Int(i64::from(c.u8()?))),
-            b'M' => m.stack.push(Value::Int(c.le(2)? as i64)),
+            b'N' | 0x88 | 0x89 => m.push(Value::Scalar)?,
+            b'J' => m.push(Value::Int(i64::from(c.le(4)? as u32 as i32)))?,
+            b'K' => m.push(Value::Int(i64::from(c.u8()?)))?,
+            b'M' => m.push(Value::Int(c.le(2)? as i64))?,
             0x8a => {
                 let n = usize::from(c.u8()?);
                 if n > 8 {
@@ -447,28 +328,31 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                 } else {
                     ((raw << shift) as i64) >> shift
                 };
-                m.stack.push(Value::Int(v));
+                m.push(Value::Int(v))?;
             }
             b'G' => {
                 c.take(8)?;
-                m.stack.push(Value::Scalar);
+                m.push(Value::Scalar)?;
             }
             b'X' | b'T' | b'B' => {
                 let n = c.len(4)?;
-                m.stack.push(c.text(n)?);
+                let v = c.text(n, m.budget)?;
+                m.push(v)?;
             }
             0x8c | b'U' | b'C' => {
                 let n = usize::from(c.u8()?);
-                m.stack.push(c.text(n)?);
+                let v = c.text(n, m.budget)?;
+                m.push(v)?;
             }
             0x8d | 0x8e => {
                 let n = c.len(8)?;
-                m.stack.push(c.text(n)?);
+                let v = c.text(n, m.budget)?;
+                m.push(v)?;
             }
             b'c' => {
                 let module = c.line()?;
                 let name = c.line()?;
-                m.stack.push(Value::Global(resolve_global(module, name)?));
+                m.push(Value::Global(resolve_global(module, name)?))?;
             }
             0x93 => {
                 let name = m.pop()?;
@@ -476,7 +360,7 @@ pub fn parse(data: &[u8]) -> Result<Value> {
                 let (Value::Str(module), Value::Str(name)) = (module, name) else {
                     return Err(bad("STACK_GLOBAL needs two strings".into()));
                 };
-                m.stack.push(Value::Global(resolve_global(&module, &name)?));
+                m.push(Value::Global(resolve_global(&module, &name)?))?;
             }
             b'q' => {
                 let k = c.le(1)?;
@@ -492,20 +376,20 @@ pub fn parse(data: &[u8]) -> Result<Value> {
             }
             b'h' => {
                 let k = c.le(1)?;
-                m.stack.push(m.memo_get(k)?);
+                m.push(m.memo_get(k)?)?;
             }
             b'j' => {
                 let k = c.le(4)?;
-                m.stack.push(m.memo_get(k)?);
+                m.push(m.memo_get(k)?)?;
             }
             b'Q' => {
                 let pid = m.pop()?;
-                m.stack.push(persistent(pid)?);
+                m.push(persistent(pid)?)?;
             }
             b'R' => {
                 let args = m.pop()?;
                 let callable = m.pop()?;
-                m.stack.push(reduce(callable, args)?);
+                m.push(reduce(callable, args)?)?;
             }
             b'b' => {
                 // BUILD: set the state of the object below. Dicts carry `_metadata` this way and
@@ -553,7 +437,7 @@ mod tests {
         // {'a': 1, 'b': {'c': 2.5}}
         let prog = b"\x80\x02}q\x00(X\x01\x00\x00\x00aK\x01X\x01\x00\x00\x00b}(X\x01\x00\x00\x00cG@\x04\x00\x00\x00\x00\x00\x00uu.";
         let v = parse(prog).unwrap();
-        let flat = crate::model::pt::flatten(&v, 10).unwrap();
+        let flat = crate::model::pt::flatten(&v, 10, &mut Budget::for_input(100)).unwrap();
         let names: Vec<_> = flat.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["a", "b.c"]);
     }

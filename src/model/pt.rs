@@ -5,13 +5,15 @@
 //! bytes per storage. Every size is checked before anything is allocated: the pickle may be at
 //! most [`MAX_PICKLE_BYTES`], a tensor must fit in its storage record, and tensor data is read
 //! only as far as the record really extends, so a lying header cannot make the reader allocate
-//! more than the file holds.
+//! more than the file holds. Parsing the pickle and flattening the state dict share one
+//! [`Budget`] proportional to the pickle's length (see [`read_state_dict`]).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
+use super::budget::Budget;
 use super::pickle::{self, StorageDtype, TensorRef, Value};
 use crate::error::{Error, Result};
 
@@ -19,6 +21,15 @@ use crate::error::{Error, Result};
 pub const MAX_PICKLE_BYTES: u64 = 64 << 20;
 /// Most entries a state dict may list.
 const MAX_ENTRIES: usize = 1_000_000;
+/// Longest state-dict key accepted (`a.b.c` names of real models are under 200 bytes).
+pub const MAX_KEY_BYTES: usize = 4096;
+/// A strided view (stride 0 repeats elements) may be at most this many times its storage…
+const MAX_VIEW_RATIO: usize = 64;
+/// …plus this many bytes; the same slack applies to [`MAX_INFLATION`].
+const MAX_VIEW_SLACK: usize = 64 << 20;
+/// A compressed storage record may inflate to at most this many times its compressed size
+/// (plus the slack), so a small file cannot make the reader allocate gigabytes.
+const MAX_INFLATION: u64 = 32;
 /// Largest single tensor accepted, in bytes.
 pub const MAX_TENSOR_BYTES: usize = 4 << 30;
 
@@ -95,9 +106,7 @@ impl PtArchive {
             }
             buf
         };
-        let root = pickle::parse(&program).map_err(|e| err(path, e))?;
-        let flat = flatten(&root, MAX_ENTRIES).map_err(|e| err(path, e))?;
-        drop(root);
+        let flat = read_state_dict(&program).map_err(|e| err(path, e))?;
         let mut tensors = BTreeMap::new();
         let mut others = Vec::new();
         for (name, entry) in flat {
@@ -161,11 +170,36 @@ impl PtArchive {
             .checked_mul(esize)
             .filter(|&b| b <= MAX_TENSOR_BYTES.saturating_mul(2))
             .ok_or_else(|| err(&path, format!("`{name}`: storage too large")))?;
+        if out_bytes
+            > need
+                .saturating_mul(MAX_VIEW_RATIO)
+                .saturating_add(MAX_VIEW_SLACK)
+        {
+            return Err(err(
+                &path,
+                format!("`{name}`: a view of {out_bytes} bytes over {need} bytes of storage"),
+            ));
+        }
         let record = format!("{}data/{}", self.dir, t.storage_key);
         let entry = self
             .zip
             .by_name(&record)
             .map_err(|e| err(&path, format!("`{name}`: storage record {record}: {e}")))?;
+        let inflated_cap = entry
+            .compressed_size()
+            .saturating_mul(MAX_INFLATION)
+            .saturating_add(MAX_VIEW_SLACK as u64);
+        if entry.size() > inflated_cap {
+            return Err(err(
+                &path,
+                format!(
+                    "`{name}`: storage record {record} inflates from {} to {} bytes \
+                     (torch.save stores records uncompressed)",
+                    entry.compressed_size(),
+                    entry.size()
+                ),
+            ));
+        }
         if entry.size() < need as u64 {
             return Err(err(
                 &path,
@@ -239,43 +273,83 @@ pub enum Entry {
     Other,
 }
 
+/// Runs a `data.pkl` program and flattens the state dict it builds, both within one [`Budget`]
+/// for the program's length.
+pub fn read_state_dict(program: &[u8]) -> Result<Vec<(String, Entry)>> {
+    let mut budget = Budget::for_input(program.len());
+    let root = pickle::parse_within(program, &mut budget)?;
+    flatten(&root, MAX_ENTRIES, &mut budget)
+}
+
 /// Flattens nested dicts into `a.b.c` keys (as `state_dict` names them). At most `max_entries`
-/// keys are produced; more is an error.
-pub fn flatten(root: &Value, max_entries: usize) -> Result<Vec<(String, Entry)>> {
+/// keys are produced; more is an error. Every node visited and every key byte built is charged
+/// to `budget`, so a dict shared many times over (a DAG that unfolds into a huge tree) or a long
+/// key repeated under many entries ends with an error instead of running on.
+pub fn flatten(
+    root: &Value,
+    max_entries: usize,
+    budget: &mut Budget,
+) -> Result<Vec<(String, Entry)>> {
     let Value::Dict(_) = root else {
         return Err(pickle_err(
             "the file does not hold a dict of tensors".into(),
         ));
     };
     let mut out = Vec::new();
-    walk(root, String::new(), &mut out, max_entries)?;
+    let mut walk = Walk {
+        out: &mut out,
+        max: max_entries,
+        budget,
+    };
+    walk.visit(root, String::new())?;
     Ok(out)
 }
 
-fn walk(v: &Value, prefix: String, out: &mut Vec<(String, Entry)>, max: usize) -> Result<()> {
-    if out.len() >= max {
-        return Err(pickle_err(format!("more than {max} entries")));
-    }
-    match v {
-        Value::Dict(node) => {
-            for (k, child) in &node.items {
-                let key = match k {
-                    Value::Str(s) => s.to_string(),
-                    Value::Int(i) => i.to_string(),
-                    _ => return Err(pickle_err(format!("non-string key under `{prefix}`"))),
-                };
-                let name = if prefix.is_empty() {
-                    key
-                } else {
-                    format!("{prefix}.{key}")
-                };
-                walk(child, name, out, max)?;
-            }
+struct Walk<'a> {
+    out: &'a mut Vec<(String, Entry)>,
+    max: usize,
+    budget: &'a mut Budget,
+}
+
+impl Walk<'_> {
+    fn visit(&mut self, v: &Value, prefix: String) -> Result<()> {
+        self.budget.values(1)?;
+        if self.out.len() >= self.max {
+            return Err(pickle_err(format!("more than {} entries", self.max)));
         }
-        Value::Tensor(t) => out.push((prefix, Entry::Tensor((**t).clone()))),
-        _ => out.push((prefix, Entry::Other)),
+        match v {
+            Value::Dict(node) => {
+                for (k, child) in &node.items {
+                    let key = match k {
+                        Value::Str(s) => s.to_string(),
+                        Value::Int(i) => i.to_string(),
+                        _ => return Err(pickle_err(format!("non-string key under `{prefix}`"))),
+                    };
+                    let len = prefix.len() + 1 + key.len();
+                    if len > MAX_KEY_BYTES {
+                        return Err(pickle_err(format!(
+                            "a key under `{}` is longer than {MAX_KEY_BYTES} bytes",
+                            prefix.chars().take(64).collect::<String>()
+                        )));
+                    }
+                    self.budget.bytes(len)?;
+                    let name = if prefix.is_empty() {
+                        key
+                    } else {
+                        format!("{prefix}.{key}")
+                    };
+                    self.visit(child, name)?;
+                }
+            }
+            Value::Tensor(t) => {
+                self.budget.values(t.shape.len() + t.stride.len())?;
+                self.budget.bytes(t.storage_key.len())?;
+                self.out.push((prefix, Entry::Tensor((**t).clone())));
+            }
+            _ => self.out.push((prefix, Entry::Other)),
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 fn pickle_err(why: String) -> Error {

@@ -7,10 +7,16 @@
 //! `<task>.vocab.<ext>` (see [`super::head_vocabulary`]). Every head is loaded before it is put
 //! in place; one that does not load, or whose class count differs from its vocabulary's, is
 //! reported and left out. Entry names that would leave the folder are refused.
+//!
+//! Sizes are bounded ([`ArchiveLimits`]): an entry whose declared size is over the cap is left out
+//! unread, and every entry is streamed to disk through a counter that stops at the cap, so a
+//! header that lies about the size gains nothing; the whole archive may inflate to at most
+//! [`ArchiveLimits::max_total_bytes`].
 
 use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 
+use super::installed::format_size;
 use crate::atomic_file::{write_atomic, write_bytes};
 use crate::error::{Error, Result};
 use crate::tags::{Head, Vocabulary};
@@ -36,11 +42,40 @@ pub struct Unpacked {
 /// Head file extensions taken from the archive.
 const HEAD_EXTENSIONS: [&str; 3] = ["pth", "pt", "safetensors"];
 
-/// Unpacks the heads of `zip_path` into `heads_dir`. `zip_path` may be a `.part` file.
+/// How much an archive may inflate to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Largest head entry, inflated (a linear probe on 3,840 inputs with 1,000 classes is 15 MB).
+    pub max_entry_bytes: u64,
+    /// Largest sum of all head entries read, inflated.
+    pub max_total_bytes: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_entry_bytes: 64 << 20,
+            max_total_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Unpacks the heads of `zip_path` into `heads_dir` within the default [`ArchiveLimits`].
+/// `zip_path` may be a `.part` file.
 pub fn unpack_probes(
     zip_path: &Path,
     heads_dir: &Path,
     vocabularies: &[TaskVocabulary],
+) -> Result<Unpacked> {
+    unpack_probes_within(zip_path, heads_dir, vocabularies, ArchiveLimits::default())
+}
+
+/// Unpacks the heads of `zip_path` into `heads_dir`, reading no entry past `limits`.
+pub fn unpack_probes_within(
+    zip_path: &Path,
+    heads_dir: &Path,
+    vocabularies: &[TaskVocabulary],
+    limits: ArchiveLimits,
 ) -> Result<Unpacked> {
     let file = std::fs::File::open(zip_path).map_err(|e| Error::io(zip_path, e))?;
     let mut zip = zip::ZipArchive::new(file)
@@ -51,6 +86,7 @@ pub fn unpack_probes(
         .tempdir_in(heads_dir)
         .map_err(|e| Error::io(heads_dir, e))?;
     let mut out = Unpacked::default();
+    let mut total = 0u64;
     for i in 0..zip.len() {
         let mut entry = zip
             .by_index(i)
@@ -75,15 +111,37 @@ pub fn unpack_probes(
                 .push((raw_name, format!("a second head for {group}/{task}")));
             continue;
         }
+        let too_large = || {
+            format!(
+                "inflates to more than {}, the most a head may have",
+                format_size(limits.max_entry_bytes)
+            )
+        };
+        if entry.size() > limits.max_entry_bytes {
+            out.skipped.push((raw_name, too_large()));
+            continue;
+        }
         let staged = staging.path().join(format!("{group}--{task}.{ext}"));
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
+        let copied = stream_to(&mut entry, &staged, limits.max_entry_bytes)
             .map_err(|e| Error::Download(format!("{}: {raw_name}: {e}", zip_path.display())))?;
-        std::fs::write(&staged, &bytes).map_err(|e| Error::io(&staged, e))?;
-        let head = match Head::load(&staged) {
+        total = total.saturating_add(copied);
+        if total > limits.max_total_bytes {
+            return Err(Error::Download(format!(
+                "{}: the archive inflates to more than {}; nothing was installed",
+                zip_path.display(),
+                format_size(limits.max_total_bytes)
+            )));
+        }
+        if copied > limits.max_entry_bytes {
+            let _ = std::fs::remove_file(&staged);
+            out.skipped.push((raw_name, too_large()));
+            continue;
+        }
+        let loaded = Head::load(&staged);
+        let head = match loaded {
             Ok(h) => h,
             Err(e) => {
+                let _ = std::fs::remove_file(&staged);
                 out.skipped.push((raw_name, format!("not a head: {e}")));
                 continue;
             }
@@ -121,6 +179,7 @@ pub fn unpack_probes(
                 .map(|_| ())
                 .map_err(|e| Error::io(&staged, e))
         })?;
+        let _ = std::fs::remove_file(&staged);
         out.heads.push((dest, vocab_dest));
     }
     if out.heads.is_empty() {
@@ -134,6 +193,15 @@ pub fn unpack_probes(
         )));
     }
     Ok(out)
+}
+
+/// Copies at most `cap + 1` bytes of `entry` into a new file `dest` and returns how many were
+/// copied (more than `cap` means the entry is larger than allowed, whatever its header says).
+fn stream_to(entry: &mut impl Read, dest: &Path, cap: u64) -> std::io::Result<u64> {
+    let mut file = std::io::BufWriter::new(std::fs::File::create(dest)?);
+    let copied = std::io::copy(&mut entry.take(cap.saturating_add(1)), &mut file)?;
+    std::io::Write::flush(&mut file)?;
+    Ok(copied)
 }
 
 /// `(group, task, extension)` of a head entry, or `None` for anything else (folders' notes,

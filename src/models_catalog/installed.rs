@@ -101,32 +101,184 @@ pub fn describe_file(path: PathBuf, source: ModelSource) -> InstalledModel {
     }
 }
 
-/// Checks that `src` loads as an encoder, then copies it (and its description file, if any)
-/// into `dest_dir` atomically. Returns the new path.
-pub fn import(src: &Path, dest_dir: &Path) -> Result<PathBuf> {
-    Encoder::load(src, &Device::Cpu)?;
-    let name = src
-        .file_name()
-        .ok_or_else(|| Error::InvalidInput(format!("{}: not a file", src.display())))?;
-    std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
-    let dest = dest_dir.join(name);
-    if dest.exists() && dest.canonicalize().ok() == src.canonicalize().ok() {
-        return Ok(dest);
-    }
-    copy_atomic(src, &dest)?;
-    let side = load::description_path(src);
-    if side.is_file() {
-        copy_atomic(&side, &load::description_path(&dest))?;
-    }
-    Ok(dest)
+/// What [`import_file`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Copied in under its own name.
+    Copied,
+    /// Copied in under a new name, because its own was taken by another model or is the bundled
+    /// model's (which Earmark rewrites at every start).
+    Renamed {
+        /// The file name it had.
+        wanted: String,
+    },
+    /// A file with the same content was already in the folder; nothing was copied.
+    AlreadyInstalled,
 }
 
-fn copy_atomic(src: &Path, dest: &Path) -> Result<()> {
-    crate::atomic_file::write_atomic(dest, |tmp| {
-        std::fs::copy(src, tmp)
-            .map(|_| ())
-            .map_err(|e| Error::io(src, e))
-    })
+/// The result of an import: where the model is, and how it got there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The model file in the models folder.
+    pub path: PathBuf,
+    /// What happened.
+    pub outcome: ImportOutcome,
+}
+
+/// Checks that `src` loads as an encoder, then copies it (and its description file, if any)
+/// into `dest_dir`. Returns the new path; see [`import_file`].
+pub fn import(src: &Path, dest_dir: &Path) -> Result<PathBuf> {
+    import_file(src, dest_dir).map(|i| i.path)
+}
+
+/// Checks that `src` loads as an encoder, then copies it (and its description file, if any)
+/// into `dest_dir`. Nothing is ever overwritten: when the name is taken by a file of other content,
+/// or is the bundled model's, the copy gets the first free `STEM-N.EXT` (a name is free when no
+/// weight file or description of that stem exists); when a file of the same content is already
+/// there under the name (or one of its numbered variants), nothing is copied.
+pub fn import_file(src: &Path, dest_dir: &Path) -> Result<Imported> {
+    Encoder::load(src, &Device::Cpu)?;
+    let not_a_file = || Error::InvalidInput(format!("{}: not a file", src.display()));
+    let name = src.file_name().ok_or_else(not_a_file)?.to_string_lossy();
+    let stem = src.file_stem().ok_or_else(not_a_file)?.to_string_lossy();
+    let ext = src
+        .extension()
+        .map(|e| e.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    std::fs::create_dir_all(dest_dir).map_err(|e| Error::io(dest_dir, e))?;
+    let src_side = load::description_path(src);
+    let src_side = src_side.is_file().then_some(src_side);
+    for n in 1..=MAX_NUMBERED {
+        let candidate_stem = if n == 1 {
+            stem.to_string()
+        } else {
+            format!("{stem}-{n}")
+        };
+        let dest = dest_dir.join(if ext.is_empty() {
+            candidate_stem.clone()
+        } else {
+            format!("{candidate_stem}.{ext}")
+        });
+        if dest.is_file() && same_model(src, src_side.as_deref(), &dest)? {
+            return Ok(Imported {
+                path: dest,
+                outcome: ImportOutcome::AlreadyInstalled,
+            });
+        }
+        if is_reserved(&candidate_stem) || stem_taken(dest_dir, &candidate_stem) {
+            continue;
+        }
+        if let Some(side) = &src_side {
+            copy_new(side, &load::description_path(&dest))?;
+        }
+        if !copy_new(src, &dest)? {
+            continue;
+        }
+        let outcome = if n == 1 {
+            ImportOutcome::Copied
+        } else {
+            ImportOutcome::Renamed {
+                wanted: name.into_owned(),
+            }
+        };
+        return Ok(Imported {
+            path: dest,
+            outcome,
+        });
+    }
+    Err(Error::InvalidInput(format!(
+        "{}: {MAX_NUMBERED} models named like it are already installed; rename it first",
+        src.display()
+    )))
+}
+
+/// Most numbered variants of one name tried by an import.
+const MAX_NUMBERED: u32 = 1000;
+
+/// Whether `stem` belongs to the bundled model (its weights and description are rewritten at
+/// every start).
+fn is_reserved(stem: &str) -> bool {
+    let bundled = Path::new(crate::model::bundled::BUNDLED_FILE);
+    bundled
+        .file_stem()
+        .is_some_and(|b| b.to_string_lossy().eq_ignore_ascii_case(stem))
+}
+
+/// Whether a weight file or description of this stem exists (`x.pt` and `x.safetensors` would
+/// share the description `x.json`).
+fn stem_taken(dir: &Path, stem: &str) -> bool {
+    ["safetensors", "pt", "pth", "json"]
+        .iter()
+        .any(|ext| dir.join(format!("{stem}.{ext}")).exists())
+}
+
+/// Whether `dest` (with its description) holds the same model as `src` (with `src_side`).
+fn same_model(src: &Path, src_side: Option<&Path>, dest: &Path) -> Result<bool> {
+    if src.canonicalize().ok() == dest.canonicalize().ok() {
+        return Ok(true);
+    }
+    if !same_bytes(src, dest)? {
+        return Ok(false);
+    }
+    let dest_side = load::description_path(dest);
+    match src_side {
+        Some(side) => Ok(dest_side.is_file() && same_bytes(side, &dest_side)?),
+        None => Ok(!dest_side.exists()),
+    }
+}
+
+/// Byte-for-byte comparison, streamed.
+fn same_bytes(a: &Path, b: &Path) -> Result<bool> {
+    use std::io::Read;
+    let len = |p: &Path| {
+        std::fs::metadata(p)
+            .map(|m| m.len())
+            .map_err(|e| Error::io(p, e))
+    };
+    if len(a)? != len(b)? {
+        return Ok(false);
+    }
+    let open = |p: &Path| {
+        std::fs::File::open(p)
+            .map(std::io::BufReader::new)
+            .map_err(|e| Error::io(p, e))
+    };
+    let (mut fa, mut fb) = (open(a)?, open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 64 << 10], vec![0u8; 64 << 10]);
+    loop {
+        let n = fa.read(&mut ba).map_err(|e| Error::io(a, e))?;
+        if n == 0 {
+            return Ok(true);
+        }
+        fb.read_exact(&mut bb[..n]).map_err(|e| Error::io(b, e))?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+    }
+}
+
+/// Copies `src` to `dest` unless `dest` exists: the copy is written beside it, then linked into
+/// place, which fails rather than replace a file another process put there meanwhile (on file
+/// systems without hard links, a rename after a last check). Returns whether it was placed.
+fn copy_new(src: &Path, dest: &Path) -> Result<bool> {
+    let dir = dest.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".import-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    std::fs::copy(src, tmp.path()).map_err(|e| Error::io(src, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    match std::fs::hard_link(tmp.path(), dest) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) if dest.exists() => Ok(false),
+        Err(_) => {
+            tmp.persist(dest).map_err(|e| Error::io(dest, e.error))?;
+            Ok(true)
+        }
+    }
 }
 
 /// "12.3 MB" style.
