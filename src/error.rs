@@ -74,6 +74,9 @@ pub enum Error {
     /// The operation was cancelled by the user.
     #[error("cancelled")]
     Cancelled,
+    /// A bug: background work panicked; the message is the panic's.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Shorthand for results whose error is [`Error`].

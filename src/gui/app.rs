@@ -319,6 +319,7 @@ impl EarmarkApp {
     }
 
     fn poll_background(&mut self, ctx: &egui::Context) {
+        self.notices.extend(super::tasks::take_failures());
         for news in self.jobs.drain() {
             match news {
                 JobNews::Progressed(JobKind::Scan) => self.rows_stale = true,

@@ -141,7 +141,7 @@ impl DownloadJob {
 
     /// The result, once the job has ended.
     pub fn poll(&mut self) -> Option<Result<InstallReport>> {
-        self.task.poll()
+        self.task.poll_result()
     }
 }
 

@@ -5,12 +5,15 @@
 //!
 //! - [`queue`]: [`JobQueue`], [`JobHandle`], [`spawn_named`];
 //! - [`event`]: [`JobEvent`], [`Progress`], [`EventSink`], [`ProgressTracker`];
-//! - [`control`]: [`JobControl`] (cancel, pause, resume).
+//! - [`control`]: [`JobControl`] (cancel, pause, resume);
+//! - [`guard`]: [`run_caught`], where background work runs with its panics caught.
 
 pub mod control;
 pub mod event;
+pub mod guard;
 pub mod queue;
 
 pub use control::JobControl;
 pub use event::{EventSink, JobEvent, Progress, ProgressTracker, format_duration};
+pub use guard::{Panicked, run_caught};
 pub use queue::{JobContext, JobHandle, JobQueue, spawn_named};

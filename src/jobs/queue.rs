@@ -1,6 +1,7 @@
 //! The job queue: jobs run one after another on a named worker thread ("earmark-jobs"), so
 //! the library index has a single writer. Each job gets its own bounded event channel and a
-//! [`JobControl`]; the submitter keeps both in a [`JobHandle`].
+//! [`JobControl`]; the submitter keeps both in a [`JobHandle`]. A job that panics ends
+//! [`JobEvent::Failed`] ("internal error: <message>") and the worker runs the next one.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -9,6 +10,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::control::JobControl;
 use super::event::{EventSink, JobEvent};
+use super::guard::run_caught;
 use crate::error::{Error, Result};
 
 /// Events a job may queue before progress events start being dropped.
@@ -68,7 +70,9 @@ impl JobQueue {
                 job.ctx.events.send(JobEvent::Started {
                     name: job.name.clone(),
                 });
-                let end = match (job.run)(&job.ctx) {
+                // A panicking job fails like any other; the worker goes on with the next.
+                let ctx = &job.ctx;
+                let end = match run_caught(|| (job.run)(ctx)).unwrap_or_else(|p| Err(p.into())) {
                     Ok(summary) => JobEvent::Done { summary },
                     Err(Error::Cancelled) => JobEvent::Cancelled,
                     Err(e) => JobEvent::Failed {
