@@ -18,13 +18,22 @@ pub struct LibraryArg {
 }
 
 impl LibraryArg {
-    /// Opens the chosen index.
+    /// Opens the chosen index (read-only when it cannot be written; see
+    /// [`LibraryArg::open_writable`]).
     pub fn open(&self) -> anyhow::Result<Library> {
         let path = match &self.library {
             Some(p) => p.clone(),
             None => Library::default_path()?,
         };
         Library::open(&path).with_context(|| format!("opening {}", path.display()))
+    }
+
+    /// Opens the chosen index for a command that changes it: a library that can only be read
+    /// is refused with a clear message before any work starts.
+    pub fn open_writable(&self) -> anyhow::Result<Library> {
+        let lib = self.open()?;
+        lib.require_writable()?;
+        Ok(lib)
     }
 }
 

@@ -60,7 +60,7 @@ pub struct ScanArgs {
 
 /// Runs the scan job on the job queue and shows its events.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    let mut lib = args.library.open()?;
+    let mut lib = args.library.open_writable()?;
     let active = args.model.load(&lib)?;
     let budget = if args.full || active.on_gpu {
         Budget::Full
@@ -112,15 +112,25 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     for event in handle.events.iter() {
         match event {
             JobEvent::Started { .. } => {}
-            JobEvent::Note(n) => bar.println(n),
+            JobEvent::Note(n) => {
+                if !bar.is_hidden() {
+                    bar.println(n);
+                } else if !args.json && is_problem(&n) {
+                    // Not on a terminal (or --quiet): problems still get a line each.
+                    eprintln!("{n}");
+                }
+            }
             JobEvent::Progress(p) => {
                 bar.set_length(p.total as u64);
                 bar.set_position(p.done as u64);
                 bar.set_message(p.current.unwrap_or_default());
             }
             JobEvent::ItemFailed { item, reason } => {
-                if !args.json {
-                    bar.println(format!("error: {item}: {reason}"));
+                let line = format!("error: {item}: {reason}");
+                if !bar.is_hidden() {
+                    bar.println(line);
+                } else if !args.json {
+                    eprintln!("{line}");
                 }
             }
             JobEvent::Done { summary } => {
@@ -147,6 +157,14 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// Notes that report a problem, printed even without a progress bar.
+fn is_problem(note: &str) -> bool {
+    ["offline:", "walk problem:"]
+        .iter()
+        .any(|p| note.starts_with(p))
+        || note.contains(" not used: ")
+}
+
 fn report_json(r: &ScanReport) -> serde_json::Value {
     let roots: Vec<_> = r
         .roots
@@ -154,7 +172,8 @@ fn report_json(r: &ScanReport) -> serde_json::Value {
         .map(|(root, f)| {
             serde_json::json!({
                 "root": root, "new": f.new, "changed": f.changed, "touched": f.touched,
-                "moved": f.moved, "removed": f.removed, "unchanged": f.unchanged,
+                "moved": f.moved, "removed": f.removed, "restored": f.restored,
+                "purged": f.purged, "unchanged": f.unchanged, "offline": f.offline,
                 "walk_problems": f.walk_problems,
             })
         })

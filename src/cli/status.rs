@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::io::Write;
 
 use anyhow::Context;
+use earmark::library::Access;
 use earmark::library::playlist::{PlaylistEntry, m3u};
+use earmark::library::reconcile::GRACE_DAYS;
 
 use super::library_args::LibraryArg;
 
@@ -64,19 +66,40 @@ pub struct ExportArgs {
 pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     let lib = args.library.open()?;
     let s = lib.status()?;
+    let roots = lib.root_states()?;
     if args.json {
-        println!("{}", serde_json::to_string(&s)?);
+        let mut v = serde_json::to_value(&s)?;
+        v["root_folders"] = serde_json::to_value(&roots)?;
+        v["read_only"] = serde_json::Value::Bool(lib.access() == Access::ReadOnly);
+        println!("{}", serde_json::to_string(&v)?);
     } else {
         if let Some(p) = lib.path() {
-            println!("library:   {}", p.display());
+            let ro = if lib.access() == Access::ReadOnly {
+                " (read-only)"
+            } else {
+                ""
+            };
+            println!("library:   {}{ro}", p.display());
         }
-        for (_, root) in lib.roots()? {
-            println!("root:      {root}");
+        for root in &roots {
+            let offline = if root.offline_since.is_some() {
+                " (offline: not found at the last scan; nothing removed)"
+            } else {
+                ""
+            };
+            println!("root:      {}{offline}", root.path);
         }
         println!(
             "files:     {} ({} indexed, {} pending, {} errors)",
             s.files, s.indexed, s.pending, s.errors
         );
+        if s.missing > 0 {
+            println!(
+                "missing:   {} gone from disk, kept {} days with their examples (a rescan finds \
+                 them again when they return)",
+                s.missing, GRACE_DAYS
+            );
+        }
         println!("duration:  {:.1} h indexed", s.duration_s / 3600.0);
         println!(
             "models:    {} ({} clip embeddings)",

@@ -98,7 +98,8 @@ pub fn load(path: &Path) -> crate::Result<Snapshot> {
                     coalesce((SELECT group_concat(label, ', ') FROM
                         (SELECT label FROM tags t WHERE t.file_id = f.id
                          ORDER BY score DESC LIMIT 3)), '')
-             FROM files f JOIN roots r ON r.id = f.root_id ORDER BY f.path",
+             FROM files f JOIN roots r ON r.id = f.root_id WHERE f.removed_at IS NULL
+             ORDER BY f.path",
         )
         .map_err(what)?;
     let rows = stmt

@@ -1,15 +1,18 @@
-//! The SQLite file behind the library index: opening it (WAL, foreign keys, busy timeout) and
-//! bringing its schema up to date through numbered migrations recorded in `user_version`.
+//! The schema of the library index: numbered migrations recorded in `user_version`, the
+//! identity stamp (`application_id`) that tells an Earmark library from another program's SQLite
+//! file, and the error wrapper every query uses. Opening the file safely lives in
+//! [`super::open`].
 //!
-//! Migrations only ever append: each entry of [`MIGRATIONS`] runs once, inside one transaction
-//! together with the `user_version` bump, so a crash leaves the file at the previous version.
+//! Migrations only ever append: each entry of [`MIGRATIONS`] runs once, inside one write
+//! transaction (`BEGIN IMMEDIATE`) together with the `user_version` bump, so a crash leaves the
+//! file at the previous version and two processes opening the same file never run a step twice.
 
-use std::path::Path;
-use std::time::Duration;
-
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 
 use crate::error::{Error, Result};
+
+/// `PRAGMA application_id` of an Earmark library ("ERMK").
+pub const EARMARK_APP_ID: i32 = 0x4552_4D4B;
 
 /// Schema steps, applied in order; version `n` is the state after `MIGRATIONS[n - 1]`.
 const MIGRATIONS: &[&str] = &[
@@ -142,61 +145,92 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX tags_source_label ON tags(source, label);
     ",
+    // 5: nothing the user made is lost when files go away. A root whose files all disappeared
+    // is offline (`offline_since`, ms) rather than emptied; a file gone from disk is a tombstone
+    // (`removed_at`, ms) that keeps its analysis and examples and is revived when the same
+    // content (fingerprint) reappears under any root; a path that is not UTF-8 keeps its raw
+    // bytes in `path_bytes` (`path` then holds a readable form with `\xNN` escapes). The
+    // `application_id` stamp marks the file as Earmark's.
+    r"
+    ALTER TABLE roots ADD COLUMN offline_since INTEGER;
+    ALTER TABLE files ADD COLUMN removed_at INTEGER;
+    ALTER TABLE files ADD COLUMN path_bytes BLOB;
+    CREATE INDEX files_removed ON files(removed_at) WHERE removed_at IS NOT NULL;
+    PRAGMA application_id = 1163021643;
+    ",
 ];
 
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Wraps a SQLite error with what was being done.
+/// Wraps a SQLite error with what was being done; a write refused because the file was opened
+/// read-only says so plainly.
 pub(crate) fn sql(context: &str) -> impl FnOnce(rusqlite::Error) -> Error + '_ {
-    move |e| Error::Library(format!("{context}: {e}"))
-}
-
-/// Opens (creating if needed) the index at `path` and migrates it to [`SCHEMA_VERSION`].
-pub fn open(path: &Path) -> Result<Connection> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    move |e| {
+        if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ReadOnly) {
+            Error::Library(format!(
+                "{context}: the library is read-only (its file or folder cannot be written); \
+                 only reading commands work on it"
+            ))
+        } else {
+            Error::Library(format!("{context}: {e}"))
+        }
     }
-    let what = format!("opening the library {}", path.display());
-    let mut conn = Connection::open(path).map_err(sql(&what))?;
-    configure(&conn).map_err(sql(&what))?;
-    migrate(&mut conn)?;
-    Ok(conn)
 }
 
-/// Opens an index that lives in memory only (tests and benchmarks).
-pub fn open_in_memory() -> Result<Connection> {
-    let mut conn = Connection::open_in_memory().map_err(sql("opening an in-memory library"))?;
-    configure(&conn).map_err(sql("configuring an in-memory library"))?;
-    migrate(&mut conn)?;
-    Ok(conn)
+/// The schema version stored in the file.
+pub(crate) fn schema_version(conn: &Connection) -> Result<u32> {
+    conn.pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(sql("reading the schema version"))
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
-    // WAL: readers never block the writer; `synchronous = NORMAL` keeps every committed
-    // transaction across a process kill (only an OS crash may lose the last ones).
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    Ok(())
+fn newer(version: u32) -> Error {
+    Error::Library(format!(
+        "the library was written by a newer Earmark (schema {version}, this build knows {SCHEMA_VERSION})"
+    ))
 }
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: u32 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(sql("reading the schema version"))?;
+/// Refuses a file whose schema this build cannot read as it is: newer, or (when it cannot be
+/// migrated, as for a read-only file) older.
+pub(crate) fn check_current(conn: &Connection) -> Result<()> {
+    match schema_version(conn)? {
+        v if v > SCHEMA_VERSION => Err(newer(v)),
+        v if v < SCHEMA_VERSION => Err(Error::Library(format!(
+            "the library needs an update (schema {v} to {SCHEMA_VERSION}) but is read-only; \
+             open it once where it can be written"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`]. Each step takes the write lock first (waiting out
+/// the busy timeout) and re-reads the version inside it, so concurrent openers apply each step
+/// exactly once.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_to(conn, SCHEMA_VERSION)
+}
+
+/// [`migrate`], stopping at schema `target` (tests build older libraries with it).
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<()> {
+    let version = schema_version(conn)?;
     if version > SCHEMA_VERSION {
-        return Err(Error::Library(format!(
-            "the library was written by a newer Earmark (schema {version}, this build knows {SCHEMA_VERSION})"
-        )));
+        return Err(newer(version));
     }
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-        let to = i + 1;
+    for to in version + 1..=target.min(SCHEMA_VERSION) {
         let what = format!("migrating the library to schema {to}");
-        let tx = conn.transaction().map_err(sql(&what))?;
-        tx.execute_batch(step).map_err(sql(&what))?;
-        tx.pragma_update(None, "user_version", to as i64)
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql(&what))?;
+        let now = schema_version(&tx)?;
+        if now > SCHEMA_VERSION {
+            return Err(newer(now));
+        }
+        if now >= to {
+            continue; // another process got there first
+        }
+        tx.execute_batch(MIGRATIONS[to as usize - 1])
+            .map_err(sql(&what))?;
+        tx.pragma_update(None, "user_version", i64::from(to))
             .map_err(sql(&what))?;
         tx.commit().map_err(sql(&what))?;
     }
@@ -218,12 +252,13 @@ pub fn integrity_check(conn: &Connection) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::open::open;
 
     #[test]
     fn migrations_apply_once_and_reopen_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/index.sqlite");
-        let conn = open(&path).unwrap();
+        let (conn, _) = open(&path).unwrap();
         let v: u32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
@@ -233,7 +268,7 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
         drop(conn);
-        let conn = open(&path).unwrap();
+        let (conn, _) = open(&path).unwrap();
         assert_eq!(integrity_check(&conn).unwrap(), vec!["ok".to_string()]);
     }
 
@@ -241,7 +276,7 @@ mod tests {
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.sqlite");
-        let conn = open(&path).unwrap();
+        let (conn, _) = open(&path).unwrap();
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         drop(conn);

@@ -255,7 +255,8 @@ impl Library {
             .conn
             .prepare(
                 "SELECT e.label, sum(e.positive), sum(1 - e.positive),
-                        (SELECT count(*) FROM tags t WHERE t.source = ?1 AND t.label = e.label)
+                        (SELECT count(*) FROM tags t JOIN files f ON f.id = t.file_id
+                         WHERE t.source = ?1 AND t.label = e.label AND f.removed_at IS NULL)
                  FROM tag_examples e GROUP BY e.label ORDER BY e.label",
             )
             .map_err(sql(what))?;
@@ -413,7 +414,7 @@ impl Library {
             .prepare(
                 "SELECT f.path, f.duration_s, f.title, f.artist, max(t.score) AS s
                  FROM tags t JOIN files f ON f.id = t.file_id
-                 WHERE t.label = ?1 AND t.score >= ?2
+                 WHERE t.label = ?1 AND t.score >= ?2 AND f.removed_at IS NULL
                  GROUP BY f.id ORDER BY s DESC, f.path",
             )
             .map_err(sql(what))?;

@@ -186,7 +186,8 @@ impl Library {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT f.id, f.path FROM files f WHERE f.status = 'indexed' AND NOT EXISTS
+                "SELECT f.id, f.path FROM files f WHERE f.status = 'indexed' AND f.removed_at IS NULL
+                 AND NOT EXISTS
                  (SELECT 1 FROM segment_tags s WHERE s.file_id = f.id AND s.source = ?1)
                  ORDER BY f.id",
             )

@@ -1,10 +1,15 @@
 //! The library index: one SQLite file that remembers roots, files, their analysis by each model
 //! (clip and segment embeddings), tags, errors and settings.
 //!
-//! - [`db`]: opening, WAL, versioned migrations;
+//! - [`db`]: the schema and its versioned migrations;
+//! - [`open`]: opening the file safely — atomic creation, refusing files that are not Earmark
+//!   libraries, read-only access to a library that cannot be written;
 //! - [`store`]: the rows and the writes a scan makes (one small transaction each);
+//! - [`paths`]: file paths as stored, including names that are not UTF-8;
 //! - [`query`]: read-only views — status counts, errors, export rows, search inputs;
 //! - [`walk`]: finding audio files under the roots and planning what a scan must do;
+//! - [`reconcile`]: recording what a walk found — moves across roots, tombstones of files gone
+//!   from disk (revived when their content reappears), offline roots;
 //! - [`model_id`]: naming a model by its weights and configuration;
 //! - [`examples`]: personal tags — the user's examples, fitted classifiers, predictions;
 //! - [`playlist`]: M3U playlists of a tag or of a search result;
@@ -21,8 +26,11 @@ pub mod db;
 pub mod examples;
 pub mod head_tags;
 pub mod model_id;
+pub mod open;
+pub mod paths;
 pub mod playlist;
 pub mod query;
+pub mod reconcile;
 pub mod scan;
 pub mod store;
 pub mod tagging;
@@ -35,6 +43,7 @@ use rusqlite::{Connection, OptionalExtension};
 use crate::error::{Error, Result};
 use db::sql;
 
+pub use open::Access;
 pub use store::{FileMeta, FileStatus, KnownFile, Segments};
 
 /// File name of the index inside the data directory.
@@ -47,23 +56,58 @@ pub const ACTIVE_MODEL_KEY: &str = "active_model";
 pub struct Library {
     conn: Connection,
     path: Option<PathBuf>,
+    access: Access,
 }
 
 impl Library {
-    /// Opens (creating and migrating as needed) the index at `path`.
+    /// Opens (creating and migrating as needed) the index at `path`. A file that is not an
+    /// Earmark library is refused untouched; a library that cannot be written opens read-only
+    /// (see [`Library::access`]).
     pub fn open(path: &Path) -> Result<Self> {
+        let (conn, access) = open::open(path)?;
         Ok(Library {
-            conn: db::open(path)?,
+            conn,
             path: Some(path.to_path_buf()),
+            access,
+        })
+    }
+
+    /// Opens the existing index at `path` for reading only.
+    pub fn open_read_only(path: &Path) -> Result<Self> {
+        let (conn, access) = open::open_read_only(path)?;
+        Ok(Library {
+            conn,
+            path: Some(path.to_path_buf()),
+            access,
         })
     }
 
     /// An index in memory only, for tests and benchmarks.
     pub fn in_memory() -> Result<Self> {
         Ok(Library {
-            conn: db::open_in_memory()?,
+            conn: open::open_in_memory()?,
             path: None,
+            access: Access::ReadWrite,
         })
+    }
+
+    /// Whether this index can be written.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// Fails with a clear message when this index was opened read-only.
+    pub fn require_writable(&self) -> Result<()> {
+        match self.access {
+            Access::ReadWrite => Ok(()),
+            Access::ReadOnly => Err(Error::Library(format!(
+                "{} is read-only (its file or folder cannot be written); this command changes \
+                 the library",
+                self.path
+                    .as_deref()
+                    .map_or_else(|| "the library".into(), |p| p.display().to_string())
+            ))),
+        }
     }
 
     /// Where the index lives by default: `$XDG_DATA_HOME/earmark/library.sqlite` on Linux (the

@@ -1,5 +1,6 @@
 //! Read-only views of the index: counts for `status`, the error list, export rows, and the
-//! inputs of similarity search (clip vectors with the facts search filters on).
+//! inputs of similarity search (clip vectors with the facts search filters on). Tombstones —
+//! files gone from disk, kept for their grace period — are in none of them.
 
 use rusqlite::params;
 use serde::Serialize;
@@ -28,6 +29,10 @@ pub struct StatusCounts {
     pub clip_embeddings: usize,
     /// Total indexed duration in seconds.
     pub duration_s: f64,
+    /// Files gone from disk, kept as tombstones for their grace period (not in `files`).
+    pub missing: usize,
+    /// Roots that are offline (folder missing or unreadable, or every file gone at once).
+    pub offline_roots: usize,
 }
 
 /// One row of `earmark export` (and of the GUI's table).
@@ -90,15 +95,24 @@ impl Library {
         };
         Ok(StatusCounts {
             roots: count("SELECT count(*) FROM roots")?,
-            files: count("SELECT count(*) FROM files")?,
-            indexed: count("SELECT count(*) FROM files WHERE status = 'indexed'")?,
-            pending: count("SELECT count(*) FROM files WHERE status = 'pending'")?,
-            errors: count("SELECT count(*) FROM files WHERE status = 'error'")?,
+            files: count("SELECT count(*) FROM files WHERE removed_at IS NULL")?,
+            indexed: count(
+                "SELECT count(*) FROM files WHERE status = 'indexed' AND removed_at IS NULL",
+            )?,
+            pending: count(
+                "SELECT count(*) FROM files WHERE status = 'pending' AND removed_at IS NULL",
+            )?,
+            errors: count(
+                "SELECT count(*) FROM files WHERE status = 'error' AND removed_at IS NULL",
+            )?,
+            missing: count("SELECT count(*) FROM files WHERE removed_at IS NOT NULL")?,
+            offline_roots: count("SELECT count(*) FROM roots WHERE offline_since IS NOT NULL")?,
             models: count("SELECT count(DISTINCT model_id) FROM clip_embeddings")?,
             clip_embeddings: count("SELECT count(*) FROM clip_embeddings")?,
             duration_s: c
                 .query_row(
-                    "SELECT coalesce(sum(duration_s), 0) FROM files WHERE status = 'indexed'",
+                    "SELECT coalesce(sum(duration_s), 0) FROM files
+                     WHERE status = 'indexed' AND removed_at IS NULL",
                     [],
                     |r| r.get(0),
                 )
@@ -112,7 +126,8 @@ impl Library {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT path, coalesce(error, '') FROM files WHERE status = 'error' ORDER BY path",
+                "SELECT path, coalesce(error, '') FROM files
+                 WHERE status = 'error' AND removed_at IS NULL ORDER BY path",
             )
             .map_err(sql(what))?;
         let rows = stmt
@@ -132,7 +147,7 @@ impl Library {
                         f.album, f.genre,
                         coalesce((SELECT group_concat(t.label || ':' || printf('%.4f', t.score), ';')
                                   FROM tags t WHERE t.file_id = f.id), '')
-                 FROM files f ORDER BY f.path",
+                 FROM files f WHERE f.removed_at IS NULL ORDER BY f.path",
             )
             .map_err(sql(what))?;
         let rows = stmt
@@ -159,12 +174,12 @@ impl Library {
         rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
     }
 
-    /// The file row with exactly this path, as `(id, fingerprint)`.
+    /// The live file row with exactly this path, as `(id, fingerprint)`.
     pub fn file_by_path(&self, path: &str) -> Result<Option<(i64, String)>> {
         use rusqlite::OptionalExtension;
         self.conn
             .query_row(
-                "SELECT id, fingerprint FROM files WHERE path = ?1",
+                "SELECT id, fingerprint FROM files WHERE path = ?1 AND removed_at IS NULL",
                 [path],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -184,7 +199,8 @@ impl Library {
             .prepare(
                 "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), c.vector
                  FROM clip_embeddings c JOIN files f ON f.id = c.file_id
-                 WHERE c.model_id = ?1 AND f.status = 'indexed' ORDER BY f.id",
+                 WHERE c.model_id = ?1 AND f.status = 'indexed' AND f.removed_at IS NULL
+                 ORDER BY f.id",
             )
             .map_err(sql(what))?;
         let mut rows = stmt.query(params![model_id]).map_err(sql(what))?;
@@ -208,7 +224,10 @@ impl Library {
         let what = "filtering by tag";
         let mut stmt = self
             .conn
-            .prepare("SELECT DISTINCT file_id FROM tags WHERE label = ?1 AND score >= ?2")
+            .prepare(
+                "SELECT DISTINCT t.file_id FROM tags t JOIN files f ON f.id = t.file_id
+                 WHERE t.label = ?1 AND t.score >= ?2 AND f.removed_at IS NULL",
+            )
             .map_err(sql(what))?;
         let rows = stmt
             .query_map(params![label, f64::from(min_score)], |r| r.get(0))

@@ -56,7 +56,8 @@ pub struct ScanReport {
 }
 
 impl ScanReport {
-    /// One line for people.
+    /// One line for people. "Removed" files are kept as tombstones for
+    /// [`super::reconcile::GRACE_DAYS`] days (with their examples, until their content returns).
     pub fn summary(&self) -> String {
         let sum = |f: fn(&Reconciled) -> usize| self.roots.iter().map(|(_, r)| f(r)).sum::<usize>();
         let tagged = if self.tagged.is_empty() {
@@ -64,8 +65,28 @@ impl ScanReport {
         } else {
             format!("; {}", self.tagged.join(", "))
         };
+        let restored = match sum(|r| r.restored.len()) {
+            0 => String::new(),
+            n => format!(", {n} restored"),
+        };
+        let problems = match sum(|r| r.walk_problems.len()) {
+            0 => String::new(),
+            n => format!("; {n} walk problems"),
+        };
+        let offline: Vec<&str> = self
+            .roots
+            .iter()
+            .filter(|(_, r)| r.offline.is_some())
+            .map(|(root, _)| root.as_str())
+            .collect();
+        let offline = if offline.is_empty() {
+            String::new()
+        } else {
+            format!("; offline (nothing removed): {}", offline.join(", "))
+        };
         format!(
-            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed, {} unchanged{tagged}",
+            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed{restored}, \
+             {} unchanged{problems}{offline}{tagged}",
             self.analysed.len(),
             self.failed.len(),
             sum(|r| r.new.len()),
@@ -126,7 +147,15 @@ pub fn scan(
         ctx.events
             .send(JobEvent::Note(format!("walking {}", root.display())));
         let (id, found) = lib.reconcile_root(root, opts.walk)?;
-        root_ids.push(id);
+        match &found.offline {
+            // Nothing of an offline root can be read: its files wait for it to come back.
+            Some(why) => ctx.events.send(JobEvent::Note(format!("offline: {why}"))),
+            None => root_ids.push(id),
+        }
+        for problem in &found.walk_problems {
+            ctx.events
+                .send(JobEvent::Note(format!("walk problem: {problem}")));
+        }
         report
             .roots
             .push((root.to_string_lossy().into_owned(), found));
@@ -153,11 +182,11 @@ pub fn scan(
         std::thread::Builder::new()
             .name("earmark-decode".into())
             .spawn_scoped(s, move || {
-                for (id, path) in work_rx {
+                for (id, path, real) in work_rx {
                     if control.checkpoint().is_err() {
                         break;
                     }
-                    let prepared = analyse::prepare(path.as_ref(), budget, cfg.n_t, cfg.patch_size);
+                    let prepared = analyse::prepare(&real, budget, cfg.n_t, cfg.patch_size);
                     if prep_tx.send((id, path, prepared)).is_err() {
                         break;
                     }

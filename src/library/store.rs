@@ -154,6 +154,14 @@ impl Library {
             .map_err(sql(what))
     }
 
+    /// The id of the root stored as `path`, if it is one.
+    pub fn root_id(&self, path: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row("SELECT id FROM roots WHERE path = ?1", [path], |r| r.get(0))
+            .optional()
+            .map_err(sql("looking a root up"))
+    }
+
     /// The library roots as `(id, path)`.
     pub fn roots(&self) -> Result<Vec<(i64, String)>> {
         let what = "listing roots";
@@ -167,14 +175,14 @@ impl Library {
         rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
     }
 
-    /// File rows under root `root_id`, or all of them.
+    /// Live file rows (not tombstones) under root `root_id`, or all of them.
     pub fn known_files(&self, root_id: Option<i64>) -> Result<Vec<KnownFile>> {
         let what = "reading known files";
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT id, path, size, mtime_ns, fingerprint, status FROM files
-                 WHERE ?1 IS NULL OR root_id = ?1",
+                 WHERE (?1 IS NULL OR root_id = ?1) AND removed_at IS NULL",
             )
             .map_err(sql(what))?;
         let rows = stmt
@@ -213,17 +221,38 @@ impl Library {
         mtime_ns: i64,
         fingerprint: &str,
     ) -> Result<i64> {
+        self.insert_stored(root_id, path, None, size, mtime_ns, fingerprint)
+    }
+
+    /// [`Library::insert_pending`] with the raw bytes of a path that is not UTF-8.
+    pub(crate) fn insert_stored(
+        &self,
+        root_id: i64,
+        path: &str,
+        path_bytes: Option<&[u8]>,
+        size: u64,
+        mtime_ns: i64,
+        fingerprint: &str,
+    ) -> Result<i64> {
         self.conn
             .execute(
-                "INSERT INTO files(root_id, path, size, mtime_ns, fingerprint, status)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-                params![root_id, path, size as i64, mtime_ns, fingerprint],
+                "INSERT INTO files(root_id, path, path_bytes, size, mtime_ns, fingerprint, status)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'pending')",
+                params![
+                    root_id,
+                    path,
+                    path_bytes,
+                    size as i64,
+                    mtime_ns,
+                    fingerprint
+                ],
             )
             .map_err(sql("adding a file"))?;
         Ok(self.conn.last_insert_rowid())
     }
 
-    /// Records that file `id` now lives at `path` (a move: its analysis is kept).
+    /// Records that file `id` now lives at `path` (a move: its analysis and examples are kept;
+    /// a tombstone comes back to life).
     pub fn move_file(
         &self,
         id: i64,
@@ -232,12 +261,47 @@ impl Library {
         size: u64,
         mtime_ns: i64,
     ) -> Result<()> {
+        self.move_stored(id, root_id, path, None, size, mtime_ns)
+    }
+
+    /// [`Library::move_file`] with the raw bytes of a path that is not UTF-8.
+    pub(crate) fn move_stored(
+        &self,
+        id: i64,
+        root_id: i64,
+        path: &str,
+        path_bytes: Option<&[u8]>,
+        size: u64,
+        mtime_ns: i64,
+    ) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE files SET root_id = ?2, path = ?3, size = ?4, mtime_ns = ?5 WHERE id = ?1",
-                params![id, root_id, path, size as i64, mtime_ns],
+                "UPDATE files SET root_id = ?2, path = ?3, path_bytes = ?4, size = ?5,
+                 mtime_ns = ?6, removed_at = NULL WHERE id = ?1",
+                params![id, root_id, path, path_bytes, size as i64, mtime_ns],
             )
             .map_err(sql("moving a file"))?;
+        Ok(())
+    }
+
+    /// Records that file `id` is gone from disk: it becomes a tombstone, hidden from every
+    /// view but kept — analysis, examples, answers — until its content reappears or the grace
+    /// period ends (see [`super::reconcile`]).
+    pub fn bury_file(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE files SET removed_at = ?2 WHERE id = ?1",
+                params![id, now_ms()],
+            )
+            .map_err(sql("recording a missing file"))?;
+        Ok(())
+    }
+
+    /// Brings tombstone `id` back at its own path.
+    pub(crate) fn revive_file(&self, id: i64) -> Result<()> {
+        self.conn
+            .execute("UPDATE files SET removed_at = NULL WHERE id = ?1", [id])
+            .map_err(sql("restoring a file"))?;
         Ok(())
     }
 
@@ -287,7 +351,8 @@ impl Library {
         Ok(())
     }
 
-    /// Removes a file and everything derived from it.
+    /// Deletes a file row and everything attached to it, examples included (the scan never
+    /// does this to a file with examples; see [`Library::bury_file`]).
     pub fn remove_file(&self, id: i64) -> Result<()> {
         self.conn
             .execute("DELETE FROM files WHERE id = ?1", [id])

@@ -1,18 +1,10 @@
-//! Finding audio files under a root and reconciling them with the index: what is new, changed,
-//! moved (same content at a new path: its analysis is kept), removed or unchanged.
-//!
-//! An unchanged file is recognised by path, size and modification time alone, so a rescan of
-//! an untouched library reads no file content. Content fingerprints (xxh3-128 of the bytes) are
-//! computed only for new files and files whose size or time changed; a changed time with the same
-//! fingerprint is only a touch.
+//! Finding audio files under a root: what is on disk, what could not be read, and what a
+//! reconcile ([`super::reconcile`]) found — new, changed, moved (same content at a new path: its
+//! analysis is kept), missing, restored or unchanged, and whether the root is offline.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use super::Library;
-use super::db::sql;
-use super::model_id::hash_file;
-use super::store::KnownFile;
+use super::paths::{self, StoredPath};
 use crate::error::{Error, Result};
 
 /// File extensions the scan treats as audio (lower case).
@@ -31,8 +23,13 @@ pub struct WalkOptions {
 /// A file found on disk.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiskFile {
-    /// Its path (under the canonical root).
+    /// Its path (under the canonical root) as the index stores it: the path itself when it is
+    /// UTF-8, else a readable form with `\xNN` escapes (see [`super::paths`]).
     pub path: String,
+    /// Its raw bytes when `path` is an escaped form.
+    pub path_bytes: Option<Vec<u8>>,
+    /// The real path, to open it by.
+    pub os_path: PathBuf,
     /// Size in bytes.
     pub size: u64,
     /// Modification time in ns since the Unix epoch.
@@ -50,12 +47,33 @@ pub struct Reconciled {
     pub touched: Vec<String>,
     /// `(from, to)` for files found at a new path with known content.
     pub moved: Vec<(String, String)>,
-    /// Files gone from disk (removed from the index).
+    /// Files gone from disk: kept as tombstones (hidden, with their analysis and examples) for
+    /// [`super::reconcile::GRACE_DAYS`] days, and revived if their content reappears.
     pub removed: Vec<String>,
+    /// Files back at a path where they had gone missing (their analysis and examples kept).
+    pub restored: Vec<String>,
+    /// Tombstones past their grace period (and without examples) deleted by this reconcile.
+    pub purged: usize,
     /// Files seen as before.
     pub unchanged: usize,
-    /// Problems met while walking (unreadable folders, symlink loops); not files.
+    /// Why the root is offline (its folder is missing or unreadable, or every file under it
+    /// disappeared): nothing under it was changed in the index. `None` when it is online.
+    pub offline: Option<String>,
+    /// Problems met while walking (unreadable folders, symlink loops, unreadable files).
     pub walk_problems: Vec<String>,
+}
+
+/// What walking one root found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Walk {
+    /// Audio files, sorted by stored path.
+    pub files: Vec<DiskFile>,
+    /// Problems, one line each.
+    pub problems: Vec<String>,
+    /// Folders (or files) that could not be read: what the index knows under them is kept.
+    pub unreadable: Vec<PathBuf>,
+    /// The root folder itself could not be read.
+    pub root_unreadable: bool,
 }
 
 /// Whether `path` has an audio extension.
@@ -65,10 +83,16 @@ pub fn is_audio(path: &Path) -> bool {
         .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// Audio files under `root` (recursively, following symlinks; loops are reported, not followed).
+/// Audio files under `root` (recursively, following symlinks; loops are reported, not followed)
+/// and the problems met.
 pub fn audio_files(root: &Path, opts: WalkOptions) -> (Vec<DiskFile>, Vec<String>) {
-    let mut files = Vec::new();
-    let mut problems = Vec::new();
+    let w = walk(root, opts);
+    (w.files, w.problems)
+}
+
+/// Walks `root`: its audio files, the problems met and what could not be read.
+pub fn walk(root: &Path, opts: WalkOptions) -> Walk {
+    let mut out = Walk::default();
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .into_iter()
@@ -79,7 +103,14 @@ pub fn audio_files(root: &Path, opts: WalkOptions) -> (Vec<DiskFile>, Vec<String
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                problems.push(e.to_string());
+                out.root_unreadable |= e.depth() == 0;
+                // A loop is not a folder that hides files the index knows.
+                if e.loop_ancestor().is_none()
+                    && let Some(p) = e.path()
+                {
+                    out.unreadable.push(p.to_path_buf());
+                }
+                out.problems.push(e.to_string());
                 continue;
             }
         };
@@ -87,16 +118,25 @@ pub fn audio_files(root: &Path, opts: WalkOptions) -> (Vec<DiskFile>, Vec<String
             continue;
         }
         match entry.metadata() {
-            Ok(md) => files.push(DiskFile {
-                path: entry.path().to_string_lossy().into_owned(),
-                size: md.len(),
-                mtime_ns: mtime_ns(&md),
-            }),
-            Err(e) => problems.push(format!("{}: {e}", entry.path().display())),
+            Ok(md) => {
+                let StoredPath { text, bytes } = paths::stored(entry.path());
+                out.files.push(DiskFile {
+                    path: text,
+                    path_bytes: bytes,
+                    os_path: entry.path().to_path_buf(),
+                    size: md.len(),
+                    mtime_ns: mtime_ns(&md),
+                });
+            }
+            Err(e) => {
+                out.unreadable.push(entry.path().to_path_buf());
+                out.problems
+                    .push(format!("{}: {e}", entry.path().display()));
+            }
         }
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    (files, problems)
+    out.files.sort_by(|a, b| a.path.cmp(&b.path));
+    out
 }
 
 fn mtime_ns(md: &std::fs::Metadata) -> i64 {
@@ -116,123 +156,4 @@ pub fn canonical_root(root: &Path) -> Result<PathBuf> {
         )));
     }
     Ok(c)
-}
-
-impl Library {
-    /// Walks `root`, compares with the index and records new, changed, moved and removed files
-    /// in one transaction. Returns the root's id and what was found.
-    pub fn reconcile_root(&mut self, root: &Path, opts: WalkOptions) -> Result<(i64, Reconciled)> {
-        let root = canonical_root(root)?;
-        let root_str = root.to_string_lossy().into_owned();
-        let root_id = self.ensure_root(&root_str)?;
-        let (disk, walk_problems) = audio_files(&root, opts);
-        let prefix = format!("{}/", root_str.trim_end_matches('/'));
-        let mut known: HashMap<String, KnownFile> = self
-            .all_known_files()?
-            .into_iter()
-            .map(|k| (k.path.clone(), k))
-            .collect();
-        let mut out = Reconciled {
-            walk_problems,
-            ..Reconciled::default()
-        };
-        let what = "recording scan changes";
-        self.conn.execute_batch("BEGIN").map_err(sql(what))?;
-        let result = self.reconcile_in_tx(root_id, &prefix, disk, &mut known, &mut out);
-        match result {
-            Ok(()) => self.conn.execute_batch("COMMIT").map_err(sql(what))?,
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                return Err(e);
-            }
-        }
-        Ok((root_id, out))
-    }
-
-    fn reconcile_in_tx(
-        &mut self,
-        root_id: i64,
-        prefix: &str,
-        disk: Vec<DiskFile>,
-        known: &mut HashMap<String, KnownFile>,
-        out: &mut Reconciled,
-    ) -> Result<()> {
-        let mut fresh = Vec::new();
-        for f in disk {
-            match known.remove(&f.path) {
-                Some(k) if k.size == f.size && k.mtime_ns == f.mtime_ns => out.unchanged += 1,
-                Some(k) => {
-                    let fp = hash_file(Path::new(&f.path))?;
-                    if fp == k.fingerprint {
-                        self.touch_file(k.id, f.size, f.mtime_ns)?;
-                        out.touched.push(f.path);
-                    } else {
-                        self.mark_changed(k.id, f.size, f.mtime_ns, &fp)?;
-                        out.changed.push(f.path);
-                    }
-                }
-                None => fresh.push(f),
-            }
-        }
-        // What is left of `known` under this root is gone from disk: a move source or removed.
-        let mut gone: HashMap<String, Vec<KnownFile>> = HashMap::new();
-        for k in known.values().filter(|k| k.path.starts_with(prefix)) {
-            gone.entry(k.fingerprint.clone())
-                .or_default()
-                .push(k.clone());
-        }
-        for f in fresh {
-            let fp = match hash_file(Path::new(&f.path)) {
-                Ok(fp) => fp,
-                Err(e) => {
-                    out.walk_problems.push(e.to_string());
-                    continue;
-                }
-            };
-            if let Some(k) = gone.get_mut(&fp).and_then(Vec::pop) {
-                self.move_file(k.id, root_id, &f.path, f.size, f.mtime_ns)?;
-                out.moved.push((k.path, f.path));
-            } else {
-                self.insert_pending(root_id, &f.path, f.size, f.mtime_ns, &fp)?;
-                out.new.push(f.path);
-            }
-        }
-        for k in gone.into_values().flatten() {
-            self.remove_file(k.id)?;
-            out.removed.push(k.path);
-        }
-        out.removed.sort();
-        Ok(())
-    }
-
-    /// Every file row.
-    pub fn all_known_files(&self) -> Result<Vec<KnownFile>> {
-        self.known_files(None)
-    }
-
-    /// Files of the given roots that need analysis by `model_id`: pending ones, and indexed ones
-    /// that this model has not analysed yet. `(id, path)`, sorted by path.
-    pub fn files_to_analyse(&self, root_ids: &[i64], model_id: i64) -> Result<Vec<(i64, String)>> {
-        let what = "listing files to analyse";
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, path FROM files f WHERE root_id = ?1 AND (status = 'pending' OR
-                 (status = 'indexed' AND NOT EXISTS (SELECT 1 FROM clip_embeddings c
-                  WHERE c.file_id = f.id AND c.model_id = ?2))) ORDER BY path",
-            )
-            .map_err(sql(what))?;
-        let mut out = Vec::new();
-        for &root in root_ids {
-            let rows = stmt
-                .query_map([root, model_id], |r| Ok((r.get(0)?, r.get(1)?)))
-                .map_err(sql(what))?;
-            for row in rows {
-                out.push(row.map_err(sql(what))?);
-            }
-        }
-        out.sort_by(|a: &(i64, String), b| a.1.cmp(&b.1));
-        out.dedup();
-        Ok(out)
-    }
 }

@@ -73,7 +73,7 @@ pub fn region_search(
         .prepare(
             "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), s.starts, s.vectors
              FROM segment_embeddings s JOIN files f ON f.id = s.file_id
-             WHERE s.model_id = ?1 AND f.status = 'indexed'",
+             WHERE s.model_id = ?1 AND f.status = 'indexed' AND f.removed_at IS NULL",
         )
         .map_err(what)?;
     let mut rows = stmt.query(params![model_id]).map_err(what)?;
