@@ -6,7 +6,9 @@
 //!
 //! Damaged input never panics: a packet that fails to decode is skipped and counted, a stream that
 //! ends early (truncated file) ends the decode with what was readable, and non-finite samples are
-//! replaced by silence and counted. Anything worse is an [`Error`] naming the file.
+//! replaced by silence and counted. Anything worse is an [`Error`] naming the file. An MPEG audio
+//! stream has no end marker; its truncation is found by [`super::mpeg_tail`]. Only regular
+//! files are opened.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -85,6 +87,8 @@ pub struct AudioDecoder {
     block: Vec<f32>,
     stats: DecodeStats,
     finished: bool,
+    /// Frames handed out so far.
+    decoded: u64,
     /// Gapless trimming still to apply (MP4 edit lists).
     trim: Option<EditSpan>,
 }
@@ -94,7 +98,22 @@ const MAX_CONSECUTIVE_BAD_PACKETS: u32 = 64;
 
 impl AudioDecoder {
     /// Opens `path`, probes its container and prepares a decoder for its first audio track.
+    ///
+    /// Only regular files are opened: a named pipe, device or socket is refused before it is
+    /// opened (opening a pipe for reading would wait for a writer).
     pub fn open(path: &Path) -> Result<Self> {
+        let kind = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .file_type();
+        if !kind.is_file() {
+            return Err(Error::NoAudio {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "not a regular file ({}); Earmark reads audio only from regular files",
+                    describe(kind)
+                ),
+            });
+        }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len == 0 {
@@ -197,6 +216,7 @@ impl AudioDecoder {
             block: Vec::new(),
             stats: DecodeStats::default(),
             finished: false,
+            decoded: 0,
             trim,
         })
     }
@@ -223,6 +243,7 @@ impl AudioDecoder {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     self.finished = true;
+                    self.stats.truncated |= self.mpeg_cut_short();
                     return Ok(None);
                 }
                 Err(SymError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
@@ -269,6 +290,7 @@ impl AudioDecoder {
                 Ok(()) => {
                     self.stats.non_finite_samples += sanitise(&mut self.block);
                     self.apply_trim();
+                    self.decoded += (self.block.len() / self.info.channels.max(1)) as u64;
                     return Ok(Some(&self.block));
                 }
                 Err(_) => {
@@ -280,6 +302,20 @@ impl AudioDecoder {
                 }
             }
         }
+    }
+
+    /// Whether an MPEG audio stream that just ended was cut short: fewer frames than its
+    /// Xing/VBRI header counts, or a last frame that runs past the end of the file.
+    fn mpeg_cut_short(&self) -> bool {
+        if !matches!(self.info.container.as_str(), "mp1" | "mp2" | "mp3") {
+            return false;
+        }
+        // Two MPEG frames of slack for encoder delay and padding.
+        let short = self
+            .info
+            .frames
+            .is_some_and(|n| self.decoded + 2 * 1152 < n);
+        short || super::mpeg_tail::last_frame_cut(&self.path).unwrap_or(false)
     }
 
     /// Drops priming frames at the start and padding frames at the end (MP4 edit lists).
@@ -323,6 +359,28 @@ fn probe(
         FormatOptions::default(),
         MetadataOptions::default(),
     )
+}
+
+/// What kind of non-regular file `kind` is, for messages.
+fn describe(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a named pipe";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_block_device() || kind.is_char_device() {
+            return "a device";
+        }
+    }
+    if kind.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
 }
 
 /// Replaces NaN and infinite samples by silence; returns how many there were.

@@ -8,6 +8,7 @@ pub mod decode;
 #[cfg(feature = "live")]
 pub mod input;
 mod mp4_edit;
+mod mpeg_tail;
 mod opus_codec;
 pub mod playback;
 pub mod resample;

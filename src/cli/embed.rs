@@ -1,8 +1,10 @@
 //! `earmark embed FILE... --model M [--mode precise|fast] [--layers] --out X`: encoder outputs to a
 //! safetensors file.
 //!
-//! Each input becomes one tensor named by its path, shaped `[layers, steps, dim]`
-//! (`[1, 1, 3840]` by default: the pooled last layer). The header metadata records the options
+//! Each input becomes one tensor named by its path (a path given twice: ` #2` added), shaped
+//! `[layers, steps, dim]` (`[1, 1, 3840]` by default: the pooled last layer). Inputs are
+//! decoded, analysed and encoded as streams and the output is written as it is computed, so
+//! memory does not grow with the length of the inputs. The header metadata records the options
 //! and the model (`earmark.mode`, `earmark.freq`, `earmark.pooled`, `earmark.layers`,
 //! `earmark.model`).
 
@@ -10,10 +12,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use earmark::dsp::LogMel;
+use earmark::dsp::{LogMel, LogMelFrontEnd};
 use earmark::engine::Engine;
 use earmark::model::device::DeviceChoice;
-use earmark::model::{EmbedOptions, FreqLayout, Mode, embed_batch};
+use earmark::model::embed_stream::{ChunkStream, Geometry};
+use earmark::model::{EmbedOptions, FreqLayout, Mode};
+
+use super::embed_out::{RowScratch, TensorFile};
 
 /// Inference mode on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -62,30 +67,31 @@ pub struct EmbedArgs {
     /// Most 6-second chunks encoded together.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
-    /// Files decoded and held in memory at once.
-    #[arg(long, default_value_t = 16)]
+    /// Ignored: kept so existing command lines still work (inputs are streamed; short inputs
+    /// still share batches).
+    #[arg(long, default_value_t = 16, hide = true)]
     pub group: usize,
     /// Device: auto, cpu, wgpu, cuda[:N], metal[:N].
     #[arg(long, default_value = "cpu")]
     pub device: String,
 }
 
-/// Reads the normalised log-mel of an input: precomputed files directly, audio through the
-/// decoder and front end.
-pub fn load_input(path: &Path) -> anyhow::Result<LogMel> {
+/// Whether `path` holds a precomputed normalised log-mel rather than audio.
+fn is_precomputed(path: &Path) -> bool {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
-    if ext == "safetensors" || ext == "npy" {
-        return Ok(earmark::model::mel_file::read_logmel(path)?);
-    }
-    audio_logmel(path)
+    ext == "safetensors" || ext == "npy"
 }
 
-/// Decodes audio (any supported format, to 16 kHz mono) and computes its normalised log-mel.
-fn audio_logmel(path: &Path) -> anyhow::Result<LogMel> {
+/// Reads the normalised log-mel of an input: precomputed files directly, audio through the
+/// decoder and front end (in memory; `earmark embed` itself streams).
+pub fn load_input(path: &Path) -> anyhow::Result<LogMel> {
+    if is_precomputed(path) {
+        return Ok(earmark::model::mel_file::read_logmel(path)?);
+    }
     let clip = earmark::audio::load_mono_16k(path)?;
     earmark::dsp::log_mel_normalised(&clip.samples)
         .with_context(|| format!("{}: cannot analyse", path.display()))
@@ -102,7 +108,65 @@ pub fn load_encoder(model: &Path, device_name: &str) -> anyhow::Result<Engine> {
     Ok(engine)
 }
 
-/// Runs `earmark embed`.
+/// Feeds one input's normalised log-mel frames to `stream` (audio decoded and analysed block
+/// by block); `between` runs after each block, to encode what is ready.
+fn feed_input(
+    stream: &mut ChunkStream<'_, Engine>,
+    item: usize,
+    path: &Path,
+    between: &mut dyn FnMut(&mut ChunkStream<'_, Engine>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if is_precomputed(path) {
+        let mel = earmark::model::mel_file::read_logmel(path)?;
+        stream.push_mel(item, &mel)?;
+        return between(stream);
+    }
+    let mut front = LogMelFrontEnd::new(true);
+    let mut frames = Vec::new();
+    let mut failure = None;
+    let summary = earmark::audio::stream_mono_16k(path, |block| {
+        frames.clear();
+        front.push(block, &mut frames);
+        let fed = stream
+            .push_frames(item, &frames)
+            .map_err(anyhow::Error::from)
+            .and_then(|()| between(stream));
+        fed.map_err(|e| {
+            failure = Some(e);
+            earmark::Error::Cancelled
+        })
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let summary = summary?;
+    if stream.frames(item) == 0 {
+        anyhow::bail!(
+            "{}: cannot analyse: audio too short: {} samples at 16 kHz, at least 400 (25 ms) needed",
+            path.display(),
+            summary.output_samples
+        );
+    }
+    Ok(())
+}
+
+/// What is being accumulated for one input.
+enum Output {
+    /// Running sums per layer slot (pooled output).
+    Pooled(Vec<f64>),
+    /// Rows on disk (unpooled output).
+    Rows(RowScratch),
+}
+
+/// One input in flight.
+struct Pending {
+    name: String,
+    item: usize,
+    output: Output,
+}
+
+/// Runs `earmark embed`: each input is decoded, analysed and encoded as a stream, and its
+/// tensor written to a temporary file as soon as it is complete.
 pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
     let encoder = load_encoder(&args.model, &args.device)?;
     let opts = EmbedOptions {
@@ -119,21 +183,43 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
         all_layers: args.layers,
         max_batch: args.batch.max(1),
     };
-    let mut tensors = Vec::with_capacity(args.files.len());
-    let mut layer_ids = Vec::new();
-    for group in args.files.chunks(args.group.max(1)) {
-        let mels = group
-            .iter()
-            .map(|p| load_input(p))
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        let refs: Vec<&LogMel> = mels.iter().collect();
-        for (path, e) in group.iter().zip(embed_batch(&encoder, &refs, &opts)?) {
-            layer_ids.clone_from(&e.layer_ids);
-            let shape = vec![e.num_layers(), e.steps, e.dim];
-            tensors.push((path.display().to_string(), shape, e.data));
+    let mut out = TensorFile::create(&args.out)?;
+    let mut stream = ChunkStream::new(&encoder, &opts);
+    let geo = stream.geometry();
+    let layer_ids = stream.layer_ids();
+    let nl = layer_ids.len();
+    let mut in_flight: Vec<Pending> = Vec::new();
+    for path in &args.files {
+        let item = stream.open();
+        let output = if opts.pool_time {
+            Output::Pooled(vec![0.0; nl * geo.dim])
+        } else {
+            Output::Rows(RowScratch::new(nl, geo.dim)?)
+        };
+        in_flight.push(Pending {
+            name: out.name_for(path),
+            item,
+            output,
+        });
+        let max_batch = opts.max_batch;
+        let mut encode_ready = |stream: &mut ChunkStream<'_, Engine>| {
+            if stream.pending_chunks() >= max_batch {
+                encode(stream, &mut in_flight)?;
+            }
+            Ok(())
+        };
+        feed_input(&mut stream, item, path, &mut encode_ready)
+            .with_context(|| format!("embedding {}", path.display()))?;
+        stream.finish(item)?;
+        // Unpooled rows go to per-input scratch files: finish each input before the next.
+        if !opts.pool_time {
+            encode(&mut stream, &mut in_flight)?;
         }
-        eprintln!("embedded {} / {} files", tensors.len(), args.files.len());
+        write_done(&mut stream, &mut in_flight, &mut out, opts.mode, geo, nl)?;
+        eprintln!("embedded {} / {} files", out.len(), args.files.len());
     }
+    encode(&mut stream, &mut in_flight)?;
+    write_done(&mut stream, &mut in_flight, &mut out, opts.mode, geo, nl)?;
     let mut meta = HashMap::new();
     meta.insert(
         "earmark.mode".into(),
@@ -147,7 +233,70 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
     let ids: Vec<String> = layer_ids.iter().map(usize::to_string).collect();
     meta.insert("earmark.layers".into(), ids.join(","));
     meta.insert("earmark.model".into(), args.model.display().to_string());
-    earmark::model::weights::write_safetensors(&args.out, &tensors, Some(meta))?;
+    out.finish(meta)?;
     eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+/// Encodes every waiting chunk into the outputs of the inputs in flight.
+fn encode(stream: &mut ChunkStream<'_, Engine>, in_flight: &mut [Pending]) -> anyhow::Result<()> {
+    let dim = stream.geometry().dim;
+    stream.flush(&mut |o| {
+        let Some(p) = in_flight.iter_mut().find(|p| p.item == o.item) else {
+            return Ok(());
+        };
+        match &mut p.output {
+            Output::Pooled(sums) => sums[o.slot * dim..(o.slot + 1) * dim]
+                .iter_mut()
+                .zip(o.vector)
+                .for_each(|(s, &x)| *s += f64::from(x)),
+            Output::Rows(rows) => rows
+                .push(o.slot, o.vector)
+                .map_err(|e| earmark::Error::Tensor(format!("cannot keep output rows: {e:#}")))?,
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Writes the tensors of the inputs whose chunks are all encoded, in input order.
+fn write_done(
+    stream: &mut ChunkStream<'_, Engine>,
+    in_flight: &mut Vec<Pending>,
+    out: &mut TensorFile,
+    mode: Mode,
+    geo: Geometry,
+    nl: usize,
+) -> anyhow::Result<()> {
+    while let Some(first) = in_flight.first() {
+        if stream.has_pending(first.item) || !stream.is_finished(first.item) {
+            return Ok(());
+        }
+        let p = in_flight.remove(0);
+        let n_chunk = stream.chunks(p.item);
+        let frames = stream.frames(p.item);
+        if let Some(e) = stream.close(p.item) {
+            return Err(e.into());
+        }
+        let steps = match mode {
+            Mode::Precise => frames.div_ceil(geo.patch),
+            Mode::Fast => n_chunk * geo.cols,
+        } * (geo.units_full / geo.cols);
+        match p.output {
+            Output::Pooled(sums) => {
+                let pooled: Vec<f32> = sums.iter().map(|s| (s / steps as f64) as f32).collect();
+                out.write(&pooled)?;
+                out.end_tensor(p.name, vec![nl, 1, geo.dim])?;
+            }
+            Output::Rows(rows) => {
+                rows.append_to(out, steps, |s| match mode {
+                    Mode::Precise => s,
+                    // Step `unit · n_chunk + chunk` is the `chunk · units + unit`-th row.
+                    Mode::Fast => (s % n_chunk) * geo.units_full + s / n_chunk,
+                })?;
+                out.end_tensor(p.name, vec![nl, steps, geo.dim])?;
+            }
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `earmark info FILE...`: what each file is, and with `--decode`, whether all of it decodes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -52,7 +52,8 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<ExitCode> {
             Err(err) => {
                 failures += 1;
                 if args.json {
-                    let obj = serde_json::json!({"path": path, "error": err.to_string()});
+                    let mut obj = serde_json::json!({"error": err.to_string()});
+                    put_path(&mut obj, path);
                     println!("{obj}");
                 } else {
                     eprintln!("error: {err}");
@@ -72,7 +73,7 @@ pub fn run(args: &InfoArgs) -> anyhow::Result<ExitCode> {
 
 type Decoded = (StreamSummary, f32, f64);
 
-fn print_text(path: &std::path::Path, info: &AudioInfo, decoded: Option<&Decoded>) {
+fn print_text(path: &Path, info: &AudioInfo, decoded: Option<&Decoded>) {
     println!("{}", path.display());
     println!("  container:   {}", info.container);
     println!("  codec:       {}", info.codec);
@@ -119,9 +120,8 @@ fn print_text(path: &std::path::Path, info: &AudioInfo, decoded: Option<&Decoded
     }
 }
 
-fn json_line(path: &std::path::Path, info: &AudioInfo, decoded: Option<&Decoded>) -> String {
+fn json_line(path: &Path, info: &AudioInfo, decoded: Option<&Decoded>) -> String {
     let mut obj = serde_json::json!({
-        "path": path,
         "container": info.container,
         "codec": info.codec,
         "channels": info.channels,
@@ -132,6 +132,7 @@ fn json_line(path: &std::path::Path, info: &AudioInfo, decoded: Option<&Decoded>
         "album": info.album,
         "genre": info.genre,
     });
+    put_path(&mut obj, path);
     if let Some((summary, peak, _)) = decoded {
         obj["decoded"] = serde_json::json!({
             "source_frames": summary.source_frames,
@@ -144,6 +145,19 @@ fn json_line(path: &std::path::Path, info: &AudioInfo, decoded: Option<&Decoded>
         });
     }
     obj.to_string()
+}
+
+/// Sets `path` (as text; bytes that are not UTF-8 become U+FFFD) and, for a name that is not
+/// UTF-8, `path_bytes`: the exact bytes of the path.
+fn put_path(obj: &mut serde_json::Value, path: &Path) {
+    obj["path"] = path.to_string_lossy().into();
+    if path.to_str().is_none() {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            obj["path_bytes"] = path.as_os_str().as_bytes().into();
+        }
+    }
 }
 
 /// `h:mm:ss.mmm` or `m:ss.mmm`.

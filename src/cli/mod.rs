@@ -12,6 +12,7 @@ mod bench_live;
 mod bench_tags;
 mod bench_train;
 mod embed;
+mod embed_out;
 mod eval;
 mod generate;
 mod info;

@@ -10,15 +10,17 @@
 
 use std::path::Path;
 
-use crate::audio::{self, AudioDecoder};
+use crate::audio::{self, AudioDecoder, AudioInfo};
 use crate::dsp::{HOP_LENGTH, LogMel, LogMelFrontEnd, N_MELS};
 use crate::error::{Error, Result};
-use crate::library::model_id::project;
 use crate::library::store::{FileMeta, Segments};
-use crate::model::Embeddings;
 
-/// Patch columns averaged into one segment (6 × 160 ms = 0.96 s).
-pub const STEPS_PER_SEGMENT: usize = 6;
+use super::encoding::Analyser;
+pub use super::encoding::{FileFacts, Item, Piece};
+pub use super::summary::{STEPS_PER_SEGMENT, reduce_segments, segment_means, summarise};
+
+/// Encoder chunks per [`Piece`] of a file encoded whole (16 × 6.08 s ≈ 97 s, 3 MiB).
+pub const PIECE_CHUNKS: usize = 16;
 
 /// How much of each file the encoder sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,7 +52,7 @@ impl Budget {
     }
 }
 
-/// A decoded file ready for the encoder.
+/// A decoded file ready for the encoder, in memory.
 #[derive(Debug, Clone)]
 pub struct Prepared {
     /// The log-mel to encode (the whole file, or its windows back to back).
@@ -65,25 +67,202 @@ pub struct Prepared {
     pub truncated: bool,
 }
 
-/// Decodes `path` and prepares its encoder input under `budget`; `n_t` and `patch` are the
-/// encoder's chunk and patch sizes in frames.
+/// Decodes `path` and prepares its encoder input under `budget`, in memory; `n_t` and `patch`
+/// are the encoder's chunk and patch sizes in frames. See [`prepare_streamed`] for files of
+/// any length.
 pub fn prepare(path: &Path, budget: Budget, n_t: usize, patch: usize) -> Result<Prepared> {
-    let info = AudioDecoder::open(path)?.info().clone();
-    let mut front = LogMelFrontEnd::new(true);
     let mut frames = Vec::new();
-    let summary = audio::stream_mono_16k(path, |block| {
-        front.push(block, &mut frames);
-        Ok(())
+    let mut column_times = Vec::new();
+    let mut facts = None;
+    prepare_streamed(path, budget, n_t, patch, &mut |piece| {
+        match piece {
+            Piece::Frames {
+                frames: f,
+                column_times: t,
+            } => {
+                frames.extend_from_slice(&f);
+                column_times.extend_from_slice(&t);
+            }
+            Piece::End(f) => facts = Some(f),
+        }
+        true
     })?;
+    let facts = facts.ok_or_else(|| Error::Library("prepared file without an end".into()))?;
+    Ok(Prepared {
+        mel: LogMel::from_frames(&frames),
+        column_times,
+        meta: facts.meta,
+        analysed: facts.analysed,
+        truncated: facts.truncated,
+    })
+}
+
+/// Frames of chosen windows, collected as the frames stream past.
+struct Capture {
+    starts: Vec<usize>,
+    n_t: usize,
+    got: Vec<Vec<f32>>,
+}
+
+impl Capture {
+    fn new(starts: Vec<usize>, n_t: usize) -> Self {
+        let got = vec![Vec::new(); starts.len()];
+        Capture { starts, n_t, got }
+    }
+
+    /// Takes frames `first..` (frame-major) into the windows they overlap.
+    fn feed(&mut self, first: usize, frames: &[f32]) {
+        let end = first + frames.len() / N_MELS;
+        for (&start, got) in self.starts.iter().zip(&mut self.got) {
+            let (from, to) = (start.max(first), (start + self.n_t).min(end));
+            if from < to {
+                got.extend_from_slice(&frames[(from - first) * N_MELS..(to - first) * N_MELS]);
+            }
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.got.iter().all(|g| g.len() == self.n_t * N_MELS)
+    }
+}
+
+/// The frame count the headers promise (the 16 kHz length of `info.frames` source frames).
+fn promised_frames(info: &AudioInfo) -> Option<usize> {
+    let frames = u128::from(info.frames?);
+    let rate = u128::from(info.sample_rate.max(1));
+    let samples = (frames * u128::from(audio::MODEL_SAMPLE_RATE)).div_ceil(rate);
+    Some(crate::dsp::frame_count(usize::try_from(samples).ok()?))
+}
+
+/// Start times (seconds) of the patch columns of frames `from..from + frames`.
+fn column_times(from: usize, frames: usize, patch: usize) -> Vec<f32> {
+    let frame_s = HOP_LENGTH as f32 / audio::MODEL_SAMPLE_RATE as f32;
+    (from / patch..(from + frames).div_ceil(patch))
+        .map(|c| (c * patch) as f32 * frame_s)
+        .collect()
+}
+
+/// Decodes `path` and hands its encoder input under `budget` to `emit` as it is computed:
+/// [`Piece::Frames`] of whole chunks, then [`Piece::End`]. Memory is bounded whatever the
+/// file's length: a file encoded whole leaves in pieces of [`PIECE_CHUNKS`] chunks; a windowed
+/// one keeps only its windows, placed by the length the headers promise — when the headers
+/// are silent or wrong (a truncated file), a second pass reads the windows the true length
+/// places. Returns `Ok(false)` when `emit` asked to stop.
+pub fn prepare_streamed(
+    path: &Path,
+    budget: Budget,
+    n_t: usize,
+    patch: usize,
+    emit: &mut dyn FnMut(Piece) -> bool,
+) -> Result<bool> {
+    let info = AudioDecoder::open(path)?.info().clone();
+    let piece_frames = PIECE_CHUNKS * n_t;
+    let windows = match budget {
+        Budget::Windows {
+            count,
+            full_up_to_s,
+        } if count > 0 => Some((count, full_up_to_s)),
+        _ => None,
+    };
+    let predicted = windows.and_then(|(count, _)| {
+        promised_frames(&info)
+            .filter(|&t| t > count * n_t)
+            .map(|t| window_starts(t, n_t, patch, count))
+    });
+    let mut capture = Capture::new(predicted.unwrap_or_default(), n_t);
+    let mut front = LogMelFrontEnd::new(true);
+    let (mut buf, mut seen, mut emitted, mut samples) = (Vec::new(), 0usize, 0usize, 0u64);
+    let (mut windowed, mut stopped) = (false, false);
+    let streamed = audio::stream_mono_16k(path, |block| {
+        let at = buf.len();
+        front.push(block, &mut buf);
+        samples += block.len() as u64;
+        let new = (buf.len() - at) / N_MELS;
+        capture.feed(seen, &buf[at..]);
+        seen += new;
+        if let Some((count, full_up_to_s)) = windows {
+            let duration_s = samples as f64 / f64::from(audio::MODEL_SAMPLE_RATE);
+            windowed |= duration_s > full_up_to_s && seen > count * n_t;
+            if windowed {
+                buf.clear();
+            }
+            return Ok(());
+        }
+        while buf.len() >= piece_frames * N_MELS {
+            let rest = buf.split_off(piece_frames * N_MELS);
+            let frames = std::mem::replace(&mut buf, rest);
+            let column_times = column_times(emitted, piece_frames, patch);
+            emitted += piece_frames;
+            if !emit(Piece::Frames {
+                frames,
+                column_times,
+            }) {
+                stopped = true;
+                return Err(Error::Cancelled);
+            }
+        }
+        Ok(())
+    });
+    let summary = match streamed {
+        Err(_) if stopped => return Ok(false),
+        other => other?,
+    };
     let duration_s = summary.output_samples as f64 / f64::from(audio::MODEL_SAMPLE_RATE);
-    let total = frames.len() / N_MELS;
-    if total == 0 {
+    if seen == 0 {
         return Err(Error::NoAudio {
             path: path.to_path_buf(),
             reason: format!("too short to analyse ({duration_s:.3} s of audio)"),
         });
     }
-    let frame_s = HOP_LENGTH as f32 / audio::MODEL_SAMPLE_RATE as f32;
+    let analysed = if let (true, Some((count, _))) = (windowed, windows) {
+        let starts = window_starts(seen, n_t, patch, count);
+        if capture.starts != starts || !capture.complete() {
+            capture = Capture::new(starts, n_t);
+            let mut front = LogMelFrontEnd::new(true);
+            let (mut frames, mut at) = (Vec::new(), 0usize);
+            audio::stream_mono_16k(path, |block| {
+                frames.clear();
+                front.push(block, &mut frames);
+                capture.feed(at, &frames);
+                at += frames.len() / N_MELS;
+                Ok(())
+            })?;
+            if !capture.complete() {
+                return Err(Error::Decode {
+                    path: path.to_path_buf(),
+                    reason: "the file changed while it was read".into(),
+                });
+            }
+        }
+        let mut times = Vec::with_capacity(count * n_t.div_ceil(patch));
+        for &start in &capture.starts {
+            times.extend(column_times(start, n_t, patch));
+        }
+        let frames = capture.got.concat();
+        if !emit(Piece::Frames {
+            frames,
+            column_times: times,
+        }) {
+            return Ok(false);
+        }
+        budget.label()
+    } else {
+        let mut rest = buf.as_slice();
+        while !rest.is_empty() {
+            let take = rest.len().min(piece_frames * N_MELS);
+            let n = take / N_MELS;
+            let piece = Piece::Frames {
+                frames: rest[..take].to_vec(),
+                column_times: column_times(emitted, n, patch),
+            };
+            emitted += n;
+            rest = &rest[take..];
+            if !emit(piece) {
+                return Ok(false);
+            }
+        }
+        Budget::Full.label()
+    };
     let meta = FileMeta {
         duration_s,
         sample_rate: info.sample_rate,
@@ -95,35 +274,11 @@ pub fn prepare(path: &Path, budget: Budget, n_t: usize, patch: usize) -> Result<
         album: info.album,
         genre: info.genre,
     };
-    let windows = match budget {
-        Budget::Windows {
-            count,
-            full_up_to_s,
-        } if count > 0 && duration_s > full_up_to_s && total > count * n_t => {
-            window_starts(total, n_t, patch, count)
-        }
-        _ => Vec::new(),
-    };
-    let (mel, column_times, analysed) = if windows.is_empty() {
-        let cols = total.div_ceil(patch);
-        let times = (0..cols).map(|c| (c * patch) as f32 * frame_s).collect();
-        (LogMel::from_frames(&frames), times, Budget::Full.label())
-    } else {
-        let mut picked = Vec::with_capacity(windows.len() * n_t * N_MELS);
-        let mut times = Vec::new();
-        for &start in &windows {
-            picked.extend_from_slice(&frames[start * N_MELS..(start + n_t) * N_MELS]);
-            times.extend((0..n_t / patch).map(|c| (start + c * patch) as f32 * frame_s));
-        }
-        (LogMel::from_frames(&picked), times, budget.label())
-    };
-    Ok(Prepared {
-        mel,
-        column_times,
+    Ok(emit(Piece::End(FileFacts {
         meta,
         analysed,
         truncated: summary.truncated,
-    })
+    })))
 }
 
 /// `count` window starts (frames, multiples of `patch`) spread evenly over `total` frames.
@@ -140,74 +295,7 @@ fn window_starts(total: usize, n_t: usize, patch: usize, count: usize) -> Vec<us
         .collect()
 }
 
-/// Segment means of one file's unpooled last-layer embeddings, at full width: groups of up to
-/// [`STEPS_PER_SEGMENT`] consecutive columns (a segment never spans a gap between windows).
-pub fn segment_means(emb: &Embeddings, column_times: &[f32]) -> Segments {
-    let slot = emb.num_layers() - 1;
-    let steps = emb.steps.min(column_times.len());
-    let mut segments = Segments {
-        starts: Vec::new(),
-        dim: emb.dim,
-        vectors: Vec::new(),
-    };
-    let hop = column_times.get(1).map_or(0.16, |t| t - column_times[0]);
-    let mut mean = vec![0f32; emb.dim];
-    let mut s = 0;
-    while s < steps {
-        let mut e = s + 1;
-        while e < steps
-            && e - s < STEPS_PER_SEGMENT
-            && (column_times[e] - column_times[e - 1] - hop).abs() < 1e-3
-        {
-            e += 1;
-        }
-        mean.iter_mut().for_each(|m| *m = 0.0);
-        for k in s..e {
-            mean.iter_mut()
-                .zip(emb.step(slot, k))
-                .for_each(|(m, &v)| *m += v);
-        }
-        let n = (e - s) as f32;
-        segments.vectors.extend(mean.iter().map(|m| m / n));
-        segments.starts.push(column_times[s]);
-        s = e;
-    }
-    segments
-}
-
-/// Reduces full-width segments through `projection` (`dim × out` row-major) to `segment_dim`.
-pub fn reduce_segments(full: &Segments, projection: &[f32], segment_dim: usize) -> Segments {
-    let mut reduced = vec![0f32; segment_dim];
-    let mut out = Segments {
-        starts: full.starts.clone(),
-        dim: segment_dim,
-        vectors: Vec::with_capacity(full.len() * segment_dim),
-    };
-    for i in 0..full.len() {
-        project(full.vector(i), projection, &mut reduced);
-        out.vectors.extend_from_slice(&reduced);
-    }
-    out
-}
-
-/// The clip vector and reduced segments of one file's unpooled last-layer embeddings.
-///
-/// `projection` (`dim × out` row-major) reduces segment vectors when the model is wide.
-pub fn summarise(
-    emb: &Embeddings,
-    column_times: &[f32],
-    projection: Option<&[f32]>,
-    segment_dim: usize,
-) -> (Vec<f32>, Segments) {
-    let clip = emb.clip_vector();
-    let full = segment_means(emb, column_times);
-    match projection {
-        Some(p) => (clip, reduce_segments(&full, p, segment_dim)),
-        None => (clip, full),
-    }
-}
-
-/// Analyses one file outside any scan (a query clip): its clip vector and segments.
+/// Analyses one file outside any scan (a query clip): its clip vector and segments, streamed.
 pub fn analyse_file(
     encoder: &crate::engine::Engine,
     model: &crate::library::model_id::ModelIdentity,
@@ -215,25 +303,61 @@ pub fn analyse_file(
     budget: Budget,
 ) -> Result<(Vec<f32>, Segments)> {
     let cfg = encoder.config();
-    let prepared = prepare(path, budget, cfg.n_t, cfg.patch_size)?;
-    let opts = crate::model::EmbedOptions {
-        pool_time: false,
-        ..crate::model::EmbedOptions::default()
-    };
-    let emb = crate::model::embed(encoder, &prepared.mel, &opts)?;
-    let projection =
-        crate::library::model_id::segment_projection(model.clip_dim, model.segment_dim);
-    Ok(summarise(
-        &emb,
-        &prepared.column_times,
-        projection.as_deref(),
-        model.segment_dim,
-    ))
+    let max_batch = crate::model::EmbedOptions::default().max_batch;
+    let mut analyser = Analyser::new(encoder, model, max_batch, false);
+    let mut failure = None;
+    prepare_streamed(path, budget, cfg.n_t, cfg.patch_size, &mut |piece| {
+        analyser.piece(0, Ok(piece));
+        if analyser.batch_ready()
+            && let Err(e) = analyser.flush()
+        {
+            failure = Some(e);
+            return false;
+        }
+        true
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    analyser.flush()?;
+    match analyser.take_done().pop() {
+        Some((_, result)) => result.map(|a| (a.clip, a.segments)),
+        None => Err(Error::Library("the analysis did not finish".into())),
+    }
+}
+
+/// The scan's decoder stage: prepares each file of `work` (id, path as stored, path to read)
+/// and sends its pieces on, until `work` ends, `control` stops the job, or the receiver is gone.
+pub fn decode_stage<P: AsRef<Path>>(
+    work: impl IntoIterator<Item = (i64, String, P)>,
+    budget: Budget,
+    n_t: usize,
+    patch: usize,
+    control: &crate::jobs::JobControl,
+    tx: &crossbeam_channel::Sender<Item<Piece>>,
+) {
+    for (id, path, real) in work {
+        if control.checkpoint().is_err() {
+            return;
+        }
+        let mut send = |piece: Piece| {
+            control.checkpoint().is_ok() && tx.send((id, path.clone(), Ok(piece))).is_ok()
+        };
+        match prepare_streamed(real.as_ref(), budget, n_t, patch, &mut send) {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                if tx.send((id, path, Err(e))).is_err() {
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// The clip embedding (precise, frequency-concatenated, time-pooled: the probes' input) of the
 /// region `start_s..end_s` of a file. The region is clipped to the file; one that lies outside
-/// it is an error.
+/// it is an error. Only the region's frames are kept while the file is decoded.
 pub fn region_embedding<E: crate::model::chunk::ChunkEncoder + ?Sized>(
     encoder: &E,
     path: &Path,
@@ -241,24 +365,42 @@ pub fn region_embedding<E: crate::model::chunk::ChunkEncoder + ?Sized>(
     end_s: f64,
 ) -> Result<Vec<f32>> {
     let cfg = encoder.config();
-    let prepared = prepare(path, Budget::Full, cfg.n_t, cfg.patch_size)?;
-    let mel = &prepared.mel;
     let fps = f64::from(audio::MODEL_SAMPLE_RATE) / HOP_LENGTH as f64;
-    let first = (start_s.max(0.0) * fps).floor() as usize;
-    let last = ((end_s * fps).ceil().max(0.0) as usize).min(mel.frames);
-    if !(start_s.is_finite() && end_s.is_finite()) || last <= first {
+    let valid = start_s.is_finite() && end_s.is_finite();
+    let first = if valid {
+        (start_s.max(0.0) * fps).floor() as usize
+    } else {
+        0
+    };
+    let wanted_last = if valid {
+        (end_s * fps).ceil().max(0.0) as usize
+    } else {
+        0
+    };
+    let mut region = Vec::new();
+    let (mut at, mut duration_s) = (0usize, 0.0);
+    prepare_streamed(path, Budget::Full, cfg.n_t, cfg.patch_size, &mut |piece| {
+        match piece {
+            Piece::Frames { frames, .. } => {
+                let n = frames.len() / N_MELS;
+                let (from, to) = (first.max(at), wanted_last.min(at + n));
+                if from < to {
+                    region.extend_from_slice(&frames[(from - at) * N_MELS..(to - at) * N_MELS]);
+                }
+                at += n;
+            }
+            Piece::End(facts) => duration_s = facts.meta.duration_s,
+        }
+        true
+    })?;
+    let last = wanted_last.min(at);
+    if !valid || last <= first {
         return Err(Error::InvalidInput(format!(
-            "{}: region {start_s}–{end_s} s lies outside the file ({:.2} s)",
+            "{}: region {start_s}–{end_s} s lies outside the file ({duration_s:.2} s)",
             path.display(),
-            prepared.meta.duration_s
         )));
     }
-    let frames = last - first;
-    let mut data = Vec::with_capacity(N_MELS * frames);
-    for band in 0..N_MELS {
-        data.extend_from_slice(&mel.data[band * mel.frames + first..band * mel.frames + last]);
-    }
-    let region = LogMel { data, frames };
+    let region = LogMel::from_frames(&region);
     let emb = crate::model::embed(encoder, &region, &crate::model::EmbedOptions::for_probe())?;
     Ok(emb.clip_vector())
 }
@@ -275,27 +417,5 @@ mod tests {
         assert!(w.iter().all(|s| s % 16 == 0 && s + 608 <= 10_000));
         assert!(w.windows(2).all(|p| p[1] > p[0] + 608));
         assert!(10_000 - (w[4] + 608) < 16);
-    }
-
-    #[test]
-    fn segments_group_six_columns_and_respect_window_gaps() {
-        let dim = 2;
-        let steps = 14;
-        let data: Vec<f32> = (0..steps * dim).map(|i| i as f32).collect();
-        let emb = Embeddings {
-            layer_ids: vec![0],
-            steps,
-            dim,
-            pooled: false,
-            data,
-        };
-        // Two windows of 7 columns, far apart in time.
-        let mut times: Vec<f32> = (0..7).map(|c| c as f32 * 0.16).collect();
-        times.extend((0..7).map(|c| 100.0 + c as f32 * 0.16));
-        let (clip, seg) = summarise(&emb, &times, None, dim);
-        assert_eq!(clip.len(), dim);
-        assert_eq!(seg.len(), 4, "6 + 1 columns per window");
-        assert_eq!(seg.starts[2], 100.0);
-        assert_eq!(seg.vector(1), &[12.0, 13.0]);
     }
 }

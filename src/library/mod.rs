@@ -23,6 +23,7 @@
 
 pub mod analyse;
 pub mod db;
+pub mod encoding;
 pub mod examples;
 pub mod head_tags;
 pub mod model_id;
@@ -33,6 +34,7 @@ pub mod query;
 pub mod reconcile;
 pub mod scan;
 pub mod store;
+pub mod summary;
 pub mod tagging;
 pub mod walk;
 

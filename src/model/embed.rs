@@ -11,12 +11,12 @@
 //! pooling is the plain mean over all steps, padded ones included.
 //!
 //! Chunks of many inputs are batched together (same-length chunks share a batch of at most
-//! [`EmbedOptions::max_batch`]); outputs are written straight into per-input accumulators, so
-//! with pooling the memory used is independent of the input length.
-
-use candle_core::Tensor;
+//! [`EmbedOptions::max_batch`]); outputs are written straight into per-input accumulators.
+//! The chunking itself is [`super::embed_stream::ChunkStream`], which also serves inputs that
+//! arrive frame by frame.
 
 use super::chunk::ChunkEncoder;
+use super::embed_stream::{ChunkStream, Geometry, StepOut};
 use crate::dsp::LogMel;
 use crate::error::{Error, Result};
 
@@ -141,15 +141,6 @@ impl Embeddings {
     }
 }
 
-/// One chunk to encode.
-#[derive(Debug, Clone, Copy)]
-struct Job {
-    item: usize,
-    chunk: usize,
-    start: usize,
-    cols: usize,
-}
-
 /// Per-input output being filled.
 struct Acc {
     pooled: bool,
@@ -170,97 +161,57 @@ pub fn embed<E: ChunkEncoder + ?Sized>(
 }
 
 /// Embeds several normalised log-mels, batching their chunks together; outputs in input order.
+///
+/// All chunks are queued before any is encoded, so batches are those of the inputs together;
+/// [`ChunkStream`] encodes inputs of any length in bounded memory.
 pub fn embed_batch<E: ChunkEncoder + ?Sized>(
     encoder: &E,
     mels: &[&LogMel],
     opts: &EmbedOptions,
 ) -> Result<Vec<Embeddings>> {
     let cfg = encoder.config();
-    let (p, u, g, f, d) = (
-        cfg.patch_size,
-        cfg.n_t,
-        cfg.time_patches(),
-        cfg.freq_patches(),
-        cfg.embed_dim,
-    );
-    let layer_ids: Vec<usize> = if opts.all_layers {
-        (0..cfg.depth).collect()
-    } else {
-        vec![cfg.depth - 1]
-    };
-    let dim = match opts.freq {
-        FreqLayout::Concat => f * d,
-        FreqLayout::Tokens | FreqLayout::Mean => d,
-    };
-    let per_col = if opts.freq == FreqLayout::Tokens {
-        f
-    } else {
-        1
-    };
-    let mut jobs = Vec::new();
+    let mut stream = ChunkStream::new(encoder, opts);
+    let geo = stream.geometry();
+    let layer_ids = stream.layer_ids();
+    let nl = layer_ids.len();
     let mut accs = Vec::with_capacity(mels.len());
     for (item, mel) in mels.iter().enumerate() {
         check_input(mel, cfg.n_mels, item)?;
-        let n_chunk = mel.frames.div_ceil(u);
+        let id = stream.open();
+        stream.push_mel(id, mel)?;
+        stream.finish(id)?;
+        let n_chunk = stream.chunks(id);
         let cols_total = match opts.mode {
-            Mode::Precise => mel.frames.div_ceil(p),
-            Mode::Fast => n_chunk * g,
+            Mode::Precise => mel.frames.div_ceil(geo.patch),
+            Mode::Fast => n_chunk * geo.cols,
         };
-        for chunk in 0..n_chunk {
-            let cols = (cols_total - chunk * g).min(g);
-            jobs.push(Job {
-                item,
-                chunk,
-                start: chunk * u,
-                cols,
-            });
-        }
+        let per_col = geo.units_full / geo.cols;
         let steps = cols_total * per_col;
-        let nl = layer_ids.len();
-        accs.push(if opts.pool_time {
-            Acc {
-                pooled: true,
-                n_chunk,
-                steps,
-                sums: vec![0.0; nl * dim],
-                data: Vec::new(),
-            }
-        } else {
-            Acc {
-                pooled: false,
-                n_chunk,
-                steps,
-                sums: Vec::new(),
-                data: vec![0.0; nl * steps * dim],
-            }
+        accs.push(Acc {
+            pooled: opts.pool_time,
+            n_chunk,
+            steps,
+            sums: if opts.pool_time {
+                vec![0.0; nl * geo.dim]
+            } else {
+                Vec::new()
+            },
+            data: if opts.pool_time {
+                Vec::new()
+            } else {
+                vec![0.0; nl * steps * geo.dim]
+            },
         });
     }
-    jobs.sort_by_key(|j| (std::cmp::Reverse(j.cols), j.item, j.chunk));
-    let max_batch = opts.max_batch.max(1);
-    let mut start = 0;
-    while start < jobs.len() {
-        let cols = jobs[start].cols;
-        let end = (start..jobs.len())
-            .take(max_batch)
-            .take_while(|&i| jobs[i].cols == cols)
-            .last()
-            .map_or(start + 1, |i| i + 1);
-        let batch = &jobs[start..end];
-        let x = chunk_input(encoder, mels, batch, cols * p)?;
-        let layers = encoder.forward_chunks(&x, opts.all_layers)?;
-        for (slot, layer) in layers.iter().enumerate() {
-            let flat = layer.flatten_all()?.to_vec1::<f32>()?;
-            let per_job = (1 + f * cols) * d;
-            for (j, job) in batch.iter().enumerate() {
-                let tokens = &flat[j * per_job + d..(j + 1) * per_job];
-                scatter(&mut accs[job.item], job, tokens, slot, opts, (f, d, g, dim))?;
-            }
+    stream.flush(&mut |out| scatter(&mut accs[out.item], &out, opts.mode, geo))?;
+    for item in 0..mels.len() {
+        if let Some(e) = stream.close(item) {
+            return Err(e);
         }
-        start = end;
     }
     Ok(accs
         .into_iter()
-        .map(|acc| finish(acc, &layer_ids, dim))
+        .map(|acc| finish(acc, &layer_ids, geo.dim))
         .collect())
 }
 
@@ -285,96 +236,34 @@ fn check_input(mel: &LogMel, n_mels: usize, item: usize) -> Result<()> {
     Ok(())
 }
 
-/// Builds the zero-padded batch `[b, n_mels, frames]` for a set of same-length chunks.
-fn chunk_input<E: ChunkEncoder + ?Sized>(
-    encoder: &E,
-    mels: &[&LogMel],
-    batch: &[Job],
-    frames: usize,
-) -> Result<Tensor> {
-    let n_mels = encoder.config().n_mels;
-    let mut buf = vec![0f32; batch.len() * n_mels * frames];
-    for (j, job) in batch.iter().enumerate() {
-        let mel = mels[job.item];
-        let avail = mel.frames.saturating_sub(job.start).min(frames);
-        for band in 0..n_mels {
-            let src = &mel.data[band * mel.frames + job.start..][..avail];
-            let dst = (j * n_mels + band) * frames;
-            buf[dst..dst + avail].copy_from_slice(src);
-        }
+/// The output step of a unit: chunks in time order (precise), or interleaved (fast: step
+/// `unit · n_chunk + chunk`).
+pub fn step_of(mode: Mode, units_full: usize, n_chunk: usize, chunk: usize, unit: usize) -> usize {
+    match mode {
+        Mode::Precise => chunk * units_full + unit,
+        Mode::Fast => unit * n_chunk + chunk,
     }
-    Ok(Tensor::from_vec(
-        buf,
-        (batch.len(), n_mels, frames),
-        encoder.input_device(),
-    )?)
 }
 
-/// Writes one chunk's tokens (CLS dropped, frequency-major `[F·t, D]`) into the accumulator.
-fn scatter(
-    acc: &mut Acc,
-    job: &Job,
-    tokens: &[f32],
-    slot: usize,
-    opts: &EmbedOptions,
-    (f, d, g, dim): (usize, usize, usize, usize),
-) -> Result<()> {
-    let t = job.cols;
-    let tok = |k: usize| &tokens[k * d..(k + 1) * d];
-    // Output step of unit `k` (a column, or a token for `Tokens`) of this chunk.
-    let units_full = if opts.freq == FreqLayout::Tokens {
-        f * g
-    } else {
-        g
-    };
-    let step_of = |k: usize| match opts.mode {
-        Mode::Precise => job.chunk * units_full + k,
-        Mode::Fast => k * acc.n_chunk + job.chunk,
-    };
-    let n_units = if opts.freq == FreqLayout::Tokens {
-        f * t
-    } else {
-        t
-    };
-    let mut column = vec![0f32; dim];
-    for k in 0..n_units {
-        let v: &[f32] = match opts.freq {
-            FreqLayout::Tokens => tok(k),
-            FreqLayout::Concat => {
-                for fr in 0..f {
-                    column[fr * d..(fr + 1) * d].copy_from_slice(tok(fr * t + k));
-                }
-                &column
-            }
-            FreqLayout::Mean => {
-                column.iter_mut().for_each(|c| *c = 0.0);
-                for fr in 0..f {
-                    column
-                        .iter_mut()
-                        .zip(tok(fr * t + k))
-                        .for_each(|(c, &x)| *c += x);
-                }
-                column.iter_mut().for_each(|c| *c /= f as f32);
-                &column
-            }
-        };
-        if acc.pooled {
-            let sums = &mut acc.sums[slot * dim..(slot + 1) * dim];
-            sums.iter_mut()
-                .zip(v)
-                .for_each(|(s, &x)| *s += f64::from(x));
-        } else {
-            let step = step_of(k);
-            if step >= acc.steps {
-                return Err(Error::Tensor(format!(
-                    "step {step} out of range {}",
-                    acc.steps
-                )));
-            }
-            let at = (slot * acc.steps + step) * dim;
-            acc.data[at..at + dim].copy_from_slice(v);
-        }
+/// Writes one output unit into the accumulator.
+fn scatter(acc: &mut Acc, out: &StepOut<'_>, mode: Mode, geo: Geometry) -> Result<()> {
+    let dim = geo.dim;
+    if acc.pooled {
+        let sums = &mut acc.sums[out.slot * dim..(out.slot + 1) * dim];
+        sums.iter_mut()
+            .zip(out.vector)
+            .for_each(|(s, &x)| *s += f64::from(x));
+        return Ok(());
     }
+    let step = step_of(mode, geo.units_full, acc.n_chunk, out.chunk, out.unit);
+    if step >= acc.steps {
+        return Err(Error::Tensor(format!(
+            "step {step} out of range {}",
+            acc.steps
+        )));
+    }
+    let at = (out.slot * acc.steps + step) * dim;
+    acc.data[at..at + dim].copy_from_slice(out.vector);
     Ok(())
 }
 

@@ -1,0 +1,251 @@
+//! Encoding prepared files as a stream: [`Piece`]s of log-mel frames from any number of files
+//! go into one [`ChunkStream`], so the chunks of short files share batches while a long file is
+//! encoded a few chunks at a time; each file's columns flow straight into its [`FileSummary`].
+//! Memory depends on the batch and the files in flight, never on a file's length.
+//!
+//! [`encode_stage`] is the scan's encoder thread built on the [`Analyser`].
+
+use std::collections::HashMap;
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use super::model_id::{ModelIdentity, segment_projection};
+use super::store::{FileMeta, Segments};
+use super::summary::FileSummary;
+use crate::error::{Error, Result};
+use crate::model::EmbedOptions;
+use crate::model::chunk::ChunkEncoder;
+use crate::model::embed_stream::ChunkStream;
+
+/// What was learnt about a file once it is completely read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileFacts {
+    /// What was read from the file.
+    pub meta: FileMeta,
+    /// The budget actually applied (`full` or `windows:N`).
+    pub analysed: String,
+    /// Set when the file was cut short and only the readable part was used.
+    pub truncated: bool,
+}
+
+/// A part of one file's encoder input, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    /// Frame-major normalised log-mel frames (whole encoder chunks, except that the file's
+    /// last frames may end with a shorter one), and the start time of each of their patch
+    /// columns.
+    Frames {
+        /// `frames × N_MELS` values.
+        frames: Vec<f32>,
+        /// Seconds, one per patch column.
+        column_times: Vec<f32>,
+    },
+    /// The file ended.
+    End(FileFacts),
+}
+
+/// A file id, its path, and a result about it.
+pub type Item<T> = (i64, String, Result<T>);
+
+/// One file's finished analysis.
+#[derive(Debug)]
+pub struct Analysis {
+    /// What the file is and how it was analysed.
+    pub prepared: FileFacts,
+    /// The clip vector.
+    pub clip: Vec<f32>,
+    /// Segment embeddings at the model's segment width.
+    pub segments: Segments,
+    /// Full-width segments, kept when they were reduced and a probe head needs them.
+    pub full_segments: Option<Segments>,
+}
+
+struct InFlight {
+    item: usize,
+    times: VecDeque<f32>,
+    summary: FileSummary,
+    facts: Option<FileFacts>,
+    error: Option<Error>,
+}
+
+/// Files being encoded, keyed by the caller's id.
+pub struct Analyser<'e, E: ChunkEncoder + ?Sized> {
+    stream: ChunkStream<'e, E>,
+    files: HashMap<i64, InFlight>,
+    order: Vec<i64>,
+    projection: Option<(Arc<[f32]>, usize)>,
+    keep_full: bool,
+    max_batch: usize,
+}
+
+impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
+    /// An analyser for `model` (run by `encoder`) encoding up to `max_batch` chunks together;
+    /// `keep_full` keeps full-width segments when they are reduced.
+    pub fn new(encoder: &'e E, model: &ModelIdentity, max_batch: usize, keep_full: bool) -> Self {
+        let opts = EmbedOptions {
+            pool_time: false,
+            max_batch: max_batch.max(1),
+            ..EmbedOptions::default()
+        };
+        Analyser {
+            stream: ChunkStream::new(encoder, &opts),
+            files: HashMap::new(),
+            order: Vec::new(),
+            projection: segment_projection(model.clip_dim, model.segment_dim)
+                .map(|p| (Arc::from(p), model.segment_dim)),
+            keep_full,
+            max_batch: max_batch.max(1),
+        }
+    }
+
+    /// Whether enough chunks wait to fill a batch.
+    pub fn batch_ready(&self) -> bool {
+        self.stream.pending_chunks() >= self.max_batch
+    }
+
+    /// Whether chunks wait.
+    pub fn has_pending(&self) -> bool {
+        self.stream.pending_chunks() > 0
+    }
+
+    fn file(&mut self, id: i64) -> &mut InFlight {
+        let Analyser {
+            stream,
+            files,
+            order,
+            projection,
+            keep_full,
+            ..
+        } = self;
+        files.entry(id).or_insert_with(|| {
+            order.push(id);
+            InFlight {
+                item: stream.open(),
+                times: VecDeque::new(),
+                summary: FileSummary::new(stream.geometry().dim, projection.clone(), *keep_full),
+                facts: None,
+                error: None,
+            }
+        })
+    }
+
+    /// Takes the next piece of file `id` (an error ends the file with it).
+    pub fn piece(&mut self, id: i64, piece: Result<Piece>) {
+        let file = self.file(id);
+        let item = file.item;
+        if file.error.is_some() {
+            return;
+        }
+        let outcome = match piece {
+            Ok(Piece::Frames {
+                frames,
+                column_times,
+            }) => {
+                file.times.extend(column_times);
+                self.stream.push_frames(item, &frames)
+            }
+            Ok(Piece::End(facts)) => {
+                file.facts = Some(facts);
+                self.stream.finish(item)
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = outcome {
+            let file = self.file(id);
+            file.error = Some(e);
+            self.stream.close(item);
+        }
+    }
+
+    /// Encodes every waiting chunk into the files' summaries.
+    pub fn flush(&mut self) -> Result<()> {
+        let by_item: HashMap<usize, i64> = self.files.iter().map(|(&id, f)| (f.item, id)).collect();
+        let files = &mut self.files;
+        self.stream.flush(&mut |out| {
+            if let Some(file) = by_item.get(&out.item).and_then(|id| files.get_mut(id))
+                && let Some(time) = file.times.pop_front()
+            {
+                file.summary.push(time, out.vector);
+            }
+            Ok(())
+        })
+    }
+
+    /// Files that are complete (ended, or failed), in the order they arrived.
+    pub fn take_done(&mut self) -> Vec<(i64, Result<Analysis>)> {
+        let mut done = Vec::new();
+        let stream = &mut self.stream;
+        let files = &mut self.files;
+        self.order.retain(|id| {
+            let Some(file) = files.get(id) else {
+                return false;
+            };
+            let complete = file.error.is_some()
+                || (file.facts.is_some() && !stream.has_pending(file.item))
+                || stream.failed(file.item);
+            if !complete {
+                return true;
+            }
+            let Some(file) = files.remove(id) else {
+                return false;
+            };
+            let failure = stream.close(file.item);
+            let result = match (file.error.or(failure), file.facts) {
+                (Some(e), _) => Err(e),
+                (None, Some(prepared)) => {
+                    let (clip, segments, full_segments) = file.summary.finish();
+                    Ok(Analysis {
+                        prepared,
+                        clip,
+                        segments,
+                        full_segments,
+                    })
+                }
+                (None, None) => Err(Error::Library("file ended without its facts".into())),
+            };
+            done.push((*id, result));
+            false
+        });
+        done
+    }
+}
+
+/// The scan's encoder stage: takes pieces until a batch is ready (or input ends), encodes them
+/// with chunks of other files, and sends each file's analysis on once it is complete. Files
+/// still incomplete when the input ends (a cancelled scan) are dropped.
+pub fn encode_stage<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
+    model: &ModelIdentity,
+    max_batch: usize,
+    keep_full: bool,
+    rx: &Receiver<Item<Piece>>,
+    tx: &Sender<Item<Analysis>>,
+) {
+    let mut analyser = Analyser::new(encoder, model, max_batch, keep_full);
+    let mut paths: HashMap<i64, String> = HashMap::new();
+    let mut input_open = true;
+    loop {
+        if input_open && !analyser.batch_ready() {
+            match rx.recv() {
+                Ok((id, path, piece)) => {
+                    paths.insert(id, path);
+                    analyser.piece(id, piece);
+                }
+                Err(_) => input_open = false,
+            }
+        } else if analyser.flush().is_err() {
+            return;
+        }
+        for (id, result) in analyser.take_done() {
+            let path = paths.remove(&id).unwrap_or_default();
+            if tx.send((id, path, result)).is_err() {
+                return;
+            }
+        }
+        if !input_open && !analyser.has_pending() {
+            return;
+        }
+    }
+}
