@@ -11,18 +11,17 @@
 
 use std::path::PathBuf;
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::bounded;
 
 use super::Library;
-use super::analyse::{self, Budget, Prepared};
-use super::model_id::{ModelIdentity, segment_projection};
-use super::store::Segments;
+use super::analyse::{self, Budget, Piece};
+use super::encoding::{Analysis, Item, encode_stage};
+use super::model_id::ModelIdentity;
 use super::tagging::{HeadChoice, LibraryHead, source_name, tag_library};
 use super::walk::{Reconciled, WalkOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::jobs::{JobContext, JobEvent, ProgressTracker};
-use crate::model::{EmbedOptions, embed_batch};
 
 /// Decoded files waiting for the encoder.
 const PREFETCH: usize = 4;
@@ -98,17 +97,6 @@ impl ScanReport {
     }
 }
 
-/// One file's finished analysis.
-struct Analysis {
-    prepared: Prepared,
-    clip: Vec<f32>,
-    segments: Segments,
-    /// Full-width segments, kept when they were reduced and a probe head needs them.
-    full_segments: Option<Segments>,
-}
-
-type Item<T> = (i64, String, Result<T>);
-
 /// Runs a scan with `encoder` (whose identity is `model`), reporting through `ctx`.
 pub fn scan(
     lib: &mut Library,
@@ -173,7 +161,7 @@ pub fn scan(
         let _ = work_tx.send(item);
     }
     drop(work_tx);
-    let (prep_tx, prep_rx) = bounded::<Item<Prepared>>(PREFETCH);
+    let (prep_tx, prep_rx) = bounded::<Item<Piece>>(PREFETCH);
     let (done_tx, done_rx) = bounded::<Item<Analysis>>(PREFETCH);
     let cfg = encoder.config().clone();
     let budget = opts.budget;
@@ -182,15 +170,8 @@ pub fn scan(
         std::thread::Builder::new()
             .name("earmark-decode".into())
             .spawn_scoped(s, move || {
-                for (id, path, real) in work_rx {
-                    if control.checkpoint().is_err() {
-                        break;
-                    }
-                    let prepared = analyse::prepare(&real, budget, cfg.n_t, cfg.patch_size);
-                    if prep_tx.send((id, path, prepared)).is_err() {
-                        break;
-                    }
-                }
+                let (n_t, patch) = (cfg.n_t, cfg.patch_size);
+                analyse::decode_stage(work_rx, budget, n_t, patch, control, &prep_tx);
             })
             .map_err(|e| Error::InvalidInput(format!("cannot start decoder: {e}")))?;
         let max_batch = opts.max_batch.max(1);
@@ -252,79 +233,4 @@ pub fn scan(
         ctx,
     )?);
     Ok(report)
-}
-
-/// Gathers decoded files until `max_batch` chunks are waiting (or input ends), encodes them in
-/// shared batches and sends each file's result on.
-fn encode_stage(
-    encoder: &Engine,
-    model: &ModelIdentity,
-    max_batch: usize,
-    keep_full: bool,
-    rx: &Receiver<Item<Prepared>>,
-    tx: &Sender<Item<Analysis>>,
-) {
-    let n_t = encoder.config().n_t;
-    let projection = segment_projection(model.clip_dim, model.segment_dim);
-    let opts = EmbedOptions {
-        pool_time: false,
-        max_batch,
-        ..EmbedOptions::default()
-    };
-    let mut group: Vec<(i64, String, Prepared)> = Vec::new();
-    let mut chunks = 0;
-    let mut input_open = true;
-    while input_open || !group.is_empty() {
-        if input_open && chunks < max_batch {
-            match rx.recv() {
-                Ok((id, path, Ok(p))) => {
-                    chunks += p.mel.frames.div_ceil(n_t);
-                    group.push((id, path, p));
-                }
-                Ok((id, path, Err(e))) => {
-                    if tx.send((id, path, Err(e))).is_err() {
-                        return;
-                    }
-                }
-                Err(_) => input_open = false,
-            }
-            continue;
-        }
-        let mels: Vec<_> = group.iter().map(|(_, _, p)| &p.mel).collect();
-        let results = match embed_batch(encoder, &mels, &opts) {
-            Ok(embs) => embs.into_iter().map(Ok).collect(),
-            // One bad input must not fail its neighbours: retry each alone for its own error.
-            Err(_) => mels
-                .iter()
-                .map(|m| embed_batch(encoder, &[*m], &opts).and_then(first))
-                .collect::<Vec<_>>(),
-        };
-        for ((id, path, prepared), emb) in group.drain(..).zip(results) {
-            let out = emb.map(|emb| {
-                let full = analyse::segment_means(&emb, &prepared.column_times);
-                let (segments, full_segments) = match projection.as_deref() {
-                    Some(p) => {
-                        let reduced = analyse::reduce_segments(&full, p, model.segment_dim);
-                        (reduced, keep_full.then_some(full))
-                    }
-                    None => (full, None),
-                };
-                Analysis {
-                    clip: emb.clip_vector(),
-                    prepared,
-                    segments,
-                    full_segments,
-                }
-            });
-            if tx.send((id, path, out)).is_err() {
-                return;
-            }
-        }
-        chunks = 0;
-    }
-}
-
-fn first(mut v: Vec<crate::model::Embeddings>) -> Result<crate::model::Embeddings> {
-    v.pop()
-        .ok_or_else(|| Error::Tensor("encoder returned nothing".into()))
 }
