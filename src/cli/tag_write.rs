@@ -265,7 +265,15 @@ fn exit_code(ok: bool) -> ExitCode {
     }
 }
 
+/// Names the temporary copies an interrupted earlier run had left, now removed.
+fn print_removed(removed: &[String]) {
+    for path in removed {
+        println!("removed {path} (a temporary copy left by an interrupted run)");
+    }
+}
+
 fn print_report(r: &ApplyReport) {
+    print_removed(&r.removed_temporaries);
     for (path, why) in &r.failed {
         eprintln!("error: {path}: {why}");
     }
@@ -288,6 +296,7 @@ fn print_report(r: &ApplyReport) {
 }
 
 fn print_undo(r: &UndoReport) {
+    print_removed(&r.removed_temporaries);
     for (path, why) in &r.refused {
         eprintln!("error: {path}: {why}");
     }

@@ -1,20 +1,26 @@
 //! Carrying out a plan: each file is rewritten atomically — the new bytes go to a temporary
-//! file in the same folder, keep the original's permissions, are synced, and are renamed over
-//! the original — and the undo journal's line for it is synced *before* the rename. A file that
-//! cannot be written (read-only, gone, changed since the plan, not taggable) is reported with
-//! its reason and the others go on.
+//! file in the same folder, keep the original's owner, group and permissions, are synced, and
+//! are renamed over the original — and the undo journal's line for it is synced *before* the
+//! rename. A file with other hard links, or whose owner may not be given to a new file, is
+//! rewritten in place instead, the original bytes it overwrites journalled first (see
+//! [`in_place`]). Temporaries a killed earlier run left in a folder are removed when the run
+//! first comes to it. A file that cannot be written (read-only, gone, changed since the plan,
+//! not taggable) is reported with its reason and the others go on.
 
 use std::io::Cursor;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::formats::FileTags;
+use super::in_place::{self, Overwritten};
 use super::index::{fingerprint, record_rewrite};
 use super::journal::{FileState, JOURNAL_VERSION, JournalEntry, JournalWriter};
 use super::patch::UndoPatch;
 use super::plan::{FilePlan, Plan, size_and_mtime};
-use super::replace;
+use super::replace::{self, Owner, StageError, Sweeper};
 use super::{Field, WritebackOptions};
 use crate::error::Result;
 use crate::jobs::{JobControl, Progress, ProgressTracker};
@@ -35,6 +41,8 @@ pub struct ApplyReport {
     pub journal: Option<PathBuf>,
     /// The run was cancelled; the files before it were written.
     pub cancelled: bool,
+    /// Temporary copies a killed earlier run left beside the files, removed.
+    pub removed_temporaries: Vec<String>,
 }
 
 /// Writes the plan's files. `journal_dir` receives the undo journal.
@@ -51,11 +59,15 @@ pub fn apply(
     let to_write: Vec<&FilePlan> = plan.files.iter().filter(|f| f.needs_write()).collect();
     report.unchanged = plan.files.len() - to_write.len();
     let mut tracker = ProgressTracker::new(to_write.len());
+    let mut swept = Sweeper::new();
     for file in to_write {
         if control.checkpoint().is_err() {
             report.cancelled = true;
             break;
         }
+        report
+            .removed_temporaries
+            .extend(swept.folder_of(Path::new(&file.path)));
         let result = write_file(file, opts, journal_dir, &mut journal);
         tracker.finish_item(result.is_err());
         match result {
@@ -152,8 +164,42 @@ fn write_file(
             opts.max_undo_bytes >> 20
         ));
     }
-    let staged = replace::stage(&target, &written, md.permissions(), None)?;
-    let (size, mtime_ns) = staged.size_and_mtime;
+    // A rename would split a hard-linked file from its other names, and give the file to
+    // whoever runs Earmark when only the owner or an administrator may give it back: such a
+    // file is rewritten in place instead, its overwritten bytes journalled first.
+    let links = md.nlink();
+    let staged = if links > 1 {
+        None
+    } else {
+        match replace::stage(&target, &written, Owner::of(&md), None) {
+            Ok(staged) => Some(staged),
+            Err(StageError::OwnerNotKept(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let overwritten = staged
+        .is_none()
+        .then(|| Overwritten::between(&original, &written));
+    if let Some(o) = &overwritten
+        && o.kept_bytes() > opts.max_undo_bytes
+    {
+        let why = if links > 1 {
+            format!("it has {links} hard links")
+        } else {
+            "its owner cannot be given to a new file".to_owned()
+        };
+        return Err(format!(
+            "{why}, so it would be written in place, and undoing that would need {} MB of the \
+             original kept (the limit is {} MB); nothing written",
+            o.kept_bytes() >> 20,
+            opts.max_undo_bytes >> 20
+        ));
+    }
+    let when = SystemTime::now();
+    let (size, mtime_ns) = match &staged {
+        Some(s) => s.size_and_mtime,
+        None => (written.len() as u64, nanos(when)),
+    };
     let after = FileState {
         size,
         mtime_ns,
@@ -171,6 +217,8 @@ fn write_file(
         after: after.clone(),
         fields: writes.into_iter().cloned().collect(),
         patch,
+        owner: Some(Owner::of(&md)),
+        overwritten,
     };
     // The original must still be the one read: a file removed or changed meanwhile is left be.
     let now = writable_state(&target)?;
@@ -184,6 +232,26 @@ fn write_file(
         j.append(&entry)
             .map_err(|e| format!("cannot log the write for undo, so nothing written: {e}"))?;
     }
-    replace::commit(staged, &target)?;
-    Ok(after)
+    match staged {
+        Some(staged) => {
+            replace::commit(staged, &target)?;
+            Ok(after)
+        }
+        None => {
+            let md = in_place::rewrite(&target, &original, &written, Some(when), None)
+                .map_err(|e| format!("{e} (`earmark tag undo --last` restores the original)"))?;
+            let (size, mtime_ns) = size_and_mtime(&md);
+            Ok(FileState {
+                size,
+                mtime_ns,
+                ..after
+            })
+        }
+    }
+}
+
+/// Nanoseconds since the Unix epoch (0 before it).
+fn nanos(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }

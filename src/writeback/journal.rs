@@ -2,7 +2,9 @@
 //! data directory, one line per written file, each appended and synced *before* the file is
 //! replaced. A line holds the file's state before and after (size, modification time, content
 //! hash), the field values it had and got, and the [`UndoPatch`] that restores its original
-//! bytes. A journal whose files were all restored is renamed `<UTC time>.undone.jsonl`.
+//! bytes, with the file's owner, group and permissions (and, for a file written in place, the
+//! original bytes the write covered). A journal whose files were all restored is renamed
+//! `<UTC time>.undone.jsonl`.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -11,8 +13,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::formats::TagFormat;
+use super::in_place::Overwritten;
 use super::patch::UndoPatch;
 use super::plan::FieldChange;
+use super::replace::Owner;
 use crate::error::{Error, Result};
 
 /// The journal format this build writes.
@@ -50,6 +54,14 @@ pub struct JournalEntry {
     pub fields: Vec<FieldChange>,
     /// What restores the original bytes.
     pub patch: UndoPatch,
+    /// The original's owner, group and permissions (journals before Earmark kept them lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+    /// For a file written in place (it has other hard links, or its owner could not be given
+    /// to a new file): the original bytes the write covered, which rebuild the original even
+    /// from a write cut short.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overwritten: Option<Overwritten>,
 }
 
 /// The default folder of the journals: `writeback/` in Earmark's data directory.
@@ -265,6 +277,8 @@ mod tests {
             after: state(12, "11"),
             fields: Vec::new(),
             patch: UndoPatch::between(b"0123456789", b"0123xx456789"),
+            owner: None,
+            overwritten: None,
         };
         let mut w = JournalWriter::create(dir.path()).unwrap();
         w.append(&entry).unwrap();

@@ -10,7 +10,10 @@
 //! - [`apply`]: carrying a plan out, file by file, each write atomic and journalled first;
 //! - [`patch`]: the bytes that turn a written file back into its original;
 //! - [`journal`]: the undo journals in the data directory;
-//! - [`replace`]: replacing a file atomically (stage beside it, sync, rename);
+//! - [`replace`]: replacing a file atomically (stage beside it with its owner and permissions,
+//!   sync, rename), and removing the temporaries a killed run left;
+//! - [`in_place`]: rewriting a file through its own inode where a rename would break its hard
+//!   links or its owner, recoverable from the journal at any point;
 //! - [`undo`]: restoring the files of a journal;
 //! - [`index`]: keeping the library's size, time and fingerprint of a rewritten file current,
 //!   so a rescan does not analyse its (unchanged) audio again.
@@ -34,6 +37,7 @@
 pub mod apply;
 pub mod fields;
 pub mod formats;
+pub mod in_place;
 pub mod index;
 pub mod journal;
 pub mod patch;

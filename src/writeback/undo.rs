@@ -1,18 +1,21 @@
 //! Undoing a write-back: every file of a journal gets its original bytes back (rebuilt from the
 //! written file and the journal's patch, checked against the original's hash), atomically and
-//! with its original modification time. A file changed since the write-back is refused and
-//! left as it is; a file already back to its original is left alone.
+//! with its original modification time, owner, group and permissions. A file written in place
+//! (hard-linked) is restored in place, also from a write cut short. A file changed since the
+//! write-back is refused and left as it is; a file already back to its original is left alone.
 
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use super::Field;
+use super::in_place;
 use super::index::{fingerprint, record_rewrite};
 use super::journal::{self, FileState, JournalEntry};
 use super::plan::size_and_mtime;
-use super::replace;
+use super::replace::{self, Owner, StageError, Sweeper};
 use crate::error::Result;
 use crate::jobs::{JobControl, Progress, ProgressTracker};
 use crate::library::Library;
@@ -32,6 +35,8 @@ pub struct UndoReport {
     pub index_warnings: Vec<(String, String)>,
     /// The run was cancelled.
     pub cancelled: bool,
+    /// Temporary copies a killed earlier run left beside the files, removed.
+    pub removed_temporaries: Vec<String>,
 }
 
 /// Restores the files of `journal_path`, newest entry first, and updates `lib`'s rows.
@@ -47,11 +52,15 @@ pub fn undo(
         ..UndoReport::default()
     };
     let mut tracker = ProgressTracker::new(entries.len());
+    let mut swept = Sweeper::new();
     for entry in entries.iter().rev() {
         if control.checkpoint().is_err() {
             report.cancelled = true;
             break;
         }
+        report
+            .removed_temporaries
+            .extend(swept.folder_of(Path::new(&entry.path)));
         let outcome = restore(entry);
         tracker.finish_item(outcome.is_err());
         match outcome {
@@ -106,17 +115,27 @@ fn restore(entry: &JournalEntry) -> std::result::Result<(FileState, bool), Strin
         };
         return Ok((state, false));
     }
-    if current.len() as u64 != entry.after.size || hash != entry.after.hash {
+    let as_written = current.len() as u64 == entry.after.size && hash == entry.after.hash;
+    let original = match &entry.overwritten {
+        Some(kept) if !as_written => {
+            // Written in place and cut short (or its undo was): the kept bytes rebuild it.
+            kept.rebuild(&current)
+                .ok()
+                .filter(|o| fingerprint(o) == entry.before.hash)
+        }
+        _ if as_written => Some(entry.patch.restore(&current)?),
+        _ => None,
+    };
+    let Some(original) = original else {
         return Err(
             "the file changed since the write-back (its content is not what was written; \
              a later write-back is undone first); not restored"
                 .into(),
         );
-    }
+    };
     if md.permissions().readonly() {
         return Err("the file is read-only; not restored (make it writable)".into());
     }
-    let original = entry.patch.restore(&current)?;
     if fingerprint(&original) != entry.before.hash {
         return Err(
             "the journal does not rebuild the original (damaged journal); not restored".into(),
@@ -125,14 +144,43 @@ fn restore(entry: &JournalEntry) -> std::result::Result<(FileState, bool), Strin
     let mtime = u64::try_from(entry.before.mtime_ns)
         .map(|ns| UNIX_EPOCH + Duration::from_nanos(ns))
         .ok();
-    let staged = replace::stage(&target, &original, md.permissions(), mtime)?;
-    let restored = staged.size_and_mtime;
-    let now =
-        std::fs::metadata(&target).map_err(|_| "the file was removed meanwhile".to_owned())?;
-    if size_and_mtime(&now) != (size, mtime_ns) {
-        return Err("the file changed while being restored; not restored".into());
-    }
-    replace::commit(staged, &target)?;
+    // Written back with its owner: the journal's owner (older journals: the file's own).
+    let owner = entry.owner.unwrap_or_else(|| Owner::of(&md));
+    let staged = if entry.overwritten.is_some() || md.nlink() > 1 {
+        None
+    } else {
+        match replace::stage(&target, &original, owner, mtime) {
+            Ok(staged) => Some(staged),
+            Err(StageError::OwnerNotKept(_)) => None,
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let restored = match staged {
+        Some(staged) => {
+            let restored = staged.size_and_mtime;
+            let now = std::fs::metadata(&target)
+                .map_err(|_| "the file was removed meanwhile".to_owned())?;
+            if size_and_mtime(&now) != (size, mtime_ns) {
+                return Err("the file changed while being restored; not restored".into());
+            }
+            replace::commit(staged, &target)?;
+            restored
+        }
+        None if entry.overwritten.is_some() => {
+            let md = in_place::rewrite(&target, &current, &original, mtime, Some(owner))?;
+            size_and_mtime(&md)
+        }
+        None => {
+            // In place, a restore cut short could not be rebuilt: this journal did not keep
+            // the bytes it would overwrite.
+            return Err(format!(
+                "it has {} hard link(s) or an owner that cannot be given to a new file, and \
+                 the journal has no copy of the bytes an in-place restore would overwrite; \
+                 not restored (copy the file to break its links, or undo as its owner)",
+                md.nlink()
+            ));
+        }
+    };
     Ok((
         FileState {
             size: restored.0,
