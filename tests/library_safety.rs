@@ -124,7 +124,9 @@ fn a_deleted_file_is_a_tombstone_whose_example_reattaches_at_another_path() {
     assert_eq!((s.files, s.missing), (2, 1), "a tombstone, not a live file");
     assert!(lib.file_by_path(&before).unwrap().is_none());
     assert!(lib.export_rows().unwrap().iter().all(|r| r.path != before));
-    assert_eq!(lib.examples(None).unwrap().len(), 1, "the example is kept");
+    let ex = lib.examples(None).unwrap();
+    assert_eq!(ex.len(), 1, "the example is kept");
+    assert!(ex[0].missing);
 
     // Back, at another path: the tombstone is revived there, the example with it.
     std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -136,6 +138,7 @@ fn a_deleted_file_is_a_tombstone_whose_example_reattaches_at_another_path() {
     assert_eq!(id_of(&lib, &back), id);
     let ex = lib.examples(None).unwrap();
     assert_eq!((ex[0].file_id, ex[0].path.clone()), (id, canon(&back)));
+    assert!(!ex[0].missing);
     assert_eq!(lib.status().unwrap().missing, 0);
 
     // Gone again and back at its first path: restored.
@@ -145,6 +148,25 @@ fn a_deleted_file_is_a_tombstone_whose_example_reattaches_at_another_path() {
     let r = reconcile(&mut lib, &root);
     assert_eq!(r.restored, vec![canon(&back)], "{r:?}");
     assert_eq!(lib.examples_of_file(id).unwrap().len(), 1);
+}
+
+#[test]
+fn a_file_that_cannot_be_read_now_is_not_taken_for_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("music");
+    let files = write_files(&root, 2, 25);
+    let mut lib = Library::open(&dir.path().join("lib.sqlite")).unwrap();
+    reconcile(&mut lib, &root);
+    let stored = canon(&files[0]);
+    let id = id_of(&lib, &files[0]);
+    // Its path now leads to a drive that is not mounted (a dangling link).
+    std::fs::remove_file(&files[0]).unwrap();
+    std::os::unix::fs::symlink(dir.path().join("unmounted/s0.wav"), &files[0]).unwrap();
+    let r = reconcile(&mut lib, &root);
+    assert!(r.removed.is_empty(), "{r:?}");
+    assert_eq!(r.walk_problems.len(), 1, "{r:?}");
+    assert_eq!(lib.file_by_path(&stored).unwrap().unwrap().0, id);
+    assert_eq!(lib.status().unwrap().files, 2);
 }
 
 #[test]
@@ -306,6 +328,9 @@ fn names_that_are_not_utf8_are_indexed_and_analysed() {
     assert_eq!((s.files, s.indexed), (2, 2));
     let shown = format!("{}/caf\\xE9 \\xFF.wav", canon(&root));
     assert!(lib.export_rows().unwrap().iter().any(|r| r.path == shown));
+    let (id, _) = lib.file_by_path(&shown).unwrap().unwrap();
+    let real = lib.disk_path(id).unwrap().unwrap();
+    assert_eq!(real, odd.canonicalize().unwrap(), "opened by its real name");
     // A rescan sees it unchanged (not new again, not missing).
     let o = scan_cmd(lib.path().unwrap(), &root, true);
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -69,6 +69,9 @@ pub struct Example {
     pub positive: bool,
     /// Manual or review.
     pub source: ExampleSource,
+    /// Its file is gone from disk: the example is kept (and still teaches its tag) and comes
+    /// back with the file when the same content is found again, at any path.
+    pub missing: bool,
 }
 
 /// Counts per personal tag, for `tag list`.
@@ -189,7 +192,8 @@ impl Library {
         let mut stmt = self
             .conn
             .prepare(&format!(
-                "SELECT e.id, e.label, e.file_id, f.path, e.start_s, e.end_s, e.positive, e.source
+                "SELECT e.id, e.label, e.file_id, f.path, e.start_s, e.end_s, e.positive, e.source,
+                        f.removed_at IS NOT NULL
                  FROM tag_examples e JOIN files f ON f.id = e.file_id WHERE {cond}
                  ORDER BY e.id"
             ))
@@ -205,12 +209,13 @@ impl Library {
                     r.get::<_, Option<f64>>(5)?,
                     r.get::<_, bool>(6)?,
                     r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
                 ))
             })
             .map_err(sql(what))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, label, file_id, path, start, end, positive, source) =
+            let (id, label, file_id, path, start, end, positive, source, missing) =
                 row.map_err(sql(what))?;
             out.push(Example {
                 id,
@@ -222,6 +227,7 @@ impl Library {
                     .map(|(start_s, end_s)| Region { start_s, end_s }),
                 positive,
                 source: ExampleSource::parse(&source)?,
+                missing,
             });
         }
         Ok(out)

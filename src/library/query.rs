@@ -187,6 +187,22 @@ impl Library {
             .map_err(sql("looking a file up"))
     }
 
+    /// The real path of file `file_id` on disk — what to open it by, also when its name is not
+    /// UTF-8 (its stored text is then an escaped form; see [`super::paths`]).
+    pub fn disk_path(&self, file_id: i64) -> Result<Option<std::path::PathBuf>> {
+        use rusqlite::OptionalExtension;
+        let row: Option<(String, Option<Vec<u8>>)> = self
+            .conn
+            .query_row(
+                "SELECT path, path_bytes FROM files WHERE id = ?1",
+                [file_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(sql("looking a file up"))?;
+        Ok(row.map(|(text, bytes)| super::paths::disk_path(&text, bytes.as_deref())))
+    }
+
     /// Analysed files under `model_id` with their clip vectors, calling `each` per file.
     pub fn for_each_clip(
         &self,

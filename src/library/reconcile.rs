@@ -115,7 +115,7 @@ impl Library {
         let unreadable: Vec<String> = walked
             .unreadable
             .iter()
-            .map(|p| format!("{}/", paths::stored(p).text.trim_end_matches('/')))
+            .map(|p| paths::stored(p).text.trim_end_matches('/').to_owned())
             .collect();
         let mut out = Reconciled {
             walk_problems: walked.problems,
@@ -182,7 +182,7 @@ impl Library {
                 Source::Tombstone
             } else if r.path.starts_with(prefix) {
                 // Files under a folder that could not be read are not known to be gone.
-                if unreadable.iter().any(|u| r.path.starts_with(u.as_str())) {
+                if unreadable.iter().any(|u| within(&r.path, u)) {
                     continue;
                 }
                 Source::GoneHere
@@ -375,6 +375,12 @@ impl Library {
         out.dedup();
         Ok(out)
     }
+}
+
+/// Whether stored path `path` is `dir` or lies under it.
+fn within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// The preferred move source of content `fp`: this root's gone files, then tombstones, then a
