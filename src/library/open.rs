@@ -306,6 +306,39 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_opens_of_an_old_library_migrate_it_once() {
+        let dir = tempfile::tempdir().unwrap();
+        for round in 0..6 {
+            let path = dir.path().join(format!("old{round}.sqlite"));
+            {
+                let mut conn = Connection::open(&path).unwrap();
+                conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+                db::migrate_to(&mut conn, 4).unwrap();
+            }
+            let barrier = std::sync::Barrier::new(6);
+            std::thread::scope(|s| {
+                for _ in 0..6 {
+                    s.spawn(|| {
+                        barrier.wait();
+                        let (conn, _) = open(&path).unwrap();
+                        assert_eq!(db::schema_version(&conn).unwrap(), db::SCHEMA_VERSION);
+                    });
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn an_immutable_read_finds_a_library_whose_name_needs_escaping() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my lib?#%é.sqlite");
+        drop(open(&path).unwrap());
+        let conn = open_immutable(&path).unwrap();
+        identify(&conn, &path).unwrap();
+        db::check_current(&conn).unwrap();
+    }
+
+    #[test]
     fn read_only_open_of_a_missing_file_fails_without_creating_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("none.sqlite");
