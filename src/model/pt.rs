@@ -106,7 +106,10 @@ impl PtArchive {
             }
             buf
         };
-        let flat = read_state_dict(&program).map_err(|e| err(path, e))?;
+        let flat = read_state_dict(&program).map_err(|e| match e {
+            Error::Model(why) => err(path, why),
+            other => err(path, other),
+        })?;
         let mut tensors = BTreeMap::new();
         let mut others = Vec::new();
         for (name, entry) in flat {
@@ -327,9 +330,13 @@ impl Walk<'_> {
                     };
                     let len = prefix.len() + 1 + key.len();
                     if len > MAX_KEY_BYTES {
+                        let place = if prefix.is_empty() {
+                            "at the top level".to_owned()
+                        } else {
+                            format!("under `{}`", prefix.chars().take(64).collect::<String>())
+                        };
                         return Err(pickle_err(format!(
-                            "a key under `{}` is longer than {MAX_KEY_BYTES} bytes",
-                            prefix.chars().take(64).collect::<String>()
+                            "a key {place} is longer than {MAX_KEY_BYTES} bytes"
                         )));
                     }
                     self.budget.bytes(len)?;
