@@ -10,13 +10,14 @@ use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::fs::Metadata;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use tempfile::NamedTempFile;
 
 use super::plan::size_and_mtime;
+pub use crate::atomic_file::Owner;
 
 /// How the names of staged temporaries start.
 pub const TEMP_PREFIX: &str = ".earmark-tags-";
@@ -26,41 +27,6 @@ pub struct Staged {
     tmp: NamedTempFile,
     /// Size and modification time (ns) the file will have.
     pub size_and_mtime: (u64, i64),
-}
-
-/// Who owns a file and its permission bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Owner {
-    /// User id.
-    pub uid: u32,
-    /// Group id.
-    pub gid: u32,
-    /// Permission bits (`st_mode & 0o7777`).
-    pub mode: u32,
-}
-
-impl Owner {
-    /// The owner, group and permissions of `md`.
-    pub fn of(md: &Metadata) -> Self {
-        Owner {
-            uid: md.uid(),
-            gid: md.gid(),
-            mode: md.mode() & 0o7777,
-        }
-    }
-
-    /// Gives the open file `file` this owner and these permissions (the owner first: changing
-    /// it clears set-id bits). Changes only what differs.
-    pub fn apply_to(&self, file: &std::fs::File) -> std::io::Result<()> {
-        let now = Owner::of(&file.metadata()?);
-        if (now.uid, now.gid) != (self.uid, self.gid) {
-            std::os::unix::fs::fchown(file, Some(self.uid), Some(self.gid))?;
-        }
-        if now.mode != self.mode || (now.uid, now.gid) != (self.uid, self.gid) {
-            file.set_permissions(std::fs::Permissions::from_mode(self.mode))?;
-        }
-        Ok(())
-    }
 }
 
 /// Why new bytes could not be staged.
@@ -220,6 +186,7 @@ pub fn folder(target: &Path) -> &Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
     use std::time::{Duration, UNIX_EPOCH};
 
     #[test]

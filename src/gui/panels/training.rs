@@ -175,7 +175,12 @@ impl TrainingState {
         let spawned = std::thread::Builder::new()
             .name("earmark-eval".into())
             .spawn(move || {
-                let _ = tx.send(evaluate_summary(&source, &folder).map_err(|e| e.to_string()));
+                let _ = tx.send(
+                    crate::jobs::run_caught(|| evaluate_summary(&source, &folder))
+                        .map_err(crate::Error::from)
+                        .flatten()
+                        .map_err(|e| e.to_string()),
+                );
             });
         match spawned {
             Ok(_) => {
