@@ -310,11 +310,10 @@ impl AudioDecoder {
         if !matches!(self.info.container.as_str(), "mp1" | "mp2" | "mp3") {
             return false;
         }
-        // Two MPEG frames of slack for encoder delay and padding.
-        let short = self
-            .info
-            .frames
-            .is_some_and(|n| self.decoded + 2 * 1152 < n);
+        // Two MPEG frames of slack for encoder delay and padding, and one per damaged frame
+        // skipped (reported as such).
+        let slack = (self.stats.skipped_packets + 2) * 1152;
+        let short = self.info.frames.is_some_and(|n| self.decoded + slack < n);
         short || super::mpeg_tail::last_frame_cut(&self.path).unwrap_or(false)
     }
 

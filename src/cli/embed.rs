@@ -216,10 +216,15 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
             encode(&mut stream, &mut in_flight)?;
         }
         write_done(&mut stream, &mut in_flight, &mut out, opts.mode, geo, nl)?;
-        eprintln!("embedded {} / {} files", out.len(), args.files.len());
+        eprintln!(
+            "read {} / {} files",
+            out.len() + in_flight.len(),
+            args.files.len()
+        );
     }
     encode(&mut stream, &mut in_flight)?;
     write_done(&mut stream, &mut in_flight, &mut out, opts.mode, geo, nl)?;
+    eprintln!("embedded {} files", out.len());
     let mut meta = HashMap::new();
     meta.insert(
         "earmark.mode".into(),

@@ -357,7 +357,7 @@ pub fn decode_stage<P: AsRef<Path>>(
 
 /// The clip embedding (precise, frequency-concatenated, time-pooled: the probes' input) of the
 /// region `start_s..end_s` of a file. The region is clipped to the file; one that lies outside
-/// it is an error. Only the region's frames are kept while the file is decoded.
+/// it is an error. Only the region's frames are kept, and the decode stops after them.
 pub fn region_embedding<E: crate::model::chunk::ChunkEncoder + ?Sized>(
     encoder: &E,
     path: &Path,
@@ -391,7 +391,8 @@ pub fn region_embedding<E: crate::model::chunk::ChunkEncoder + ?Sized>(
             }
             Piece::End(facts) => duration_s = facts.meta.duration_s,
         }
-        true
+        // Nothing past the region is needed.
+        !valid || at < wanted_last
     })?;
     let last = wanted_last.min(at);
     if !valid || last <= first {
