@@ -6,8 +6,14 @@
 //! [`crate::Result`]; [`Task::poll`] and [`poll_slot`] end the task without a value and keep
 //! "<task>: internal error: <message>" for the window's notices ([`take_failures`]), so no
 //! panel waits forever for a result that will not come.
+//!
+//! A task that panicked is not started again under the same name for [`RETRY_AFTER`]: a panel
+//! that asks for its data again each frame would otherwise start and fail it sixty times a
+//! second. Until then, starting it ends it at once with the same failure, noticed only once.
 
+use std::collections::BTreeMap;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, TryRecvError};
 
@@ -17,15 +23,36 @@ use crate::jobs::{run_caught, spawn_named};
 /// Most failures kept for [`take_failures`] (older ones are dropped first).
 const MAX_FAILURES: usize = 32;
 
+/// How long a task that panicked is not started again under the same name.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
 /// Failures of tasks polled without a place for an error, until the window shows them.
 static FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The last panic of each task name: when, and its message.
+static PANICKED: Mutex<BTreeMap<String, (Instant, String)>> = Mutex::new(BTreeMap::new());
+
+/// Why a task has no value.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    /// Not run: the same task panicked moments ago (and was noticed then).
+    repeat: bool,
+}
+
+/// The message of the panic of task `name` less than [`RETRY_AFTER`] ago.
+fn recent_panic(name: &str) -> Option<String> {
+    let panicked = PANICKED.lock().unwrap_or_else(PoisonError::into_inner);
+    let (when, message) = panicked.get(name)?;
+    (when.elapsed() < RETRY_AFTER).then(|| message.clone())
+}
 
 /// A result on its way from a worker thread.
 #[derive(Debug)]
 pub struct Task<T> {
     name: String,
-    /// The work's value, or why there is none (a panic's message).
-    rx: Receiver<std::result::Result<T, String>>,
+    /// The work's value, or why there is none.
+    rx: Receiver<std::result::Result<T, Failure>>,
     /// Why the task ended without a value, once polled.
     failure: Option<String>,
 }
@@ -52,20 +79,42 @@ impl<T: Send + 'static> Task<T> {
         done: impl FnOnce() + Send + 'static,
     ) -> Self {
         let (tx, rx) = crossbeam_channel::bounded(1);
+        let task = Task {
+            name: name.to_owned(),
+            rx,
+            failure: None,
+        };
+        if let Some(message) = recent_panic(name) {
+            let _ = tx.send(Err(Failure {
+                message,
+                repeat: true,
+            }));
+            return task;
+        }
         let no_thread = tx.clone();
+        let owned = name.to_owned();
         let started = spawn_named(name, move || {
-            let _ = tx.send(run_caught(work).map_err(|p| p.message));
+            let outcome = run_caught(work).map_err(|p| {
+                PANICKED
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .insert(owned, (Instant::now(), p.message.clone()));
+                Failure {
+                    message: p.message,
+                    repeat: false,
+                }
+            });
+            let _ = tx.send(outcome);
             done();
         });
         if let Err(e) = started {
             // No thread, so no result: the task has ended already.
-            let _ = no_thread.send(Err(e.to_string()));
+            let _ = no_thread.send(Err(Failure {
+                message: e.to_string(),
+                repeat: false,
+            }));
         }
-        Task {
-            name: name.to_owned(),
-            rx,
-            failure: None,
-        }
+        task
     }
 
     /// A task whose result is already known.
@@ -85,8 +134,10 @@ impl<T: Send + 'static> Task<T> {
     pub fn poll(&mut self) -> Option<T> {
         match self.poll_outcome()? {
             Ok(value) => Some(value),
-            Err(e) => {
-                keep_failure(format!("{}: {e}", self.name));
+            Err((e, repeat)) => {
+                if !repeat {
+                    keep_failure(format!("{}: {e}", self.name));
+                }
                 None
             }
         }
@@ -97,18 +148,21 @@ impl<T: Send + 'static> Task<T> {
         self.failure.as_deref()
     }
 
-    /// The work's value or, once, why there is none; `None` while it runs.
-    fn poll_outcome(&mut self) -> Option<Result<T>> {
+    /// The work's value or, once, why there is none (and whether that was noticed before).
+    fn poll_outcome(&mut self) -> Option<std::result::Result<T, (Error, bool)>> {
         if self.failure.is_some() {
             return None;
         }
         let outcome = match self.rx.try_recv() {
             Ok(outcome) => outcome,
             Err(TryRecvError::Empty) => return None,
-            Err(TryRecvError::Disconnected) => Err("the task stopped without a result".into()),
+            Err(TryRecvError::Disconnected) => Err(Failure {
+                message: "the task stopped without a result".into(),
+                repeat: false,
+            }),
         };
-        let outcome = outcome.map_err(Error::Internal);
-        if let Err(e) = &outcome {
+        let outcome = outcome.map_err(|f| (Error::Internal(f.message), f.repeat));
+        if let Err((e, _)) = &outcome {
             self.failure = Some(e.to_string());
         }
         Some(outcome)
@@ -119,7 +173,7 @@ impl<V: Send + 'static> Task<Result<V>> {
     /// Like [`poll`](Self::poll), but a task that failed (it panicked) gives its failure as an
     /// [`Error::Internal`], to be shown where the caller shows its other errors.
     pub fn poll_result(&mut self) -> Option<Result<V>> {
-        self.poll_outcome().map(Result::flatten)
+        self.poll_outcome().map(|o| o.map_err(|(e, _)| e).flatten())
     }
 }
 
@@ -184,6 +238,26 @@ mod tests {
         // The next task runs and delivers as usual.
         let mut slot = Some(Task::spawn_detached("earmark-test-next", || 5_u32));
         assert_eq!(settle(&mut slot), Some(5));
+        // Asked for again at once (a panel asks each frame), the task that panicked is not run
+        // again and not noticed again: it ends at once with its failure.
+        let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&ran);
+        let mut again = Task::spawn_detached("earmark-test-panic", move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            1_u32
+        });
+        assert_eq!(again.poll(), None);
+        assert_eq!(
+            again.failure(),
+            Some("internal error: the index was not there")
+        );
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
+        assert!(
+            !take_failures()
+                .iter()
+                .any(|f| f.starts_with("earmark-test-panic")),
+            "a repeat is noticed once"
+        );
     }
 
     #[test]
