@@ -208,3 +208,40 @@ fn a_scan_of_a_long_file_stores_the_streamed_analysis() {
     assert!(max_diff(&clip, &want_clip) < 1e-2);
     assert!(max_diff(&segments.vectors, &want_segments) < 1e-2);
 }
+
+#[test]
+fn a_file_that_fails_mid_stream_is_reported_once_and_the_next_one_goes_on() {
+    use earmark::library::analyse::FileFacts;
+    use earmark::library::encoding::Analyser;
+    let (engine, id) = bundled();
+    let mut analyser = Analyser::new(&engine, &id, 4, false);
+    let frames = |n: usize, v: f32| Piece::Frames {
+        frames: vec![v; n * N_MELS],
+        column_times: (0..n.div_ceil(16)).map(|c| c as f32 * 0.16).collect(),
+    };
+    let end = || {
+        Piece::End(FileFacts {
+            meta: Default::default(),
+            analysed: "full".into(),
+            truncated: false,
+        })
+    };
+    analyser.piece(1, Ok(frames(608, 0.1)));
+    analyser.piece(1, Ok(frames(10, f32::NAN)));
+    // Failed, but its decoder is not done with it: it is not complete yet.
+    assert!(analyser.take_done().is_empty());
+    analyser.piece(1, Ok(frames(608, 0.1)));
+    analyser.piece(1, Ok(end()));
+    analyser.piece(2, Ok(frames(700, 0.2)));
+    analyser.piece(2, Ok(end()));
+    analyser.flush().unwrap();
+    let done = analyser.take_done();
+    assert_eq!(done.iter().map(|d| d.0).collect::<Vec<_>>(), [1, 2]);
+    let err = done[0].1.as_ref().err().unwrap();
+    assert!(err.to_string().contains("non-finite"), "{err}");
+    let good = done[1].1.as_ref().unwrap();
+    assert_eq!(good.clip.len(), id.clip_dim);
+    assert_eq!(good.segments.len(), 700usize.div_ceil(16).div_ceil(6));
+    assert!(analyser.take_done().is_empty());
+    assert!(!analyser.has_pending());
+}

@@ -68,6 +68,7 @@ struct InFlight {
     summary: FileSummary,
     facts: Option<FileFacts>,
     error: Option<Error>,
+    ended: bool,
 }
 
 /// Files being encoded, keyed by the caller's id.
@@ -127,6 +128,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 summary: FileSummary::new(stream.geometry().dim, projection.clone(), *keep_full),
                 facts: None,
                 error: None,
+                ended: false,
             }
         })
     }
@@ -135,6 +137,9 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
     pub fn piece(&mut self, id: i64, piece: Result<Piece>) {
         let file = self.file(id);
         let item = file.item;
+        // A file is complete once its decoder is done with it (its end, or an error), even
+        // when encoding it failed earlier: its later pieces must not start it again.
+        file.ended |= !matches!(piece, Ok(Piece::Frames { .. }));
         if file.error.is_some() {
             return;
         }
@@ -182,9 +187,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             let Some(file) = files.get(id) else {
                 return false;
             };
-            let complete = file.error.is_some()
-                || (file.facts.is_some() && !stream.has_pending(file.item))
-                || stream.failed(file.item);
+            let complete = file.ended && (file.error.is_some() || !stream.has_pending(file.item));
             if !complete {
                 return true;
             }
