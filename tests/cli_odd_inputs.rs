@@ -208,3 +208,18 @@ fn a_truncated_mp3_is_flagged_as_truncated() {
         assert!(prepared.truncated, "{name}");
     }
 }
+
+#[test]
+fn a_wav_header_that_makes_the_reader_overflow_is_an_error_not_a_crash() {
+    // Found by the decoder fuzz target: channels × bytes per sample overflows 16 bits.
+    let dir = tempfile::tempdir().unwrap();
+    let kept = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fuzz/decode-wav/channels-times-bytes-overflow.wav.bin");
+    let wav = dir.path().join("hostile.wav");
+    std::fs::copy(&kept, &wav).unwrap();
+    let out = earmark(&["info".as_ref(), "--decode".as_ref(), wav.as_os_str()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("hostile.wav"), "{err}");
+    assert!(err.contains("made the reader fail"), "{err}");
+}

@@ -263,11 +263,9 @@ fn fuzz_decoder() {
 }
 
 /// WAV headers whose channel count times bytes per sample overflows 16 bits make symphonia's
-/// RIFF reader panic in builds with overflow checks (tests, debug):
-/// `tests/fixtures/fuzz/decode-wav/` keeps one. Reported to the decoder's owner.
+/// RIFF reader panic in builds with overflow checks (tests, debug); the decoder contains such
+/// panics and reports the file as unreadable. `tests/fixtures/fuzz/decode-wav/` keeps one.
 #[test]
-#[ignore = "symphonia-format-riff panics on a WAV header (channels x bytes overflow); un-ignore \
-            once src/audio/decode.rs turns decoder panics into errors"]
 fn fuzz_decoder_wav() {
     fuzz_decoder_with(&["wav"]);
 }

@@ -106,3 +106,23 @@ fn the_job_list_shows_a_panicked_job_as_failed() {
     }
     assert_eq!(list.entries[1].state, JobState::Done("done".into()));
 }
+
+#[test]
+fn a_training_run_that_panics_ends_failed_with_its_message() {
+    use earmark::train::trainer::{TrainEvent, TrainHandle};
+    let handle = TrainHandle::spawn_with(|| panic!("the data set vanished")).unwrap();
+    let first = handle
+        .events()
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a training run that panicked sent no event");
+    let expected = "internal error: the data set vanished";
+    assert!(
+        matches!(&first, TrainEvent::Failed { reason } if reason == expected),
+        "{first:?}"
+    );
+    let end = handle.join();
+    assert!(
+        matches!(&end, TrainEvent::Failed { reason } if reason == expected),
+        "{end:?}"
+    );
+}

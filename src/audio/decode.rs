@@ -239,7 +239,7 @@ impl AudioDecoder {
             if self.finished {
                 return Ok(None);
             }
-            let packet = match self.format.next_packet() {
+            let packet = match contained(|| self.format.next_packet()) {
                 Ok(Some(p)) => p,
                 Ok(None) => {
                     self.finished = true;
@@ -271,7 +271,7 @@ impl AudioDecoder {
                 continue;
             }
             let decoded = match &mut self.codec {
-                Codec::Symphonia(dec) => match dec.decode(&packet) {
+                Codec::Symphonia(dec) => match contained(|| dec.decode(&packet)) {
                     Ok(buf) => {
                         if buf.spec().channels().count() != self.info.channels {
                             return Err(self.decode_error("the channel count changes mid-stream"));
@@ -352,12 +352,26 @@ fn probe(
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    symphonia::default::get_probe().probe(
-        &hint,
-        mss,
-        FormatOptions::default(),
-        MetadataOptions::default(),
-    )
+    contained(|| {
+        symphonia::default::get_probe().probe(
+            &hint,
+            mss,
+            FormatOptions::default(),
+            MetadataOptions::default(),
+        )
+    })
+}
+
+/// Runs one call into a container reader or codec, turning a panic inside it (a hostile
+/// header that makes the reader's arithmetic overflow, say) into an error for this file.
+fn contained<T>(
+    call: impl FnOnce() -> std::result::Result<T, SymError>,
+) -> std::result::Result<T, SymError> {
+    crate::jobs::guard::run_caught(call).unwrap_or_else(|panicked| {
+        Err(SymError::IoError(std::io::Error::other(format!(
+            "the file's structure made the reader fail ({panicked})"
+        ))))
+    })
 }
 
 /// What kind of non-regular file `kind` is, for messages.

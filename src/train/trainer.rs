@@ -248,6 +248,13 @@ impl TrainRun {
 }
 
 /// Removes temporary files that a killed run left behind (never a complete checkpoint).
+/// Reports a run that ended before or outside [`TrainRun::run`] as failed.
+fn failed(tx: &Sender<TrainEvent>, reason: String) -> TrainEvent {
+    let ev = TrainEvent::Failed { reason };
+    let _ = tx.try_send(ev.clone());
+    ev
+}
+
 fn remove_partial_files(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -286,20 +293,20 @@ impl TrainHandle {
         let thread = std::thread::Builder::new()
             .name("earmark-train".into())
             .spawn(move || {
-                let mut run = match prepare() {
-                    Ok(run) => run,
-                    Err(e) => {
-                        let ev = TrainEvent::Failed {
-                            reason: e.to_string(),
-                        };
-                        let _ = tx.try_send(ev.clone());
-                        return ev;
-                    }
+                let events = tx.clone();
+                let work = move || -> Result<TrainEvent> {
+                    let mut run = prepare()?;
+                    Ok(run.run(&c, |ev| {
+                        // A full channel drops step events rather than stalling training.
+                        let _ = events.try_send(ev);
+                    }))
                 };
-                run.run(&c, |ev| {
-                    // A full channel drops step events rather than stalling training.
-                    let _ = tx.try_send(ev);
-                })
+                // A panic in preparation or in an update ends the run failed with its message.
+                match crate::jobs::guard::run_caught(work) {
+                    Ok(Ok(end)) => end,
+                    Ok(Err(e)) => failed(&tx, e.to_string()),
+                    Err(panicked) => failed(&tx, panicked.to_string()),
+                }
             })
             .map_err(|e| Error::InvalidInput(format!("cannot start the training thread: {e}")))?;
         Ok(TrainHandle {

@@ -295,10 +295,14 @@ fn device_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         let slot = Arc::new(Mutex::new(None));
         let out = Arc::clone(&slot);
         let _ = crate::jobs::spawn_named("earmark-gpu-probe", move || {
-            let found = match GpuContext::new(&GpuOptions::default()) {
+            let probe = || match GpuContext::new(&GpuOptions::default()) {
                 Ok(ctx) => format!("GPU: {}", ctx.describe()),
                 Err(e) => format!("No GPU available ({e}); the CPU is used."),
             };
+            // A driver that panics while being probed must not leave the spinner forever.
+            let found = crate::jobs::guard::run_caught(probe).unwrap_or_else(|panicked| {
+                format!("No GPU available (the probe failed: {panicked}); the CPU is used.")
+            });
             if let Ok(mut s) = out.lock() {
                 *s = Some(found);
             }
