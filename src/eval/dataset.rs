@@ -34,7 +34,7 @@ pub fn from_folders(dir: &Path) -> Result<Vec<LabelledFile>> {
         let (mut files, _) = audio_files(&sub, WalkOptions::default());
         files.sort_by(|a, b| a.path.cmp(&b.path));
         out.extend(files.into_iter().map(|f| LabelledFile {
-            path: PathBuf::from(f.path),
+            path: f.os_path,
             label: label.clone(),
         }));
     }
@@ -112,5 +112,20 @@ mod tests {
         );
         std::fs::write(&p, "a.wav,dog,extra\n").unwrap();
         assert!(from_csv(&p).unwrap_err().to_string().contains("line 1"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_files_with_non_utf8_names_keep_their_real_path() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dog")).unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.wav");
+        let file = dir.path().join("dog").join(name);
+        std::fs::write(&file, b"RIFF").unwrap();
+        let rows = from_folders(dir.path()).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert!(rows[0].path.is_file(), "{}", rows[0].path.display());
+        assert_eq!(rows[0].path.file_name(), Some(name));
     }
 }

@@ -72,7 +72,7 @@ impl TrainData {
                 )));
             }
             let (found, _) = audio_files(root, WalkOptions::default());
-            files.extend(found.into_iter().map(|f| PathBuf::from(f.path)));
+            files.extend(found.into_iter().map(|f| f.os_path));
         }
         Self::from_files(files, n_t, seed)
     }
@@ -268,5 +268,28 @@ impl TrainData {
             (n, crate::dsp::N_MELS, self.n_t),
             device,
         )?))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn files_with_non_utf8_names_keep_their_real_path() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.wav");
+        std::fs::write(dir.path().join(name), b"RIFF").unwrap();
+        let data = TrainData::from_roots(&[dir.path().to_path_buf()], 16, 0).unwrap();
+        let all: Vec<&PathBuf> = data
+            .train_files()
+            .iter()
+            .chain(data.held_out_files())
+            .collect();
+        assert_eq!(all.len(), 1);
+        assert!(all[0].is_file(), "{}", all[0].display());
+        assert_eq!(all[0].file_name(), Some(name));
     }
 }
