@@ -4,14 +4,26 @@
 //! the AudioSet head: precise, frequency-averaged, pooled). Labels come from `--labels`, else from
 //! the class names a download put beside the head (`X.vocab.*`), else from the official mapping
 //! file named after the probe's task when it sits next to the head, else `class_N`.
+//! Audio is decoded and encoded as a stream; a precomputed log-mel is read whole.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use earmark::model::embed;
+use earmark::model::embed_stream::file_clip_vector;
 use earmark::tags::{Head, Vocabulary, format_label, top_k, vocab};
 
 use super::embed::{load_encoder, load_input};
+
+/// Whether `path` holds a precomputed normalised log-mel rather than audio.
+fn is_precomputed(path: &Path) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    ext == "safetensors" || ext == "npy"
+}
 
 /// Arguments of `earmark predict`.
 #[derive(Debug, clap::Args)]
@@ -68,8 +80,13 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             encoder.config().n_t
         );
     }
-    let mel = load_input(&args.file)?;
-    let clip = embed(&encoder, &mel, &head.embed_options())?.clip_vector();
+    // Audio streams (decode → log-mel → encoder chunks), so memory does not grow with its length.
+    let opts = head.embed_options();
+    let clip = if is_precomputed(&args.file) {
+        embed(&encoder, &load_input(&args.file)?, &opts)?.clip_vector()
+    } else {
+        file_clip_vector(&encoder, &args.file, &opts)?
+    };
     anyhow::ensure!(
         clip.len() == head.inputs(),
         "the head takes {}-d inputs but the encoder gives {}-d embeddings",

@@ -101,6 +101,24 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
         }
     }
 
+    /// An analyser encoding under `opts` (its own head's options: time pooling is turned off),
+    /// summarising at full width: the clip vector and segments of the encoder's own output.
+    pub fn with_options(encoder: &'e E, opts: &EmbedOptions) -> Self {
+        let opts = EmbedOptions {
+            pool_time: false,
+            max_batch: opts.max_batch.max(1),
+            ..opts.clone()
+        };
+        Analyser {
+            stream: ChunkStream::new(encoder, &opts),
+            files: HashMap::new(),
+            order: Vec::new(),
+            projection: None,
+            keep_full: false,
+            max_batch: opts.max_batch,
+        }
+    }
+
     /// Whether enough chunks wait to fill a batch.
     pub fn batch_ready(&self) -> bool {
         self.stream.pending_chunks() >= self.max_batch

@@ -7,7 +7,8 @@
 //!   ones store reduced segments, and files tagged only after their scan get no timeline).
 //! - The **AudioSet** head lives in its own encoder+head checkpoint (`n_t` 992, frequency mean
 //!   instead of concatenation, spec §4.5): a second encoder pass over every file it has not
-//!   tagged yet, with progress, as part of the scan job.
+//!   tagged yet, with progress, as part of the scan job. It streams like the scan's own pass
+//!   ([`encode_for_head`]), so a long file costs no more memory than a short one.
 
 use std::path::{Path, PathBuf};
 
@@ -15,13 +16,15 @@ use serde::{Deserialize, Serialize};
 
 use super::Library;
 use super::analyse::{self, Budget, STEPS_PER_SEGMENT};
+use super::encoding::Analyser;
 use super::head_tags::{SegmentTags, pick_timeline};
 use super::store::Segments;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::jobs::{JobContext, JobEvent, ProgressTracker};
+use crate::model::EmbedOptions;
+use crate::model::chunk::ChunkEncoder;
 use crate::model::device::DeviceChoice;
-use crate::model::{EmbedOptions, Embeddings, embed};
 use crate::tags::{Head, Vocabulary, top_k};
 
 /// Labels kept per file in the timeline.
@@ -166,10 +169,38 @@ pub fn tag_from_stored(
     Ok(done)
 }
 
-/// Segment means of unpooled embeddings: the clip vector, and one vector per ~1 s segment.
-fn clip_and_segments(emb: &Embeddings, column_times: &[f32]) -> (Vec<f32>, Segments) {
-    let segments = analyse::segment_means(emb, column_times);
-    (emb.clip_vector(), segments)
+/// The clip vector and full-width ~1 s segments of `path` encoded by `encoder` under `opts`
+/// (a head's own options; time pooling is off) within `budget`, streamed: decode → log-mel →
+/// up to `opts.max_batch` encoder chunks at a time → running summary, so memory does not grow
+/// with the file's length. Equals the segment means and clip vector of the whole file's
+/// unpooled embeddings.
+pub fn encode_for_head<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
+    opts: &EmbedOptions,
+    path: &Path,
+    budget: Budget,
+) -> Result<(Vec<f32>, Segments)> {
+    let cfg = encoder.config();
+    let mut analyser = Analyser::with_options(encoder, opts);
+    let mut failure = None;
+    analyse::prepare_streamed(path, budget, cfg.n_t, cfg.patch_size, &mut |piece| {
+        analyser.piece(0, Ok(piece));
+        if analyser.batch_ready()
+            && let Err(e) = analyser.flush()
+        {
+            failure = Some(e);
+            return false;
+        }
+        true
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    analyser.flush()?;
+    match analyser.take_done().pop() {
+        Some((_, result)) => result.map(|a| (a.clip, a.segments)),
+        None => Err(Error::Library("the analysis did not finish".into())),
+    }
 }
 
 /// The AudioSet pass: encodes every indexed file `head` has not tagged with its own encoder
@@ -188,22 +219,15 @@ pub fn tag_with_encoder(
         untagged.len(),
         head.source
     )));
-    let cfg = engine.config().clone();
-    let opts = EmbedOptions {
-        pool_time: false,
-        ..head.head.embed_options()
-    };
+    let opts = head.head.embed_options();
     let mut tracker = ProgressTracker::new(untagged.len());
     ctx.events.progress(tracker.snapshot(None));
     let mut done = 0;
     for (id, path) in untagged {
         ctx.control.checkpoint()?;
-        let tagged =
-            analyse::prepare(Path::new(&path), budget, cfg.n_t, cfg.patch_size).and_then(|p| {
-                let emb = embed(engine, &p.mel, &opts)?;
-                let (clip, segments) = clip_and_segments(&emb, &p.column_times);
-                head.tag(&clip, &segments)
-            });
+        let disk = lib.disk_path(id)?.unwrap_or_else(|| PathBuf::from(&path));
+        let tagged = encode_for_head(engine, &opts, &disk, budget)
+            .and_then(|(clip, segments)| head.tag(&clip, &segments));
         match tagged {
             Ok((tags, timeline)) => {
                 lib.store_head_tags(id, &head.source, &tags, &timeline)?;

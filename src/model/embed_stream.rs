@@ -416,3 +416,62 @@ impl<'e, E: ChunkEncoder + ?Sized> ChunkStream<'e, E> {
         Ok(())
     }
 }
+
+/// The time-pooled clip vector (last layer) of an audio file, decoded, analysed and encoded as
+/// a stream: at most `opts.max_batch` chunks wait at a time, whatever the file's length. Equals
+/// [`super::embed`]`(…).clip_vector()` of the file's whole normalised log-mel.
+pub fn file_clip_vector<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
+    path: &std::path::Path,
+    opts: &EmbedOptions,
+) -> Result<Vec<f32>> {
+    let mut stream = ChunkStream::new(encoder, opts);
+    let last = stream.layer_ids().len().saturating_sub(1);
+    let dim = stream.geometry().dim;
+    let max_batch = opts.max_batch.max(1);
+    let (mut sums, mut units) = (vec![0f64; dim], 0usize);
+    let mut sink = |out: StepOut<'_>| -> Result<()> {
+        if out.slot == last {
+            sums.iter_mut()
+                .zip(out.vector)
+                .for_each(|(s, &x)| *s += f64::from(x));
+            units += 1;
+        }
+        Ok(())
+    };
+    let item = stream.open();
+    let mut front = crate::dsp::LogMelFrontEnd::new(true);
+    let (mut frames, mut failure) = (Vec::new(), None);
+    let streamed = crate::audio::stream_mono_16k(path, |block| {
+        frames.clear();
+        front.push(block, &mut frames);
+        let mut fed = stream.push_frames(item, &frames);
+        if fed.is_ok() && stream.pending_chunks() >= max_batch {
+            fed = stream.flush(&mut sink);
+        }
+        fed.map_err(|e| {
+            failure = Some(e);
+            Error::Cancelled
+        })
+    });
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let summary = streamed?;
+    if stream.frames(item) == 0 {
+        return Err(Error::NoAudio {
+            path: path.to_path_buf(),
+            reason: format!(
+                "too short to analyse: {} samples at 16 kHz, at least 400 (25 ms) needed",
+                summary.output_samples
+            ),
+        });
+    }
+    stream.finish(item)?;
+    stream.flush(&mut sink)?;
+    if let Some(e) = stream.close(item) {
+        return Err(e);
+    }
+    let n = units.max(1) as f64;
+    Ok(sums.iter().map(|s| (s / n) as f32).collect())
+}
