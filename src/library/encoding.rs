@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::head_tags::probe_tap::{ProbeScores, ProbeTap};
 use super::model_id::{ModelIdentity, segment_projection};
 use super::store::{FileMeta, Segments};
 use super::summary::FileSummary;
@@ -18,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::model::EmbedOptions;
 use crate::model::chunk::ChunkEncoder;
 use crate::model::embed_stream::ChunkStream;
+use crate::tags::Head;
 
 /// What was learnt about a file once it is completely read.
 #[derive(Debug, Clone, PartialEq)]
@@ -58,14 +60,18 @@ pub struct Analysis {
     pub clip: Vec<f32>,
     /// Segment embeddings at the model's segment width.
     pub segments: Segments,
-    /// Full-width segments, kept when they were reduced and a probe head needs them.
+    /// Full-width segments, kept when they were reduced and `keep_full` was asked for.
     pub full_segments: Option<Segments>,
+    /// Per-segment probabilities of the probes given to [`Analyser::with_probes`], taken from
+    /// the full-width segments as they were produced.
+    pub probe_scores: Option<ProbeScores>,
 }
 
 struct InFlight {
     item: usize,
     times: VecDeque<f32>,
     summary: FileSummary,
+    tap: Option<ProbeTap>,
     facts: Option<FileFacts>,
     error: Option<Error>,
     ended: bool,
@@ -78,6 +84,7 @@ pub struct Analyser<'e, E: ChunkEncoder + ?Sized> {
     order: Vec<i64>,
     projection: Option<(Arc<[f32]>, usize)>,
     keep_full: bool,
+    probes: Arc<[Head]>,
     max_batch: usize,
 }
 
@@ -97,8 +104,16 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             projection: segment_projection(model.clip_dim, model.segment_dim)
                 .map(|p| (Arc::from(p), model.segment_dim)),
             keep_full,
+            probes: Arc::from(Vec::new()),
             max_batch: max_batch.max(1),
         }
+    }
+
+    /// Also scores each file's full-width segments with `probes` (each taking the encoder's
+    /// column width) as they are produced; see [`Analysis::probe_scores`].
+    pub fn with_probes(mut self, probes: Vec<Head>) -> Self {
+        self.probes = Arc::from(probes);
+        self
     }
 
     /// An analyser encoding under `opts` (its own head's options: time pooling is turned off),
@@ -115,6 +130,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             order: Vec::new(),
             projection: None,
             keep_full: false,
+            probes: Arc::from(Vec::new()),
             max_batch: opts.max_batch,
         }
     }
@@ -136,14 +152,17 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             order,
             projection,
             keep_full,
+            probes,
             ..
         } = self;
         files.entry(id).or_insert_with(|| {
             order.push(id);
+            let dim = stream.geometry().dim;
             InFlight {
                 item: stream.open(),
                 times: VecDeque::new(),
-                summary: FileSummary::new(stream.geometry().dim, projection.clone(), *keep_full),
+                summary: FileSummary::new(dim, projection.clone(), *keep_full),
+                tap: (!probes.is_empty()).then(|| ProbeTap::new(dim, probes.clone())),
                 facts: None,
                 error: None,
                 ended: false,
@@ -191,6 +210,9 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 && let Some(time) = file.times.pop_front()
             {
                 file.summary.push(time, out.vector);
+                if let Some(tap) = &mut file.tap {
+                    tap.push(time, out.vector);
+                }
             }
             Ok(())
         })
@@ -217,12 +239,16 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 (Some(e), _) => Err(e),
                 (None, Some(prepared)) => {
                     let (clip, segments, full_segments) = file.summary.finish();
-                    Ok(Analysis {
-                        prepared,
-                        clip,
-                        segments,
-                        full_segments,
-                    })
+                    file.tap
+                        .map(ProbeTap::finish)
+                        .transpose()
+                        .map(|probe_scores| Analysis {
+                            prepared,
+                            clip,
+                            segments,
+                            full_segments,
+                            probe_scores,
+                        })
                 }
                 (None, None) => Err(Error::Library("file ended without its facts".into())),
             };
@@ -234,17 +260,18 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
 }
 
 /// The scan's encoder stage: takes pieces until a batch is ready (or input ends), encodes them
-/// with chunks of other files, and sends each file's analysis on once it is complete. Files
-/// still incomplete when the input ends (a cancelled scan) are dropped.
+/// with chunks of other files, and sends each file's analysis on once it is complete, with the
+/// per-segment scores of `probes` (heads of the model's width). Files still incomplete when
+/// the input ends (a cancelled scan) are dropped.
 pub fn encode_stage<E: ChunkEncoder + ?Sized>(
     encoder: &E,
     model: &ModelIdentity,
     max_batch: usize,
-    keep_full: bool,
+    probes: Vec<Head>,
     rx: &Receiver<Item<Piece>>,
     tx: &Sender<Item<Analysis>>,
 ) {
-    let mut analyser = Analyser::new(encoder, model, max_batch, keep_full);
+    let mut analyser = Analyser::new(encoder, model, max_batch, false).with_probes(probes);
     let mut paths: HashMap<i64, String> = HashMap::new();
     let mut input_open = true;
     loop {

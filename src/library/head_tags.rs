@@ -3,7 +3,10 @@
 //! `segment_tags` — the tag timeline.
 //!
 //! A `segment_tags` row is written for every file a head has run on, even one without segments,
-//! so "has this head tagged this file" is one lookup.
+//! so "has this head tagged this file" is one lookup. [`probe_tap`] scores segments with probes
+//! as a scan produces them.
+
+pub mod probe_tap;
 
 use rusqlite::{OptionalExtension, params};
 

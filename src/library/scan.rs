@@ -17,7 +17,7 @@ use super::Library;
 use super::analyse::{self, Budget, Piece};
 use super::encoding::{Analysis, Item, encode_stage};
 use super::model_id::ModelIdentity;
-use super::tagging::{HeadChoice, LibraryHead, source_name, tag_library};
+use super::tagging::{HeadChoice, LibraryHead, TIMELINE_LABELS, source_name, tag_library};
 use super::walk::{Reconciled, WalkOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -126,7 +126,8 @@ pub fn scan(
         .iter()
         .filter(|h| !h.needs_encoder() && h.head.inputs() == model.clip_dim)
         .collect();
-    let keep_full = !probes.is_empty() && model.segment_dim < model.clip_dim;
+    // They score each full-width segment as it is produced: no file's full segments are kept.
+    let probe_heads: Vec<_> = probes.iter().map(|h| h.head.clone()).collect();
     let mut tagged_during = 0;
     let mut report = ScanReport::default();
     let mut root_ids = Vec::new();
@@ -178,7 +179,7 @@ pub fn scan(
         std::thread::Builder::new()
             .name("earmark-encode".into())
             .spawn_scoped(s, move || {
-                encode_stage(encoder, model, max_batch, keep_full, &prep_rx, &done_tx)
+                encode_stage(encoder, model, max_batch, probe_heads, &prep_rx, &done_tx)
             })
             .map_err(|e| Error::InvalidInput(format!("cannot start encoder: {e}")))?;
         for (id, path, result) in done_rx {
@@ -199,9 +200,10 @@ pub fn scan(
                         note,
                     )?;
                     tagged_during += usize::from(!probes.is_empty());
-                    for head in &probes {
-                        let segments = a.full_segments.as_ref().unwrap_or(&a.segments);
-                        let (tags, timeline) = head.tag(&a.clip, segments)?;
+                    let scores = a.probe_scores.unwrap_or_default();
+                    for (i, head) in probes.iter().enumerate() {
+                        let tags = head.clip_tags(&head.head.probabilities(&a.clip)?);
+                        let timeline = scores.timeline(i, &head.vocab.labels, TIMELINE_LABELS);
                         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
                     }
                     tracker.finish_item(false);
