@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use candle_core::Tensor;
 
 use super::chunk::ChunkEncoder;
-use super::embed::{EmbedOptions, FreqLayout};
+use super::embed_options::{EmbedOptions, FreqLayout};
 use crate::dsp::LogMel;
 use crate::error::{Error, Result};
 

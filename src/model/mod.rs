@@ -22,6 +22,7 @@ pub mod chunk;
 pub mod config;
 pub mod device;
 pub mod embed;
+pub mod embed_options;
 pub mod embed_stream;
 pub mod encoder;
 mod fused;
