@@ -11,13 +11,8 @@
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
 //!   [`frame_stats`]: frame times measured by the app.
 
-pub mod actions;
 pub mod app;
-pub mod command;
-pub mod dialogs;
-pub mod frame_stats;
 pub mod inspect;
-pub mod job_list;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod models;
@@ -25,9 +20,7 @@ pub mod panels;
 pub mod personal;
 pub mod rows;
 pub mod search;
-pub mod state;
-pub mod tasks;
-pub mod widgets;
+pub mod shared;
 
 use std::path::PathBuf;
 

@@ -4,7 +4,8 @@
 
 use eframe::egui;
 
-use crate::gui::app::{EarmarkApp, PlayerSlot};
+use crate::gui::app::EarmarkApp;
+use crate::gui::shared::view::PlayerSlot;
 
 /// Draws the two pickers and a button that lists the devices again.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
@@ -23,7 +24,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         None => (Ok(Vec::new()), Vec::new()),
     };
     ui.horizontal(|ui| {
-        let current = app.settings.input_device.clone();
+        let current = app.shared.settings.input_device.clone();
         let mut chosen = current.clone();
         egui::ComboBox::from_label("Input device")
             .selected_text(current.as_deref().unwrap_or("Default input"))
@@ -39,12 +40,12 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 }
             });
         if chosen != current {
-            app.settings.input_device = chosen;
+            app.shared.settings.input_device = chosen;
             app.save_settings();
             crate::gui::live::restart(app, ui.ctx());
         }
         ui.add_space(12.0);
-        let current = app.settings.output_device.clone();
+        let current = app.shared.settings.output_device.clone();
         let mut chosen = current.clone();
         egui::ComboBox::from_label("Output device")
             .selected_text(current.as_deref().unwrap_or("Default output"))
@@ -73,13 +74,13 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 /// Makes `device` the output playback uses (`None`: the system's default), remembers it in the
 /// settings and reopens the output on the next play.
 pub fn set_output_device(app: &mut EarmarkApp, device: Option<String>) {
-    app.settings.output_device = device;
+    app.shared.settings.output_device = device;
     app.save_settings();
-    if let PlayerSlot::Open(p) = &app.player {
+    if let PlayerSlot::Open(p) = &app.shared.player {
         p.pause();
     }
     // Closing a stream whose sound server died can block: not on this thread.
-    let old = std::mem::take(&mut app.player);
+    let old = std::mem::take(&mut app.shared.player);
     let _ = crate::jobs::spawn_named("earmark-output-close", move || drop(old));
-    app.player_file = None;
+    app.shared.player_file = None;
 }

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 
 use eframe::egui;
 
-use crate::gui::actions::start_playback;
-use crate::gui::app::{EarmarkApp, PlayerSlot};
-use crate::gui::command::Command;
+use crate::gui::app::handler::start_playback;
+use crate::gui::app::EarmarkApp;
+use crate::gui::shared::view::PlayerSlot;
+use crate::gui::shared::command::Command;
 use crate::gui::inspect::{InspectRequest, Inspected, inspect};
 use crate::gui::rows::format_duration;
-use crate::gui::tasks::{Task, poll_slot};
-use crate::gui::widgets::spectrogram::{HZ_AXIS, Spectrogram, SpectrogramAction};
-use crate::gui::widgets::timeline::Timeline;
+use crate::gui::shared::tasks::{Task, poll_slot};
+use crate::gui::shared::widgets::spectrogram::{HZ_AXIS, Spectrogram, SpectrogramAction};
+use crate::gui::shared::widgets::timeline::Timeline;
 
 /// The inspector's live state.
 #[derive(Default)]
@@ -43,19 +44,19 @@ pub struct InspectorState {
 
 /// Starts loading the selected file.
 pub fn load(app: &mut EarmarkApp, ctx: &egui::Context) {
-    let Some((id, path)) = app.selected.clone() else {
+    let Some((id, path)) = app.shared.selected.clone() else {
         return;
     };
-    let head = app
+    let head = app.shared
         .settings
         .head
         .clone()
-        .map(|h| (h, app.settings.head_labels.clone()));
+        .map(|h| (h, app.shared.settings.head_labels.clone()));
     let req = InspectRequest {
         file_id: id,
         path: PathBuf::from(path),
-        library: app.library_path.clone(),
-        model: app.model.active.clone(),
+        library: app.shared.library_path.clone(),
+        model: app.shared.model.active.clone(),
         head,
     };
     app.inspector.loading = Some(id);
@@ -68,7 +69,7 @@ pub fn poll(app: &mut EarmarkApp, ctx: &egui::Context) {
     let Some(result) = poll_slot(&mut app.inspector.task) else {
         return;
     };
-    let wanted = app.selected.as_ref().map(|s| s.0);
+    let wanted = app.shared.selected.as_ref().map(|s| s.0);
     if wanted != app.inspector.loading {
         // The selection moved on while loading: load the new one.
         load(app, ctx);
@@ -87,8 +88,8 @@ pub fn poll(app: &mut EarmarkApp, ctx: &egui::Context) {
             app.inspector.view = (0.0, data.duration_s.max(1e-3));
             app.inspector.region = None;
             app.inspector.data = Some(data);
-            if app.play_when_loaded {
-                app.play_when_loaded = false;
+            if app.shared.play_when_loaded {
+                app.shared.play_when_loaded = false;
                 let from = app.inspector.pending_seek.take().unwrap_or(0.0);
                 start_playback(app, from);
             }
@@ -104,12 +105,12 @@ pub fn poll(app: &mut EarmarkApp, ctx: &egui::Context) {
 /// Writes the spectrogram picture to `path` as PNG.
 pub fn export_png(app: &mut EarmarkApp, path: &Path) {
     let Some(Ok(img)) = app.inspector.data.as_ref().map(|d| &d.image) else {
-        app.notices.push("No spectrogram to export.".into());
+        app.shared.notices.push("No spectrogram to export.".into());
         return;
     };
     match write_png(path, img) {
         Ok(()) => app.inspector.exported = Some(path.to_path_buf()),
-        Err(e) => app.notices.push(format!("{}: {e}", path.display())),
+        Err(e) => app.shared.notices.push(format!("{}: {e}", path.display())),
     }
 }
 
@@ -131,7 +132,7 @@ fn write_png(path: &Path, img: &crate::dsp::image::RgbaImage) -> std::io::Result
 
 /// Draws the inspector.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let Some((id, path)) = app.selected.clone() else {
+    let Some((id, path)) = app.shared.selected.clone() else {
         ui.add_space(ui.max_rect().height() * 0.4);
         ui.vertical_centered(|ui| {
             ui.weak("Select a file to see and hear it. Up/Down move, Space plays, Enter finds similar sounds.");
@@ -166,8 +167,8 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     let stored = data.stored_tags.clone();
     let personal = data.personal_tags.clone();
     let predicted = data.predicted.clone();
-    let playing_this = app.player_file == Some(file_id);
-    let (playing, position) = match &app.player {
+    let playing_this = app.shared.player_file == Some(file_id);
+    let (playing, position) = match &app.shared.player {
         PlayerSlot::Open(p) if playing_this => (p.is_playing(), Some(p.position_s())),
         _ => (false, None),
     };
@@ -209,13 +210,13 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             ui.weak(format!("Region {a:.2}–{b:.2} s"));
         }
         if app.tags.adding.is_none() {
-            super::tags::add_tag_ui(ui, app, file_id);
+            crate::gui::panels::tags::add_tag_ui(ui, app, file_id);
         }
     });
     if app.tags.adding.is_some() {
-        super::tags::add_tag_ui(ui, app, file_id);
+        crate::gui::panels::tags::add_tag_ui(ui, app, file_id);
     }
-    if let PlayerSlot::Failed(reason) = &app.player {
+    if let PlayerSlot::Failed(reason) = &app.shared.player {
         ui.colored_label(
             ui.visuals().warn_fg_color,
             format!("No sound: {reason}. Playback is off; everything else works."),

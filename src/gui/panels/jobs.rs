@@ -4,12 +4,12 @@
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
-use crate::gui::job_list::{JobState, format_eta};
+use crate::gui::shared::command::Command;
+use crate::gui::shared::job_list::{JobState, format_eta};
 
 /// Draws the panel.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    if app.jobs.entries.is_empty() {
+    if app.shared.jobs.entries.is_empty() {
         ui.weak("No jobs yet. Scans and map computations run here, in the background.");
         return;
     }
@@ -17,7 +17,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     egui::ScrollArea::vertical()
         .auto_shrink(false)
         .show(ui, |ui| {
-            for (i, job) in app.jobs.entries.iter().enumerate().rev() {
+            for (i, job) in app.shared.jobs.entries.iter().enumerate().rev() {
                 egui::Frame::group(ui.style()).show(ui, |ui| {
                     ui.set_width(ui.available_width());
                     ui.horizontal(|ui| {

@@ -7,9 +7,9 @@ use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
+use crate::gui::shared::command::Command;
 use crate::gui::rows::format_duration;
-use crate::gui::state::SortColumn;
+use crate::gui::shared::state::SortColumn;
 
 /// Id of the filter field (focused by Ctrl+F).
 pub const FILTER_ID: &str = "library filter";
@@ -18,36 +18,36 @@ const ROW_HEIGHT: f32 = 20.0;
 /// Draws the table and its tool bar.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     ui.horizontal(|ui| {
-        let edit = egui::TextEdit::singleline(&mut app.filter)
+        let edit = egui::TextEdit::singleline(&mut app.shared.filter)
             .id(egui::Id::unique(FILTER_ID))
             .hint_text("Filter by name, folder or tag (Ctrl+F)")
             .desired_width(280.0);
         let response = ui.add(edit).on_hover_text("Filter");
-        if app.focus_filter {
-            app.focus_filter = false;
+        if app.shared.focus_filter {
+            app.shared.focus_filter = false;
             response.request_focus();
         }
         if response.changed() {
             app.view_dirty = true;
         }
-        super::tag_filter::ui(ui, app);
-        let errors = app.snapshot.counts.errors;
+        crate::gui::panels::tag_filter::ui(ui, app);
+        let errors = app.shared.snapshot.counts.errors;
         if ui
-            .selectable_label(app.state.errors_only, format!("Errors ({errors})"))
+            .selectable_label(app.shared.state.errors_only, format!("Errors ({errors})"))
             .on_hover_text("Only files that could not be read, with the reason")
             .clicked()
         {
-            app.state.errors_only = !app.state.errors_only;
+            app.shared.state.errors_only = !app.shared.state.errors_only;
             app.view_dirty = true;
         }
         ui.weak(format!(
             "{} of {} files",
-            app.view.order.len(),
-            app.snapshot.rows.len()
+            app.shared.view.order.len(),
+            app.shared.snapshot.rows.len()
         ));
     });
     ui.separator();
-    if !app.rows_loaded {
+    if !app.shared.rows_loaded {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Reading the library…");
@@ -58,14 +58,14 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 }
 
 fn header_button(ui: &mut egui::Ui, app: &mut EarmarkApp, label: &str, column: SortColumn) {
-    let (current, ascending) = app.state.sort;
+    let (current, ascending) = app.shared.state.sort;
     let arrow = match (current == column, ascending) {
         (true, true) => " ^",
         (true, false) => " v",
         _ => "",
     };
     if ui.button(format!("{label}{arrow}")).clicked() {
-        app.state.sort = if current == column {
+        app.shared.state.sort = if current == column {
             (column, !ascending)
         } else {
             (column, true)
@@ -75,11 +75,11 @@ fn header_button(ui: &mut egui::Ui, app: &mut EarmarkApp, label: &str, column: S
 }
 
 fn table_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let rows = Arc::clone(&app.view.rows);
-    let order = std::mem::take(&mut app.view.order);
-    let selected = app.selected.as_ref().map(|s| s.0);
+    let rows = Arc::clone(&app.shared.view.rows);
+    let order = std::mem::take(&mut app.shared.view.order);
+    let selected = app.shared.selected.as_ref().map(|s| s.0);
     let scroll_to = app.inspector.scroll_table_to.take();
-    let errors_view = app.state.errors_only;
+    let errors_view = app.shared.state.errors_only;
     let mut clicked = None;
     let mut builder = TableBuilder::new(ui)
         .id_salt("library table")
@@ -118,7 +118,7 @@ fn table_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 }
             });
         });
-    app.view.order = order;
+    app.shared.view.order = order;
     if let Some((id, path)) = clicked {
         app.push(Command::Select(id, path));
     }

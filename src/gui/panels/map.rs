@@ -7,10 +7,10 @@ use std::collections::{HashMap, HashSet};
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Vec2};
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
-use crate::gui::job_list::JobKind;
+use crate::gui::shared::command::Command;
+use crate::gui::shared::job_list::JobKind;
 use crate::gui::models::ActiveModel;
-use crate::gui::tasks::{Task, poll_slot};
+use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::library::Library;
 use crate::search::map::{MapOptions, compute_map};
 
@@ -106,11 +106,11 @@ fn read_points(library: &std::path::Path, model: &ActiveModel) -> crate::Result<
 
 /// Queues the map job for the active model.
 pub fn submit(app: &mut EarmarkApp) {
-    let (Some(queue), Some(model)) = (&app.queue, app.model.active.clone()) else {
-        app.map.error = Some(app.model_line());
+    let (Some(queue), Some(model)) = (&app.shared.queue, app.shared.model.active.clone()) else {
+        app.map.error = Some(app.shared.model_line());
         return;
     };
-    let library = app.library_path.clone();
+    let library = app.shared.library_path.clone();
     let handle = queue.submit("Map", move |ctx| {
         let mut lib = Library::open(&library)?;
         let model_id = model.id_in(&lib)?.ok_or_else(|| {
@@ -126,8 +126,8 @@ pub fn submit(app: &mut EarmarkApp) {
         Ok(format!("{n} files laid out"))
     });
     match handle {
-        Ok(h) => app.jobs.push("Map".into(), JobKind::Map, h),
-        Err(e) => app.notices.push(e.to_string()),
+        Ok(h) => app.shared.jobs.push("Map".into(), JobKind::Map, h),
+        Err(e) => app.shared.notices.push(e.to_string()),
     }
 }
 
@@ -150,19 +150,19 @@ pub fn poll(app: &mut EarmarkApp) {
 fn refresh(app: &mut EarmarkApp, ctx: &egui::Context) {
     if app.map.stale
         && app.map.task.is_none()
-        && let Some(model) = app.model.active.clone()
+        && let Some(model) = app.shared.model.active.clone()
     {
         app.map.stale = false;
-        let library = app.library_path.clone();
+        let library = app.shared.library_path.clone();
         app.map.task = Some(Task::spawn("earmark-map-read", ctx, move || {
             read_points(&library, &model)
         }));
     }
-    if app.map.coloured_by != app.state.map_tag && app.map.tag_task.is_none() {
-        app.map.coloured_by.clone_from(&app.state.map_tag);
+    if app.map.coloured_by != app.shared.state.map_tag && app.map.tag_task.is_none() {
+        app.map.coloured_by.clone_from(&app.shared.state.map_tag);
         app.map.tagged.clear();
-        if let Some(tag) = app.state.map_tag.clone() {
-            let library = app.library_path.clone();
+        if let Some(tag) = app.shared.state.map_tag.clone() {
+            let library = app.shared.library_path.clone();
             app.map.tag_task = Some(Task::spawn("earmark-map-tag", ctx, move || {
                 let lib = Library::open(&library)?;
                 Ok(lib.files_with_tag(&tag, 0.0)?.into_iter().collect())
@@ -175,10 +175,10 @@ fn refresh(app: &mut EarmarkApp, ctx: &egui::Context) {
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     refresh(app, ui.ctx());
     ui.horizontal(|ui| {
-        let busy = app.jobs.active(JobKind::Map);
+        let busy = app.shared.jobs.active(JobKind::Map);
         if ui
             .add_enabled(
-                !busy && app.model.active.is_some(),
+                !busy && app.shared.model.active.is_some(),
                 egui::Button::new("Compute map"),
             )
             .on_hover_text("Lay the library out so that similar sounds sit together")
@@ -186,13 +186,13 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         {
             app.push(Command::ComputeMap);
         }
-        let current = app.state.map_tag.clone().unwrap_or_else(|| "no tag".into());
+        let current = app.shared.state.map_tag.clone().unwrap_or_else(|| "no tag".into());
         egui::ComboBox::from_label("Colour by")
             .selected_text(current)
             .show_ui(ui, |ui| {
-                ui.selectable_value(&mut app.state.map_tag, None, "no tag");
-                for label in &app.snapshot.labels {
-                    ui.selectable_value(&mut app.state.map_tag, Some(label.clone()), label);
+                ui.selectable_value(&mut app.shared.state.map_tag, None, "no tag");
+                for label in &app.shared.snapshot.labels {
+                    ui.selectable_value(&mut app.shared.state.map_tag, Some(label.clone()), label);
                 }
             });
         if ui.button("Show all").clicked() {
@@ -204,8 +204,8 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
     let Some(points) = app.map.points.take() else {
-        if app.model.active.is_none() {
-            ui.label(app.model_line());
+        if app.shared.model.active.is_none() {
+            ui.label(app.shared.model_line());
         } else {
             ui.spinner();
         }
@@ -242,7 +242,7 @@ fn scatter_ui(ui: &mut egui::Ui, app: &mut EarmarkApp, points: &[MapPoint]) {
     painter.rect_filled(rect, 0.0, ui.visuals().extreme_bg_color);
     let hover = response.hover_pos();
     let mut nearest: Option<(f32, usize)> = None;
-    let selected = app.selected.as_ref().map(|s| s.0);
+    let selected = app.shared.selected.as_ref().map(|s| s.0);
     let grey = ui.visuals().weak_text_color();
     for (i, p) in points.iter().enumerate() {
         let at = to_screen(p.pos, rect, side, map.zoom, map.centre);

@@ -4,7 +4,7 @@
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
+use crate::gui::shared::command::Command;
 
 /// Draws the side bar.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
@@ -13,7 +13,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         if ui.button("Add folder…").clicked() {
             app.push(Command::AddFolderDialog);
         }
-        let can_rescan = app.snapshot.roots.iter().any(|r| r.present);
+        let can_rescan = app.shared.snapshot.roots.iter().any(|r| r.present);
         if ui
             .add_enabled(can_rescan, egui::Button::new("Rescan"))
             .on_hover_text("Look for new, changed and removed files")
@@ -24,7 +24,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     });
     ui.weak("Drop folders or files here to add them.");
     ui.separator();
-    for root in &app.snapshot.roots {
+    for root in &app.shared.snapshot.roots {
         if root.present {
             ui.label(root.path.clone()).on_hover_text(&root.path);
         } else {
@@ -36,7 +36,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         }
     }
     ui.separator();
-    let c = app.snapshot.counts.clone();
+    let c = app.shared.snapshot.counts.clone();
     ui.label(format!("{} files", c.files));
     ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
     if c.errors > 0 {
@@ -46,21 +46,21 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             .on_hover_text("Show them with the reasons")
             .clicked()
         {
-            app.state.errors_only = true;
+            app.shared.state.errors_only = true;
             app.view_dirty = true;
-            app.push(Command::Show(crate::gui::state::Panel::Library));
+            app.push(Command::Show(crate::gui::shared::state::Panel::Library));
         }
     }
     ui.label(format!("{:.1} min of sound", c.duration_s / 60.0));
     ui.separator();
-    let line = app.model_line();
-    if app.model.active.is_some() {
+    let line = app.shared.model_line();
+    if app.shared.model.active.is_some() {
         ui.label(line);
     } else {
         ui.colored_label(ui.visuals().warn_fg_color, line);
     }
-    if let Some(e) = &app.library_error {
+    if let Some(e) = &app.shared.library_error {
         ui.colored_label(ui.visuals().error_fg_color, e);
     }
-    ui.small(format!("Index: {}", app.library_path.display()));
+    ui.small(format!("Index: {}", app.shared.library_path.display()));
 }

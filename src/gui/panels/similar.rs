@@ -6,10 +6,10 @@ use std::sync::Arc;
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
+use crate::gui::shared::command::Command;
 use crate::gui::search::{SimilarHit, SimilarRequest, SimilarResults, find_similar};
-use crate::gui::state::Panel;
-use crate::gui::tasks::{Task, poll_slot};
+use crate::gui::shared::state::Panel;
+use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::search::ClipIndex;
 
 /// The panel's live state.
@@ -36,13 +36,13 @@ impl SimilarState {
 
 /// Starts a query for the selection (or its region).
 pub fn start(app: &mut EarmarkApp, ctx: &egui::Context) {
-    let Some((file_id, path)) = app.selected.clone() else {
-        app.notices.push("Select a file first.".into());
+    let Some((file_id, path)) = app.shared.selected.clone() else {
+        app.shared.notices.push("Select a file first.".into());
         return;
     };
-    let Some(model) = app.model.active.clone() else {
-        app.similar.error = Some(app.model_line());
-        app.state.panel = Panel::Similar;
+    let Some(model) = app.shared.model.active.clone() else {
+        app.similar.error = Some(app.shared.model_line());
+        app.shared.state.panel = Panel::Similar;
         return;
     };
     let region = app
@@ -51,7 +51,7 @@ pub fn start(app: &mut EarmarkApp, ctx: &egui::Context) {
         .filter(|(a, b)| b > a)
         .map(|(a, b)| (a as f32, b as f32));
     let req = SimilarRequest {
-        library: app.library_path.clone(),
+        library: app.shared.library_path.clone(),
         model,
         file_id,
         path,
@@ -62,7 +62,7 @@ pub fn start(app: &mut EarmarkApp, ctx: &egui::Context) {
     app.similar.task = Some(Task::spawn("earmark-similar", ctx, move || {
         find_similar(req)
     }));
-    app.state.panel = Panel::Similar;
+    app.shared.state.panel = Panel::Similar;
 }
 
 /// Takes finished results.

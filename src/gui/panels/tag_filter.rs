@@ -5,14 +5,14 @@
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::command::Command;
+use crate::gui::shared::command::Command;
 
 /// Most labels listed at once in the menu (the search field narrows longer lists).
 const MENU_ROWS: usize = 200;
 
 /// Draws the filter button and the chips of the chosen tags.
 pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let chosen = app.state.tag_filter.clone();
+    let chosen = app.shared.state.tag_filter.clone();
     let title = if chosen.is_empty() {
         "Tag filter".to_string()
     } else {
@@ -33,7 +33,7 @@ pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
 }
 
 fn menu_ui(ui: &mut egui::Ui, app: &mut EarmarkApp, chosen: &[String]) {
-    if app.snapshot.labels.is_empty() {
+    if app.shared.snapshot.labels.is_empty() {
         ui.weak("No tags yet: choose a tag head in Models and rescan, or add personal tags.");
         return;
     }
@@ -47,11 +47,11 @@ fn menu_ui(ui: &mut egui::Ui, app: &mut EarmarkApp, chosen: &[String]) {
     egui::ScrollArea::vertical()
         .max_height(320.0)
         .show(ui, |ui| {
-            let listed = app
+            let listed = app.shared
                 .snapshot
                 .labels
                 .iter()
-                .zip(&app.snapshot.label_counts)
+                .zip(&app.shared.snapshot.label_counts)
                 .filter(|(l, _)| needle.is_empty() || l.to_lowercase().contains(&needle))
                 .take(MENU_ROWS);
             let mut toggled = None;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::state::Panel;
+use crate::gui::shared::state::Panel;
 
 /// A request from the UI.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,12 +14,12 @@ use crate::library::walk::WalkOptions;
 use crate::library::{ACTIVE_MODEL_KEY, Library};
 use crate::model::device::DeviceChoice;
 
-use super::app::{EarmarkApp, PlayerSlot};
-use super::command::Command;
-use super::dialogs::DialogRequest;
-use super::job_list::JobKind;
-use super::state::Panel;
-use super::tasks::Task;
+use crate::gui::app::{EarmarkApp, PlayerSlot};
+use crate::gui::shared::command::Command;
+use crate::gui::shared::dialogs::DialogRequest;
+use crate::gui::shared::job_list::JobKind;
+use crate::gui::shared::state::Panel;
+use crate::gui::shared::tasks::Task;
 
 /// Carries out one command.
 pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
@@ -44,9 +44,9 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         }
         Command::AddRoots(paths) => add_roots(app, paths),
         Command::Rescan => {
-            let present = app.snapshot.present_roots();
+            let present = app.shared.snapshot.present_roots();
             if present.is_empty() {
-                app.notices
+                app.shared.notices
                     .push("No library folder is present to scan.".into());
             } else {
                 submit_scan(app, present);
@@ -55,26 +55,26 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::Select(id, path) => select(app, ctx, id, path, false),
         Command::Audition(id, path) => select(app, ctx, id, path, true),
         Command::MoveSelection(step) => move_selection(app, ctx, step),
-        Command::MoveResult(step) => super::panels::similar::move_result(app, ctx, step),
-        Command::FindSimilar => super::panels::similar::start(app, ctx),
+        Command::MoveResult(step) => crate::gui::panels::similar::move_result(app, ctx, step),
+        Command::FindSimilar => crate::gui::panels::similar::start(app, ctx),
         Command::PlayPause => play_pause(app),
         Command::Seek(s) => {
-            if let PlayerSlot::Open(p) = &app.player
-                && app.player_file == app.selected.as_ref().map(|s| s.0)
+            if let PlayerSlot::Open(p) = &app.shared.player
+                && app.shared.player_file == app.shared.selected.as_ref().map(|s| s.0)
             {
                 p.seek(s);
             } else {
                 app.inspector.pending_seek = Some(s);
             }
         }
-        Command::Show(panel) => app.state.panel = panel,
+        Command::Show(panel) => app.shared.state.panel = panel,
         Command::CancelJob(i) => {
-            if let Some(j) = app.jobs.entries.get(i) {
+            if let Some(j) = app.shared.jobs.entries.get(i) {
                 j.handle.control.cancel();
             }
         }
         Command::TogglePauseJob(i) => {
-            if let Some(j) = app.jobs.entries.get(i) {
+            if let Some(j) = app.shared.jobs.entries.get(i) {
                 if j.handle.control.is_paused() {
                     j.handle.control.resume();
                 } else {
@@ -82,33 +82,33 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
                 }
             }
         }
-        Command::ComputeMap => super::panels::map::submit(app),
+        Command::ComputeMap => crate::gui::panels::map::submit(app),
         Command::UseModel(path) => {
             // The user's choice replaces a model given on the command line.
-            app.opts.model = None;
-            app.settings.model = Some(path);
+            app.shared.opts.model = None;
+            app.shared.settings.model = Some(path);
             app.save_settings();
         }
         Command::UseHead { head, labels } => {
-            app.settings.head = Some(head);
-            app.settings.head_labels = labels;
+            app.shared.settings.head = Some(head);
+            app.shared.settings.head_labels = labels;
             app.save_settings();
         }
         Command::SetDevice(device) => {
-            app.settings.device = device;
+            app.shared.settings.device = device;
             app.save_settings();
         }
         Command::Reveal(path) => reveal(app, &path),
         Command::CopyPaths(paths) => ctx.copy_text(paths.join("\n")),
         Command::AddTag(label, file_id, region) => {
-            super::personal::submit_add(app, label, file_id, region);
+            crate::gui::personal::submit_add(app, label, file_id, region);
         }
         Command::ReviewAnswer(label, file_id, accepted) => {
-            super::personal::submit_answer(app, label, file_id, accepted);
+            crate::gui::personal::submit_answer(app, label, file_id, accepted);
         }
         Command::RetagLibrary => submit_retag(app),
         Command::ToggleTagFilter(label) => {
-            let filter = &mut app.state.tag_filter;
+            let filter = &mut app.shared.state.tag_filter;
             match filter.iter().position(|l| *l == label) {
                 Some(i) => {
                     filter.remove(i);
@@ -124,7 +124,7 @@ fn ask(app: &mut EarmarkApp, ctx: &egui::Context, request: DialogRequest) {
     if app.dialog.is_some() {
         return;
     }
-    let dialogs = Arc::clone(&app.opts.dialogs);
+    let dialogs = Arc::clone(&app.shared.opts.dialogs);
     app.dialog = Some(Task::spawn("earmark-dialog", ctx, move || {
         let answer = dialogs.ask(&request);
         (request, answer)
@@ -138,8 +138,8 @@ pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Opt
     };
     match request {
         DialogRequest::AddFolder => add_roots(app, vec![path]),
-        DialogRequest::ImportModel => super::panels::models::import(app, path),
-        DialogRequest::SavePng(_) => super::panels::inspector::export_png(app, &path),
+        DialogRequest::ImportModel => crate::gui::panels::models::import(app, path),
+        DialogRequest::SavePng(_) => crate::gui::panels::inspector::export_png(app, &path),
         DialogRequest::EvalFolder => app.training.form.eval_folder = Some(path),
         DialogRequest::InitModel => app.training.form.init = Some(path),
         DialogRequest::TrainingFolder => {
@@ -164,13 +164,13 @@ fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
         match folder {
             Some(f) if !roots.contains(&f) => roots.push(f),
             Some(_) => {}
-            None => app.notices.push(format!("{}: not found", p.display())),
+            None => app.shared.notices.push(format!("{}: not found", p.display())),
         }
     }
     if roots.is_empty() {
         return;
     }
-    if app.model.task.is_some() {
+    if app.shared.model.task.is_some() {
         // The model is still being read: scan once it is known, so the files get analysed.
         app.pending_roots.extend(roots);
     } else {
@@ -180,16 +180,16 @@ fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
 
 /// Queues a scan of `roots` with the active model (or, without one, only finds the files).
 pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
-    let Some(queue) = &app.queue else {
-        app.notices
+    let Some(queue) = &app.shared.queue else {
+        app.shared.notices
             .push("Background jobs are not available.".into());
         return;
     };
-    let library = app.library_path.clone();
-    let model = app.model.active.clone();
-    let device = app.settings.device.clone();
-    let budget = app.state.budget;
-    let heads = head_choices(&app.settings);
+    let library = app.shared.library_path.clone();
+    let model = app.shared.model.active.clone();
+    let device = app.shared.settings.device.clone();
+    let budget = app.shared.state.budget;
+    let heads = head_choices(&app.shared.settings);
     let names: Vec<String> = roots
         .iter()
         .map(|r| {
@@ -235,21 +235,21 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
         Ok(scan(&mut lib, &engine, &model.identity, &opts, ctx)?.summary())
     });
     match submitted {
-        Ok(handle) => app.jobs.push(name, JobKind::Scan, handle),
-        Err(e) => app.notices.push(e.to_string()),
+        Ok(handle) => app.shared.jobs.push(name, JobKind::Scan, handle),
+        Err(e) => app.shared.notices.push(e.to_string()),
     }
 }
 
 /// Queues a job that applies the tag head's limits to the library again.
 fn submit_retag(app: &mut EarmarkApp) {
-    let (Some(queue), Some(choice)) = (&app.queue, head_choices(&app.settings).pop()) else {
-        app.notices
+    let (Some(queue), Some(choice)) = (&app.shared.queue, head_choices(&app.shared.settings).pop()) else {
+        app.shared.notices
             .push("No tag head chosen, or background jobs are not available.".into());
         return;
     };
-    let library = app.library_path.clone();
-    let model = app.model.active.clone();
-    let budget = app.state.budget;
+    let library = app.shared.library_path.clone();
+    let model = app.shared.model.active.clone();
+    let budget = app.shared.state.budget;
     let name = format!("Retag with {}", source_name(&choice.path));
     let submitted = queue.submit(&name, move |ctx| {
         let mut lib = Library::open(&library)?;
@@ -266,8 +266,8 @@ fn submit_retag(app: &mut EarmarkApp) {
         Ok(format!("{n} files tagged by {}", source_name(&choice.path)))
     });
     match submitted {
-        Ok(handle) => app.jobs.push(name, JobKind::Tags, handle),
-        Err(e) => app.notices.push(e.to_string()),
+        Ok(handle) => app.shared.jobs.push(name, JobKind::Tags, handle),
+        Err(e) => app.shared.notices.push(e.to_string()),
     }
 }
 
@@ -291,26 +291,26 @@ pub fn head_choices(settings: &crate::config::Settings) -> Vec<HeadChoice> {
 }
 
 fn select(app: &mut EarmarkApp, ctx: &egui::Context, id: i64, path: String, play: bool) {
-    app.state.last_selection = Some(path.clone());
-    let same = app.selected.as_ref().is_some_and(|s| s.0 == id);
-    app.selected = Some((id, path));
-    app.play_when_loaded = play;
+    app.shared.state.last_selection = Some(path.clone());
+    let same = app.shared.selected.as_ref().is_some_and(|s| s.0 == id);
+    app.shared.selected = Some((id, path));
+    app.shared.play_when_loaded = play;
     if same && app.inspector.data.as_ref().is_some_and(|d| d.file_id == id) {
         if play {
-            app.play_when_loaded = false;
+            app.shared.play_when_loaded = false;
             start_playback(app, 0.0);
         }
         return;
     }
-    super::panels::inspector::load(app, ctx);
+    crate::gui::panels::inspector::load(app, ctx);
 }
 
 fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
-    let view = &app.view;
+    let view = &app.shared.view;
     if view.order.is_empty() {
         return;
     }
-    let current = app
+    let current = app.shared
         .selected
         .as_ref()
         .and_then(|(id, _)| view.position_of(*id));
@@ -328,15 +328,15 @@ fn move_selection(app: &mut EarmarkApp, ctx: &egui::Context, step: i32) {
 
 /// Opens the output device if needed; `None` (with the reason in the slot) when there is none.
 fn player(app: &mut EarmarkApp) -> Option<&crate::audio::playback::Player> {
-    if matches!(app.player, PlayerSlot::Closed) {
+    if matches!(app.shared.player, PlayerSlot::Closed) {
         use crate::audio::playback::Player;
-        let wanted = app.settings.output_device.clone();
-        app.player = match Player::open(wanted.as_deref()) {
+        let wanted = app.shared.settings.output_device.clone();
+        app.shared.player = match Player::open(wanted.as_deref()) {
             Ok(p) => PlayerSlot::Open(p),
             // The chosen output is gone (unplugged, renamed): the system's default plays.
             Err(e) if wanted.is_some() => match Player::open(None) {
                 Ok(p) => {
-                    app.notices
+                    app.shared.notices
                         .push(format!("{e}; playing through the default output"));
                     PlayerSlot::Open(p)
                 }
@@ -345,7 +345,7 @@ fn player(app: &mut EarmarkApp) -> Option<&crate::audio::playback::Player> {
             Err(e) => PlayerSlot::Failed(e.to_string()),
         };
     }
-    match &app.player {
+    match &app.shared.player {
         PlayerSlot::Open(p) => Some(p),
         _ => None,
     }
@@ -357,7 +357,7 @@ pub fn start_playback(app: &mut EarmarkApp, from_s: f64) {
         return;
     };
     let (id, buffer) = (data.file_id, Arc::clone(&data.play));
-    let loaded = app.player_file;
+    let loaded = app.shared.player_file;
     let Some(p) = player(app) else {
         return;
     };
@@ -366,7 +366,7 @@ pub fn start_playback(app: &mut EarmarkApp, from_s: f64) {
     }
     p.seek(from_s);
     p.play();
-    app.player_file = Some(id);
+    app.shared.player_file = Some(id);
 }
 
 fn play_pause(app: &mut EarmarkApp) {
@@ -374,8 +374,8 @@ fn play_pause(app: &mut EarmarkApp) {
     if inspected.is_none() {
         return;
     }
-    if let PlayerSlot::Open(p) = &app.player
-        && app.player_file == inspected
+    if let PlayerSlot::Open(p) = &app.shared.player
+        && app.shared.player_file == inspected
     {
         if p.is_playing() {
             p.pause();
@@ -400,7 +400,7 @@ fn reveal(app: &mut EarmarkApp, path: &str) {
         Ok(mut child) => {
             let _ = crate::jobs::spawn_named("earmark-reveal", move || child.wait());
         }
-        Err(e) => app
+        Err(e) => app.shared
             .notices
             .push(format!("Cannot open the file manager ({opener}): {e}")),
     }
@@ -408,5 +408,5 @@ fn reveal(app: &mut EarmarkApp, path: &str) {
 
 /// Leaves the Similar panel after a query (so Enter shows the results).
 pub fn show_results(app: &mut EarmarkApp) {
-    app.state.panel = Panel::Similar;
+    app.shared.state.panel = Panel::Similar;
 }

@@ -1,0 +1,14 @@
+//! What every feature of the window may use: the commands features return, the read-only view of
+//! the shared state they draw from, the persisted UI state, file dialogs, the background tasks,
+//! the session's job list, frame statistics and the shared widgets. Nothing here imports a
+//! feature or the app.
+
+pub mod command;
+pub mod dialogs;
+pub mod frame_stats;
+pub mod job_list;
+pub mod options;
+pub mod state;
+pub mod tasks;
+pub mod view;
+pub mod widgets;
