@@ -43,27 +43,25 @@ const EXTRA_LABELS: usize = 60;
 
 /// Adds `n` pending rows under a root of their own, each with three tags, in one transaction.
 fn add_rows(library: &std::path::Path, n: usize) -> anyhow::Result<()> {
-    let lib = earmark::library::Library::open(library)?;
+    let mut lib = earmark::library::Library::open(library)?;
     let root = library.with_file_name("elsewhere");
     let root_id = lib.ensure_root(&root.to_string_lossy())?;
-    lib.connection().execute_batch("BEGIN")?;
-    for i in 0..n {
-        let path = root.join(format!("{:03}/row{i:06}.wav", i / 1000));
-        let id = lib.insert_pending(
-            root_id,
-            &path.to_string_lossy(),
-            1000,
-            0,
-            &format!("{i:032x}"),
-        )?;
-        for k in [i, i * 7 + 1, i * 13 + 2] {
-            lib.connection().execute(
-                "INSERT OR IGNORE INTO tags(file_id, source, label, score) VALUES (?1, 'bench', ?2, 0.5)",
-                rusqlite::params![id, format!("label{:02}", k % EXTRA_LABELS)],
+    lib.in_one_transaction(|lib| {
+        for i in 0..n {
+            let path = root.join(format!("{:03}/row{i:06}.wav", i / 1000));
+            let id = lib.insert_pending(
+                root_id,
+                &path.to_string_lossy(),
+                1000,
+                0,
+                &format!("{i:032x}"),
             )?;
+            for k in [i, i * 7 + 1, i * 13 + 2] {
+                lib.add_tag(id, "bench", &format!("label{:02}", k % EXTRA_LABELS), 0.5)?;
+            }
         }
-    }
-    lib.connection().execute_batch("COMMIT")?;
+        Ok(())
+    })?;
     Ok(())
 }
 

@@ -154,20 +154,7 @@ fn tags(req: &InspectRequest) -> (Tags, Option<std::result::Result<Tags, String>
 }
 
 fn stored_tags(lib: &Library, file_id: i64) -> Result<Tags> {
-    let what = |e: rusqlite::Error| Error::Library(format!("reading tags: {e}"));
-    let mut stmt = lib
-        .connection()
-        .prepare(
-            "SELECT label, max(score) FROM tags WHERE file_id = ?1 AND source != ?2
-             GROUP BY label ORDER BY 2 DESC LIMIT 10",
-        )
-        .map_err(what)?;
-    let rows = stmt
-        .query_map(rusqlite::params![file_id, PERSONAL_SOURCE], |r| {
-            Ok((r.get(0)?, r.get::<_, f64>(1)? as f32))
-        })
-        .map_err(what)?;
-    rows.collect::<rusqlite::Result<_>>().map_err(what)
+    lib.strongest_tags(file_id, PERSONAL_SOURCE, 10)
 }
 
 /// The file's personal tags and its tag timeline (the chosen head's, else any stored one).

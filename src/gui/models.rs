@@ -7,8 +7,6 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use rusqlite::OptionalExtension;
-
 use crate::config::BUNDLED_MODEL;
 use crate::error::{Error, Result};
 use crate::gui::tasks::Task;
@@ -75,14 +73,7 @@ impl ActiveModel {
 
     /// This model's id in `lib`, if the library has it (read-only: nothing is registered).
     pub fn id_in(&self, lib: &Library) -> Result<Option<i64>> {
-        lib.connection()
-            .query_row(
-                "SELECT id FROM models WHERE identity = ?1",
-                [&self.identity.identity],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| Error::Library(format!("looking the model up: {e}")))
+        lib.model_id_of(&self.identity.identity)
     }
 }
 

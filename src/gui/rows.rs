@@ -90,35 +90,21 @@ impl Snapshot {
 pub fn load(path: &Path) -> crate::Result<Snapshot> {
     let lib = Library::open(path)?;
     let roots: Vec<String> = lib.roots()?.into_iter().map(|(_, p)| p).collect();
-    let what = |e: rusqlite::Error| crate::Error::Library(format!("reading the table: {e}"));
-    let mut stmt = lib
-        .connection()
-        .prepare(
-            "SELECT f.id, f.path, r.path, f.duration_s, f.status, f.error,
-                    coalesce((SELECT group_concat(label, ', ') FROM
-                        (SELECT label FROM tags t WHERE t.file_id = f.id
-                         ORDER BY score DESC LIMIT 3)), '')
-             FROM files f JOIN roots r ON r.id = f.root_id WHERE f.removed_at IS NULL
-             ORDER BY f.path",
-        )
-        .map_err(what)?;
-    let rows = stmt
-        .query_map([], |r| {
-            let path: String = r.get(1)?;
-            let root: String = r.get(2)?;
-            Ok(make_row(
-                r.get(0)?,
-                path,
-                &root,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
+    let rows = lib
+        .table_rows()?
+        .into_iter()
+        .map(|r| {
+            make_row(
+                r.id,
+                r.path,
+                &r.root,
+                r.duration_s,
+                r.status,
+                r.error,
+                r.top_tags,
+            )
         })
-        .map_err(what)?
-        .collect::<rusqlite::Result<Vec<Row>>>()
-        .map_err(what)?;
+        .collect();
     let (labels, label_counts): (Vec<String>, Vec<usize>) = lib.label_counts()?.into_iter().unzip();
     let rows = attach_labels(&lib, rows, &labels)?;
     Ok(Snapshot {
@@ -140,20 +126,13 @@ pub fn load(path: &Path) -> crate::Result<Snapshot> {
 
 /// Fills each row's label indices from the `tags` table (rows sorted by path, `labels` sorted).
 fn attach_labels(lib: &Library, mut rows: Vec<Row>, labels: &[String]) -> crate::Result<Vec<Row>> {
-    let what = |e: rusqlite::Error| crate::Error::Library(format!("reading tags: {e}"));
     let by_id: std::collections::HashMap<i64, usize> =
         rows.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-    let mut stmt = lib
-        .connection()
-        .prepare("SELECT DISTINCT file_id, label FROM tags")
-        .map_err(what)?;
-    let mut q = stmt.query([]).map_err(what)?;
-    while let Some(r) = q.next().map_err(what)? {
-        let (id, label): (i64, String) = (r.get(0).map_err(what)?, r.get(1).map_err(what)?);
+    lib.for_each_file_label(|id, label| {
         if let (Some(&i), Ok(l)) = (by_id.get(&id), labels.binary_search(&label)) {
             rows[i].labels.push(l as u32);
         }
-    }
+    })?;
     for r in &mut rows {
         r.labels.sort_unstable();
     }

@@ -67,14 +67,9 @@ pub fn find_similar(req: SimilarRequest) -> Result<SimilarResults> {
             req.model.name()
         ))
     })?;
-    let fingerprint: String = lib
-        .connection()
-        .query_row(
-            "SELECT fingerprint FROM files WHERE id = ?1",
-            [req.file_id],
-            |r| r.get(0),
-        )
-        .map_err(|e| Error::Library(format!("reading the query file: {e}")))?;
+    let fingerprint = lib
+        .fingerprint_of(req.file_id)?
+        .ok_or_else(|| Error::Library("reading the query file: it is not in the library".into()))?;
     let filter = Filter {
         exclude_fingerprint: Some(fingerprint),
         ..Filter::default()

@@ -7,6 +7,11 @@
 //! - [`store`]: the rows and the writes a scan makes (one small transaction each);
 //! - [`paths`]: file paths as stored, including names that are not UTF-8;
 //! - [`query`]: read-only views — status counts, errors, export rows, search inputs;
+//! - [`table`]: what the window's table and inspector read — rows, file labels, best tags;
+//! - [`segment_scan`]: every file's segment embeddings in one pass (search by region);
+//! - [`map_points`]: the stored 2-D map per model;
+//! - [`rewrites`]: write-back bookkeeping — a rewritten file's new size, time and fingerprint;
+//! - [`bulk`]: many writes in one transaction;
 //! - [`walk`]: finding audio files under the roots and planning what a scan must do;
 //! - [`reconcile`]: recording what a walk found — moves across roots, tombstones of files gone
 //!   from disk (revived when their content reappears), offline roots;
@@ -22,19 +27,24 @@
 //! their own connection and never block it (WAL).
 
 pub mod analyse;
+pub mod bulk;
 pub mod db;
 pub mod encoding;
 pub mod examples;
 pub mod head_tags;
+pub mod map_points;
 pub mod model_id;
 pub mod open;
 pub mod paths;
 pub mod playlist;
 pub mod query;
 pub mod reconcile;
+pub mod rewrites;
 pub mod scan;
+pub mod segment_scan;
 pub mod store;
 pub mod summary;
+pub mod table;
 pub mod tagging;
 pub mod walk;
 
@@ -132,11 +142,6 @@ impl Library {
     /// The underlying connection, for read-only queries elsewhere in the crate.
     pub fn connection(&self) -> &Connection {
         &self.conn
-    }
-
-    /// The connection for writes elsewhere in the crate (one writer: the running job).
-    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
-        &mut self.conn
     }
 
     /// A setting's value.

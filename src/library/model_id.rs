@@ -110,6 +110,19 @@ impl Library {
             .map_err(sql(what))
     }
 
+    /// The id of the model with this identity, if the library has it (nothing is registered).
+    pub fn model_id_of(&self, identity: &str) -> Result<Option<i64>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT id FROM models WHERE identity = ?1",
+                [identity],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("looking the model up"))
+    }
+
     /// The most recently registered model that has clip embeddings, as `(id, name)`.
     pub fn latest_model(&self) -> Result<Option<(i64, String)>> {
         use rusqlite::OptionalExtension;

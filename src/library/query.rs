@@ -187,6 +187,19 @@ impl Library {
             .map_err(sql("looking a file up"))
     }
 
+    /// The content fingerprint of file `file_id` (`None` when the index has no such file).
+    pub fn fingerprint_of(&self, file_id: i64) -> Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.conn
+            .query_row(
+                "SELECT fingerprint FROM files WHERE id = ?1",
+                [file_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql("looking a file up"))
+    }
+
     /// The real path of file `file_id` on disk — what to open it by, also when its name is not
     /// UTF-8 (its stored text is then an escaped form; see [`super::paths`]).
     pub fn disk_path(&self, file_id: i64) -> Result<Option<std::path::PathBuf>> {

@@ -3,12 +3,9 @@
 //! from the first two principal components so the layout is reproducible. Computed as a job
 //! and stored per model in the index.
 
-use rusqlite::params;
-
 use crate::error::{Error, Result};
 use crate::jobs::{JobContext, JobEvent};
 use crate::library::Library;
-use crate::library::db::sql;
 use crate::search::index::dot;
 
 /// Map settings.
@@ -217,43 +214,6 @@ pub fn compute_map(
     ctx.control.checkpoint()?;
     lib.store_map(model_id, &ids, &points)?;
     Ok(points.len())
-}
-
-impl Library {
-    /// Replaces the stored map of `model_id`.
-    pub fn store_map(&mut self, model_id: i64, ids: &[i64], points: &[[f32; 2]]) -> Result<()> {
-        let what = "storing the map";
-        let tx = self.conn_mut().transaction().map_err(sql(what))?;
-        tx.execute("DELETE FROM map_points WHERE model_id = ?1", [model_id])
-            .map_err(sql(what))?;
-        for (id, p) in ids.iter().zip(points) {
-            tx.execute(
-                "INSERT INTO map_points(model_id, file_id, x, y) VALUES (?1, ?2, ?3, ?4)",
-                params![model_id, id, f64::from(p[0]), f64::from(p[1])],
-            )
-            .map_err(sql(what))?;
-        }
-        tx.commit().map_err(sql(what))
-    }
-
-    /// The stored map of `model_id` as `(file id, x, y)`.
-    pub fn map_points(&self, model_id: i64) -> Result<Vec<(i64, f32, f32)>> {
-        let what = "reading the map";
-        let mut stmt = self
-            .connection()
-            .prepare("SELECT file_id, x, y FROM map_points WHERE model_id = ?1 ORDER BY file_id")
-            .map_err(sql(what))?;
-        let rows = stmt
-            .query_map([model_id], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get::<_, f64>(1)? as f32,
-                    r.get::<_, f64>(2)? as f32,
-                ))
-            })
-            .map_err(sql(what))?;
-        rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
-    }
 }
 
 #[cfg(test)]

@@ -8,12 +8,10 @@
 //! hot path and would re-fingerprint every existing library; recording the write is exact and
 //! costs nothing.) The stored genre follows the file's new genre.
 
-use rusqlite::params;
-
 use super::journal::FileState;
 use crate::error::Result;
 use crate::library::Library;
-use crate::library::db::sql;
+use crate::library::rewrites::Rewritten;
 
 /// Records that the file at `path` now has `state`; `genre` (when given) is its new genre
 /// column. Returns whether the library knows the file.
@@ -23,22 +21,12 @@ pub fn record_rewrite(
     state: &FileState,
     genre: Option<Option<&str>>,
 ) -> Result<bool> {
-    let what = "recording a rewritten file";
-    let conn = lib.connection();
-    let n = conn
-        .execute(
-            "UPDATE files SET size = ?2, mtime_ns = ?3, fingerprint = ?4 WHERE path = ?1",
-            params![path, state.size as i64, state.mtime_ns, state.hash],
-        )
-        .map_err(sql(what))?;
-    if let Some(genre) = genre {
-        conn.execute(
-            "UPDATE files SET genre = ?2 WHERE path = ?1",
-            params![path, genre],
-        )
-        .map_err(sql(what))?;
-    }
-    Ok(n > 0)
+    let rewritten = Rewritten {
+        size: state.size,
+        mtime_ns: state.mtime_ns,
+        fingerprint: &state.hash,
+    };
+    lib.record_rewrite(path, rewritten, genre)
 }
 
 /// Hex xxh3-128 of `bytes`, the same value the library's fingerprint of that content has.
