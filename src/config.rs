@@ -27,7 +27,7 @@ pub struct Settings {
     /// The audio output playback uses (`None`: the system's default output).
     pub output_device: Option<String>,
     /// Threshold and top-N of each tag head, by the head file's stem.
-    pub head_limits: std::collections::BTreeMap<String, crate::library::tagging::TagLimits>,
+    pub head_limits: std::collections::BTreeMap<String, TagLimits>,
 }
 
 impl Default for Settings {
@@ -40,6 +40,25 @@ impl Default for Settings {
             input_device: None,
             output_device: None,
             head_limits: Default::default(),
+        }
+    }
+}
+
+/// Which of a head's labels a file carries (stored per head in [`Settings::head_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TagLimits {
+    /// Lowest probability kept.
+    pub threshold: f32,
+    /// Most labels kept per file.
+    pub top_n: usize,
+}
+
+impl Default for TagLimits {
+    fn default() -> Self {
+        TagLimits {
+            threshold: 0.05,
+            top_n: 5,
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod atomic_file;
 pub mod audio;
 pub mod calendar;
+pub mod catalog;
 pub mod config;
 pub mod dsp;
 pub mod engine;
@@ -23,7 +24,7 @@ pub mod jobs;
 pub mod library;
 pub mod live;
 pub mod model;
-pub mod models_catalog;
+pub mod personal;
 pub mod search;
 pub mod tags;
 pub mod train;

@@ -15,10 +15,10 @@ mod http_server;
 use candle_core::Device;
 use common::*;
 use download_fixture::*;
-use earmark::model::{Encoder, embed};
-use earmark::models_catalog::{
-    EntryStatus, FetchOptions, catalog::EntryKind, entry_path, head_vocabulary, status,
+use earmark::catalog::{
+    EntryStatus, FetchOptions, entry_path, head_vocabulary, manifest::EntryKind, status,
 };
+use earmark::model::{Encoder, embed};
 use earmark::tags::{Head, Vocabulary, format_label, top_k};
 
 const PROB_TOL: f32 = 1e-5;

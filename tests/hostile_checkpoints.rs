@@ -16,7 +16,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use earmark::model::WeightFile;
-use earmark::models_catalog::archive::{ArchiveLimits, unpack_probes_within};
+use earmark::catalog::archive::{ArchiveLimits, unpack_probes_within};
 use hostile::*;
 
 /// Generous bound that proves "does not hang" (the real figures are milliseconds).

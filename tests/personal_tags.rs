@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use common::WavFormat;
 use earmark::library::Library;
 use earmark::library::examples::ExampleSource;
+use earmark::personal::{self, ReviewOrder};
 use earmark::tags::TagOptions;
-use earmark::tags::refit::{self, ReviewOrder};
 use synth::{canon, earmark, scan_with_tiny_model, sound, tiny_model, write_stereo};
 
 const KINDS: usize = 5;
@@ -51,7 +51,7 @@ fn scanned() -> (tempfile::TempDir, PathBuf, Vec<(usize, String)>) {
 }
 
 fn probabilities(lib: &mut Library, model: i64, tag: &str) -> HashMap<String, f64> {
-    refit::review(
+    personal::review(
         lib,
         model,
         tag,
@@ -78,7 +78,7 @@ fn review_answers_become_examples_and_change_predictions() {
         lib.add_example(tag, fid, None, true, ExampleSource::Manual)
             .unwrap();
     }
-    let first = refit::refit(&mut lib, model, tag, &TagOptions::default()).unwrap();
+    let first = personal::refit(&mut lib, model, tag, &TagOptions::default()).unwrap();
     assert_eq!((first.positives, first.negatives), (2, 0));
     assert_eq!(first.background, KINDS * PER_KIND - 2);
     let before = probabilities(&mut lib, model, tag);
@@ -93,7 +93,7 @@ fn review_answers_become_examples_and_change_predictions() {
     let held_out = |p: &str| p.ends_with("/s6.wav") || p.ends_with("/s7.wav");
     let mut answered = Vec::new();
     for _ in 0..3 {
-        let items = refit::review(
+        let items = personal::review(
             &mut lib,
             model,
             tag,
@@ -115,7 +115,7 @@ fn review_answers_become_examples_and_change_predictions() {
                 item.path
             );
             let yes = kind_of[&item.path] == TARGET;
-            refit::answer(
+            personal::answer(
                 &mut lib,
                 model,
                 tag,

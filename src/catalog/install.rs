@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 use super::archive::{TaskVocabulary, unpack_probes};
-use super::catalog::{Catalog, CatalogEntry, EntryKind};
 use super::fetch::{Fetcher, TransferProgress};
+use super::manifest::{Catalog, CatalogEntry, EntryKind};
 use super::verify;
 use crate::atomic_file::write_bytes;
 use crate::error::{Error, Result};

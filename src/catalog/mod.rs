@@ -1,4 +1,4 @@
-//! The official model files and how they get here: the catalog ([`catalog`], from
+//! The official model files and how they get here: the catalog ([`manifest`], from
 //! `models/catalog.toml`), HTTP downloads that resume and can be cancelled ([`fetch`]), checks
 //! before anything replaces a file ([`verify`]), installation by kind ([`install`]), the probe
 //! archive ([`archive`]) and the model files already on disk ([`installed`]).
@@ -6,29 +6,29 @@
 //! ```no_run
 //! # fn main() -> earmark::Result<()> {
 //! use std::sync::atomic::AtomicBool;
-//! use earmark::models_catalog::{Catalog, Fetcher, FetchOptions, Installer};
+//! use earmark::catalog::{Catalog, Fetcher, FetchOptions, Installer};
 //! let catalog = Catalog::load(None)?;
 //! let dir = earmark::config::models_dir().expect("a data directory");
 //! let installer = Installer::new(&catalog, dir, Fetcher::new(FetchOptions::default()));
 //! let report = installer.install("matpac", &AtomicBool::new(false), &mut |p| {
-//!     eprintln!("{}", earmark::models_catalog::describe_transfer(p));
+//!     eprintln!("{}", earmark::catalog::describe_transfer(p));
 //! })?;
 //! println!("installed {}", report.path.display());
 //! # Ok(()) }
 //! ```
 
 pub mod archive;
-pub mod catalog;
 pub mod fetch;
 pub mod install;
 pub mod installed;
+pub mod manifest;
 pub mod verify;
 
 use crate::jobs::format_duration;
 
-pub use catalog::{Catalog, CatalogEntry, EntryKind, RunConfig};
 pub use fetch::{FetchOptions, Fetcher, TransferProgress};
 pub use install::{EntryStatus, InstallReport, Installer, entry_path, head_vocabulary, status};
+pub use manifest::{Catalog, CatalogEntry, EntryKind, RunConfig};
 
 /// "12.3 MB of 341.6 MB · 5.2 MB/s · 1 m 05 s left" (parts that are not known yet are left out).
 pub fn describe_transfer(p: &TransferProgress) -> String {

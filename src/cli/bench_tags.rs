@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use earmark::model::pos::SplitMix;
-use earmark::tags::personal::Scaling;
-use earmark::tags::refit::BACKGROUND_WEIGHT;
+use earmark::personal::BACKGROUND_WEIGHT;
+use earmark::tags::classifier::Scaling;
 use earmark::tags::{TagClassifier, TagOptions, Training};
 
 /// Arguments of `earmark bench tags`.
@@ -25,7 +25,7 @@ pub struct TagsBenchArgs {
     #[arg(long, default_value_t = 5)]
     repeats: usize,
     /// Background negatives added in the library case (weight 0.2 each).
-    #[arg(long, default_value_t = earmark::tags::refit::BACKGROUND_MAX)]
+    #[arg(long, default_value_t = earmark::personal::BACKGROUND_MAX)]
     background: usize,
 }
 

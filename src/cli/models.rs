@@ -9,10 +9,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use earmark::config::models_dir;
 use earmark::model::{EncoderConfig, WeightFile, load};
-use earmark::models_catalog::installed::{
+use earmark::catalog::installed::{
     ImportOutcome, ModelSource, format_size, import_file, installed_models,
 };
-use earmark::models_catalog::{
+use earmark::catalog::{
     Catalog, EntryStatus, FetchOptions, Fetcher, Installer, describe_transfer, status,
 };
 

@@ -55,7 +55,7 @@ pub fn head_vocabulary(
     labels: Option<&Path>,
     classes: usize,
 ) -> anyhow::Result<Vocabulary> {
-    let official = earmark::models_catalog::head_vocabulary(head).or_else(|| {
+    let official = earmark::catalog::head_vocabulary(head).or_else(|| {
         vocab::official_mapping_for(head)
             .and_then(|name| head.parent().map(|d| d.join(name)))
             .filter(|p| p.is_file())

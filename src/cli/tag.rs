@@ -6,9 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use earmark::library::Library;
-use earmark::library::examples::{ExampleSource, Region};
-use earmark::tags::TagOptions;
-use earmark::tags::refit::{self, RefitReport, ReviewOrder};
+use earmark::personal::{self, ExampleSource, RefitReport, Region, ReviewOrder, TagOptions};
 
 use super::library_args::{LibraryArg, ModelArg};
 
@@ -183,7 +181,7 @@ fn add(args: &AddArgs) -> anyhow::Result<ExitCode> {
         let active = args.model.load(&lib)?;
         let model_id = lib.ensure_model(&active.identity)?;
         let failed =
-            refit::embed_missing_regions(&lib, &active.encoder, model_id, Some(&args.tag))?;
+            personal::embed_missing_regions(&lib, &active.encoder, model_id, Some(&args.tag))?;
         // A region that cannot be embedded now never will be: its new example is taken back.
         let mut refused = 0;
         for f in &failed {
@@ -211,7 +209,7 @@ fn add(args: &AddArgs) -> anyhow::Result<ExitCode> {
         args.tag
     );
     if lib.examples(Some(&args.tag))?.iter().any(|e| e.positive) {
-        print_refit(&refit::refit(
+        print_refit(&personal::refit(
             &mut lib,
             model_id,
             &args.tag,
@@ -245,7 +243,7 @@ fn list(args: &ListArgs) -> anyhow::Result<ExitCode> {
 fn review(args: &ReviewArgs) -> anyhow::Result<ExitCode> {
     let mut lib = args.library.open()?;
     let (model_id, _) = args.model.model_id(&lib)?;
-    let items = refit::review(
+    let items = personal::review(
         &mut lib,
         model_id,
         &args.tag,
@@ -281,7 +279,7 @@ fn answer(args: &AnswerArgs, positive: bool) -> anyhow::Result<ExitCode> {
         .map(|f| file_id(&lib, f))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let (model_id, _) = args.model.model_id(&lib)?;
-    let report = refit::answer(
+    let report = personal::answer(
         &mut lib,
         model_id,
         &args.tag,

@@ -1,7 +1,7 @@
 //! Few-shot classification accuracy: `k` training examples per class, the rest as test items,
 //! repeated over seeded draws.
 //!
-//! The classifier is the personal-tag one ([`crate::tags::personal`]), one per class against
+//! The classifier is the personal-tag one ([`crate::tags::classifier`]), one per class against
 //! the others (one-vs-rest, same penalty and standardisation, without the calibration step);
 //! an item gets the class with the highest logit. Features are standardised with the
 //! statistics of the whole evaluation set (labels unused), as the library does with its files.
@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::model::pos::SplitMix;
-use crate::tags::personal::{Scaling, Standardiser, TagClassifier, TagOptions, Training};
+use crate::tags::classifier::{Scaling, Standardiser, TagClassifier, TagOptions, Training};
 
 /// Accuracy at one number of shots.
 #[derive(Debug, Clone, PartialEq, Serialize)]

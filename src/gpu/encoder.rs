@@ -11,6 +11,7 @@ use super::context::GpuContext;
 use super::kernels::{AssembleParams, Kernels, MatmulParams, RowParams};
 use crate::dsp::N_MELS as N_FREQ_BINS;
 use crate::model::EncoderConfig;
+use crate::model::chunk::ChunkEncoder;
 use crate::model::host::{HostLinear, HostNorm, HostWeights};
 use crate::{Error, Result};
 
@@ -321,6 +322,20 @@ impl GpuEncoder {
             &RowParams::new(rows, cols, n.eps),
             [src, &n.weight, &n.bias, dst],
         );
+    }
+}
+
+impl ChunkEncoder for GpuEncoder {
+    fn config(&self) -> &EncoderConfig {
+        GpuEncoder::config(self)
+    }
+
+    fn input_device(&self) -> &Device {
+        &Device::Cpu
+    }
+
+    fn forward_chunks(&self, x: &Tensor, all_layers: bool) -> Result<Vec<Tensor>> {
+        self.forward(x, all_layers)
     }
 }
 

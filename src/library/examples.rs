@@ -10,7 +10,7 @@ use super::db::sql;
 use super::store::{f16_blob, f16_values, f32_blob, f32_values, now_ms};
 use crate::error::{Error, Result};
 use crate::tags::TagClassifier;
-use crate::tags::personal::{Calibration, FitSummary};
+use crate::tags::classifier::{Calibration, FitSummary};
 
 /// The `source` of personal-tag rows in the `tags` table.
 pub const PERSONAL_SOURCE: &str = "personal";

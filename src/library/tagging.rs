@@ -12,8 +12,6 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use super::Library;
 use super::analyse::{self, Budget, STEPS_PER_SEGMENT};
 use super::encoding::Analyser;
@@ -27,27 +25,11 @@ use crate::model::chunk::ChunkEncoder;
 use crate::model::device::DeviceChoice;
 use crate::tags::{Head, Vocabulary, top_k};
 
+/// Threshold and top-N of a head: a setting, kept with the others in [`crate::config`].
+pub use crate::config::TagLimits;
+
 /// Labels kept per file in the timeline.
 pub const TIMELINE_LABELS: usize = 6;
-
-/// Which of a head's labels a file carries.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct TagLimits {
-    /// Lowest probability kept.
-    pub threshold: f32,
-    /// Most labels kept per file.
-    pub top_n: usize,
-}
-
-impl Default for TagLimits {
-    fn default() -> Self {
-        TagLimits {
-            threshold: 0.05,
-            top_n: 5,
-        }
-    }
-}
 
 /// A head chosen to tag the library.
 #[derive(Debug, Clone, PartialEq)]

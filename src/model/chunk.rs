@@ -32,17 +32,3 @@ impl ChunkEncoder for super::Encoder {
         self.forward(x, all_layers)
     }
 }
-
-impl ChunkEncoder for crate::gpu::GpuEncoder {
-    fn config(&self) -> &EncoderConfig {
-        crate::gpu::GpuEncoder::config(self)
-    }
-
-    fn input_device(&self) -> &Device {
-        &Device::Cpu
-    }
-
-    fn forward_chunks(&self, x: &Tensor, all_layers: bool) -> Result<Vec<Tensor>> {
-        self.forward(x, all_layers)
-    }
-}

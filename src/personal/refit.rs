@@ -1,10 +1,10 @@
-//! Personal tags on the library: fit a tag on its stored examples, predict it for every analysed
-//! file, and offer a review list whose answers become new examples.
+//! Fitting a personal tag on its stored examples and predicting it for every analysed file.
 //!
 //! # Training set
 //! - every example of the tag with an embedding under the model: whole-file examples use the
 //!   file's clip embedding, region examples the embedding of the region (see
-//!   [`embed_missing_regions`]); an example without one is skipped and reported;
+//!   [`super::examples::embed_missing_regions`]); an example without one is skipped and
+//!   reported;
 //! - **background negatives**: up to [`BACKGROUND_MAX`] analysed files that have no example of
 //!   the tag (a seeded reservoir sample), as negatives of weight [`BACKGROUND_WEIGHT`]. A tag
 //!   with only positive examples can be fitted at once; unlabelled files that do carry the tag
@@ -16,16 +16,13 @@
 //! negative example never carries the tag. A refit replaces all of a tag's rows at once.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
 
 use serde::Serialize;
 
-use super::personal::{FitSummary, Scaling, TagClassifier, TagOptions, Training};
-use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::library::Library;
-use crate::library::analyse::region_embedding;
-use crate::library::examples::{ExampleSource, check_label};
+use crate::library::examples::check_label;
+use crate::tags::classifier::{FitSummary, Scaling, TagClassifier, TagOptions, Training};
 
 /// Weight of a background negative (an explicit example weighs 1).
 pub const BACKGROUND_WEIGHT: f64 = 0.2;
@@ -55,27 +52,6 @@ pub struct RefitReport {
     pub iterations: usize,
     /// Cross-validation folds of the calibration (0: none).
     pub folds: usize,
-}
-
-/// Which unlabelled files the review list shows first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ReviewOrder {
-    /// Probability closest to 0.5: the answers that teach the classifier most.
-    #[default]
-    Uncertain,
-    /// Highest probability: likely members to confirm.
-    Likely,
-}
-
-/// One file to review.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ReviewItem {
-    /// File id.
-    pub file_id: i64,
-    /// Absolute path.
-    pub path: String,
-    /// Calibrated probability of the tag.
-    pub probability: f64,
 }
 
 fn label_seed(label: &str) -> u64 {
@@ -220,118 +196,4 @@ fn store_predictions(
     scores.sort_by_key(|s| s.0);
     lib.replace_personal_tags(label, &scores)?;
     Ok(scores.len())
-}
-
-/// The stored classifier of `label`, refitted first when its examples changed since.
-fn current_head(
-    lib: &mut Library,
-    model_id: i64,
-    label: &str,
-    opts: &TagOptions,
-) -> Result<TagClassifier> {
-    let key = lib.examples_key(label)?;
-    match lib.head(label, model_id)? {
-        Some((head, stored)) if stored == key => Ok(head),
-        _ => {
-            refit(lib, model_id, label, opts)?;
-            lib.head(label, model_id)?.map(|(h, _)| h).ok_or_else(|| {
-                Error::Library(format!("the classifier of `{label}` was not stored"))
-            })
-        }
-    }
-}
-
-/// Up to `n` analysed files without an example of `label`, in review order.
-pub fn review(
-    lib: &mut Library,
-    model_id: i64,
-    label: &str,
-    n: usize,
-    order: ReviewOrder,
-    opts: &TagOptions,
-) -> Result<Vec<ReviewItem>> {
-    check_label(label)?;
-    let head = current_head(lib, model_id, label, opts)?;
-    let labelled: HashSet<i64> = lib
-        .examples(Some(label))?
-        .iter()
-        .map(|e| e.file_id)
-        .collect();
-    let mut items = Vec::new();
-    lib.for_each_clip(model_id, |c, v| {
-        if !labelled.contains(&c.file_id) && v.len() == head.dim() {
-            items.push(ReviewItem {
-                file_id: c.file_id,
-                path: c.path,
-                probability: head.probability(&v),
-            });
-        }
-    })?;
-    match order {
-        ReviewOrder::Uncertain => items.sort_by(|a, b| {
-            (a.probability - 0.5)
-                .abs()
-                .total_cmp(&(b.probability - 0.5).abs())
-                .then(a.path.cmp(&b.path))
-        }),
-        ReviewOrder::Likely => items.sort_by(|a, b| {
-            b.probability
-                .total_cmp(&a.probability)
-                .then(a.path.cmp(&b.path))
-        }),
-    }
-    items.truncate(n);
-    Ok(items)
-}
-
-/// Records review answers (`positive`: accepted) for `file_ids` and refits the tag.
-pub fn answer(
-    lib: &mut Library,
-    model_id: i64,
-    label: &str,
-    file_ids: &[i64],
-    positive: bool,
-    opts: &TagOptions,
-) -> Result<RefitReport> {
-    for &id in file_ids {
-        lib.add_example(label, id, None, positive, ExampleSource::Review)?;
-    }
-    refit(lib, model_id, label, opts)
-}
-
-/// A region example whose embedding could not be computed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RegionFailure {
-    /// The example's id.
-    pub example_id: i64,
-    /// The file.
-    pub path: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// Computes, with `engine`, the embeddings of the region examples of `label` (all tags with
-/// `None`) that `model_id` lacks. Returns the examples that failed.
-pub fn embed_missing_regions(
-    lib: &Library,
-    engine: &Engine,
-    model_id: i64,
-    label: Option<&str>,
-) -> Result<Vec<RegionFailure>> {
-    let mut failed = Vec::new();
-    for e in lib.examples(label)? {
-        let Some(region) = e.region else { continue };
-        if lib.region_vector(e.id, model_id)?.is_some() {
-            continue;
-        }
-        match region_embedding(engine, Path::new(&e.path), region.start_s, region.end_s) {
-            Ok(v) => lib.set_region_vector(e.id, model_id, &v)?,
-            Err(err) => failed.push(RegionFailure {
-                example_id: e.id,
-                path: e.path.clone(),
-                reason: err.to_string(),
-            }),
-        }
-    }
-    Ok(failed)
 }

@@ -1,5 +1,6 @@
-//! Personal tags: one binary classifier per tag, fitted on the clip embeddings of the files (or
-//! regions) the user marked, with calibrated probabilities.
+//! The classifier of a personal tag: one binary classifier per tag, fitted on the clip
+//! embeddings of the files (or regions) the user marked, with calibrated probabilities. Fitting
+//! it on the library's stored examples is [`crate::personal`].
 //!
 //! # Recipe
 //! 1. **Standardise** every feature with the mean and standard deviation of a population (the

@@ -1,6 +1,7 @@
 //! Tags from embeddings: the official heads ([`probe`]), class vocabularies ([`vocab`]), top-k,
-//! and personal tags fitted on the user's examples ([`personal`], solved by [`logistic`]) and
-//! kept up to date on the library ([`refit`]).
+//! and the classifier of a personal tag fitted on labelled embeddings ([`classifier`], solved by
+//! [`logistic`]). Personal tags on the library (examples, refits, the review list) are
+//! [`crate::personal`].
 //!
 //! ```no_run
 //! # fn main() -> earmark::Result<()> {
@@ -16,13 +17,12 @@
 //! # Ok(()) }
 //! ```
 
+pub mod classifier;
 pub mod logistic;
-pub mod personal;
 pub mod probe;
-pub mod refit;
 pub mod vocab;
 
-pub use personal::{TagClassifier, TagOptions, Training};
+pub use classifier::{TagClassifier, TagOptions, Training};
 pub use probe::Head;
 pub use vocab::Vocabulary;
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use earmark::models_catalog::verify::sha256_file;
-use earmark::models_catalog::{Catalog, FetchOptions, Fetcher, InstallReport, Installer};
+use earmark::catalog::verify::sha256_file;
+use earmark::catalog::{Catalog, FetchOptions, Fetcher, InstallReport, Installer};
 
 use super::common::fixture;
 use super::http_server::FileServer;
