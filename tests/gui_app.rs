@@ -1,4 +1,5 @@
-//! The desktop app through its real state, driven by egui_kittest: first start → add a folder
+//! The desktop app driven like a user with egui_kittest (clicks, keys, a dropped folder, drags
+//! in the spectrogram), asserting on what the window shows: first start → add a folder
 //! (the dialog answered by the test) → scan progress → rows → select → spectrogram and tags →
 //! find similar (file and region) → audition plays through PulseAudio's null sink (or, without
 //! a sound server, the app says there is no output device) → PNG export → map → jobs → models.
@@ -16,20 +17,70 @@ mod synth;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use app::{H, harness, tiny_options, wait_until};
+use app::{
+    H, Role, ScriptedDialogs, bars_after, click_at, click_button, count_text, drag, drop_files,
+    field_with, harness, has_label, has_text, inspected, job_running, nodes, progress_texts,
+    seconds, select, spectrogram_x, text_with, texts, tiny_options, wait_for, wait_for_label,
+    wait_for_text, wait_inspected,
+};
 use common::WavFormat;
-use earmark::gui::EarmarkApp;
-use earmark::gui::app::PlayerSlot;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::job_list::JobKind;
 use eframe::egui;
 use egui_kittest::SnapshotOptions;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 
-fn idle(app: &EarmarkApp) -> bool {
-    app.jobs.current().is_none() && app.inspector.task.is_none() && app.similar.task.is_none()
+/// Nothing is loading, searching or running.
+fn idle(h: &H) -> bool {
+    !job_running(h) && !has_text(h, "Loading ") && !has_label(h, "Searching…")
+}
+
+/// A spinner (a progress indicator without text) is shown.
+fn spinning(h: &H) -> bool {
+    nodes(h)
+        .iter()
+        .any(|(r, t)| *r == Role::ProgressIndicator && t.is_empty())
+}
+
+/// The Similar tab's results as shown: (score, name) per row, in order.
+fn hits(h: &H) -> Vec<(f64, String)> {
+    let all = nodes(h);
+    let mut out = Vec::new();
+    for (i, (role, text)) in all.iter().enumerate() {
+        if *role != Role::ProgressIndicator {
+            continue;
+        }
+        let Ok(score) = text.parse::<f64>() else {
+            continue;
+        };
+        let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();
+        out.push((score, name.1.clone()));
+    }
+    out
+}
+
+/// The playback position line "0:00.4 / 0:01.4": (position, duration) in seconds.
+fn position(h: &H) -> Option<(f64, f64)> {
+    texts(h).iter().find_map(|t| {
+        let (a, b) = t.split_once(" / ")?;
+        let ok =
+            |s: &str| s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || ":.".contains(c));
+        (ok(a) && ok(b)).then(|| (seconds(a), seconds(b)))
+    })
+}
+
+/// The duration of the inspected file, from its facts line.
+fn inspected_duration(h: &H) -> f64 {
+    let (_, facts) = inspected(h).unwrap();
+    seconds(facts.split(" · ").next().unwrap())
+}
+
+/// The sidebar's counts say the scan of `files` files is over: `analysed` analysed, none
+/// waiting, and no job runs.
+fn scanned(h: &H, files: usize, analysed: usize) -> bool {
+    has_label(h, &format!("{files} files"))
+        && has_label(h, &format!("{analysed} analysed · 0 waiting"))
+        && has_text(h, &format!(" of {files} files"))
+        && !job_running(h)
 }
 
 fn snapshot(h: &mut H, name: &str, tolerance: usize) {
@@ -62,45 +113,34 @@ fn add_scan_inspect_find_similar_and_play() {
     );
 
     // First start: an explanation and an "add a folder" button, not an empty window.
-    wait_until(&mut h, "the empty library to be read", 90, |a| {
-        a.rows_loaded && a.model.active.is_some()
+    wait_for(&mut h, "the welcome and the model", 90, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
     });
-    h.get_by_label("Add a folder…");
+    h.get_by_label("Welcome to Earmark");
     snapshot(&mut h, "welcome", 0);
 
     // Add a folder through the dialog hook; the scan reports progress and rows fill in.
     dialogs.answer(Some(root.clone()));
     h.get_by_label("Add a folder…").click();
-    let start = Instant::now();
-    let mut saw_progress = false;
-    while !(h.state().rows_loaded
-        && h.state().snapshot.rows.len() == 13
-        && !h.state().jobs.active(JobKind::Scan)
-        && h.state().snapshot.counts.pending == 0)
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "scan did not finish"
-        );
-        saw_progress |= h.query_by_label_contains("Scan sounds").is_some()
-            && h.state()
-                .jobs
-                .entries
-                .first()
-                .is_some_and(|j| j.progress.is_some());
-        h.step();
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    assert!(saw_progress, "the scan's progress bar was never shown");
-    assert_eq!(h.state().snapshot.counts.indexed, 12);
-    assert_eq!(h.state().snapshot.counts.errors, 1);
-    h.run_steps(4);
+    wait_for(&mut h, "the scan", 120, |h| scanned(h, 13, 12));
+    // The scan reported its progress: the Jobs tab keeps its bar (13 files, 1 unreadable).
+    click_button(&mut h, "Jobs");
+    let bars = progress_texts(&h);
+    assert!(
+        bars.iter().any(|t| t == "13/13 · 1 failed"),
+        "the scan's progress: {bars:?}"
+    );
+    click_button(&mut h, "Library");
+    // 12 files analysed, 1 unreadable.
+    h.get_by_label("12 analysed · 0 waiting");
+    h.get_by_label("1 could not be read");
+    h.get_by_label("13 of 13 files");
     h.get_by_label("s04.wav");
 
     // The errors view lists the unreadable file with its reason.
     h.get_by_label("Errors (1)").click();
     h.run_steps(3);
-    assert_eq!(h.state().view.order.len(), 1);
+    h.get_by_label("1 of 13 files");
     h.get_by_label("broken.wav");
     snapshot(&mut h, "errors", 0);
     h.get_by_label("Errors (1)").click();
@@ -111,154 +151,148 @@ fn add_scan_inspect_find_similar_and_play() {
     h.run_steps(2);
     h.event(egui::Event::Text("chirps".into()));
     h.run_steps(3);
-    assert_eq!(h.state().filter, "chirps");
-    assert_eq!(h.state().view.order.len(), 4);
+    assert!(
+        field_with(&h, "chirps"),
+        "the filter field shows what was typed"
+    );
+    h.get_by_label("4 of 13 files");
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
 
-    // Select a file: the spectrogram texture and the predicted tags appear.
-    h.get_by_label("s05.wav").click();
-    wait_until(&mut h, "the inspector", 90, |a| {
-        a.inspector
-            .data
-            .as_ref()
-            .is_some_and(|d| d.path.ends_with("s05.wav"))
-    });
-    let data = h.state().inspector.data.clone().unwrap();
-    let image = data.image.as_ref().unwrap();
-    assert_eq!(image.height, 80);
-    assert!(image.width > 100, "one column per 10 ms: {}", image.width);
-    assert!(h.state().inspector.texture.is_some());
-    let predicted = data.predicted.clone().unwrap().unwrap();
-    assert_eq!(predicted.len(), 5);
-    assert!(predicted.windows(2).all(|w| w[0].1 >= w[1].1));
-    h.get_by_label("Predicted:");
+    // Select a file: its facts, the spectrogram and the predicted tags appear.
+    select(&mut h, "s05.wav", 90);
+    let (_, facts) = inspected(&h).unwrap();
+    assert!(facts.starts_with("0:01.4 · 44100 Hz · 2 ch"), "{facts}");
+    h.get_by_role_and_label(Role::Canvas, "Spectrogram");
+    assert!(!has_text(&h, "No spectrogram"), "{:?}", texts(&h));
+    let predicted = bars_after(&h, "Predicted:");
+    assert_eq!(predicted.len(), 5, "{predicted:?} in {:?}", nodes(&h));
+    let score = |t: &String| t.rsplit(' ').next().unwrap().parse::<f64>().unwrap();
+    assert!(
+        predicted.windows(2).all(|w| score(&w[0]) >= score(&w[1])),
+        "{predicted:?}"
+    );
+    let top = predicted[0].rsplit_once(' ').unwrap().0.to_string();
     // The scan ran the head too: the label is both a stored tag and a prediction.
-    assert!(h.query_all_by_label_contains(&predicted[0].0).count() >= 2);
+    assert!(h.query_all_by_label_contains(&top).count() >= 2);
     snapshot(&mut h, "library_inspector", 0);
 
     // ↓ moves the selection to the next row of the (filtered) table.
     h.key_press(egui::Key::ArrowDown);
-    wait_until(&mut h, "the next file", 90, |a| {
-        a.inspector
-            .data
-            .as_ref()
-            .is_some_and(|d| d.path.ends_with("s08.wav"))
-    });
+    wait_inspected(&mut h, "s08.wav", 90);
 
     // Enter finds similar files: ranked, the query left out.
     h.key_press(egui::Key::Enter);
-    wait_until(&mut h, "similar results", 90, |a| {
-        a.similar.results.is_some() && idle(a)
+    wait_for(&mut h, "similar results", 90, |h| {
+        has_label(h, "Similar to s08.wav") && idle(h)
     });
-    let hits = h.state().similar.hits().to_vec();
+    let shown = hits(&h);
     assert_eq!(
-        hits.len(),
+        shown.len(),
         11,
-        "every other analysed file, the query excluded"
+        "every other analysed file, the query excluded: {shown:?}"
     );
-    assert!(hits.iter().all(|x| !x.path.ends_with("s08.wav")));
-    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
-    let first = Path::new(&hits[0].path)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    h.get_by_label("Similar (11)");
+    assert!(shown.iter().all(|(_, name)| name != "s08.wav"));
+    assert!(shown.windows(2).all(|w| w[0].0 >= w[1].0), "{shown:?}");
+    let first = shown[0].1.clone();
     h.get_by_label_contains(&first);
     snapshot(&mut h, "similar", 0);
 
     // Clicking a result auditions it: playback starts on the null sink, or the app says
     // plainly that there is no output device.
     h.get_by_label_contains(&first).click();
-    wait_until(&mut h, "the result to load", 90, |a| {
-        a.inspector
-            .data
-            .as_ref()
-            .is_some_and(|d| d.path.ends_with(&first))
-            && !matches!(a.player, PlayerSlot::Closed)
+    wait_for(&mut h, "the result to load and play", 90, |h| {
+        inspected(h).is_some_and(|(n, _)| n == first)
+            && (position(h).is_some() || has_text(h, "No sound:"))
     });
     if audio_server {
-        let start = Instant::now();
-        loop {
-            let played = match &h.state().player {
-                PlayerSlot::Open(p) => p.frames_played(),
-                PlayerSlot::Failed(e) => panic!("PulseAudio runs but playback failed: {e}"),
-                PlayerSlot::Closed => 0,
-            };
-            if played > 4800 {
-                break;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "the device took no audio"
+        if has_text(&h, "No sound:") {
+            panic!(
+                "PulseAudio runs but playback failed: {}",
+                text_with(&h, "No sound:")
             );
-            h.step();
-            std::thread::sleep(Duration::from_millis(20));
         }
+        // 0.2 s shown: the device took at least 4800 frames.
+        wait_for(&mut h, "the device to take audio", 20, |h| {
+            position(h).is_some_and(|(p, _)| p >= 0.2)
+        });
+        h.get_by_label("Pause");
         h.key_press(egui::Key::Space);
         h.run_steps(2);
-        let PlayerSlot::Open(p) = &h.state().player else {
-            unreachable!()
-        };
-        assert!(!p.is_playing(), "Space pauses");
-        // Back to the start, so the snapshots below do not depend on how long it played.
-        h.state_mut()
-            .push(earmark::gui::command::Command::Seek(0.0));
+        assert!(
+            has_label(&h, "Play") && !has_label(&h, "Pause"),
+            "Space pauses"
+        );
+        // Back to the start (a click at 0 s in the spectrogram), so the snapshots below do not
+        // depend on how long it played.
+        let at = spectrogram_x(&h, 0.0, inspected_duration(&h));
+        click_at(&mut h, at);
         h.run_steps(2);
+        assert_eq!(position(&h).map(|p| p.0), Some(0.0), "{:?}", texts(&h));
     } else {
-        assert!(matches!(h.state().player, PlayerSlot::Failed(_)));
         h.get_by_label_contains("No sound:");
     }
 
     // A region of the selection searches over segments and says where each match is.
-    h.state_mut().inspector.region = Some((0.2, 0.9));
-    h.run_steps(2);
+    let duration = inspected_duration(&h);
+    let (from, to) = (
+        spectrogram_x(&h, 0.2, duration),
+        spectrogram_x(&h, 0.9, duration),
+    );
+    drag(&mut h, from, to);
+    h.get_by_label("Region 0.20–0.90 s");
     h.get_by_label("Find similar to region").click();
-    wait_until(&mut h, "region results", 90, |a| {
-        a.similar
-            .results
-            .as_ref()
-            .is_some_and(|r| r.region.is_some())
-            && idle(a)
+    let heading = format!("Similar to {first}, 0.20–0.90 s");
+    wait_for(&mut h, "region results", 90, |h| {
+        has_label(h, &heading) && idle(h)
     });
-    assert!(h.state().similar.hits().iter().all(|x| x.at_s.is_some()));
+    let shown = hits(&h);
+    assert!(!shown.is_empty());
+    assert!(
+        shown
+            .iter()
+            .all(|(_, name)| name.contains("  @ ") && name.ends_with(" s")),
+        "every match says where it is: {shown:?}"
+    );
 
-    // Export the spectrogram as PNG through the save dialog hook.
+    // Export the spectrogram as PNG through the save dialog hook: one column per 10 ms, 80
+    // bands.
     let png_path = dir.join("export.png");
     dialogs.answer(Some(png_path.clone()));
     h.get_by_label("Export PNG…").click();
-    wait_until(&mut h, "the PNG", 90, |a| a.inspector.exported.is_some());
+    wait_for_label(&mut h, &format!("Saved {}", png_path.display()), 90);
     let decoder = png::Decoder::new(std::io::BufReader::new(
         std::fs::File::open(&png_path).unwrap(),
     ));
     let reader = decoder.read_info().unwrap();
     let info = reader.info();
-    let want = h
-        .state()
-        .inspector
-        .data
-        .as_ref()
-        .unwrap()
-        .image
-        .as_ref()
-        .unwrap()
-        .width;
-    assert_eq!((info.width as usize, info.height), (want, 80));
+    assert_eq!(info.height, 80);
+    let columns = duration * 100.0;
+    assert!(
+        (f64::from(info.width) - columns).abs() <= 3.0,
+        "{} columns for {duration} s",
+        info.width
+    );
 
     // The map: computed by a job, then drawn.
     h.get_by_label("Map").click();
     h.run_steps(2);
     h.get_by_label("Compute map").click();
-    wait_until(&mut h, "the map", 90, |a| {
-        a.map.points.as_ref().is_some_and(|p| p.len() == 12) && idle(a)
+    wait_for(&mut h, "the map", 90, |h| {
+        has_text(h, ": 12 files laid out")
+            && h.query_by_role_and_label(Role::Canvas, "Map").is_some()
+            && idle(h)
     });
     snapshot(&mut h, "map", 0);
 
     h.get_by_label("Jobs").click();
     snapshot(&mut h, "jobs", 600);
     h.get_by_label("Models").click();
-    wait_until(&mut h, "the model list", 90, |a| {
-        a.models.list.is_some() && a.models.catalog.is_some()
+    wait_for(&mut h, "the model list and the catalog", 90, |h| {
+        has_label(h, "Class names come with the heads that use them.")
+            && has_label(h, "Installed models")
+            && !spinning(h)
     });
     snapshot(&mut h, "models", 0);
 }
@@ -271,43 +305,38 @@ fn bad_states_are_shown_not_fatal() {
     let mut opts = tiny_options(&dir, Arc::clone(&dialogs), true);
     opts.settings.head = None;
     let mut h = harness(opts, [1280.0, 800.0]);
-    wait_until(&mut h, "the library", 90, |a| {
-        a.rows_loaded && a.model.active.is_some()
+    wait_for(&mut h, "the library and the model", 90, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
     });
-    h.state_mut()
-        .push(earmark::gui::command::Command::AddRoots(vec![root.clone()]));
-    wait_until(&mut h, "the scan", 90, |a| {
-        a.snapshot.rows.len() == 13
-            && !a.jobs.active(JobKind::Scan)
-            && a.snapshot.counts.pending == 0
-    });
+    // The folder dropped onto the window.
+    drop_files(&mut h, std::slice::from_ref(&root));
+    wait_for(&mut h, "the scan", 90, |h| scanned(h, 13, 12));
 
     // A file that disappears after the scan: selecting it says why it cannot be shown.
     let victim = root.join("chords/s00.wav");
     std::fs::remove_file(&victim).unwrap();
     h.get_by_label("s00.wav").click();
-    wait_until(&mut h, "the inspector error", 90, |a| {
-        a.inspector.error.is_some()
-    });
-    h.get_by_label_contains("This file cannot be shown");
+    wait_for_text(&mut h, "This file cannot be shown", 90);
 
     // The library folder disappears: the side bar says so and offers no rescan.
     let moved = dir.join("moved-away");
     std::fs::rename(&root, &moved).unwrap();
-    h.state_mut().push(earmark::gui::command::Command::Rescan);
-    h.run_steps(2);
+    h.get_by_label("Rescan").click();
     // Rescan used the roots known before; reading the library again marks the folder missing.
-    wait_until(&mut h, "the rescan to end", 90, |a| {
-        !a.jobs.active(JobKind::Scan)
+    wait_for(&mut h, "the rescan to end and the missing root", 90, |h| {
+        !job_running(h) && has_text(h, "Folder not found")
     });
-    wait_until(&mut h, "the missing root", 90, |a| {
-        a.snapshot.roots.iter().any(|r| !r.present)
-    });
-    h.get_by_label_contains("Folder not found");
+    h.get_by_label_contains("Missing: ");
+    assert!(
+        h.get_by_label("Rescan").accesskit_node().is_disabled(),
+        "no rescan without a folder"
+    );
+    h.get_by_label("13 of 13 files");
     assert_eq!(
-        h.state().snapshot.rows.len(),
-        13,
-        "nothing is dropped from the index"
+        app::shown_number(&h, " files"),
+        Some(13),
+        "nothing is dropped from the index: {:?}",
+        texts(&h)
     );
     std::fs::rename(&moved, &root).unwrap();
 
@@ -315,17 +344,18 @@ fn bad_states_are_shown_not_fatal() {
     let mut opts = tiny_options(&dir, dialogs, true);
     opts.model = Some(dir.join("gone.safetensors"));
     let mut h = harness(opts, [1280.0, 800.0]);
-    wait_until(&mut h, "the model error", 90, |a| a.model.error.is_some());
-    h.get_by_label_contains("model file not found");
-    h.get_by_label("s01.wav").click();
-    wait_until(&mut h, "the inspector", 90, |a| a.inspector.data.is_some());
+    wait_for(&mut h, "the model error and the rows", 90, |h| {
+        has_text(h, "model file not found") && has_label(h, "s01.wav")
+    });
+    select(&mut h, "s01.wav", 90);
+    let before = count_text(&h, "model file not found");
     h.key_press(egui::Key::Enter);
     h.run_steps(4);
-    assert!(
-        h.state()
-            .similar
-            .error
-            .as_deref()
-            .is_some_and(|e| e.contains("model file not found"))
+    // The Similar tab says why it cannot search.
+    assert_eq!(
+        count_text(&h, "model file not found"),
+        before + 1,
+        "{:?}",
+        texts(&h)
     );
 }
