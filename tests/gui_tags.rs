@@ -80,9 +80,8 @@ fn tagged_shown(a: &EarmarkApp, label: &str) -> bool {
 
 /// The personal tag's stored predictions: file id → score.
 fn predictions(lib: &Path, label: &str) -> BTreeMap<i64, f64> {
-    let lib = Library::open(lib).unwrap();
-    let mut stmt = lib
-        .connection()
+    let conn = rusqlite::Connection::open(lib).unwrap();
+    let mut stmt = conn
         .prepare("SELECT file_id, score FROM tags WHERE source = ?1 AND label = ?2")
         .unwrap();
     stmt.query_map([PERSONAL_SOURCE, label], |r| Ok((r.get(0)?, r.get(1)?)))

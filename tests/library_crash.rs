@@ -50,7 +50,9 @@ type Snapshot = BTreeMap<String, (String, Option<Vec<f32>>, Option<Vec<f32>>)>;
 fn snapshot(lib_path: &Path) -> Snapshot {
     let lib = Library::open(lib_path).unwrap();
     assert_eq!(lib.integrity_check().unwrap(), vec!["ok".to_string()]);
-    let conn = lib.connection();
+    let conn =
+        rusqlite::Connection::open_with_flags(lib_path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
     let one = |q: &str| conn.query_row(q, [], |r| r.get::<_, i64>(0)).unwrap();
     assert_eq!(
         one("SELECT count(*) FROM files"),

@@ -139,11 +139,6 @@ impl Library {
         self.path.as_deref()
     }
 
-    /// The underlying connection, for read-only queries elsewhere in the crate.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
-    }
-
     /// A setting's value.
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
         self.conn
