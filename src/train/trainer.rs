@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use super::dataset::{DataPosition, TrainData};
 use super::export::{Precision, export_model};
 use super::state::{StepStats, TrainState};
 use crate::error::{Error, Result};
-use crate::jobs::JobControl;
+use crate::jobs::{EventSink, JobContext, JobControl, JobEvent, Progress, run_caught};
 
 /// What a running trainer reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,13 +248,6 @@ impl TrainRun {
 }
 
 /// Removes temporary files that a killed run left behind (never a complete checkpoint).
-/// Reports a run that ended before or outside [`TrainRun::run`] as failed.
-fn failed(tx: &Sender<TrainEvent>, reason: String) -> TrainEvent {
-    let ev = TrainEvent::Failed { reason };
-    let _ = tx.try_send(ev.clone());
-    ev
-}
-
 fn remove_partial_files(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -266,7 +259,88 @@ fn remove_partial_files(dir: &Path) {
     }
 }
 
-/// A run on its own thread: events, pause, resume, stop.
+/// What a run's event means for the job around it: progress (updates done of the run, with the
+/// time left), a note, or a file that could not be used.
+fn report(events: &EventSink, ev: &TrainEvent, total: &mut u64, started: Instant) {
+    match ev {
+        TrainEvent::Started {
+            step,
+            total: t,
+            files,
+            held_out,
+        } => {
+            *total = *t;
+            events.send(JobEvent::Note(format!(
+                "training on {files} files ({held_out} held out) from update {step}"
+            )));
+        }
+        TrainEvent::Unusable { path, reason } => events.send(JobEvent::ItemFailed {
+            item: path.clone(),
+            reason: reason.clone(),
+        }),
+        TrainEvent::Step { stats, eta_s, .. } => events.progress(Progress {
+            done: usize::try_from(stats.step + 1).unwrap_or(usize::MAX),
+            total: usize::try_from(*total).unwrap_or(usize::MAX),
+            failed: 0,
+            current: Some(format!(
+                "update {} of {total} · prediction loss {:.3}",
+                stats.step + 1,
+                stats.loss_pred
+            )),
+            elapsed: started.elapsed(),
+            eta: Some(Duration::from_secs_f64(eta_s.max(0.0))),
+        }),
+        TrainEvent::Checkpoint { step, .. } => {
+            events.send(JobEvent::Note(format!("checkpoint after update {step}")));
+        }
+        TrainEvent::Eval { .. } | TrainEvent::Finished { .. } | TrainEvent::Failed { .. } => {}
+    }
+}
+
+/// Prepares a run with `prepare` (listing files, building the state) and trains it as a
+/// background job: every [`TrainEvent`] goes to `emit`, the progress (updates done, time left,
+/// files that could not be used) to `ctx.events`, and `ctx.control` pauses or stops it. A
+/// stopped run still checkpoints and exports its model ([`TrainEvent::Finished`]), then ends
+/// [`Error::Cancelled`]. A failed preparation or update, or a panic in either, ends the run
+/// [`TrainEvent::Failed`] and the job with the same error ("internal error: …" for a panic).
+pub fn run_job(
+    prepare: impl FnOnce() -> Result<TrainRun>,
+    ctx: &JobContext,
+    mut emit: impl FnMut(TrainEvent),
+) -> Result<String> {
+    let (events, control) = (&ctx.events, &ctx.control);
+    let started = Instant::now();
+    let mut total = 0;
+    let work = || -> Result<TrainEvent> {
+        let mut run = prepare()?;
+        run.run_inner(control, &mut |ev: TrainEvent| {
+            report(events, &ev, &mut total, started);
+            emit(ev);
+        })
+    };
+    let outcome = run_caught(work).unwrap_or_else(|panicked| Err(panicked.into()));
+    match outcome {
+        Ok(end) => {
+            emit(end.clone());
+            match end {
+                TrainEvent::Finished { .. } if control.is_cancelled() => Err(Error::Cancelled),
+                TrainEvent::Finished { step, model, .. } => {
+                    Ok(format!("{step} updates; the model is {}", model.display()))
+                }
+                _ => Ok(String::new()),
+            }
+        }
+        Err(e) => {
+            emit(TrainEvent::Failed {
+                reason: e.to_string(),
+            });
+            Err(e)
+        }
+    }
+}
+
+/// A run on its own thread, for the command line: events, pause, resume, stop. (The window runs
+/// [`run_job`] through its background service instead.)
 pub struct TrainHandle {
     control: Arc<JobControl>,
     events: Receiver<TrainEvent>,
@@ -289,26 +363,25 @@ impl TrainHandle {
     fn spawn_inner(prepare: Box<dyn FnOnce() -> Result<TrainRun> + Send>) -> Result<Self> {
         let control = Arc::new(JobControl::new());
         let (tx, rx): (Sender<TrainEvent>, Receiver<TrainEvent>) = bounded(4096);
-        let c = control.clone();
-        let thread = std::thread::Builder::new()
-            .name("earmark-train".into())
-            .spawn(move || {
-                let events = tx.clone();
-                let work = move || -> Result<TrainEvent> {
-                    let mut run = prepare()?;
-                    Ok(run.run(&c, |ev| {
-                        // A full channel drops step events rather than stalling training.
-                        let _ = events.try_send(ev);
-                    }))
-                };
-                // A panic in preparation or in an update ends the run failed with its message.
-                match crate::jobs::guard::run_caught(work) {
-                    Ok(Ok(end)) => end,
-                    Ok(Err(e)) => failed(&tx, e.to_string()),
-                    Err(panicked) => failed(&tx, panicked.to_string()),
+        // Nobody reads the job events here: the train events say it all.
+        let (job_tx, _) = crossbeam_channel::bounded(1);
+        let ctx = JobContext {
+            events: EventSink::new(job_tx),
+            control: Arc::clone(&control),
+        };
+        let thread = crate::jobs::spawn_named("earmark-train", move || {
+            let mut end = None;
+            let _ = run_job(prepare, &ctx, |ev| {
+                if matches!(ev, TrainEvent::Finished { .. } | TrainEvent::Failed { .. }) {
+                    end = Some(ev.clone());
                 }
+                // A full channel drops step events rather than stalling training.
+                let _ = tx.try_send(ev);
+            });
+            end.unwrap_or_else(|| TrainEvent::Failed {
+                reason: "the run ended without a result".into(),
             })
-            .map_err(|e| Error::InvalidInput(format!("cannot start the training thread: {e}")))?;
+        })?;
         Ok(TrainHandle {
             control,
             events: rx,

@@ -1,0 +1,55 @@
+//! The Models tab's commands: reading the installed models and the catalog, probing the GPU,
+//! importing a checkpoint the dialog chose, and downloading a catalog entry (a job of the
+//! background service, listed in the Jobs tab) or cancelling it; and drawing the tab.
+
+use std::path::PathBuf;
+
+use eframe::egui;
+
+use crate::config::models_dir;
+use crate::gui::app::EarmarkApp;
+use crate::gui::shared::view::ViewCtx;
+
+/// Draws the Models tab and queues what it asks for.
+pub(crate) fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    let commands = app.models.ui(ui, &ViewCtx::new(&app.shared));
+    app.commands.extend(commands);
+}
+
+/// Takes the tab's finished work (once per frame).
+pub(super) fn poll(app: &mut EarmarkApp) {
+    let commands = app.models.poll(&ViewCtx::new(&app.shared));
+    app.commands.extend(commands);
+}
+
+/// Lists the installed models and reads the catalog where they are not read yet.
+pub(super) fn read(app: &mut EarmarkApp, ctx: &egui::Context) {
+    let folders = app.shared.opts.model_folders.clone();
+    app.models.read(ctx, folders);
+}
+
+/// Looks for a GPU to show in the tab.
+pub(super) fn probe_gpu(app: &mut EarmarkApp, ctx: &egui::Context) {
+    if app.shared.opts.probe_gpu {
+        app.models.probe_gpu(ctx);
+    }
+}
+
+/// Imports the checkpoint the dialog chose into the models folder.
+pub(super) fn import(app: &mut EarmarkApp, src: PathBuf) {
+    app.models.import(src, models_dir());
+}
+
+/// Downloads (or resumes) catalog entry `name`.
+pub(super) fn download(app: &mut EarmarkApp, ctx: &egui::Context, name: &str) {
+    let Some(job) = app.models.new_download(ctx, name) else {
+        return;
+    };
+    let started = super::on_training::submit_own(app, "earmark-download", job.work);
+    app.models.download_started(started);
+}
+
+/// Stops the download in progress.
+pub(super) fn cancel_download(app: &mut EarmarkApp) {
+    app.models.cancel_download();
+}

@@ -1,0 +1,83 @@
+//! The Training tab's commands: starting, resuming, pausing and stopping a run (a job of the
+//! background service, listed in the Jobs tab), evaluating a checkpoint, the folders and the
+//! model the dialogs chose for the form, and drawing the tab.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eframe::egui;
+
+use crate::gui::app::EarmarkApp;
+use crate::gui::shared::view::ViewCtx;
+use crate::jobs::{EventSink, JobContext, JobControl};
+
+/// Draws the Training tab and queues what it asks for.
+pub(crate) fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    let commands = app.training.ui(ui, &ViewCtx::new(&app.shared));
+    app.commands.extend(commands);
+}
+
+/// Takes the run's events (once per frame).
+pub(super) fn poll(app: &mut EarmarkApp) {
+    let commands = app.training.poll(&ViewCtx::new(&app.shared));
+    app.commands.extend(commands);
+}
+
+/// Starts a new run with the form's options, or (`resume`) continues the last one.
+pub(super) fn start(app: &mut EarmarkApp, resume: bool) {
+    if app.training.running() {
+        return;
+    }
+    let Some(job) = app.training.new_run(resume) else {
+        return;
+    };
+    let started = submit_own(app, "earmark-train", job.work);
+    app.training.started(started);
+}
+
+/// Runs `work` as a job on a thread of its own; its control comes back.
+pub(super) fn submit_own(
+    _app: &mut EarmarkApp,
+    thread: &str,
+    work: crate::gui::training::JobWork,
+) -> crate::Result<Arc<JobControl>> {
+    let control = Arc::new(JobControl::new());
+    let ctx = JobContext {
+        events: EventSink::new(crossbeam_channel::bounded(1).0),
+        control: Arc::clone(&control),
+    };
+    crate::jobs::spawn_named(thread, move || work(&ctx)).map(|_| control)
+}
+
+/// Pauses the run, or lets it go on.
+pub(super) fn pause(app: &mut EarmarkApp) {
+    app.training.toggle_pause();
+}
+
+/// Stops the run after the current update.
+pub(super) fn stop(app: &mut EarmarkApp) {
+    app.training.stop();
+}
+
+/// Evaluates checkpoint `ck` on the evaluation folder.
+pub(super) fn evaluate(app: &mut EarmarkApp, ctx: &egui::Context, ck: PathBuf) {
+    app.training.evaluate_checkpoint(ctx, &ck);
+}
+
+/// The folder dialog chose a data folder.
+pub(super) fn folder_chosen(app: &mut EarmarkApp, path: PathBuf) {
+    let roots = &mut app.training.form.roots;
+    if !roots.contains(&path) {
+        roots.push(path);
+    }
+}
+
+/// The folder dialog chose the labelled evaluation folder.
+pub(super) fn eval_folder_chosen(app: &mut EarmarkApp, path: PathBuf) {
+    app.training.form.eval_folder = Some(path);
+}
+
+/// The file dialog chose the model a run continues.
+pub(super) fn init_model_chosen(app: &mut EarmarkApp, path: PathBuf) {
+    app.training.form.init = Some(path);
+}

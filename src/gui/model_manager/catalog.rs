@@ -1,0 +1,157 @@
+//! The download side of the Models tab: the catalog and where each entry stands, the probe heads
+//! unpacked from downloaded archives, the folder downloads go to, and the download itself as a
+//! job of the background service ([`download_work`]: progress with speed and time left, pause
+//! and cancel at its next piece, what arrived kept for a resume).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::Sender;
+
+use crate::catalog::{
+    Catalog, EntryStatus, FetchOptions, Fetcher, Installer, TransferProgress, describe_transfer,
+    status,
+};
+use crate::error::{Error, Result};
+use crate::gui::shared::active_model::{ModelSource, is_weight_file};
+use crate::jobs::{JobContext, Progress, run_caught};
+
+/// The catalog and where each entry stands, read off the UI thread.
+#[derive(Debug, Clone)]
+pub struct CatalogView {
+    /// The catalog, or why it cannot be read.
+    pub catalog: std::result::Result<Catalog, String>,
+    /// The models folder downloads go to.
+    pub dir: Option<PathBuf>,
+    /// Status of each entry, in catalog order.
+    pub statuses: Vec<EntryStatus>,
+    /// Probe heads unpacked from downloaded archives, with their class names when known.
+    pub heads: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl CatalogView {
+    /// Reads the catalog (`file`, else the one in force) and the status of its entries in `dir`.
+    pub fn read(file: Option<&Path>, dir: Option<PathBuf>) -> Self {
+        let catalog = Catalog::load(file).map_err(|e| e.to_string());
+        let statuses = match (&catalog, &dir) {
+            (Ok(c), Some(d)) => c.entries.iter().map(|e| status(e, d)).collect(),
+            (Ok(c), None) => vec![EntryStatus::Missing; c.entries.len()],
+            (Err(_), _) => Vec::new(),
+        };
+        let heads = dir.as_deref().map(downloaded_heads).unwrap_or_default();
+        CatalogView {
+            catalog,
+            dir,
+            statuses,
+            heads,
+        }
+    }
+}
+
+/// The probe heads in `models_dir/heads/GROUP/`, sorted, each with its class names if any.
+pub fn downloaded_heads(models_dir: &Path) -> Vec<(PathBuf, Option<PathBuf>)> {
+    let root = models_dir.join(crate::catalog::install::HEADS_DIR);
+    let mut out: Vec<PathBuf> = Vec::new();
+    let Ok(groups) = std::fs::read_dir(&root) else {
+        return Vec::new();
+    };
+    for group in groups.filter_map(|e| e.ok().map(|e| e.path())) {
+        let Ok(files) = std::fs::read_dir(&group) else {
+            continue;
+        };
+        out.extend(
+            files
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_weight_file(p)),
+        );
+    }
+    out.sort();
+    out.into_iter()
+        .map(|h| {
+            let v = crate::catalog::head_vocabulary(&h);
+            (h, v)
+        })
+        .collect()
+}
+
+/// The folder downloads go to: the first installed-models folder of `folders` when given (tests),
+/// else the data directory's.
+pub fn download_dir(folders: Option<&[(PathBuf, ModelSource)]>) -> Option<PathBuf> {
+    match folders {
+        Some(f) => f
+            .iter()
+            .find(|(_, s)| *s == ModelSource::Installed)
+            .map(|(d, _)| d.clone()),
+        None => crate::config::models_dir(),
+    }
+}
+
+/// What a download tells the Models tab while it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DownloadNews {
+    /// Bytes arrived.
+    Progress(TransferProgress),
+    /// It ended: what to tell the user (`Err`: it did not install).
+    Ended(std::result::Result<String, String>),
+}
+
+/// The download of catalog entry `name` into `dir` as a job: its progress goes to the job's
+/// events (bytes done of the total, with speed and time left) and to `news` (with `wake` asked
+/// to redraw), a pause holds it at its next piece and a cancel stops it there, keeping what
+/// arrived. A panic inside ends it failed with its message.
+pub fn download_work(
+    catalog: Catalog,
+    name: String,
+    dir: PathBuf,
+    news: Sender<DownloadNews>,
+    wake: impl Fn() + Send + 'static,
+) -> impl FnOnce(&JobContext) -> Result<String> + Send + 'static {
+    move |ctx| {
+        let stop = AtomicBool::new(ctx.control.is_cancelled());
+        let installer = Installer::new(&catalog, dir, Fetcher::new(FetchOptions::default()));
+        let mut progress = |p: &TransferProgress| {
+            // Holds here while paused; a cancel stops the transfer at its next piece.
+            if ctx.checkpoint().is_err() {
+                stop.store(true, Ordering::SeqCst);
+            }
+            ctx.events.progress(Progress {
+                done: usize::try_from(p.done).unwrap_or(usize::MAX),
+                total: p
+                    .total
+                    .map_or(0, |t| usize::try_from(t).unwrap_or(usize::MAX)),
+                failed: 0,
+                current: Some(describe_transfer(p)),
+                elapsed: std::time::Duration::ZERO,
+                eta: p.eta,
+            });
+            let _ = news.try_send(DownloadNews::Progress(p.clone()));
+            wake();
+        };
+        let outcome = run_caught(|| installer.install(&name, &stop, &mut progress))
+            .unwrap_or_else(|panicked| Err(panicked.into()));
+        let (note, result) = match outcome {
+            Ok(report) => {
+                let mut note = format!("Downloaded {name}: {}", report.path.display());
+                for n in &report.notes {
+                    note.push_str(&format!("\n{n}"));
+                }
+                let summary = format!("{name}: {}", report.path.display());
+                (Ok(note), Ok(summary))
+            }
+            Err(Error::Cancelled) => (
+                Err(format!(
+                    "Download of {name} cancelled; Download again resumes it."
+                )),
+                Err(Error::Cancelled),
+            ),
+            Err(Error::Download(why)) => (
+                Err(format!("Download of {name} failed: {why}")),
+                Err(Error::Download(why)),
+            ),
+            Err(e) => (Err(format!("Download of {name} failed: {e}")), Err(e)),
+        };
+        let _ = news.send(DownloadNews::Ended(note));
+        wake();
+        result
+    }
+}

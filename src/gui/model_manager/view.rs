@@ -1,0 +1,216 @@
+//! How the Models tab looks: the active model and its device (with the GPU found), the installed
+//! models with Use and Import, then the downloads (see `downloads`) and the tag head with the
+//! heads of downloaded archives.
+
+use eframe::egui;
+
+use super::ModelManager;
+use crate::gui::shared::active_model::{ModelSource, format_size};
+use crate::gui::shared::command::Command;
+use crate::gui::shared::view::ViewCtx;
+
+/// Device choices offered.
+const DEVICES: [(&str, &str); 3] = [
+    ("auto", "Automatic (best GPU, else CPU)"),
+    ("wgpu", "GPU through wgpu (Vulkan, Metal, DirectX 12)"),
+    ("cpu", "CPU"),
+];
+
+impl ModelManager {
+    pub(super) fn panel_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
+        ui.heading("Active model");
+        match &cx.model.active {
+            Some(m) => {
+                ui.label(format!(
+                    "{} — {}-d, {} blocks, {} heads, {}-frame chunks",
+                    m.name(),
+                    m.config.embed_dim,
+                    m.config.depth,
+                    m.config.num_heads,
+                    m.config.n_t
+                ));
+                ui.small(m.path.display().to_string());
+            }
+            None => {
+                ui.colored_label(ui.visuals().warn_fg_color, cx.model_line());
+            }
+        }
+        self.device_ui(ui, cx, out);
+        ui.separator();
+        ui.horizontal(|ui| {
+            ui.heading("Installed models");
+            if ui
+                .button("Import checkpoint…")
+                .on_hover_text(".safetensors or .pt")
+                .clicked()
+            {
+                out.push(Command::ImportModelDialog);
+            }
+            if ui.button("Refresh").on_hover_text("List again").clicked() {
+                self.forget_lists();
+            }
+        });
+        if self.import_task.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Checking and copying the checkpoint…");
+            });
+        }
+        note_ui(ui, self.import_note.as_ref());
+        if self.list.is_none() {
+            ui.spinner();
+            self.catalog_ui(ui, out);
+            return;
+        }
+        self.installed_ui(ui, cx, out);
+        ui.separator();
+        self.catalog_ui(ui, out);
+        ui.separator();
+        ui.heading("Tag head");
+        match &cx.settings.head {
+            Some(h) if h.is_file() => {
+                ui.label(h.display().to_string());
+            }
+            Some(h) => {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Head file not found: {}", h.display()),
+                );
+            }
+            None => {
+                ui.weak("No head chosen: predicted tags are off.");
+            }
+        }
+        self.downloaded_heads_ui(ui, cx, out);
+    }
+
+    /// The installed models, each with its size, its shape and Use (or "active").
+    fn installed_ui(&self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
+        let Some(list) = &self.list else {
+            return;
+        };
+        if list.is_empty() {
+            ui.label("No model installed: import one or train one.");
+        }
+        let active = cx.model.path.as_ref();
+        egui::Grid::new("models").striped(true).show(ui, |ui| {
+            for m in list {
+                let name = m
+                    .path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                ui.label(name).on_hover_text(m.path.display().to_string());
+                ui.label(match m.source {
+                    ModelSource::Bundled => "bundled",
+                    ModelSource::Installed => "installed",
+                    ModelSource::Elsewhere => "elsewhere",
+                });
+                ui.label(format_size(m.size));
+                match &m.config {
+                    Ok(c) => {
+                        ui.label(format!("{}-d · {} blocks", c.embed_dim, c.depth));
+                        if active == Some(&m.path) {
+                            ui.strong("active");
+                        } else if ui.button("Use").clicked() {
+                            out.push(Command::UseModel(m.path.clone()));
+                        }
+                    }
+                    Err(e) => {
+                        ui.colored_label(ui.visuals().warn_fg_color, "not an encoder")
+                            .on_hover_text(e);
+                        ui.label("");
+                    }
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    /// The probe heads of downloaded archives, each with a Use button.
+    fn downloaded_heads_ui(&self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
+        let Some(view) = &self.catalog else {
+            return;
+        };
+        if view.heads.is_empty() {
+            return;
+        }
+        egui::Grid::new("heads").striped(true).show(ui, |ui| {
+            for (head, labels) in &view.heads {
+                let group = head
+                    .parent()
+                    .and_then(|g| g.file_name())
+                    .map_or_else(String::new, |g| g.to_string_lossy().into_owned());
+                let task = head
+                    .file_stem()
+                    .map_or_else(String::new, |t| t.to_string_lossy().into_owned());
+                ui.label(format!("{group} / {task}"))
+                    .on_hover_text(head.display().to_string());
+                ui.label(if labels.is_some() {
+                    "class names"
+                } else {
+                    "numbered classes"
+                });
+                if cx.settings.head.as_ref() == Some(head) {
+                    ui.strong("in use");
+                } else if ui.button("Use head").clicked() {
+                    out.push(Command::UseHead {
+                        head: head.clone(),
+                        labels: labels.clone(),
+                    });
+                }
+                ui.end_row();
+            }
+        });
+    }
+
+    /// Where the encoder runs, and the GPU the probe found.
+    fn device_ui(&self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
+        let device = &cx.settings.device;
+        let current = DEVICES
+            .iter()
+            .find(|(id, _)| id == device)
+            .map_or(device.as_str(), |(_, label)| label)
+            .to_string();
+        let mut chosen = device.clone();
+        ui.horizontal(|ui| {
+            ui.label("Encoder device:");
+            egui::ComboBox::from_id_salt("device")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    for (id, label) in DEVICES {
+                        ui.selectable_value(&mut chosen, id.to_string(), label);
+                    }
+                });
+        });
+        if &chosen != device {
+            out.push(Command::SetDevice(chosen));
+        }
+        if !cx.opts.probe_gpu {
+            return;
+        }
+        match &self.gpu {
+            Some(line) => {
+                ui.label(line);
+            }
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Looking for a GPU…");
+                });
+            }
+        }
+    }
+}
+
+/// An outcome line: plain when it went well, in the error colour when not.
+pub(super) fn note_ui(ui: &mut egui::Ui, note: Option<&Result<String, String>>) {
+    match note {
+        Some(Ok(n)) => {
+            ui.label(n);
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
+}

@@ -1,0 +1,104 @@
+//! The widgets of the Training tab's run options: where the run starts from (a preset's random
+//! weights or a model to continue), updates, batch size, learning rate, mask ratio, device,
+//! MATPAC++ heads and the data folders.
+
+use std::path::Path;
+
+use eframe::egui;
+
+use crate::gui::shared::command::Command;
+use crate::gui::shared::training_form::TrainingForm;
+
+fn file_name(p: &Path) -> String {
+    p.file_name().map_or_else(
+        || p.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Draws `form` (greyed out while `enabled` is false); the dialogs it asks for come back as
+/// commands.
+pub(super) fn form_ui(
+    form: &mut TrainingForm,
+    ui: &mut egui::Ui,
+    enabled: bool,
+    commands: &mut Vec<Command>,
+) {
+    ui.add_enabled_ui(enabled, |ui| {
+        egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
+            ui.label("Start from");
+            ui.horizontal(|ui| {
+                let text = match &form.init {
+                    Some(p) => format!("continue {}", file_name(p)),
+                    None => "random weights".into(),
+                };
+                ui.label(text).on_hover_text(
+                    "Continue pretraining an existing model on your sounds, or start anew",
+                );
+                if ui.small_button("Model…").clicked() {
+                    commands.push(Command::InitModelDialog);
+                }
+                if form.init.is_some() && ui.small_button("Random").clicked() {
+                    form.init = None;
+                }
+            });
+            ui.end_row();
+            ui.label("Preset");
+            ui.add_enabled_ui(form.init.is_none(), |ui| {
+                egui::ComboBox::from_id_salt("preset")
+                    .selected_text(&form.preset)
+                    .show_ui(ui, |ui| {
+                        for p in ["tiny", "small", "base"] {
+                            ui.selectable_value(&mut form.preset, p.to_string(), p);
+                        }
+                    })
+                    .response
+                    .on_disabled_hover_text("The continued model's sizes are used");
+            });
+            ui.end_row();
+            ui.label("Updates");
+            ui.add(egui::DragValue::new(&mut form.steps).range(1..=1_000_000));
+            ui.end_row();
+            ui.label("Batch size");
+            ui.add(egui::DragValue::new(&mut form.batch).range(1..=4096));
+            ui.end_row();
+            ui.label("Learning rate");
+            ui.add(
+                egui::DragValue::new(&mut form.lr)
+                    .speed(1e-5)
+                    .range(1e-6..=1e-2),
+            );
+            ui.end_row();
+            ui.label("Mask ratio");
+            ui.add(egui::Slider::new(&mut form.mask_ratio, 0.3..=0.9));
+            ui.end_row();
+            ui.label("Device");
+            egui::ComboBox::from_id_salt("train_device")
+                .selected_text(&form.device)
+                .show_ui(ui, |ui| {
+                    for d in ["cpu", "cuda", "metal"] {
+                        ui.selectable_value(&mut form.device, d.to_string(), d);
+                    }
+                });
+            ui.end_row();
+        });
+        ui.checkbox(&mut form.mcl, "MATPAC++ (five prediction heads)");
+        ui.add_space(6.0);
+        ui.label("Data folders");
+        let mut remove = None;
+        for (i, r) in form.roots.iter().enumerate() {
+            ui.horizontal(|ui| {
+                if ui.small_button("Remove").clicked() {
+                    remove = Some(i);
+                }
+                ui.label(r.display().to_string());
+            });
+        }
+        if let Some(i) = remove {
+            form.roots.remove(i);
+        }
+        if ui.button("Add training folder…").clicked() {
+            commands.push(Command::TrainingFolderDialog);
+        }
+    });
+}
