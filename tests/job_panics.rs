@@ -80,7 +80,7 @@ fn a_panicking_job_fails_with_its_message_and_the_next_job_runs() {
 #[cfg(feature = "gui")]
 #[test]
 fn the_job_list_shows_a_panicked_job_as_failed() {
-    use earmark::gui::job_list::{JobKind, JobList, JobState};
+    use earmark::gui::shared::job_list::{JobKind, JobList, JobState};
     let queue = JobQueue::new().unwrap();
     let mut list = JobList::default();
     let h = queue
@@ -125,4 +125,58 @@ fn a_training_run_that_panics_ends_failed_with_its_message() {
         matches!(&end, TrainEvent::Failed { reason } if reason == expected),
         "{end:?}"
     );
+}
+
+/// Through the one background service, for jobs of any kind (not only scans): a job that panics
+/// ends "failed: internal error: <message>" and the next job of its lane runs.
+#[test]
+fn a_service_job_that_panics_fails_with_its_message_and_the_next_job_runs() {
+    use earmark::jobs::{JobKind, Service, ServiceNews};
+    let service = Service::new();
+    let mut tickets = Vec::new();
+    for kind in [JobKind::Writeback, JobKind::Download] {
+        let broken = service
+            .submit(kind, "broken", |ctx| -> earmark::Result<String> {
+                ctx.progress(1, 3);
+                panic!("part {} is missing", 2)
+            })
+            .unwrap();
+        let next = service
+            .submit(kind, "next", |ctx| {
+                ctx.checkpoint()?;
+                ctx.progress(3, 3);
+                Ok("all parts".into())
+            })
+            .unwrap();
+        tickets.push((broken.id, next.id));
+    }
+    let jobs: Vec<_> = service
+        .take_news()
+        .into_iter()
+        .filter_map(|n| match n {
+            ServiceNews::Submitted(job) => Some(job),
+            ServiceNews::TaskFailed { .. } => None,
+        })
+        .collect();
+    assert_eq!(jobs.len(), 4);
+    for job in &jobs {
+        let events = events_to_end(&job.handle.events);
+        let broken = tickets.iter().any(|(b, _)| *b == job.handle.id);
+        let expected = if broken {
+            JobEvent::Failed {
+                reason: "internal error: part 2 is missing".into(),
+            }
+        } else {
+            JobEvent::Done {
+                summary: "all parts".into(),
+            }
+        };
+        assert_eq!(
+            events.last(),
+            Some(&expected),
+            "{:?} {}",
+            job.kind,
+            job.name
+        );
+    }
 }

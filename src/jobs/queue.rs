@@ -2,15 +2,20 @@
 //! the library index has a single writer. Each job gets its own bounded event channel and a
 //! [`JobControl`]; the submitter keeps both in a [`JobHandle`]. A job that panics ends
 //! [`JobEvent::Failed`] ("internal error: <message>") and the worker runs the next one.
+//!
+//! A [`JobQueue`] is a cheap handle: clones share the worker, which stops (after the jobs
+//! already queued) when the last clone is dropped. [`run_job`] is how every job runs, on this
+//! worker or on a thread of its own (see [`crate::jobs::Service`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use super::control::JobControl;
-use super::event::{EventSink, JobEvent};
+use super::event::{EventSink, JobEvent, Progress, ProgressTracker};
 use super::guard::run_caught;
+use super::kind::JobId;
 use crate::error::{Error, Result};
 
 /// Events a job may queue before progress events start being dropped.
@@ -27,27 +32,116 @@ pub struct JobContext {
     pub control: Arc<JobControl>,
 }
 
+impl JobContext {
+    /// Waits while the job is paused; [`Error::Cancelled`] once it is cancelled. Call it
+    /// between items and end the job with `?`.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.control.checkpoint()
+    }
+
+    /// Reports `done` of `total` items (no ETA: use [`track`](Self::track) for one).
+    pub fn progress(&self, done: usize, total: usize) {
+        self.events.progress(Progress {
+            done,
+            total,
+            ..Progress::default()
+        });
+    }
+
+    /// Reports the progress a [`ProgressTracker`] keeps (counts, failures, ETA), with the item
+    /// in hand.
+    pub fn track(&self, tracker: &ProgressTracker, current: Option<String>) {
+        self.events.progress(tracker.snapshot(current));
+    }
+
+    /// A free-form note for the Jobs tab ("loading the model", "epoch 3 of 10").
+    pub fn note(&self, note: impl Into<String>) {
+        self.events.send(JobEvent::Note(note.into()));
+    }
+
+    /// One item failed; the job goes on.
+    pub fn item_failed(&self, item: impl Into<String>, reason: impl Into<String>) {
+        self.events.send(JobEvent::ItemFailed {
+            item: item.into(),
+            reason: reason.into(),
+        });
+    }
+}
+
 /// The submitter's side of a job.
 #[derive(Debug)]
 pub struct JobHandle {
+    /// The job's number.
+    pub id: JobId,
     /// The job's events, ending with `Done`, `Cancelled` or `Failed`.
     pub events: Receiver<JobEvent>,
     /// Cancel / pause the job.
     pub control: Arc<JobControl>,
 }
 
-type JobFn = Box<dyn FnOnce(&JobContext) -> Result<String> + Send>;
+/// The work of a job: a one-line summary, or why it failed.
+pub(crate) type JobFn = Box<dyn FnOnce(&JobContext) -> Result<String> + Send>;
 
-struct Queued {
-    name: String,
-    run: JobFn,
-    ctx: JobContext,
+/// A job ready to run: its work, and where it reports.
+pub(crate) struct Queued {
+    pub(crate) name: String,
+    pub(crate) run: JobFn,
+    pub(crate) ctx: JobContext,
+}
+
+impl Queued {
+    /// A job named `name` and the handle its submitter keeps.
+    pub(crate) fn new(name: &str, run: JobFn) -> (Queued, JobHandle) {
+        let (etx, erx) = bounded(EVENT_CAPACITY);
+        let control = Arc::new(JobControl::new());
+        let ctx = JobContext {
+            events: EventSink::new(etx),
+            control: Arc::clone(&control),
+        };
+        let queued = Queued {
+            name: name.to_owned(),
+            run,
+            ctx,
+        };
+        let handle = JobHandle {
+            id: JobId::next(),
+            events: erx,
+            control,
+        };
+        (queued, handle)
+    }
+}
+
+/// Runs one job to its end: `Started`, then its events, then `Done`, `Cancelled` or `Failed`.
+/// A job cancelled while it waited does not start; a job that panics fails "internal error:
+/// <message>".
+pub(crate) fn run_job(job: Queued) {
+    let Queued { name, run, ctx } = job;
+    if ctx.control.is_cancelled() {
+        ctx.events.send(JobEvent::Cancelled);
+        return;
+    }
+    ctx.events.send(JobEvent::Started { name });
+    let end = match run_caught(|| run(&ctx)).unwrap_or_else(|p| Err(p.into())) {
+        Ok(summary) => JobEvent::Done { summary },
+        Err(Error::Cancelled) => JobEvent::Cancelled,
+        Err(e) => JobEvent::Failed {
+            reason: e.to_string(),
+        },
+    };
+    ctx.events.send(end);
 }
 
 /// Runs submitted jobs in order on one named worker thread.
+#[derive(Clone)]
 pub struct JobQueue {
-    tx: Option<Sender<Queued>>,
-    worker: Option<JoinHandle<()>>,
+    inner: Arc<Worker>,
+}
+
+/// The worker behind every clone of a queue.
+struct Worker {
+    tx: Mutex<Option<Sender<Queued>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// Starts a thread with a name (shown by debuggers and `top -H`).
@@ -65,26 +159,13 @@ impl JobQueue {
     /// Starts the worker thread.
     pub fn new() -> Result<Self> {
         let (tx, rx) = bounded::<Queued>(QUEUE_CAPACITY);
-        let worker = spawn_named("earmark-jobs", move || {
-            for job in rx {
-                job.ctx.events.send(JobEvent::Started {
-                    name: job.name.clone(),
-                });
-                // A panicking job fails like any other; the worker goes on with the next.
-                let ctx = &job.ctx;
-                let end = match run_caught(|| (job.run)(ctx)).unwrap_or_else(|p| Err(p.into())) {
-                    Ok(summary) => JobEvent::Done { summary },
-                    Err(Error::Cancelled) => JobEvent::Cancelled,
-                    Err(e) => JobEvent::Failed {
-                        reason: e.to_string(),
-                    },
-                };
-                job.ctx.events.send(end);
-            }
-        })?;
+        // A panicking job fails like any other (see `run_job`); the worker goes on.
+        let worker = spawn_named("earmark-jobs", move || rx.into_iter().for_each(run_job))?;
         Ok(JobQueue {
-            tx: Some(tx),
-            worker: Some(worker),
+            inner: Arc::new(Worker {
+                tx: Mutex::new(Some(tx)),
+                thread: Mutex::new(Some(worker)),
+            }),
         })
     }
 
@@ -94,34 +175,41 @@ impl JobQueue {
         name: &str,
         run: impl FnOnce(&JobContext) -> Result<String> + Send + 'static,
     ) -> Result<JobHandle> {
-        let (etx, erx) = bounded(EVENT_CAPACITY);
-        let control = Arc::new(JobControl::new());
-        let ctx = JobContext {
-            events: EventSink::new(etx),
-            control: Arc::clone(&control),
-        };
-        let queued = Queued {
-            name: name.to_owned(),
-            run: Box::new(run),
-            ctx,
-        };
-        self.tx
-            .as_ref()
-            .ok_or_else(|| Error::InvalidInput("job queue is shut down".into()))?
-            .send(queued)
-            .map_err(|_| Error::InvalidInput("job worker has stopped".into()))?;
-        Ok(JobHandle {
-            events: erx,
-            control,
-        })
+        let (queued, handle) = Queued::new(name, Box::new(run));
+        self.enqueue(queued)?;
+        Ok(handle)
+    }
+
+    /// Hands a prepared job to the worker.
+    pub(crate) fn enqueue(&self, queued: Queued) -> Result<()> {
+        let tx = self
+            .inner
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(|| Error::InvalidInput("job queue is shut down".into()))?;
+        tx.send(queued)
+            .map_err(|_| Error::InvalidInput("job worker has stopped".into()))
     }
 }
 
-impl Drop for JobQueue {
-    /// Lets queued jobs finish, then joins the worker.
+impl Drop for Worker {
+    /// Lets queued jobs finish, then joins the worker (unless the last handle is dropped by a
+    /// job on the worker itself).
     fn drop(&mut self) {
-        self.tx.take();
-        if let Some(w) = self.worker.take() {
+        self.tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(w) = thread
+            && w.thread().id() != std::thread::current().id()
+        {
             let _ = w.join();
         }
     }

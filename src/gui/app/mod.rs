@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::jobs::JobQueue;
+use crate::jobs::Service;
 use crate::library::Library;
 
 use crate::gui::shared::command::Command;
@@ -98,7 +98,8 @@ impl EarmarkApp {
                 ),
             },
         };
-        let (queue, queue_error) = match JobQueue::new() {
+        let service = Service::new();
+        let (queue, queue_error) = match service.library_queue() {
             Ok(q) => (Some(q), None),
             Err(e) => (None, Some(format!("background jobs cannot start: {e}"))),
         };
@@ -110,6 +111,7 @@ impl EarmarkApp {
                 library_path,
                 library_error,
                 queue,
+                service,
                 jobs: JobList::default(),
                 snapshot: Snapshot::default(),
                 view: RowView::default(),
@@ -180,9 +182,13 @@ impl EarmarkApp {
 
     fn poll_background(&mut self, ctx: &egui::Context) {
         self.shared.notices.extend(crate::gui::shared::tasks::take_failures());
-        for news in self.shared.jobs.drain() {
+        for news in self.shared.jobs.follow(&self.shared.service) {
             match news {
                 JobNews::Progressed(JobKind::Scan) => self.rows_stale = true,
+                JobNews::Ended(kind, JobState::Failed(reason)) if !kind.writes_library() => {
+                    self.shared.notices.push(reason);
+                }
+                JobNews::Ended(kind, _) if !kind.writes_library() => {}
                 JobNews::Ended(kind, end) => {
                     self.rows_stale = true;
                     self.rows_read_at = Instant::now() - ROW_REFRESH;
@@ -200,6 +206,7 @@ impl EarmarkApp {
                     }
                 }
                 JobNews::Progressed(_) => {}
+                JobNews::TaskFailed(message) => self.shared.notices.push(message),
             }
         }
         if let Some(result) = poll_slot(&mut self.rows_task) {
@@ -208,7 +215,7 @@ impl EarmarkApp {
                     let old = std::mem::replace(&mut self.shared.snapshot, s);
                     // Freeing 100,000 rows takes milliseconds: not on this thread.
                     if old.rows.len() > SYNC_VIEW_ROWS {
-                        let _ = crate::jobs::spawn_named("earmark-free", move || drop(old));
+                        self.shared.service.release(old);
                     }
                     self.shared.rows_loaded = true;
                     self.view_dirty = true;
@@ -229,7 +236,7 @@ impl EarmarkApp {
             self.rows_stale = false;
             self.rows_read_at = Instant::now();
             let path = self.shared.library_path.clone();
-            self.rows_task = Some(Task::spawn("earmark-rows", ctx, move || {
+            self.rows_task = Some(Task::on(&self.shared.service, "earmark-rows", ctx, move || {
                 crate::gui::rows::load(&path)
             }));
         }
@@ -256,7 +263,7 @@ impl EarmarkApp {
             self.shared.model.error = None;
             self.similar.index = None;
             if let Some(path) = wanted {
-                self.shared.model.task = Some(Task::spawn("earmark-model", ctx, move || {
+                self.shared.model.task = Some(Task::on(&self.shared.service, "earmark-model", ctx, move || {
                     ActiveModel::describe(&path)
                 }));
             }
@@ -274,7 +281,7 @@ impl EarmarkApp {
             && generation == self.view_generation
         {
             let old = std::mem::replace(&mut self.shared.view, view);
-            let _ = crate::jobs::spawn_named("earmark-free", move || drop(old));
+            self.shared.service.release(old);
         }
         if self.view_dirty {
             self.view_dirty = false;
@@ -289,7 +296,7 @@ impl EarmarkApp {
                 // it while the table keeps showing the previous view.
                 self.view_generation += 1;
                 let generation = self.view_generation;
-                self.view_task = Some(Task::spawn("earmark-view", ctx, move || {
+                self.view_task = Some(Task::on(&self.shared.service, "earmark-view", ctx, move || {
                     (
                         generation,
                         RowView::build_tagged(&rows, &filter, &tags, errors_only, sort),

@@ -1,22 +1,14 @@
-//! The window's record of jobs: each submitted job's handle, its latest progress, notes and
-//! failures, drained from its event channel once per frame.
+//! The window's record of jobs: each job the background service took on (or the window
+//! submitted itself), its latest progress, notes and failures, drained from its event channel
+//! once per frame. Kinds the Jobs tab lists ([`JobKind::listed`]: scans, maps, retagging,
+//! write-back, refits, training, downloads) are [`JobList::entries`]; the quick ones (model
+//! loads, GPU probes) are followed too, in [`JobList::unlisted`].
 
 use std::time::{Duration, Instant};
 
-use crate::jobs::{JobEvent, JobHandle, Progress};
+use crate::jobs::{JobEvent, JobHandle, JobId, Progress, Service, ServiceNews};
 
-/// What a job is for: the app reacts to the end of some of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JobKind {
-    /// A library scan.
-    Scan,
-    /// Computing the 2-D map.
-    Map,
-    /// Writing tags into files, or undoing it.
-    Writeback,
-    /// Adding personal tag examples and refitting the tag.
-    Tags,
-}
+pub use crate::jobs::JobKind;
 
 /// Where a job stands.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +38,8 @@ impl JobState {
 /// One job as the window knows it.
 #[derive(Debug)]
 pub struct JobEntry {
+    /// Its number.
+    pub id: JobId,
     /// Its name ("Scan …").
     pub name: String,
     /// What it is for.
@@ -69,8 +63,10 @@ pub struct JobEntry {
 /// All jobs of this session, newest last.
 #[derive(Debug, Default)]
 pub struct JobList {
-    /// The jobs.
+    /// The jobs the Jobs tab lists.
     pub entries: Vec<JobEntry>,
+    /// Jobs of kinds the Jobs tab does not list (model loads, GPU probes).
+    pub unlisted: Vec<JobEntry>,
 }
 
 /// Something the app should react to.
@@ -80,12 +76,15 @@ pub enum JobNews {
     Progressed(JobKind),
     /// A job of this kind ended.
     Ended(JobKind, JobState),
+    /// A task ended without a value: "<task>: internal error: <message>".
+    TaskFailed(String),
 }
 
 impl JobList {
     /// Adds a submitted job.
     pub fn push(&mut self, name: String, kind: JobKind, handle: JobHandle) {
-        self.entries.push(JobEntry {
+        let entry = JobEntry {
+            id: handle.id,
             name,
             kind,
             handle,
@@ -95,13 +94,34 @@ impl JobList {
             failures: Vec::new(),
             submitted: Instant::now(),
             took: None,
-        });
+        };
+        if kind.listed() {
+            self.entries.push(entry);
+        } else {
+            self.unlisted.push(entry);
+        }
+    }
+
+    /// Takes the jobs `service` was given since the last call, then reads every pending event
+    /// (never waits), and says what changed — including tasks of `service` that failed.
+    pub fn follow(&mut self, service: &Service) -> Vec<JobNews> {
+        let mut failed = Vec::new();
+        for news in service.take_news() {
+            match news {
+                ServiceNews::Submitted(job) => self.push(job.name, job.kind, job.handle),
+                ServiceNews::TaskFailed { name, message } => {
+                    failed.push(JobNews::TaskFailed(format!("{name}: {message}")));
+                }
+            }
+        }
+        failed.extend(self.drain());
+        failed
     }
 
     /// Reads every pending event (never waits) and says what changed.
     pub fn drain(&mut self) -> Vec<JobNews> {
         let mut news = Vec::new();
-        for job in &mut self.entries {
+        for job in self.entries.iter_mut().chain(&mut self.unlisted) {
             while let Ok(event) = job.handle.events.try_recv() {
                 match event {
                     JobEvent::Started { .. } => job.state = JobState::Running,
@@ -125,14 +145,29 @@ impl JobList {
         news
     }
 
+    /// The job numbered `id`, listed or not.
+    pub fn get(&self, id: JobId) -> Option<&JobEntry> {
+        self.entries
+            .iter()
+            .chain(&self.unlisted)
+            .find(|j| j.id == id)
+    }
+
+    /// Where the job numbered `id` is in [`entries`](Self::entries) (what
+    /// [`Command::CancelJob`](crate::gui::shared::command::Command::CancelJob) names).
+    pub fn index_of(&self, id: JobId) -> Option<usize> {
+        self.entries.iter().position(|j| j.id == id)
+    }
+
     /// Whether a job of `kind` is queued or running.
     pub fn active(&self, kind: JobKind) -> bool {
         self.entries
             .iter()
+            .chain(&self.unlisted)
             .any(|j| j.kind == kind && !j.state.finished())
     }
 
-    /// The first unfinished job, if any.
+    /// The first unfinished listed job, if any.
     pub fn current(&self) -> Option<&JobEntry> {
         self.entries.iter().find(|j| !j.state.finished())
     }
@@ -177,5 +212,45 @@ mod tests {
             vec![("a.wav".into(), "bad".into())]
         );
         assert_eq!(format_eta(Duration::from_secs(65)), "1 m 05 s");
+    }
+
+    #[test]
+    fn follow_takes_every_job_of_the_service_and_lists_the_long_ones() {
+        let service = Service::new();
+        let mut list = JobList::default();
+        let download = service
+            .submit(JobKind::Download, "Download m", |ctx| {
+                ctx.progress(2, 2);
+                Ok("installed".into())
+            })
+            .unwrap();
+        service
+            .submit(JobKind::GpuProbe, "Probe", |_| Ok("one GPU".into()))
+            .unwrap();
+        let mut task = service.task("earmark-test-list", || -> u8 { panic!("gone") }, || {});
+        let mut news = Vec::new();
+        for _ in 0..4000 {
+            let _ = task.poll();
+            news.extend(list.follow(&service));
+            let started = list.entries.len() + list.unlisted.len() == 2;
+            let ended = !list.active(JobKind::Download) && !list.active(JobKind::GpuProbe);
+            if started && ended && task.failure().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        news.extend(list.follow(&service));
+        assert_eq!(list.entries.len(), 1, "a probe is not listed");
+        assert_eq!(list.index_of(download.id), Some(0));
+        let entry = list.get(download.id).unwrap();
+        assert_eq!(entry.state, JobState::Done("installed".into()));
+        assert_eq!(entry.progress.as_ref().map(|p| p.done), Some(2));
+        assert_eq!(list.unlisted[0].state, JobState::Done("one GPU".into()));
+        assert!(
+            news.contains(&JobNews::TaskFailed(
+                "earmark-test-list: internal error: gone".into()
+            )),
+            "{news:?}"
+        );
     }
 }

@@ -1,206 +1,117 @@
-//! Background tasks: one-shot work (reading the index, decoding a file, a search) on a named
-//! thread, whose result the UI polls once per frame. The UI never waits for one.
+//! The window's typed handle on the background service's task lane ([`crate::jobs::task`]):
+//! one-shot work (reading the index, decoding a file, a search) whose result the UI polls once
+//! per frame, never waiting. A task asks for a repaint when its result is there.
 //!
-//! The work runs through [`run_caught`]: a task that panics (or whose thread could not start)
-//! still ends. [`Task::poll_result`] delivers that as an `Err` where the result is a
-//! [`crate::Result`]; [`Task::poll`] and [`poll_slot`] end the task without a value and keep
-//! "<task>: internal error: <message>" for the window's notices ([`take_failures`]), so no
-//! panel waits forever for a result that will not come.
-//!
-//! A task that panicked is not started again under the same name for [`RETRY_AFTER`]: a panel
-//! that asks for its data again each frame would otherwise start and fail it sixty times a
-//! second. Until then, starting it ends it at once with the same failure, noticed only once.
+//! [`Task::on`] runs on the window's service, so a task that panicked is reported through the
+//! same news as the jobs (the app turns it into a notice). [`Task::spawn`] is for code that has
+//! no service at hand yet: it runs on a process-wide service whose failures
+//! [`take_failures`] collects. Either way the work's panic is contained: [`Task::poll`] and
+//! [`poll_slot`] end the task without a value, [`Task::poll_result`] gives it as an `Err`, and a
+//! task that panicked is not started again under the same name for [`RETRY_AFTER`].
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::OnceLock;
 
-use crossbeam_channel::{Receiver, TryRecvError};
+use eframe::egui;
 
-use crate::error::{Error, Result};
-use crate::jobs::{run_caught, spawn_named};
+use crate::error::Result;
+use crate::jobs::{self, Service, ServiceNews};
 
-/// Most failures kept for [`take_failures`] (older ones are dropped first).
-const MAX_FAILURES: usize = 32;
+pub use crate::jobs::RETRY_AFTER;
 
-/// How long a task that panicked is not started again under the same name.
-pub const RETRY_AFTER: Duration = Duration::from_secs(5);
-
-/// Failures of tasks polled without a place for an error, until the window shows them.
-static FAILURES: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-/// The last panic of each task name: when, and its message.
-static PANICKED: Mutex<BTreeMap<String, (Instant, String)>> = Mutex::new(BTreeMap::new());
-
-/// Why a task has no value.
-#[derive(Debug)]
-struct Failure {
-    message: String,
-    /// Not run: the same task panicked moments ago (and was noticed then).
-    repeat: bool,
-}
-
-/// The message of the panic of task `name` less than [`RETRY_AFTER`] ago.
-fn recent_panic(name: &str) -> Option<String> {
-    let panicked = PANICKED.lock().unwrap_or_else(PoisonError::into_inner);
-    let (when, message) = panicked.get(name)?;
-    (when.elapsed() < RETRY_AFTER).then(|| message.clone())
-}
-
-/// A result on its way from a worker thread.
+/// A result on its way from the task lane.
 #[derive(Debug)]
 pub struct Task<T> {
-    name: String,
-    /// The work's value, or why there is none.
-    rx: Receiver<std::result::Result<T, Failure>>,
-    /// Why the task ended without a value, once polled.
-    failure: Option<String>,
+    inner: jobs::Task<T>,
+}
+
+/// The service of tasks started without one ([`Task::spawn`]).
+fn fallback() -> &'static Service {
+    static SERVICE: OnceLock<Service> = OnceLock::new();
+    SERVICE.get_or_init(Service::new)
 }
 
 impl<T: Send + 'static> Task<T> {
-    /// Runs `work` on a thread named `name`; `ctx` is asked to repaint when it is done.
-    pub fn spawn(
+    /// Runs `work` on `service`'s task lane, on a thread named `name`; `ctx` is asked to
+    /// repaint when it is done.
+    pub fn on(
+        service: &Service,
         name: &str,
-        ctx: &eframe::egui::Context,
+        ctx: &egui::Context,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Self {
         let ctx = ctx.clone();
-        Self::start(name, work, move || ctx.request_repaint())
+        Task {
+            inner: service.task(name, work, move || ctx.request_repaint()),
+        }
     }
 
-    /// Runs `work` on a thread named `name` without waking the UI (it polls on its own).
-    pub fn spawn_detached(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Self {
-        Self::start(name, work, || {})
-    }
-
-    fn start(
+    /// Runs `work` on the process-wide service's task lane (see [`take_failures`]); `ctx` is
+    /// asked to repaint when it is done.
+    pub fn spawn(
         name: &str,
+        ctx: &egui::Context,
         work: impl FnOnce() -> T + Send + 'static,
-        done: impl FnOnce() + Send + 'static,
     ) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let task = Task {
-            name: name.to_owned(),
-            rx,
-            failure: None,
-        };
-        if let Some(message) = recent_panic(name) {
-            let _ = tx.send(Err(Failure {
-                message,
-                repeat: true,
-            }));
-            return task;
+        Self::on(fallback(), name, ctx, work)
+    }
+
+    /// Like [`spawn`](Self::spawn), without waking the UI (it polls on its own).
+    pub fn spawn_detached(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Self {
+        Task {
+            inner: fallback().task(name, work, || {}),
         }
-        let no_thread = tx.clone();
-        let owned = name.to_owned();
-        let started = spawn_named(name, move || {
-            let outcome = run_caught(work).map_err(|p| {
-                PANICKED
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .insert(owned, (Instant::now(), p.message.clone()));
-                Failure {
-                    message: p.message,
-                    repeat: false,
-                }
-            });
-            let _ = tx.send(outcome);
-            done();
-        });
-        if let Err(e) = started {
-            // No thread, so no result: the task has ended already.
-            let _ = no_thread.send(Err(Failure {
-                message: e.to_string(),
-                repeat: false,
-            }));
-        }
-        task
     }
 
     /// A task whose result is already known.
     pub fn ready(value: T) -> Self {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let _ = tx.send(Ok(value));
         Task {
-            name: String::new(),
-            rx,
-            failure: None,
+            inner: jobs::Task::ready(value),
         }
     }
 
     /// The result, once: `Some` the first time it is polled after the work finished. A task
     /// that failed instead (it panicked) gives `None`, [`failure`](Self::failure) says why, and
-    /// the failure is kept for [`take_failures`].
+    /// its service is told.
     pub fn poll(&mut self) -> Option<T> {
-        match self.poll_outcome()? {
-            Ok(value) => Some(value),
-            Err((e, repeat)) => {
-                if !repeat {
-                    keep_failure(format!("{}: {e}", self.name));
-                }
-                None
-            }
-        }
+        self.inner.poll()
     }
 
     /// Why the task ended without a result ("internal error: …"), once it has.
     pub fn failure(&self) -> Option<&str> {
-        self.failure.as_deref()
-    }
-
-    /// The work's value or, once, why there is none (and whether that was noticed before).
-    fn poll_outcome(&mut self) -> Option<std::result::Result<T, (Error, bool)>> {
-        if self.failure.is_some() {
-            return None;
-        }
-        let outcome = match self.rx.try_recv() {
-            Ok(outcome) => outcome,
-            Err(TryRecvError::Empty) => return None,
-            Err(TryRecvError::Disconnected) => Err(Failure {
-                message: "the task stopped without a result".into(),
-                repeat: false,
-            }),
-        };
-        let outcome = outcome.map_err(|f| (Error::Internal(f.message), f.repeat));
-        if let Err((e, _)) = &outcome {
-            self.failure = Some(e.to_string());
-        }
-        Some(outcome)
+        self.inner.failure()
     }
 }
 
 impl<V: Send + 'static> Task<Result<V>> {
     /// Like [`poll`](Self::poll), but a task that failed (it panicked) gives its failure as an
-    /// [`Error::Internal`], to be shown where the caller shows its other errors.
+    /// [`crate::Error::Internal`], to be shown where the caller shows its other errors.
     pub fn poll_result(&mut self) -> Option<Result<V>> {
-        self.poll_outcome().map(|o| o.map_err(|(e, _)| e).flatten())
+        self.inner.poll_result()
     }
 }
 
 /// Polls an optional task: its result when ready (the slot then empties). A task that failed
-/// empties the slot too, its failure kept for [`take_failures`].
+/// empties the slot too, its failure reported to its service.
 pub fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
     let task = slot.as_mut()?;
     let value = task.poll();
-    if value.is_some() || task.failure.is_some() {
+    if value.is_some() || task.failure().is_some() {
         *slot = None;
     }
     value
 }
 
-fn keep_failure(message: String) {
-    eprintln!("earmark: task {message}");
-    let mut failures = FAILURES.lock().unwrap_or_else(PoisonError::into_inner);
-    if failures.len() >= MAX_FAILURES {
-        failures.remove(0);
-    }
-    failures.push(message);
-}
-
-/// The failures of tasks that ended without a result since the last call, oldest first, for
-/// the window to show.
+/// The failures of tasks started with [`Task::spawn`] that ended without a result since the
+/// last call, oldest first ("<task>: internal error: <message>"), for the window to show.
 pub fn take_failures() -> Vec<String> {
-    std::mem::take(&mut *FAILURES.lock().unwrap_or_else(PoisonError::into_inner))
+    fallback()
+        .take_news()
+        .into_iter()
+        .filter_map(|news| match news {
+            ServiceNews::TaskFailed { name, message } => Some(format!("{name}: {message}")),
+            ServiceNews::Submitted(_) => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -261,32 +172,20 @@ mod tests {
     }
 
     #[test]
-    fn a_panicking_fallible_task_delivers_an_internal_error() {
-        let mut task = Task::spawn_detached("earmark-test-result", || -> Result<u8> {
-            let bytes: Vec<u8> = Vec::new();
-            Ok(bytes[3])
-        });
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let result = loop {
-            if let Some(r) = task.poll_result() {
-                break r;
-            }
-            assert!(Instant::now() < deadline, "the task never ended");
-            std::thread::sleep(Duration::from_millis(2));
-        };
-        let e = result.unwrap_err();
-        assert!(matches!(e, Error::Internal(_)), "{e:?}");
+    fn a_task_on_a_service_reports_its_failure_there() {
+        let service = Service::new();
+        let ctx = egui::Context::default();
+        let mut slot = Some(Task::on(&service, "earmark-test-own", &ctx, || -> u8 {
+            panic!("own lane")
+        }));
+        assert_eq!(settle(&mut slot), None);
+        let news = service.take_news();
         assert!(
-            e.to_string()
-                .starts_with("internal error: index out of bounds"),
-            "{e}"
+            matches!(news.as_slice(), [ServiceNews::TaskFailed { name, message }]
+                if name == "earmark-test-own" && message == "internal error: own lane"),
+            "{news:?}"
         );
-        assert!(task.failure().is_some());
-        assert!(
-            task.poll_result().is_none(),
-            "the failure is delivered once"
-        );
-        let mut ok = Task::ready(Ok::<u8, Error>(1));
+        let mut ok = Task::ready(Ok::<u8, crate::Error>(1));
         assert_eq!(ok.poll_result().map(|r| r.ok()), Some(Some(1)));
     }
 }

@@ -13,7 +13,7 @@ use crate::gui::shared::job_list::JobList;
 use crate::gui::shared::options::AppOptions;
 use crate::gui::shared::state::UiState;
 use crate::gui::shared::tasks::Task;
-use crate::jobs::JobQueue;
+use crate::jobs::{JobQueue, Service};
 
 /// The active model: what is wanted, and what is known about it.
 #[derive(Debug, Default)]
@@ -54,8 +54,11 @@ pub struct Shared {
     pub library_path: PathBuf,
     /// Why the index cannot be read.
     pub library_error: Option<String>,
-    /// The job queue (`None`: it could not start; a notice says why).
+    /// The job queue (`None`: it could not start; a notice says why). It is the library lane
+    /// of [`service`](Self::service); new code submits to the service instead.
     pub queue: Option<JobQueue>,
+    /// The background service: every job and task of the window runs there.
+    pub service: Service,
     /// Jobs of this session.
     pub jobs: JobList,
     /// The rows and facts last read from the index.
