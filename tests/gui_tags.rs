@@ -1,4 +1,4 @@
-//! Tags in the desktop app through its real state (egui_kittest): a scan with a probe head
+//! Tags in the desktop app, driven and read through the window (egui_kittest): a scan with a probe head
 //! stores tags → the tag filter narrows the table to exactly the files carrying the tag → the
 //! selected file's tag timeline shows under the spectrogram and hovering names a score → a
 //! personal tag added to three files → the review list offers other files → accepting one
@@ -18,18 +18,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::{H, harness, tiny_options, wait_until};
+use app::{
+    H, Role, ScriptedDialogs, bars_after, count_label, drag, harness, has_label, has_text,
+    inspected, job_running, nodes, select, spectrogram_x, text_with, texts, tiny_options, wait_for,
+    wait_for_text,
+};
 use common::WavFormat;
-use earmark::gui::EarmarkApp;
-use earmark::gui::command::Command;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::job_list::JobKind;
 use earmark::library::Library;
 use earmark::library::examples::PERSONAL_SOURCE;
-use earmark::library::tagging::TagLimits;
 use eframe::egui;
 use egui_kittest::SnapshotOptions;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 
 fn snapshot(h: &mut H, name: &str) {
     h.run_steps(4);
@@ -48,46 +47,86 @@ fn sounds(dir: &Path) -> PathBuf {
     root
 }
 
-fn shown_names(app: &EarmarkApp) -> BTreeSet<String> {
-    (0..app.view.order.len())
-        .map(|i| app.view.row(i).unwrap().name.clone())
+/// A shown file name ("s05.wav").
+fn is_file_name(t: &str) -> bool {
+    t.len() == 7 && t.starts_with('s') && t.ends_with(".wav")
+}
+
+/// The file names the library table shows.
+fn shown_names(h: &H) -> BTreeSet<String> {
+    texts(h).into_iter().filter(|t| is_file_name(t)).collect()
+}
+
+/// The library's file ids by file name.
+fn ids(lib: &Library) -> BTreeMap<String, i64> {
+    lib.all_known_files()
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let name = Path::new(&f.path).file_name().unwrap().to_string_lossy();
+            (name.into_owned(), f.id)
+        })
         .collect()
-}
-
-fn select(h: &mut H, name: &str) {
-    h.get_by_label(name).click();
-    let owned = name.to_string();
-    wait_until(h, name, 120, move |a| {
-        a.inspector.task.is_none()
-            && a.inspector
-                .data
-                .as_ref()
-                .is_some_and(|d| d.path.ends_with(&owned))
-    });
-}
-
-/// The tag job ended and the inspected file shows `label` among its personal tags.
-fn tagged_shown(a: &EarmarkApp, label: &str) -> bool {
-    !a.tags.waiting
-        && !a.jobs.active(JobKind::Tags)
-        && a.inspector.task.is_none()
-        && a.snapshot.personal_tags.iter().any(|t| t == label)
-        && a.inspector
-            .data
-            .as_ref()
-            .is_some_and(|d| d.personal_tags.iter().any(|(l, _)| l == label))
 }
 
 /// The personal tag's stored predictions: file id → score.
 fn predictions(lib: &Path, label: &str) -> BTreeMap<i64, f64> {
-    let conn = rusqlite::Connection::open(lib).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT file_id, score FROM tags WHERE source = ?1 AND label = ?2")
-        .unwrap();
-    stmt.query_map([PERSONAL_SOURCE, label], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    let lib = Library::open(lib).unwrap();
+    ids(&lib)
+        .into_values()
+        .filter_map(|id| {
+            let tags = lib.tags_of_file(id).unwrap();
+            let score = tags
+                .iter()
+                .find(|(source, l, _)| source == PERSONAL_SOURCE && l == label)?
+                .2;
+            Some((id, score))
+        })
         .collect()
+}
+
+/// The Tags tab's review list as shown: (probability, file name) per row, in order.
+fn review(h: &H) -> Vec<(f64, String)> {
+    let all = nodes(h);
+    let mut out = Vec::new();
+    for (i, (role, text)) in all.iter().enumerate() {
+        if *role != Role::Button || text != "Accept" {
+            continue;
+        }
+        let mut rest = all[i + 1..].iter();
+        let bar = rest.find(|(r, _)| *r == Role::ProgressIndicator).unwrap();
+        let name = rest.find(|(_, t)| !t.is_empty()).unwrap();
+        out.push((bar.1.parse().unwrap(), name.1.clone()));
+    }
+    out
+}
+
+/// A spinner (a progress indicator without text) is shown.
+fn spinning(h: &H) -> bool {
+    nodes(h)
+        .iter()
+        .any(|(r, t)| *r == Role::ProgressIndicator && t.is_empty())
+}
+
+/// Turns the mouse wheel by `delta` points over `pos`, and lets the smooth scrolling settle.
+fn wheel(h: &mut H, pos: egui::Pos2, delta: f32) {
+    h.hover_at(pos);
+    h.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: egui::vec2(0.0, delta),
+        phase: egui::TouchPhase::Move,
+        modifiers: egui::Modifiers::NONE,
+        source: egui::MouseWheelSource::Wheel,
+    });
+    h.run_steps(60);
+}
+
+/// The tag timeline's tooltip after hovering `pos`.
+fn timeline_tooltip(h: &mut H, pos: egui::Pos2) -> String {
+    h.hover_at(pos);
+    h.run_steps(2);
+    wait_for_text(h, " (probe_tiny)", 20);
+    text_with(h, " (probe_tiny)")
 }
 
 #[test]
@@ -100,49 +139,59 @@ fn tag_filter_timeline_personal_tags_and_review() {
         tiny_options(&dir, Arc::clone(&dialogs), true),
         [1280.0, 800.0],
     );
-    wait_until(&mut h, "the empty library", 120, |a| {
-        a.rows_loaded && a.model.active.is_some()
+    wait_for(&mut h, "the empty library and the model", 120, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
     });
 
     // Scan with the probe head: every file gets tags and a timeline.
     dialogs.answer(Some(root.clone()));
     h.get_by_label("Add a folder…").click();
-    wait_until(&mut h, "the scan and its tags", 120, |a| {
-        a.snapshot.counts.indexed == 12
-            && !a.jobs.active(JobKind::Scan)
-            && a.snapshot.counts.pending == 0
-            && a.snapshot.rows.iter().all(|r| !r.labels.is_empty())
+    wait_for(&mut h, "the scan and its tags", 120, |h| {
+        has_label(h, "12 files")
+            && has_label(h, "12 analysed · 0 waiting")
+            && has_label(h, "12 of 12 files")
+            && !job_running(h)
+            // Every row's "Top tags" cell names the head's labels.
+            && texts(h).iter().filter(|t| t.starts_with("class_")).count() >= 12
     });
     let lib = Library::open(&lib_path).unwrap();
     assert!(lib.files_untagged_by("probe_tiny").unwrap().is_empty());
+    let id_of = ids(&lib);
+    let name_of: BTreeMap<i64, String> = id_of.iter().map(|(n, i)| (*i, n.clone())).collect();
 
     // The tag filter: the rarest label narrows the table to exactly its files.
-    let (label, count) = {
-        let s = &h.state().snapshot;
-        let i = (0..s.labels.len())
-            .min_by_key(|&i| s.label_counts[i])
-            .unwrap();
-        (s.labels[i].clone(), s.label_counts[i])
-    };
-    assert!(count < 12, "the rarest label is not on every file");
+    h.get_by_label("Tag filter").click();
+    h.run_steps(2);
+    let listed: Vec<(String, usize)> = nodes(&h)
+        .into_iter()
+        .filter(|(r, _)| *r == Role::CheckBox)
+        .map(|(_, t)| {
+            let (label, count) = t.rsplit_once(" (").unwrap();
+            (
+                label.to_string(),
+                count.trim_end_matches(')').parse().unwrap(),
+            )
+        })
+        .collect();
+    let (label, count) = listed.iter().min_by_key(|(_, c)| *c).cloned().unwrap();
+    assert!(
+        count < 12,
+        "the rarest label is not on every file: {listed:?}"
+    );
     let expected: BTreeSet<String> = lib
         .files_with_tag(&label, 0.0)
         .unwrap()
         .into_iter()
-        .map(|id| {
-            let row = h.state().snapshot.rows.iter().find(|r| r.id == id).unwrap();
-            row.name.clone()
-        })
+        .map(|id| name_of[&id].clone())
         .collect();
     assert_eq!(expected.len(), count);
-    h.get_by_label("Tag filter").click();
-    h.run_steps(2);
     h.get_by_label(&format!("{label} ({count})")).click();
     h.run_steps(3);
     h.key_press(egui::Key::Escape);
     h.run_steps(3);
-    assert_eq!(h.state().state.tag_filter, std::slice::from_ref(&label));
-    assert_eq!(shown_names(h.state()), expected);
+    h.get_by_label("Tag filter (1)");
+    assert_eq!(shown_names(&h), expected);
+    h.get_by_label(&format!("{count} of 12 files"));
     h.get_by_label(&format!("{label} ×"));
     snapshot(&mut h, "tags_filter");
     // Combined with the text filter.
@@ -158,69 +207,58 @@ fn tag_filter_timeline_personal_tags_and_review() {
         })
         .cloned()
         .collect();
-    assert_eq!(shown_names(h.state()), chirps);
+    assert_eq!(shown_names(&h), chirps);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
     h.key_press(egui::Key::Backspace);
     h.run_steps(2);
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
-    assert_eq!(h.state().filter, "");
+    assert_eq!(shown_names(&h), expected, "the text filter is empty again");
     h.get_by_label(&format!("{label} ×")).click();
     h.run_steps(3);
-    assert_eq!(h.state().view.order.len(), 12);
+    h.get_by_label("12 of 12 files");
+    h.get_by_label("Tag filter");
 
     // The timeline of the selected file: one row per top label, one cell per segment.
-    select(&mut h, "s05.wav");
-    let (source, timeline) = h
-        .state()
-        .inspector
-        .data
-        .as_ref()
-        .unwrap()
-        .timeline
-        .clone()
-        .unwrap();
-    assert_eq!(source, "probe_tiny");
-    let (id, _) = lib
-        .file_by_path(&synth::canon(&root.join("chirps/s05.wav")))
-        .unwrap()
-        .unwrap();
+    select(&mut h, "s05.wav", 120);
+    let id = id_of["s05.wav"];
     let model_id = lib.latest_model().unwrap().unwrap().0;
     let segments = lib.segments(id, model_id).unwrap().unwrap();
-    assert_eq!(timeline.count(), segments.len());
-    assert!(timeline.count() >= 4, "a 4 s file has ≥ 4 segments");
-    let node = h.get_by_label("Tag timeline");
-    let rect = node.rect();
-    // Hover over the first row, in the middle of the plot: the score of that cell is named.
-    h.hover_at(egui::pos2(
-        (rect.min.x + 44.0 + rect.max.x) / 2.0,
-        rect.min.y + 5.0,
-    ));
-    h.run_steps(3);
-    let hover = h.state().inspector.timeline_hover.clone().unwrap();
+    assert!(segments.starts.len() >= 4, "a 4 s file has ≥ 4 segments");
+    let (source, stored) = lib.segment_tags(id, Some("probe_tiny")).unwrap().unwrap();
+    assert_eq!(source, "probe_tiny");
+    let rect = h.get_by_role_and_label(Role::Canvas, "Tag timeline").rect();
+    let plot_left = rect.min.x + 44.0;
+    let middle = egui::pos2((plot_left + rect.max.x) / 2.0, rect.min.y + 5.0);
+    // Hover over the first row, in the middle of the plot: the score of that cell is named,
+    // with the head it comes from.
+    let hover = timeline_tooltip(&mut h, middle);
     assert!(
-        hover.starts_with(&format!("{}: 0.", timeline.labels[0])),
+        hover.starts_with(&format!("{}: 0.", stored.labels[0])),
         "{hover}"
     );
-    // Zoomed to 2–4 s, the middle of the plot is 3 s: the cell of 2.88–3.84 s.
-    h.state_mut().inspector.view = (2.0, 4.0);
-    h.hover_at(egui::pos2(
-        (rect.min.x + 44.0 + rect.max.x) / 2.0,
-        rect.min.y + 5.0,
-    ));
-    h.run_steps(3);
-    let hover = h.state().inspector.timeline_hover.clone().unwrap();
-    assert!(hover.ends_with("at 2.88–3.84 s"), "{hover}");
-    h.state_mut().inspector.view = (0.0, 4.0);
+    // The last cell starts where the last stored segment starts.
+    let last = *segments.starts.last().unwrap();
+    let hover = timeline_tooltip(&mut h, egui::pos2(rect.max.x - 2.0, rect.min.y + 5.0));
+    assert!(hover.contains(&format!(" at {last:.2}–")), "{hover}");
+    // Zoomed to 2–4 s (the wheel over the spectrogram's right end halves the view: e^(-0.003 ·
+    // 231.05) = 0.5), the middle of the plot is 3 s: the cell of 2.88–3.84 s.
+    let right = spectrogram_x(&h, 3.9999, 4.0);
+    wheel(&mut h, right, std::f32::consts::LN_2 / 0.003);
+    let hover = timeline_tooltip(&mut h, middle);
+    assert!(hover.ends_with("at 2.88–3.84 s (probe_tiny)"), "{hover}");
+    // Back to the whole file.
+    wheel(&mut h, right, -400.0);
     h.hover_at(egui::pos2(rect.max.x - 300.0, rect.max.y + 200.0));
     snapshot(&mut h, "tags_timeline");
 
     // A personal tag on three files, through "Add tag…": a region of the first, the others whole.
     for (n, name) in ["s02.wav", "s05.wav", "s08.wav"].into_iter().enumerate() {
-        select(&mut h, name);
+        select(&mut h, name, 120);
         if n == 0 {
-            h.state_mut().inspector.region = Some((0.5, 2.5));
-            h.run_steps(2);
+            let (from, to) = (spectrogram_x(&h, 0.5, 4.0), spectrogram_x(&h, 2.5, 4.0));
+            drag(&mut h, from, to);
+            h.get_by_label("Region 0.50–2.50 s");
         }
         h.get_by_label("Add tag…").click();
         h.run_steps(3);
@@ -231,28 +269,34 @@ fn tag_filter_timeline_personal_tags_and_review() {
         h.run_steps(2);
         h.key_press(egui::Key::Enter);
         h.run_steps(2);
-        wait_until(&mut h, "the tag job", 120, |a| {
-            !a.tags.waiting
-                && !a.jobs.active(JobKind::Tags)
-                && a.inspector.task.is_none()
-                && a.snapshot.personal_tags.iter().any(|t| t == "bright")
+        // The tag job ends and the inspector shows the tag on the file: a whole file is an
+        // example (1.00); a file with a tagged region gets the tag's prediction.
+        wait_for(&mut h, "the tag job", 120, |h| {
+            let bars = bars_after(h, "Your tags:");
+            !job_running(h)
+                && inspected(h).is_some_and(|(shown, _)| shown == name)
+                && if n == 0 {
+                    bars.len() == 1 && bars[0].starts_with("bright ")
+                } else {
+                    bars == ["bright 1.00"]
+                }
         });
         let examples = Library::open(&lib_path)
             .unwrap()
             .examples(Some("bright"))
             .unwrap();
-        assert_eq!(examples.len(), n + 1, "{:?}", h.state().notices);
+        assert_eq!(examples.len(), n + 1, "{:?}", texts(&h));
     }
-    wait_until(&mut h, "the chip", 120, |a| tagged_shown(a, "bright"));
     let examples = Library::open(&lib_path)
         .unwrap()
         .examples(Some("bright"))
         .unwrap();
     assert!(examples.iter().all(|e| e.positive));
     let region = examples.iter().find(|e| e.region.is_some()).unwrap();
-    assert_eq!(
-        region.region.map(|r| (r.start_s, r.end_s)),
-        Some((0.5, 2.5))
+    let r = region.region.unwrap();
+    assert!(
+        (r.start_s - 0.5).abs() < 0.005 && (r.end_s - 2.5).abs() < 0.005,
+        "the region shown is the region kept: {r:?}"
     );
     let region_vector = Library::open(&lib_path)
         .unwrap()
@@ -264,50 +308,52 @@ fn tag_filter_timeline_personal_tags_and_review() {
         320,
         "the region was embedded by the tiny model"
     );
-    assert_eq!(h.state().snapshot.personal_tags, ["bright"]);
-    assert!(h.state().snapshot.labels.contains(&"bright".to_string()));
-    let personal = &h.state().inspector.data.as_ref().unwrap().personal_tags;
-    assert_eq!(personal, &[("bright".to_string(), 1.0)]);
     h.get_by_label_contains("bright 1.00");
+    // The new tag joins the library's tags in the table's filter.
+    h.get_by_label("Tag filter").click();
+    h.run_steps(2);
+    assert!(has_text(&h, "bright ("), "{:?}", texts(&h));
+    h.key_press(egui::Key::Escape);
+    h.run_steps(2);
 
     // The review list: likely files without an answer, best first.
     h.get_by_label("Tags").click();
     h.run_steps(2);
+    let review_row: Vec<String> = {
+        let all = texts(&h);
+        let at = all.iter().position(|t| t == "Review:").unwrap();
+        all[at + 1..]
+            .iter()
+            .take_while(|t| *t == "bright")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(review_row, ["bright"], "one personal tag");
     h.get_by_label("bright").click();
-    wait_until(&mut h, "the review list", 120, |a| {
-        a.tags.items.is_some() && a.tags.review.is_none()
+    wait_for(&mut h, "the review list", 120, |h| {
+        has_text(h, "Most likely `bright` among files without an answer") && !spinning(h)
     });
-    let labelled: BTreeSet<i64> = examples.iter().map(|e| e.file_id).collect();
-    let items = h
-        .state()
-        .tags
-        .open_items()
-        .into_iter()
-        .cloned()
-        .collect::<Vec<_>>();
+    let labelled: BTreeSet<String> = examples
+        .iter()
+        .map(|e| name_of[&e.file_id].clone())
+        .collect();
+    let items = review(&h);
     assert_eq!(items.len(), 9, "every analysed file without an answer");
-    assert!(items.iter().all(|i| !labelled.contains(&i.file_id)));
     assert!(
-        items
-            .windows(2)
-            .all(|w| w[0].probability >= w[1].probability)
+        items.iter().all(|(_, n)| !labelled.contains(n)),
+        "{items:?}"
     );
+    assert!(items.windows(2).all(|w| w[0].0 >= w[1].0), "{items:?}");
     snapshot(&mut h, "tags_review");
 
     // Accept the highlighted (likeliest) file with the keyboard: it becomes an example, the tag
     // is refitted and its predictions change.
     let before = predictions(&lib_path, "bright");
-    let accepted = items[0].file_id;
+    let accepted = id_of[&items[0].1];
     h.key_press(egui::Key::A);
     h.run_steps(2);
-    wait_until(&mut h, "the answer to be fitted", 120, |a| {
-        !a.tags.waiting
-            && !a.jobs.active(JobKind::Tags)
-            && a.tags.review.is_none()
-            && a.tags
-                .items
-                .as_ref()
-                .is_some_and(|(_, items)| items.len() == 8)
+    wait_for(&mut h, "the answer to be fitted", 120, |h| {
+        !job_running(h) && !spinning(h) && count_label(h, "Accept") == 8
     });
     let examples = Library::open(&lib_path)
         .unwrap()
@@ -318,33 +364,50 @@ fn tag_filter_timeline_personal_tags_and_review() {
     let after = predictions(&lib_path, "bright");
     assert_eq!(after.get(&accepted), Some(&1.0));
     assert_ne!(before, after, "accepting a file changes the predictions");
-    let left = h.state().tags.open_items();
+    let left = review(&h);
     assert_eq!(left.len(), 8);
-    assert!(left.iter().all(|i| i.file_id != accepted));
+    assert!(left.iter().all(|(_, n)| *n != items[0].1), "{left:?}");
 
     // New limits for the head, applied to the library: one tag per file, timelines kept.
     let timeline_before = lib.segment_tags(id, Some("probe_tiny")).unwrap();
-    h.state_mut().settings.head_limits.insert(
-        "probe_tiny".into(),
-        TagLimits {
-            threshold: 0.0,
-            top_n: 1,
-        },
-    );
-    h.state_mut().push(Command::RetagLibrary);
+    h.get_by_label("Head probe_tiny: keep tags from");
+    let spin = |h: &H, i: usize| {
+        h.query_all_by_role(Role::SpinButton)
+            .nth(i)
+            .unwrap()
+            .accesskit_node()
+            .id()
+    };
+    let (threshold, top) = (spin(&h, 0), spin(&h, 1));
+    h.get_by(|n| n.id() == threshold).set_value_accesskit(0.0);
     h.run_steps(2);
-    wait_until(&mut h, "the retag job", 120, |a| {
-        !a.jobs.active(JobKind::Tags)
+    h.get_by(|n| n.id() == top).set_value_accesskit(1.0);
+    h.run_steps(2);
+    h.get_by_label("Apply to library").click();
+    h.run_steps(2);
+    let one_tag_each = || {
+        let lib = Library::open(&lib_path).unwrap();
+        ids(&lib).values().all(|&id| {
+            lib.tags_of_file(id)
+                .unwrap()
+                .iter()
+                .filter(|t| t.0 == "probe_tiny")
+                .count()
+                == 1
+        })
+    };
+    wait_for(&mut h, "the retag job", 120, |h| {
+        !job_running(h) && one_tag_each()
     });
     let lib = Library::open(&lib_path).unwrap();
-    for r in h.state().snapshot.rows.iter() {
+    for (name, id) in ids(&lib) {
         let n = lib
-            .tags_of_file(r.id)
+            .tags_of_file(id)
             .unwrap()
             .iter()
             .filter(|t| t.0 == "probe_tiny")
             .count();
-        assert_eq!(n, 1, "{}", r.name);
+        assert_eq!(n, 1, "{name}");
     }
     assert_eq!(
         lib.segment_tags(id, Some("probe_tiny")).unwrap(),
