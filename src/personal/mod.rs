@@ -3,8 +3,8 @@
 //! analysed file with it, and offers a review list whose answers become new examples.
 //!
 //! - [`examples`]: embedding region examples so a refit can use them;
-//! - [`refit`]: fitting a tag on its examples and storing its predictions;
-//! - [`review`]: the review list and its answers.
+//! - [`refit`](mod@refit): fitting a tag on its examples and storing its predictions;
+//! - [`review`](mod@review): the review list and its answers.
 //!
 //! The classifier itself is [`crate::tags::classifier`] (plain numbers in, probabilities out);
 //! the stored rows — examples, classifiers, predictions — are kept by the library
