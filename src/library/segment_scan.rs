@@ -59,3 +59,71 @@ impl Library {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::FileMeta;
+    use crate::library::model_id::ModelIdentity;
+    use crate::model::EncoderConfig;
+
+    #[test]
+    fn every_analysed_live_file_the_filter_wants_comes_with_its_segments() {
+        let mut lib = Library::in_memory().unwrap();
+        let root = lib.ensure_root("/lib").unwrap();
+        let cfg = EncoderConfig::vit_base();
+        let model = lib
+            .ensure_model(&ModelIdentity::new("w", "m", &cfg).unwrap())
+            .unwrap();
+        let segments = Segments {
+            starts: vec![0.0, 2.5],
+            dim: 2,
+            vectors: vec![1.0, 0.0, 0.0, 0.5],
+        };
+        let mut analysed = |path: &str| {
+            let id = lib.insert_pending(root, path, 1, 0, path).unwrap();
+            let meta = FileMeta {
+                duration_s: 4.0,
+                ..FileMeta::default()
+            };
+            lib.store_analysis(id, model, &meta, "full", &[1.0, 0.0], &segments, None)
+                .unwrap();
+            id
+        };
+        let a = analysed("/lib/a.wav");
+        let skipped = analysed("/lib/skipped.wav");
+        let gone = analysed("/lib/gone.wav");
+        lib.bury_file(gone).unwrap();
+        lib.insert_pending(root, "/lib/pending.wav", 1, 0, "p")
+            .unwrap();
+
+        let mut asked = Vec::new();
+        let mut seen = Vec::new();
+        lib.for_each_segments(
+            model,
+            |c| {
+                asked.push(c.file_id);
+                c.file_id != skipped
+            },
+            |c, s| seen.push((c, s)),
+        )
+        .unwrap();
+        asked.sort_unstable();
+        assert_eq!(
+            asked,
+            vec![a, skipped],
+            "pending and removed files are not read"
+        );
+        assert_eq!(seen.len(), 1);
+        let (c, s) = &seen[0];
+        assert_eq!(
+            (c.file_id, c.path.as_str(), c.duration_s),
+            (a, "/lib/a.wav", 4.0)
+        );
+        assert_eq!(s, &segments, "starts, width and vectors as stored");
+        assert!(
+            lib.for_each_segments(model + 1, |_| true, |_, _| panic!())
+                .is_ok()
+        );
+    }
+}
