@@ -3,7 +3,7 @@
 //! - [`app`]: [`EarmarkApp`], the eframe application (drains job events once per frame);
 //! - [`command`] and [`actions`]: what panels ask for, carried out once per frame;
 //! - [`state`]: the UI state remembered between runs;
-//! - [`panels`]: library table, inspector, similar, map, jobs, models, training, live;
+//! - [`jobs`]: the Jobs tab (every long-running job of the background service);
 //! - `live` (feature `live`): the Live tab's session, pictures and workers;
 //! - [`widgets`]: the spectrogram view;
 //! - [`personal`]: personal tag jobs (add an example, answer the review) and the review list;
@@ -12,11 +12,11 @@
 //!   [`frame_stats`]: frame times measured by the app.
 
 pub mod app;
+pub mod jobs;
 pub mod inspect;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod models;
-pub mod panels;
 pub mod personal;
 pub mod rows;
 pub mod search;

@@ -90,6 +90,7 @@ impl JobKind {
         matches!(
             self,
             JobKind::Scan
+                | JobKind::Map
                 | JobKind::Retag
                 | JobKind::Writeback
                 | JobKind::Refit

@@ -125,7 +125,7 @@ fn ask(app: &mut EarmarkApp, ctx: &egui::Context, request: DialogRequest) {
         return;
     }
     let dialogs = Arc::clone(&app.shared.opts.dialogs);
-    app.dialog = Some(Task::spawn("earmark-dialog", ctx, move || {
+    app.dialog = Some(Task::on(&app.shared.service, "earmark-dialog", ctx, move || {
         let answer = dialogs.ask(&request);
         (request, answer)
     }));
@@ -242,16 +242,15 @@ pub fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
 
 /// Queues a job that applies the tag head's limits to the library again.
 fn submit_retag(app: &mut EarmarkApp) {
-    let (Some(queue), Some(choice)) = (&app.shared.queue, head_choices(&app.shared.settings).pop()) else {
-        app.shared.notices
-            .push("No tag head chosen, or background jobs are not available.".into());
+    let Some(choice) = head_choices(&app.shared.settings).pop() else {
+        app.shared.notices.push("No tag head chosen.".into());
         return;
     };
     let library = app.shared.library_path.clone();
     let model = app.shared.model.active.clone();
     let budget = app.shared.state.budget;
     let name = format!("Retag with {}", source_name(&choice.path));
-    let submitted = queue.submit(&name, move |ctx| {
+    let submitted = app.shared.service.submit(JobKind::Retag, &name, move |ctx| {
         let mut lib = Library::open(&library)?;
         let model_id = model
             .as_ref()
@@ -265,9 +264,8 @@ fn submit_retag(app: &mut EarmarkApp) {
         let n = retag(&mut lib, model_id, &choice, budget.resolve(on_gpu), ctx)?;
         Ok(format!("{n} files tagged by {}", source_name(&choice.path)))
     });
-    match submitted {
-        Ok(handle) => app.shared.jobs.push(name, JobKind::Tags, handle),
-        Err(e) => app.shared.notices.push(e.to_string()),
+    if let Err(e) = submitted {
+        app.shared.notices.push(e.to_string());
     }
 }
 

@@ -6,7 +6,7 @@ use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
 use crate::gui::panels::{
-    inspector, jobs, library, map, models, sidebar, similar, tags, training,
+    inspector, library, map, models, sidebar, similar, tags, training,
 };
 #[cfg(feature = "live")]
 use crate::gui::panels::live;
@@ -51,7 +51,11 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             Panel::Library => library::ui(ui, app),
             Panel::Similar => similar::ui(ui, app),
             Panel::Map => map::ui(ui, app),
-            Panel::Jobs => jobs::ui(ui, app),
+            Panel::Jobs => {
+                let view = crate::gui::shared::view::ViewCtx::new(&app.shared);
+                let commands = app.jobs_tab.ui(ui, &view);
+                app.commands.extend(commands);
+            }
             Panel::Models => models::ui(ui, app),
             Panel::Training => training_ui(ui, app),
             Panel::Tags => tags::ui(ui, app),

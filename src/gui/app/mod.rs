@@ -53,6 +53,8 @@ pub struct EarmarkApp {
     pub writeback: panels::writeback::WritebackState,
     /// Personal tags: the new-tag field and the review list.
     pub tags: panels::tags::TagsState,
+    /// The Jobs tab.
+    pub jobs_tab: crate::gui::jobs::JobsPanel,
     pub(crate) view_dirty: bool,
     pub(crate) view_task: Option<Task<(u64, RowView)>>,
     pub(crate) view_generation: u64,
@@ -143,6 +145,7 @@ impl EarmarkApp {
             live: Default::default(),
             writeback: Default::default(),
             tags: Default::default(),
+            jobs_tab: Default::default(),
             pending_roots: Vec::new(),
             dialog: None,
             commands: Vec::new(),
