@@ -15,11 +15,11 @@ mod synth;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::{harness, tiny_options, wait_until};
+use app::{
+    ScriptedDialogs, click_button, fresh_dir, harness, has_label, has_text, in_child_with_env,
+    text_with, tiny_options, wait_for, wait_for_label,
+};
 use common::{WavFormat, ffmpeg};
-use earmark::gui::command::Command;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::state::Panel;
 use earmark::library::Library;
 use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
@@ -39,6 +39,17 @@ fn genre(p: &Path) -> Option<String> {
 
 #[test]
 fn preview_write_and_undo_from_the_tags_tab() {
+    // The undo journals go to the app's data directory: a fresh one, named by its variable.
+    let data = std::env::temp_dir()
+        .join("earmark-gui-tests")
+        .join("writeback-data");
+    if !in_child_with_env(
+        "preview_write_and_undo_from_the_tags_tab",
+        &[("EARMARK_DATA_DIR", &data)],
+    ) {
+        return;
+    }
+    fresh_dir("writeback-data");
     let dir = desktop::fixed_dir("writeback");
     let root = dir.join("music");
     std::fs::create_dir_all(&root).unwrap();
@@ -78,21 +89,24 @@ fn preview_write_and_undo_from_the_tags_tab() {
         tiny_options(&dir, Arc::new(ScriptedDialogs::default()), false),
         [1280.0, 900.0],
     );
-    h.state_mut().writeback.journal_dir = Some(dir.join("journals"));
-    wait_until(&mut h, "the library", 90, |a| a.snapshot.rows.len() == 3);
-    h.state_mut().push(Command::Show(Panel::Tags));
-    h.run_steps(4);
+    wait_for_label(&mut h, "3 of 3 files", 90);
+    click_button(&mut h, "Tags");
+    h.run_steps(1);
     h.get_by_label("Write tags into files");
 
     // Preview: the two files without a genre get "speech; rain"; rock.flac keeps "Rock".
     h.get_by_label("Preview").click();
-    wait_until(&mut h, "the preview", 90, |a| {
-        a.writeback.plan.is_some() || a.writeback.error.is_some()
-    });
-    assert_eq!(h.state().writeback.error, None);
-    let plan = &h.state().writeback.plan.as_ref().unwrap().0;
-    assert_eq!(plan.to_write(), 2, "{plan:?}");
-    assert_eq!(plan.files.len(), 3);
+    wait_for(&mut h, "the preview", 90, |h| has_text(h, "Preview: "));
+    let preview = text_with(&h, "Preview: ");
+    assert!(
+        preview.starts_with("Preview: 2 files to write · 1 keep their values · "),
+        "{preview}"
+    );
+    assert_eq!(
+        app::count_label(&h, "speech; rain"),
+        2,
+        "the new genre of the two files"
+    );
     let after_preview: Vec<String> = files.iter().map(|f| hash(f)).collect();
     assert_eq!(after_preview, before, "a preview writes nothing");
     h.get_by_label("Write 2 files");
@@ -102,13 +116,18 @@ fn preview_write_and_undo_from_the_tags_tab() {
     );
 
     h.get_by_label("Write 2 files").click();
-    wait_until(&mut h, "the write", 90, |a| {
-        a.writeback.applied.is_some() || a.writeback.error.is_some()
-    });
-    assert_eq!(h.state().writeback.error, None);
-    let report = h.state().writeback.applied.clone().unwrap();
-    assert_eq!(report.written.len(), 2, "{report:?}");
-    assert!(report.failed.is_empty());
+    wait_for(&mut h, "the write", 90, |h| has_text(h, "Written: "));
+    let written = text_with(&h, "Written: ");
+    assert!(
+        written.starts_with("Written: 2 files · unchanged ") && written.ends_with(" · failed 0"),
+        "{written}"
+    );
+    // The undo journal is kept in the data directory.
+    let journal = text_with(&h, "Undo journal: ");
+    assert!(
+        journal.starts_with(&format!("Undo journal: {}", data.display())),
+        "{journal}"
+    );
     assert_eq!(genre(&files[0]).as_deref(), Some("speech; rain"));
     assert_eq!(genre(&files[1]).as_deref(), Some("speech; rain"));
     assert_eq!(genre(&files[2]).as_deref(), Some("Rock"));
@@ -116,20 +135,16 @@ fn preview_write_and_undo_from_the_tags_tab() {
     assert_eq!(hash(&files[2]), before[2]);
 
     h.get_by_label("Undo last write").click();
-    wait_until(&mut h, "the undo", 90, |a| {
-        a.writeback.undone.is_some() || a.writeback.error.is_some()
-    });
-    assert_eq!(h.state().writeback.error, None);
-    let undone = h.state().writeback.undone.clone().unwrap();
-    assert_eq!(undone.restored.len(), 2, "{undone:?}");
+    wait_for(&mut h, "the undo", 90, |h| has_text(h, "Undo: "));
+    let undone = text_with(&h, "Undo: ");
+    assert!(undone.starts_with("Undo: 2 restored · "), "{undone}");
+    assert!(undone.ends_with(" · 0 refused"), "{undone}");
     let after_undo: Vec<String> = files.iter().map(|f| hash(f)).collect();
     assert_eq!(after_undo, before, "undo restores every byte");
 
     // Nothing left to undo: said, not a crash.
     h.get_by_label("Undo last write").click();
-    h.run_steps(4);
-    assert_eq!(
-        h.state().writeback.error.as_deref(),
-        Some("No tag write to undo.")
-    );
+    wait_for(&mut h, "the answer", 30, |h| {
+        has_label(h, "No tag write to undo.")
+    });
 }
