@@ -8,7 +8,9 @@ use eframe::egui;
 
 use crate::config::models_dir;
 use crate::gui::app::EarmarkApp;
+use crate::gui::shared::command::Command;
 use crate::gui::shared::view::ViewCtx;
+use crate::jobs::JobKind;
 
 /// Draws the Models tab and queues what it asks for.
 pub(crate) fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
@@ -25,19 +27,25 @@ pub(super) fn poll(app: &mut EarmarkApp) {
 /// Lists the installed models and reads the catalog where they are not read yet.
 pub(super) fn read(app: &mut EarmarkApp, ctx: &egui::Context) {
     let folders = app.shared.opts.model_folders.clone();
-    app.models.read(ctx, folders);
+    app.models.read(&app.shared.service, ctx, folders);
 }
 
 /// Looks for a GPU to show in the tab.
 pub(super) fn probe_gpu(app: &mut EarmarkApp, ctx: &egui::Context) {
     if app.shared.opts.probe_gpu {
-        app.models.probe_gpu(ctx);
+        app.models.probe_gpu(&app.shared.service, ctx);
     }
 }
 
-/// Imports the checkpoint the dialog chose into the models folder.
-pub(super) fn import(app: &mut EarmarkApp, src: PathBuf) {
-    app.models.import(src, models_dir());
+/// The file dialog chose a checkpoint to import.
+pub(super) fn import_chosen(app: &mut EarmarkApp, src: PathBuf) {
+    app.commands.push(Command::ImportModel(src));
+}
+
+/// Imports checkpoint `src` into the models folder (a model is made active once imported).
+pub(super) fn import(app: &mut EarmarkApp, ctx: &egui::Context, src: PathBuf) {
+    app.models
+        .import(&app.shared.service, ctx, src, models_dir());
 }
 
 /// Downloads (or resumes) catalog entry `name`.
@@ -45,7 +53,11 @@ pub(super) fn download(app: &mut EarmarkApp, ctx: &egui::Context, name: &str) {
     let Some(job) = app.models.new_download(ctx, name) else {
         return;
     };
-    let started = super::on_training::submit_own(app, "earmark-download", job.work);
+    let started = app
+        .shared
+        .service
+        .submit(JobKind::Download, &job.name, job.work)
+        .map(|ticket| ticket.control);
     app.models.download_started(started);
 }
 

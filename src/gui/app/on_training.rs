@@ -3,13 +3,12 @@
 //! model the dialogs chose for the form, and drawing the tab.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
 use crate::gui::shared::view::ViewCtx;
-use crate::jobs::{EventSink, JobContext, JobControl};
+use crate::jobs::JobKind;
 
 /// Draws the Training tab and queues what it asks for.
 pub(crate) fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
@@ -31,22 +30,12 @@ pub(super) fn start(app: &mut EarmarkApp, resume: bool) {
     let Some(job) = app.training.new_run(resume) else {
         return;
     };
-    let started = submit_own(app, "earmark-train", job.work);
+    let started = app
+        .shared
+        .service
+        .submit(JobKind::Training, &job.name, job.work)
+        .map(|ticket| ticket.control);
     app.training.started(started);
-}
-
-/// Runs `work` as a job on a thread of its own; its control comes back.
-pub(super) fn submit_own(
-    _app: &mut EarmarkApp,
-    thread: &str,
-    work: crate::gui::training::JobWork,
-) -> crate::Result<Arc<JobControl>> {
-    let control = Arc::new(JobControl::new());
-    let ctx = JobContext {
-        events: EventSink::new(crossbeam_channel::bounded(1).0),
-        control: Arc::clone(&control),
-    };
-    crate::jobs::spawn_named(thread, move || work(&ctx)).map(|_| control)
 }
 
 /// Pauses the run, or lets it go on.
@@ -61,7 +50,8 @@ pub(super) fn stop(app: &mut EarmarkApp) {
 
 /// Evaluates checkpoint `ck` on the evaluation folder.
 pub(super) fn evaluate(app: &mut EarmarkApp, ctx: &egui::Context, ck: PathBuf) {
-    app.training.evaluate_checkpoint(ctx, &ck);
+    app.training
+        .evaluate_checkpoint(&app.shared.service, ctx, &ck);
 }
 
 /// The folder dialog chose a data folder.

@@ -29,7 +29,7 @@ use crate::gui::shared::active_model::{InstalledModel, ModelSource, installed_mo
 use crate::gui::shared::command::Command;
 use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::gui::shared::view::ViewCtx;
-use crate::jobs::{JobContext, JobControl};
+use crate::jobs::{JobContext, JobControl, JobKind, Service};
 use catalog::{CatalogView, DownloadNews, download_dir, download_work};
 
 /// A job's work: it reports through its context and ends with a summary.
@@ -73,7 +73,7 @@ pub struct ModelManager {
     import_task: Option<Task<crate::Result<PathBuf>>>,
     /// The last import's outcome.
     pub import_note: Option<Result<String, String>>,
-    gpu_task: Option<Task<String>>,
+    gpu_probe: Option<Receiver<String>>,
     gpu: Option<String>,
     catalog_task: Option<Task<CatalogView>>,
     /// The catalog and the status of its entries, once read.
@@ -97,17 +97,22 @@ impl ModelManager {
 
     /// Lists the installed models of `folders` (`None`: the usual folders) and reads the catalog,
     /// where they are not read or being read.
-    pub fn read(&mut self, ctx: &egui::Context, folders: Option<Vec<(PathBuf, ModelSource)>>) {
+    pub fn read(
+        &mut self,
+        service: &Service,
+        ctx: &egui::Context,
+        folders: Option<Vec<(PathBuf, ModelSource)>>,
+    ) {
         if self.list.is_none() && self.list_task.is_none() {
             let listed = folders.clone();
-            self.list_task = Some(Task::spawn("earmark-models", ctx, move || {
+            self.list_task = Some(Task::on(service, "earmark-models", ctx, move || {
                 installed_models(listed.as_deref())
             }));
         }
         if self.catalog.is_none() && self.catalog_task.is_none() {
             let file = self.catalog_file.clone();
             let dir = download_dir(folders.as_deref());
-            self.catalog_task = Some(Task::spawn("earmark-catalog", ctx, move || {
+            self.catalog_task = Some(Task::on(service, "earmark-catalog", ctx, move || {
                 CatalogView::read(file.as_deref(), dir)
             }));
         }
@@ -119,31 +124,44 @@ impl ModelManager {
         self.catalog = None;
     }
 
-    /// Looks for a GPU (once).
-    pub fn probe_gpu(&mut self, ctx: &egui::Context) {
-        if self.gpu.is_some() || self.gpu_task.is_some() {
+    /// Looks for a GPU (once), as a GPU-probe job of `service`.
+    pub fn probe_gpu(&mut self, service: &Service, ctx: &egui::Context) {
+        if self.gpu.is_some() || self.gpu_probe.is_some() {
             return;
         }
-        self.gpu_task = Some(Task::spawn("earmark-gpu-probe", ctx, || {
+        let wake = ctx.clone();
+        let submitted = service.submit_with(JobKind::GpuProbe, "GPU probe", move |_| {
             let probe = || match GpuContext::new(&GpuOptions::default()) {
                 Ok(ctx) => format!("GPU: {}", ctx.describe()),
                 Err(e) => format!("No GPU available ({e}); the CPU is used."),
             };
             // A driver that panics while being probed must not leave the spinner forever.
-            crate::jobs::run_caught(probe).unwrap_or_else(|panicked| {
+            let line = crate::jobs::run_caught(probe).unwrap_or_else(|panicked| {
                 format!("No GPU available (the probe failed: {panicked}); the CPU is used.")
-            })
-        }));
+            });
+            wake.request_repaint();
+            Ok((line.clone(), line))
+        });
+        match submitted {
+            Ok((_, rx)) => self.gpu_probe = Some(rx),
+            Err(e) => self.gpu = Some(format!("No GPU available ({e}); the CPU is used.")),
+        }
     }
 
     /// Imports checkpoint `src` into `dest` (checked by loading it first, which takes seconds
     /// for a large one).
-    pub fn import(&mut self, src: PathBuf, dest: Option<PathBuf>) {
+    pub fn import(
+        &mut self,
+        service: &Service,
+        ctx: &egui::Context,
+        src: PathBuf,
+        dest: Option<PathBuf>,
+    ) {
         let Some(dest) = dest else {
             self.import_note = Some(Err("no data directory to keep models in (set HOME)".into()));
             return;
         };
-        self.import_task = Some(Task::spawn_detached("earmark-import", move || {
+        self.import_task = Some(Task::on(service, "earmark-import", ctx, move || {
             crate::gui::shared::active_model::import(&src, &dest)
         }));
         self.import_note = None;
@@ -207,8 +225,17 @@ impl ModelManager {
         if let Some(view) = poll_slot(&mut self.catalog_task) {
             self.catalog = Some(view);
         }
-        if let Some(line) = poll_slot(&mut self.gpu_task) {
-            self.gpu = Some(line);
+        if let Some(rx) = &self.gpu_probe {
+            match rx.try_recv() {
+                Ok(line) => self.gpu = Some(line),
+                Err(TryRecvError::Disconnected) => {
+                    self.gpu = Some("No GPU available (the probe failed); the CPU is used.".into());
+                }
+                Err(TryRecvError::Empty) => {}
+            }
+            if self.gpu.is_some() {
+                self.gpu_probe = None;
+            }
         }
         self.poll_download();
         if let Some(result) = poll_slot(&mut self.import_task) {
@@ -256,7 +283,7 @@ impl ModelManager {
         if self.wants_reads() {
             commands.push(Command::ReadModels);
         }
-        if cx.opts.probe_gpu && self.gpu.is_none() && self.gpu_task.is_none() {
+        if cx.opts.probe_gpu && self.gpu.is_none() && self.gpu_probe.is_none() {
             commands.push(Command::ProbeGpu);
         }
         if self.download.is_some() {

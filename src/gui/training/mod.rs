@@ -28,7 +28,7 @@ use crate::gui::shared::command::Command;
 use crate::gui::shared::tasks::Task;
 use crate::gui::shared::training_form::TrainingForm;
 use crate::gui::shared::view::ViewCtx;
-use crate::jobs::{JobContext, JobControl};
+use crate::jobs::{JobContext, JobControl, Service};
 use crate::train::dataset::TrainData;
 use crate::train::trainer::{TrainRun, run_job};
 use crate::train::{StepStats, TrainEvent};
@@ -237,12 +237,12 @@ impl TrainingPanel {
     }
 
     /// Evaluates checkpoint `ck` on the evaluation folder, as a background task.
-    pub fn evaluate_checkpoint(&mut self, ctx: &egui::Context, ck: &Path) {
+    pub fn evaluate_checkpoint(&mut self, service: &Service, ctx: &egui::Context, ck: &Path) {
         let Some(folder) = self.form.eval_folder.clone() else {
             return;
         };
         let source = ck.to_path_buf();
-        let task = Task::spawn("earmark-eval", ctx, move || {
+        let task = Task::on(service, "earmark-eval", ctx, move || {
             checkpoints::evaluate_summary(&source, &folder)
         });
         self.evaluations
