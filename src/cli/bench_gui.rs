@@ -185,8 +185,8 @@ pub fn run(args: &GuiBenchArgs) -> anyhow::Result<ExitCode> {
 /// Times reading the table (rows with their tags) and building filtered views of it, as the
 /// window does on a worker thread when a filter changes (best of 5).
 fn tag_filter_figures(library: &std::path::Path) -> anyhow::Result<()> {
-    use earmark::gui::rows::{RowView, load};
-    use earmark::gui::state::SortColumn;
+    use earmark::gui::shared::rows::{RowView, load};
+    use earmark::gui::shared::state::SortColumn;
     let best = |f: &mut dyn FnMut()| -> f64 {
         (0..5)
             .map(|_| {

@@ -4,23 +4,26 @@
 //! - [`command`] and [`actions`]: what panels ask for, carried out once per frame;
 //! - [`state`]: the UI state remembered between runs;
 //! - [`jobs`]: the Jobs tab (every long-running job of the background service);
-//! - `live` (feature `live`): the Live tab's session, pictures and workers;
+//! - `live_view` (feature `live`): the Live tab (its session, pictures, devices and workers);
 //! - [`widgets`]: the spectrogram view;
-//! - [`personal`]: personal tag jobs (add an example, answer the review) and the review list;
+//! - [`personal_tags`]: the Tags tab's personal tags (review list, tag jobs);
 //! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
 //!   [`frame_stats`]: frame times measured by the app.
 
 pub mod app;
+pub mod inspector;
 pub mod jobs;
-pub mod inspect;
+pub mod library;
 #[cfg(feature = "live")]
-pub mod live;
-pub mod models;
-pub mod personal;
-pub mod rows;
-pub mod search;
+pub mod live_view;
+pub mod map;
+pub mod model_manager;
+pub mod personal_tags;
 pub mod shared;
+pub mod similar;
+pub mod training;
+pub mod writeback;
 
 use std::path::PathBuf;
 

@@ -5,30 +5,34 @@
 use eframe::egui;
 
 use crate::gui::app::EarmarkApp;
-use crate::gui::panels::{
-    inspector, library, map, models, sidebar, similar, tags, training,
-};
-#[cfg(feature = "live")]
-use crate::gui::panels::live;
 use crate::gui::shared::command::Command;
-use crate::gui::shared::job_list::format_eta;
+use crate::gui::shared::job_list::{JobState, format_eta};
 use crate::gui::shared::state::{Panel, ThemeChoice};
+use crate::gui::shared::view::ViewCtx;
 
 /// Draws the whole window.
 pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let top = egui::Panel::top("tabs").show(ui, |ui| tabs_ui(ui, app));
+    let hits = app.similar.hits().len();
+    let top = egui::Panel::top("tabs").show(ui, |ui| tabs_ui(ui, &ViewCtx::new(&app.shared), hits));
     app.record_rect("tabs", top.response.rect);
-    let status = egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, app));
+    app.commands.extend(top.inner);
+    let status =
+        egui::Panel::bottom("status").show(ui, |ui| status_ui(ui, &ViewCtx::new(&app.shared)));
     app.record_rect("status", status.response.rect);
+    app.commands.extend(status.inner);
     if app.shared.state.show_sidebar {
         let side = egui::Panel::left("sidebar")
             .resizable(true)
             .default_size(230.0)
-            .show(ui, |ui| sidebar::ui(ui, app));
+            .show(ui, |ui| {
+                app.library.sidebar_ui(ui, &ViewCtx::new(&app.shared))
+            });
         app.record_rect("sidebar", side.response.rect);
+        app.commands.extend(side.inner);
     }
-    let first_start =
-        app.shared.rows_loaded && app.shared.snapshot.roots.is_empty() && app.shared.snapshot.rows.is_empty();
+    let first_start = app.shared.rows_loaded
+        && app.shared.snapshot.roots.is_empty()
+        && app.shared.snapshot.rows.is_empty();
     if app.shared.state.show_inspector && !first_start {
         let insp = egui::Panel::bottom("inspector")
             .resizable(true)
@@ -38,29 +42,39 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 // Keep the panel's height whatever the state shows (a resizable panel
                 // otherwise shrinks to its content, e.g. while a file loads).
                 ui.set_min_height(ui.max_rect().height());
-                inspector::ui(ui, app);
+                app.inspector.ui(ui, &ViewCtx::new(&app.shared))
             });
         app.record_rect("inspector", insp.response.rect);
+        app.commands.extend(insp.inner);
     }
     let central = egui::CentralPanel::default().show(ui, |ui| {
         if first_start && app.shared.state.panel == Panel::Library {
-            welcome_ui(ui, app);
+            let commands = welcome_ui(ui, &ViewCtx::new(&app.shared));
+            app.commands.extend(commands);
             return;
         }
         match app.shared.state.panel {
-            Panel::Library => library::ui(ui, app),
-            Panel::Similar => similar::ui(ui, app),
-            Panel::Map => map::ui(ui, app),
-            Panel::Jobs => {
-                let view = crate::gui::shared::view::ViewCtx::new(&app.shared);
-                let commands = app.jobs_tab.ui(ui, &view);
+            Panel::Library => {
+                let commands = app.library.ui(ui, &ViewCtx::new(&app.shared));
                 app.commands.extend(commands);
             }
-            Panel::Models => models::ui(ui, app),
-            Panel::Training => training_ui(ui, app),
-            Panel::Tags => tags::ui(ui, app),
+            Panel::Similar => {
+                let commands = app.similar.ui(ui, &ViewCtx::new(&app.shared));
+                app.commands.extend(commands);
+            }
+            Panel::Map => {
+                let commands = app.map.ui(ui, &ViewCtx::new(&app.shared));
+                app.commands.extend(commands);
+            }
+            Panel::Jobs => {
+                let commands = app.jobs_tab.ui(ui, &ViewCtx::new(&app.shared));
+                app.commands.extend(commands);
+            }
+            Panel::Models => super::on_models::ui(ui, app),
+            Panel::Training => super::on_training::ui(ui, app),
+            Panel::Tags => super::on_personal_tags::tab_ui(ui, app),
             #[cfg(feature = "live")]
-            Panel::Live => live::ui(ui, app),
+            Panel::Live => super::on_live::tab_ui(ui, app),
             #[cfg(not(feature = "live"))]
             Panel::Live => {
                 ui.label("Live listening is not part of this build (built without `live`).");
@@ -68,33 +82,34 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
         }
     });
     app.record_rect(app.shared.state.panel.label(), central.response.rect);
-    drop_hint_ui(ui, app);
+    drop_hint_ui(ui);
     if app.shared.frames.overlay {
         overlay_ui(ui, app);
     }
 }
 
-fn tabs_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+/// The tab bar: the tabs (Similar with its number of results, Jobs while one runs), the
+/// colour theme and the Inspector / Folders toggles.
+fn tabs_ui(ui: &mut egui::Ui, cx: &ViewCtx, similar_hits: usize) -> Vec<Command> {
+    let mut commands = Vec::new();
     ui.horizontal(|ui| {
         ui.strong("Earmark");
         ui.separator();
         for panel in Panel::TABS {
             let label = match panel {
-                Panel::Similar if !app.similar.hits().is_empty() => {
-                    format!("Similar ({})", app.similar.hits().len())
-                }
-                Panel::Jobs if app.shared.jobs.current().is_some() => "Jobs (running)".to_string(),
+                Panel::Similar if similar_hits > 0 => format!("Similar ({similar_hits})"),
+                Panel::Jobs if cx.jobs.current().is_some() => "Jobs (running)".to_string(),
                 p => p.label().to_string(),
             };
             if ui
-                .selectable_label(app.shared.state.panel == panel, label)
+                .selectable_label(cx.state.panel == panel, label)
                 .clicked()
             {
-                app.push(Command::Show(panel));
+                commands.push(Command::Show(panel));
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            let (icon, next) = match app.shared.state.theme {
+            let (icon, next) = match cx.state.theme {
                 ThemeChoice::Dark => ("Light theme", ThemeChoice::Light),
                 ThemeChoice::Light => ("Dark theme", ThemeChoice::Dark),
                 ThemeChoice::System => ("Dark theme", ThemeChoice::Dark),
@@ -104,17 +119,27 @@ fn tabs_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 .on_hover_text("Colour theme")
                 .clicked()
             {
-                app.shared.state.theme = next;
+                commands.push(Command::SetTheme(next));
             }
-            ui.toggle_value(&mut app.shared.state.show_inspector, "Inspector");
-            ui.toggle_value(&mut app.shared.state.show_sidebar, "Folders");
+            let mut inspector = cx.state.show_inspector;
+            if ui.toggle_value(&mut inspector, "Inspector").changed() {
+                commands.push(Command::ShowInspector(inspector));
+            }
+            let mut sidebar = cx.state.show_sidebar;
+            if ui.toggle_value(&mut sidebar, "Folders").changed() {
+                commands.push(Command::ShowSidebar(sidebar));
+            }
         });
     });
+    commands
 }
 
-fn status_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+/// The status bar: the running job with its progress and Cancel, else the last job's end, and
+/// the newest message for the user with Dismiss.
+fn status_ui(ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
+    let mut commands = Vec::new();
     ui.horizontal(|ui| {
-        let current = app.shared
+        let current = cx
             .jobs
             .entries
             .iter()
@@ -149,20 +174,20 @@ fn status_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                     .text(text),
             );
             if ui.button("Cancel").on_hover_text("Stop this job").clicked() {
-                app.push(Command::CancelJob(i));
+                commands.push(Command::CancelJob(i));
             }
-        } else if let Some(last) = app.shared.jobs.entries.last() {
+        } else if let Some(last) = cx.jobs.entries.last() {
             let line = match &last.state {
-                crate::gui::shared::job_list::JobState::Done(s) => format!("{}: {s}", last.name),
-                crate::gui::shared::job_list::JobState::Cancelled => format!("{}: cancelled", last.name),
-                crate::gui::shared::job_list::JobState::Failed(r) => format!("{} failed: {r}", last.name),
+                JobState::Done(s) => format!("{}: {s}", last.name),
+                JobState::Cancelled => format!("{}: cancelled", last.name),
+                JobState::Failed(r) => format!("{} failed: {r}", last.name),
                 _ => String::new(),
             };
             ui.label(line);
         } else {
             ui.weak("Ready");
         }
-        if let Some(n) = app.shared.notices.last().cloned() {
+        if let Some(n) = cx.notices.last() {
             ui.separator();
             ui.colored_label(ui.visuals().warn_fg_color, n);
             if ui
@@ -170,13 +195,16 @@ fn status_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 .on_hover_text("Dismiss")
                 .clicked()
             {
-                app.shared.notices.pop();
+                commands.push(Command::DismissNotice);
             }
         }
     });
+    commands
 }
 
-fn welcome_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+/// The first start (no folder, no file): what Earmark does and the button that adds a folder.
+fn welcome_ui(ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
+    let mut commands = Vec::new();
     ui.vertical_centered(|ui| {
         ui.add_space(ui.available_height() * 0.22);
         ui.heading("Welcome to Earmark");
@@ -190,19 +218,20 @@ fn welcome_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
             ))
             .clicked()
         {
-            app.push(Command::AddFolderDialog);
+            commands.push(Command::AddFolderDialog);
         }
         ui.add_space(8.0);
         ui.weak("…or drop folders or files onto this window.");
         ui.add_space(14.0);
-        ui.label(app.shared.model_line());
-        if let Some(e) = &app.shared.library_error {
+        ui.label(cx.model_line());
+        if let Some(e) = &cx.library_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
     });
+    commands
 }
 
-fn drop_hint_ui(ui: &mut egui::Ui, _app: &mut EarmarkApp) {
+fn drop_hint_ui(ui: &mut egui::Ui) {
     let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
     if !hovering {
         return;
@@ -239,18 +268,4 @@ fn overlay_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
                 ));
             });
         });
-}
-
-/// The Training tab; its data folders start as the library's folders.
-fn training_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    if app.training.form.roots.is_empty() && !app.training.running() {
-        app.training.form.roots = app.shared.snapshot.present_roots();
-    }
-    match app.training.ui(ui) {
-        Some(training::TrainingRequest::UseModel(p)) => app.push(Command::UseModel(p)),
-        Some(training::TrainingRequest::PickFolder) => app.push(Command::TrainingFolderDialog),
-        Some(training::TrainingRequest::PickEvalFolder) => app.push(Command::EvalFolderDialog),
-        Some(training::TrainingRequest::PickInitModel) => app.push(Command::InitModelDialog),
-        None => {}
-    }
 }

@@ -4,6 +4,16 @@
 
 pub mod handler;
 pub mod layout;
+mod on_inspector;
+mod on_library;
+mod on_map;
+#[cfg(feature = "live")]
+pub mod on_live;
+mod on_models;
+mod on_personal_tags;
+mod on_similar;
+mod on_training;
+mod on_writeback;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,11 +28,10 @@ use crate::gui::shared::command::Command;
 use crate::gui::shared::dialogs::DialogRequest;
 use crate::gui::shared::frame_stats::FrameStats;
 pub use crate::gui::shared::options::{AppOptions, BenchFigures, BenchRun};
-use crate::gui::shared::view::{ModelSlot, PlayerSlot, Shared};
+use crate::gui::shared::view::{ModelSlot, PlayerSlot, Shared, ViewCtx};
 use crate::gui::shared::job_list::{JobKind, JobList, JobNews, JobState};
-use crate::gui::models::{ActiveModel, bundled_default};
-use crate::gui::panels;
-use crate::gui::rows::{RowView, Snapshot};
+use crate::gui::shared::active_model::{ActiveModel, bundled_default};
+use crate::gui::shared::rows::{RowView, Snapshot};
 use crate::gui::shared::state::{STORAGE_KEY, ThemeChoice, UiState};
 use crate::gui::shared::tasks::{Task, poll_slot};
 
@@ -36,23 +45,25 @@ const ROW_REFRESH: Duration = Duration::from_millis(700);
 pub struct EarmarkApp {
     /// What every feature reads; only the command handler changes it.
     pub shared: Shared,
+    /// The library: table, tag filter and side bar.
+    pub library: crate::gui::library::LibraryPanel,
     /// The inspector.
-    pub inspector: panels::inspector::InspectorState,
+    pub inspector: crate::gui::inspector::InspectorPanel,
     /// The similar panel.
-    pub similar: panels::similar::SimilarState,
+    pub similar: crate::gui::similar::SimilarPanel,
     /// The map panel.
-    pub map: panels::map::MapState,
-    /// The models panel.
-    pub models: panels::models::ModelsState,
+    pub map: crate::gui::map::MapPanel,
+    /// The Models tab.
+    pub models: crate::gui::model_manager::ModelManager,
     /// The training panel.
-    pub training: panels::training::TrainingState,
+    pub training: crate::gui::training::TrainingPanel,
     /// The Live tab.
     #[cfg(feature = "live")]
-    pub live: crate::gui::live::LiveState,
+    pub live: crate::gui::live_view::LivePanel,
     /// Writing tags into the files.
-    pub writeback: panels::writeback::WritebackState,
+    pub writeback: crate::gui::writeback::WritebackPanel,
     /// Personal tags: the new-tag field and the review list.
-    pub tags: panels::tags::TagsState,
+    pub tags: crate::gui::personal_tags::PersonalTagsPanel,
     /// The Jobs tab.
     pub jobs_tab: crate::gui::jobs::JobsPanel,
     pub(crate) view_dirty: bool,
@@ -127,7 +138,6 @@ impl EarmarkApp {
                 play_when_loaded: false,
                 frames: FrameStats::default(),
                 notices: queue_error.into_iter().collect(),
-                focus_filter: false,
                 opts,
             },
             view_dirty: true,
@@ -136,6 +146,7 @@ impl EarmarkApp {
             rows_task: None,
             rows_read_at: Instant::now(),
             rows_stale: true,
+            library: Default::default(),
             inspector: Default::default(),
             similar: Default::default(),
             map: Default::default(),
@@ -196,7 +207,7 @@ impl EarmarkApp {
                     self.rows_stale = true;
                     self.rows_read_at = Instant::now() - ROW_REFRESH;
                     if kind == JobKind::Scan {
-                        self.similar.index = None;
+                        self.similar.forget_index();
                         self.map.invalidate();
                         if self.shared.model.active.is_none() {
                             self.shared.model.path = None;
@@ -240,7 +251,7 @@ impl EarmarkApp {
             self.rows_read_at = Instant::now();
             let path = self.shared.library_path.clone();
             self.rows_task = Some(Task::on(&self.shared.service, "earmark-rows", ctx, move || {
-                crate::gui::rows::load(&path)
+                crate::gui::shared::rows::load(&path)
             }));
         }
         if self.rows_stale {
@@ -257,14 +268,14 @@ impl EarmarkApp {
         }
         if self.shared.model.task.is_none() && !self.pending_roots.is_empty() {
             let roots = std::mem::take(&mut self.pending_roots);
-            crate::gui::app::handler::submit_scan(self, roots);
+            on_library::submit_scan(self, roots);
         }
         let wanted = self.shared.wanted_model();
         if wanted != self.shared.model.path && self.shared.model.task.is_none() {
             self.shared.model.path = wanted.clone();
             self.shared.model.active = None;
             self.shared.model.error = None;
-            self.similar.index = None;
+            self.similar.forget_index();
             if let Some(path) = wanted {
                 self.shared.model.task = Some(Task::on(&self.shared.service, "earmark-model", ctx, move || {
                     ActiveModel::describe(&path)
@@ -274,12 +285,18 @@ impl EarmarkApp {
         if let Some((request, answer)) = poll_slot(&mut self.dialog) {
             crate::gui::app::handler::dialog_answered(self, request, answer);
         }
-        panels::inspector::poll(self, ctx);
-        panels::similar::poll(self);
-        panels::map::poll(self);
-        panels::writeback::poll(self);
-        panels::models::poll(self);
-        panels::tags::poll(self, ctx);
+        let polled = self.inspector.poll(ctx, &ViewCtx::new(&self.shared));
+        self.commands.extend(polled);
+        let polled = self.similar.poll(&ViewCtx::new(&self.shared));
+        self.commands.extend(polled);
+        let polled = self.map.poll(&ViewCtx::new(&self.shared));
+        self.commands.extend(polled);
+        let polled = self.writeback.poll(&ViewCtx::new(&self.shared));
+        self.commands.extend(polled);
+        on_models::poll(self);
+        on_training::poll(self);
+        let polled = self.tags.poll(&ViewCtx::new(&self.shared));
+        self.commands.extend(polled);
         if let Some((generation, view)) = poll_slot(&mut self.view_task)
             && generation == self.view_generation
         {
@@ -348,8 +365,7 @@ impl EarmarkApp {
             )
         });
         if find {
-            self.shared.state.panel = crate::gui::shared::state::Panel::Library;
-            self.shared.focus_filter = true;
+            self.commands.push(Command::FocusFilter);
         }
         if overlay {
             self.shared.frames.overlay = !self.shared.frames.overlay;
@@ -376,7 +392,7 @@ impl EarmarkApp {
             && !self.layout_written
             && self.shared.rows_loaded
             && !self.shared.snapshot.rows.is_empty()
-            && self.inspector.data.is_some()
+            && self.inspector.shown().is_some()
             && self.frame_count > 5
         {
             self.layout_written = true;
@@ -430,7 +446,10 @@ impl eframe::App for EarmarkApp {
         self.apply_theme(&ctx);
         self.poll_background(&ctx);
         #[cfg(feature = "live")]
-        crate::gui::live::poll(self, &ctx);
+        {
+            let polled = self.live.poll(&ViewCtx::new(&self.shared), &ctx);
+            self.commands.extend(polled);
+        }
         self.handle_input(&ctx);
         layout::layout_ui(ui, self);
         let commands = std::mem::take(&mut self.commands);
@@ -438,7 +457,7 @@ impl eframe::App for EarmarkApp {
             crate::gui::app::handler::run(self, &ctx, command);
         }
         self.finish_frame(&ctx);
-        if self.shared.jobs.current().is_some() || self.inspector.task.is_some() {
+        if self.shared.jobs.current().is_some() || self.inspector.is_loading() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
         self.shared.frames

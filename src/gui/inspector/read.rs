@@ -14,7 +14,7 @@ use crate::library::examples::PERSONAL_SOURCE;
 use crate::library::head_tags::SegmentTags;
 use crate::tags::{Head, Vocabulary, top_k};
 
-use super::models::ActiveModel;
+use crate::gui::shared::active_model::ActiveModel;
 
 /// Longest audio kept at its source rate for playback; longer files play from 16 kHz mono.
 const MAX_SOURCE_PLAY_S: f64 = 20.0 * 60.0;

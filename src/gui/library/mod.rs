@@ -1,68 +1,107 @@
-//! The library table's tag filter: a menu of every tag in the library with the number of files
-//! carrying it (checked tags narrow the table to files carrying all of them, together with the
-//! text filter), and the chosen tags as removable chips.
+//! The library: the table of every file (a virtualised table with a text filter, Ctrl+F,
+//! sorting by any column, an errors view with each file's reason), its tag filter, and the side
+//! bar with the folders, counts and the model in use.
+//!
+//! [`LibraryPanel`] keeps only what is its own: the keyboard focus request, where the table
+//! scrolls to, and the tag menu's search text. The rows, the filtered view, the filter and the
+//! sorting are shared state the handler changes in answer to the commands this feature returns
+//! (`SetFilter`, `SortTable`, `ShowErrorsOnly`, `ToggleTagFilter`, `Select`, …).
+//!
+//! - `table`: the tool bar and the table (the central tab);
+//! - `sidebar`: the side bar.
+
+mod sidebar;
+mod table;
 
 use eframe::egui;
 
-use crate::gui::app::EarmarkApp;
 use crate::gui::shared::command::Command;
+use crate::gui::shared::view::ViewCtx;
 
-/// Most labels listed at once in the menu (the search field narrows longer lists).
+/// Id of the filter field (focused by Ctrl+F).
+pub const FILTER_ID: &str = "library filter";
+
+/// Most labels listed at once in the tag menu (the search field narrows longer lists).
 const MENU_ROWS: usize = 200;
 
-/// Draws the filter button and the chips of the chosen tags.
-pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let chosen = app.shared.state.tag_filter.clone();
-    let title = if chosen.is_empty() {
-        "Tag filter".to_string()
-    } else {
-        format!("Tag filter ({})", chosen.len())
-    };
-    ui.menu_button(title, |ui| menu_ui(ui, app, &chosen))
-        .response
-        .on_hover_text("Show only files carrying the checked tags");
-    for label in chosen {
-        if ui
-            .small_button(format!("{label} ×"))
-            .on_hover_text("Remove this tag from the filter")
-            .clicked()
-        {
-            app.push(Command::ToggleTagFilter(label));
-        }
-    }
+/// The library's own state.
+#[derive(Debug, Default)]
+pub struct LibraryPanel {
+    /// Move the keyboard focus to the filter on the next frame.
+    focus_filter: bool,
+    /// Scroll the table to this position on the next frame (keyboard moves).
+    scroll_to: Option<usize>,
+    /// The search text of the tag filter menu.
+    tag_search: String,
 }
 
-fn menu_ui(ui: &mut egui::Ui, app: &mut EarmarkApp, chosen: &[String]) {
-    if app.shared.snapshot.labels.is_empty() {
-        ui.weak("No tags yet: choose a tag head in Models and rescan, or add personal tags.");
-        return;
+impl LibraryPanel {
+    /// Puts the keyboard focus in the filter on the next frame.
+    pub fn focus_filter(&mut self) {
+        self.focus_filter = true;
     }
-    ui.add(
-        egui::TextEdit::singleline(&mut app.tags.filter_search)
-            .hint_text("find a tag")
-            .desired_width(180.0),
-    )
-    .on_hover_text("Find a tag");
-    let needle = app.tags.filter_search.trim().to_lowercase();
-    egui::ScrollArea::vertical()
-        .max_height(320.0)
-        .show(ui, |ui| {
-            let listed = app.shared
-                .snapshot
-                .labels
-                .iter()
-                .zip(&app.shared.snapshot.label_counts)
-                .filter(|(l, _)| needle.is_empty() || l.to_lowercase().contains(&needle))
-                .take(MENU_ROWS);
-            let mut toggled = None;
-            for (label, count) in listed {
-                let mut on = chosen.contains(label);
-                if ui.checkbox(&mut on, format!("{label} ({count})")).clicked() {
-                    toggled = Some(label.clone());
+
+    /// Scrolls the table to the row shown at `position` on the next frame.
+    pub fn scroll_to(&mut self, position: usize) {
+        self.scroll_to = Some(position);
+    }
+
+    /// The tag filter: a menu of every tag in the library with the number of files carrying
+    /// it (checked tags narrow the table to files carrying all of them, together with the text
+    /// filter), and the chosen tags as removable chips.
+    fn tag_filter_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
+        let chosen = &cx.state.tag_filter;
+        let title = if chosen.is_empty() {
+            "Tag filter".to_string()
+        } else {
+            format!("Tag filter ({})", chosen.len())
+        };
+        ui.menu_button(title, |ui| self.tag_menu_ui(ui, cx, commands))
+            .response
+            .on_hover_text("Show only files carrying the checked tags");
+        for label in chosen {
+            if ui
+                .small_button(format!("{label} ×"))
+                .on_hover_text("Remove this tag from the filter")
+                .clicked()
+            {
+                commands.push(Command::ToggleTagFilter(label.clone()));
+            }
+        }
+    }
+
+    fn tag_menu_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
+        if cx.snapshot.labels.is_empty() {
+            ui.weak("No tags yet: choose a tag head in Models and rescan, or add personal tags.");
+            return;
+        }
+        ui.add(
+            egui::TextEdit::singleline(&mut self.tag_search)
+                .hint_text("find a tag")
+                .desired_width(180.0),
+        )
+        .on_hover_text("Find a tag");
+        let needle = self.tag_search.trim().to_lowercase();
+        egui::ScrollArea::vertical()
+            .max_height(320.0)
+            .show(ui, |ui| {
+                let listed = cx
+                    .snapshot
+                    .labels
+                    .iter()
+                    .zip(&cx.snapshot.label_counts)
+                    .filter(|(l, _)| needle.is_empty() || l.to_lowercase().contains(&needle))
+                    .take(MENU_ROWS);
+                let mut toggled = None;
+                for (label, count) in listed {
+                    let mut on = cx.state.tag_filter.contains(label);
+                    if ui.checkbox(&mut on, format!("{label} ({count})")).clicked() {
+                        toggled = Some(label.clone());
+                    }
                 }
-            }
-            if let Some(label) = toggled {
-                app.push(Command::ToggleTagFilter(label));
-            }
-        });
+                if let Some(label) = toggled {
+                    commands.push(Command::ToggleTagFilter(label));
+                }
+            });
+    }
 }

@@ -3,64 +3,69 @@
 
 use eframe::egui;
 
-use crate::gui::app::EarmarkApp;
+use super::LibraryPanel;
 use crate::gui::shared::command::Command;
+use crate::gui::shared::state::Panel;
+use crate::gui::shared::view::ViewCtx;
 
-/// Draws the side bar.
-pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    ui.heading("Library");
-    ui.horizontal(|ui| {
-        if ui.button("Add folder…").clicked() {
-            app.push(Command::AddFolderDialog);
+impl LibraryPanel {
+    /// Draws the side bar; what the user asked for comes back as commands.
+    pub fn sidebar_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
+        let mut commands = Vec::new();
+        ui.heading("Library");
+        ui.horizontal(|ui| {
+            if ui.button("Add folder…").clicked() {
+                commands.push(Command::AddFolderDialog);
+            }
+            let can_rescan = cx.snapshot.roots.iter().any(|r| r.present);
+            if ui
+                .add_enabled(can_rescan, egui::Button::new("Rescan"))
+                .on_hover_text("Look for new, changed and removed files")
+                .clicked()
+            {
+                commands.push(Command::Rescan);
+            }
+        });
+        ui.weak("Drop folders or files here to add them.");
+        ui.separator();
+        for root in &cx.snapshot.roots {
+            if root.present {
+                ui.label(root.path.clone()).on_hover_text(&root.path);
+            } else {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Missing: {}", root.path),
+                );
+                ui.small("Folder not found: reconnect the drive or move it back, then rescan.");
+            }
         }
-        let can_rescan = app.shared.snapshot.roots.iter().any(|r| r.present);
-        if ui
-            .add_enabled(can_rescan, egui::Button::new("Rescan"))
-            .on_hover_text("Look for new, changed and removed files")
-            .clicked()
-        {
-            app.push(Command::Rescan);
+        ui.separator();
+        let c = &cx.snapshot.counts;
+        ui.label(format!("{} files", c.files));
+        ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
+        if c.errors > 0 {
+            let label = format!("{} could not be read", c.errors);
+            if ui
+                .link(egui::RichText::new(label).color(ui.visuals().warn_fg_color))
+                .on_hover_text("Show them with the reasons")
+                .clicked()
+            {
+                commands.push(Command::ShowErrorsOnly(true));
+                commands.push(Command::Show(Panel::Library));
+            }
         }
-    });
-    ui.weak("Drop folders or files here to add them.");
-    ui.separator();
-    for root in &app.shared.snapshot.roots {
-        if root.present {
-            ui.label(root.path.clone()).on_hover_text(&root.path);
+        ui.label(format!("{:.1} min of sound", c.duration_s / 60.0));
+        ui.separator();
+        let line = cx.model_line();
+        if cx.model.active.is_some() {
+            ui.label(line);
         } else {
-            ui.colored_label(
-                ui.visuals().error_fg_color,
-                format!("Missing: {}", root.path),
-            );
-            ui.small("Folder not found: reconnect the drive or move it back, then rescan.");
+            ui.colored_label(ui.visuals().warn_fg_color, line);
         }
-    }
-    ui.separator();
-    let c = app.shared.snapshot.counts.clone();
-    ui.label(format!("{} files", c.files));
-    ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
-    if c.errors > 0 {
-        let label = format!("{} could not be read", c.errors);
-        if ui
-            .link(egui::RichText::new(label).color(ui.visuals().warn_fg_color))
-            .on_hover_text("Show them with the reasons")
-            .clicked()
-        {
-            app.shared.state.errors_only = true;
-            app.view_dirty = true;
-            app.push(Command::Show(crate::gui::shared::state::Panel::Library));
+        if let Some(e) = &cx.library_error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
         }
+        ui.small(format!("Index: {}", cx.library_path.display()));
+        commands
     }
-    ui.label(format!("{:.1} min of sound", c.duration_s / 60.0));
-    ui.separator();
-    let line = app.shared.model_line();
-    if app.shared.model.active.is_some() {
-        ui.label(line);
-    } else {
-        ui.colored_label(ui.visuals().warn_fg_color, line);
-    }
-    if let Some(e) = &app.shared.library_error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    ui.small(format!("Index: {}", app.shared.library_path.display()));
 }

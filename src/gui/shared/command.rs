@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::gui::shared::state::Panel;
+use crate::gui::shared::state::{Panel, SortColumn, ThemeChoice};
 
 /// A request from the UI.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,4 +69,76 @@ pub enum Command {
     RetagLibrary,
     /// Show or hide files carrying this tag in the table (the tag filter).
     ToggleTagFilter(String),
+    /// Show this message to the user (the status bar's notices).
+    Notify(String),
+    /// Preview the tag write-back with the chosen fields (a job).
+    WritebackPreview,
+    /// Write the previewed tags into the files (a job).
+    WritebackApply,
+    /// Undo the newest tag write (a job).
+    WritebackUndo,
+    /// Use this colour theme.
+    SetTheme(ThemeChoice),
+    /// Show or hide the inspector.
+    ShowInspector(bool),
+    /// Show or hide the library side bar (its folders).
+    ShowSidebar(bool),
+    /// Dismiss the newest message for the user.
+    DismissNotice,
+    /// Show the library and put the keyboard focus in its filter (Ctrl+F).
+    FocusFilter,
+    /// Filter the table by this text (every word must appear in name, folder or tags).
+    SetFilter(String),
+    /// Sort the table by this column, ascending or not.
+    SortTable(SortColumn, bool),
+    /// Show only the files that could not be read (or every file again).
+    ShowErrorsOnly(bool),
+    /// Read the map's points and its colouring again where they are out of date.
+    RefreshMap,
+    /// Colour the map by this tag (or by none).
+    ColourMapBy(Option<String>),
+    /// Audition similar result `n` (from its best segment after a region search).
+    AuditionResult(usize),
+    /// Load the selected file into the inspector (again, e.g. after its tags changed).
+    InspectSelected,
+    /// The inspector has loaded the selected file: play it if that was asked for.
+    PlayLoaded,
+    /// Start a training run with the Training tab's options.
+    StartTraining,
+    /// Continue the last training run from its newest checkpoint.
+    ResumeTraining,
+    /// Pause the training run, or let a paused one go on.
+    PauseTraining,
+    /// Stop the training run (its checkpoint and model export follow).
+    StopTraining,
+    /// Evaluate this training checkpoint on the Training tab's evaluation folder.
+    EvaluateCheckpoint(PathBuf),
+    /// List the installed models and read the download catalog (Models tab).
+    ReadModels,
+    /// Look for a GPU to show in the Models tab.
+    ProbeGpu,
+    /// Download (or resume) this catalog entry into the models folder.
+    DownloadModel(String),
+    /// Stop the model download in progress (what arrived is kept for a resume).
+    CancelDownload,
+    /// Show the review list of this personal tag in the Tags tab.
+    SetReviewTag(String),
+    /// Keep this threshold and top-N for the tag head of this name (in the settings).
+    SetHeadLimits(String, crate::config::TagLimits),
+    /// Read the review list of the chosen personal tag.
+    ReadReviewList,
+    /// Start listening to the input device, or stop (the Live tab, Ctrl+L).
+    ToggleListening,
+    /// Listen to this input device (`None`: the system's default); kept in the settings.
+    SetInputDevice(Option<String>),
+    /// Play through this output device (`None`: the system's default); kept in the settings.
+    SetOutputDevice(Option<String>),
+    /// List the audio devices (again).
+    ListAudioDevices,
+    /// Find files similar to the last seconds heard live (results in the Similar tab).
+    FindSimilarHeard,
+    /// Save the last seconds heard live into the snippet folder, and scan it.
+    SaveSnippet,
+    /// Import this checkpoint into the models folder and make it the active model.
+    ImportModel(PathBuf),
 }

@@ -3,12 +3,16 @@
 //! the session's job list, frame statistics and the shared widgets. Nothing here imports a
 //! feature or the app.
 
+pub mod active_model;
 pub mod command;
 pub mod dialogs;
 pub mod frame_stats;
 pub mod job_list;
 pub mod options;
+pub mod rows;
+pub mod search;
 pub mod state;
 pub mod tasks;
+pub mod training_form;
 pub mod view;
 pub mod widgets;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::library::query::StatusCounts;
 use crate::library::{ACTIVE_MODEL_KEY, Library};
 
-use super::state::SortColumn;
+use crate::gui::shared::state::SortColumn;
 
 /// One file as the table shows it.
 #[derive(Debug, Clone, PartialEq)]

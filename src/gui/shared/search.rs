@@ -10,7 +10,7 @@ use crate::library::Library;
 use crate::search::region::{region_query, region_search};
 use crate::search::{ClipIndex, Filter};
 
-use super::models::ActiveModel;
+use crate::gui::shared::active_model::ActiveModel;
 
 /// Results per query.
 pub const RESULTS: usize = 50;

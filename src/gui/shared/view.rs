@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use crate::audio::playback::Player;
 use crate::config::Settings;
-use crate::gui::models::ActiveModel;
-use crate::gui::rows::{RowView, Snapshot};
+use crate::gui::shared::active_model::ActiveModel;
+use crate::gui::shared::rows::{RowView, Snapshot};
 use crate::gui::shared::frame_stats::FrameStats;
 use crate::gui::shared::job_list::JobList;
 use crate::gui::shared::options::AppOptions;
@@ -85,8 +85,6 @@ pub struct Shared {
     pub frames: FrameStats,
     /// Messages for the user, newest last.
     pub notices: Vec<String>,
-    /// Move the keyboard focus to the table's filter on the next frame.
-    pub focus_filter: bool,
 }
 
 impl Shared {

@@ -1,193 +1,226 @@
-//! The Similar panel: ranked results of "Find similar" with score bars. A click or Up/Down
+//! The Similar tab: ranked results of "Find similar" with score bars. A click or Up/Down
 //! auditions a result; each row can be revealed in the file manager, and paths copied.
+//!
+//! [`SimilarPanel`] keeps the query in flight, the last results, the result being auditioned
+//! and the clip index kept between queries (until the next scan or model change). The handler
+//! starts queries ([`SimilarPanel::start`], [`SimilarPanel::show_search`]) and auditions.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::gui::app::EarmarkApp;
 use crate::gui::shared::command::Command;
-use crate::gui::search::{SimilarHit, SimilarRequest, SimilarResults, find_similar};
-use crate::gui::shared::state::Panel;
+use crate::gui::shared::search::{SimilarHit, SimilarRequest, SimilarResults, find_similar};
 use crate::gui::shared::tasks::{Task, poll_slot};
+use crate::gui::shared::view::ViewCtx;
 use crate::search::ClipIndex;
 
-/// The panel's live state.
+/// A search on its way.
+pub type SearchTask = Task<crate::Result<SimilarResults>>;
+
+/// The Similar tab's state.
 #[derive(Default)]
-pub struct SimilarState {
+pub struct SimilarPanel {
     /// A query in flight.
-    pub task: Option<Task<crate::Result<SimilarResults>>>,
+    pub task: Option<SearchTask>,
     /// The last results.
-    pub results: Option<SimilarResults>,
+    results: Option<SimilarResults>,
     /// Why the last query failed.
     pub error: Option<String>,
     /// The result being auditioned.
-    pub current: Option<usize>,
+    current: Option<usize>,
     /// The clip index kept between queries: (model id, index).
     pub index: Option<(i64, Arc<ClipIndex>)>,
 }
 
-impl SimilarState {
+impl SimilarPanel {
     /// The hits shown.
     pub fn hits(&self) -> &[SimilarHit] {
         self.results.as_ref().map_or(&[], |r| r.hits.as_slice())
     }
-}
 
-/// Starts a query for the selection (or its region).
-pub fn start(app: &mut EarmarkApp, ctx: &egui::Context) {
-    let Some((file_id, path)) = app.shared.selected.clone() else {
-        app.shared.notices.push("Select a file first.".into());
-        return;
-    };
-    let Some(model) = app.shared.model.active.clone() else {
-        app.similar.error = Some(app.shared.model_line());
-        app.shared.state.panel = Panel::Similar;
-        return;
-    };
-    let region = app
-        .inspector
-        .region
-        .filter(|(a, b)| b > a)
-        .map(|(a, b)| (a as f32, b as f32));
-    let req = SimilarRequest {
-        library: app.shared.library_path.clone(),
-        model,
-        file_id,
-        path,
-        region,
-        index: app.similar.index.clone(),
-    };
-    app.similar.error = None;
-    app.similar.task = Some(Task::spawn("earmark-similar", ctx, move || {
-        find_similar(req)
-    }));
-    app.shared.state.panel = Panel::Similar;
-}
+    /// The last results, once a query has ended.
+    pub fn results(&self) -> Option<&SimilarResults> {
+        self.results.as_ref()
+    }
 
-/// Takes finished results.
-pub fn poll(app: &mut EarmarkApp) {
-    if let Some(result) = poll_slot(&mut app.similar.task) {
-        match result {
-            Ok(r) => {
-                app.similar.index.clone_from(&r.index);
-                app.similar.current = None;
-                app.similar.results = Some(r);
+    /// The clip index kept from the last query, for the next one.
+    pub fn index(&self) -> Option<(i64, Arc<ClipIndex>)> {
+        self.index.clone()
+    }
+
+    /// The clip index is out of date (a scan ended, the model changed).
+    pub fn forget_index(&mut self) {
+        self.index = None;
+    }
+
+    /// Starts a query for the selected file, or for `region` (seconds) of it. `Err` says why
+    /// there is nothing to search for; without a model the tab shows why.
+    pub fn start(
+        &mut self,
+        ctx: &egui::Context,
+        cx: &ViewCtx,
+        region: Option<(f64, f64)>,
+    ) -> Result<(), String> {
+        let Some((file_id, path)) = cx.selected.clone() else {
+            return Err("Select a file first.".into());
+        };
+        let Some(model) = cx.model.active.clone() else {
+            self.error = Some(cx.model_line());
+            return Ok(());
+        };
+        let req = SimilarRequest {
+            library: cx.library_path.clone(),
+            model,
+            file_id,
+            path,
+            region: region
+                .filter(|(a, b)| b > a)
+                .map(|(a, b)| (a as f32, b as f32)),
+            index: self.index(),
+        };
+        self.show_search(Task::spawn("earmark-similar", ctx, move || {
+            find_similar(req)
+        }));
+        Ok(())
+    }
+
+    /// Shows the results of `task` once it is done (a query started elsewhere, e.g. for what
+    /// the Live tab heard).
+    pub fn show_search(&mut self, task: SearchTask) {
+        self.error = None;
+        self.task = Some(task);
+    }
+
+    /// Takes finished results.
+    pub fn poll(&mut self, _cx: &ViewCtx) -> Vec<Command> {
+        if let Some(result) = poll_slot(&mut self.task) {
+            match result {
+                Ok(r) => {
+                    self.index.clone_from(&r.index);
+                    self.current = None;
+                    self.results = Some(r);
+                }
+                Err(e) => self.error = Some(e.to_string()),
             }
-            Err(e) => app.similar.error = Some(e.to_string()),
         }
+        Vec::new()
     }
-}
 
-/// Moves the audition cursor by `step` and plays that result.
-pub fn move_result(app: &mut EarmarkApp, _ctx: &egui::Context, step: i32) {
-    let n = app.similar.hits().len();
-    if n == 0 {
-        return;
+    /// The result `step` rows from the one being auditioned (the first when none is).
+    pub fn step(&self, step: i32) -> Option<usize> {
+        let n = self.hits().len();
+        if n == 0 {
+            return None;
+        }
+        Some(match self.current {
+            Some(i) => (i as i64 + i64::from(step)).clamp(0, n as i64 - 1) as usize,
+            None => 0,
+        })
     }
-    let next = match app.similar.current {
-        Some(i) => (i as i64 + i64::from(step)).clamp(0, n as i64 - 1) as usize,
-        None => 0,
-    };
-    audition(app, next);
-}
 
-fn audition(app: &mut EarmarkApp, i: usize) {
-    let Some(hit) = app.similar.hits().get(i).cloned() else {
-        return;
-    };
-    app.similar.current = Some(i);
-    if let Some(at) = hit.at_s {
-        app.inspector.pending_seek = Some(f64::from(at));
+    /// Marks result `i` as auditioned and returns it.
+    pub fn audition(&mut self, i: usize) -> Option<SimilarHit> {
+        let hit = self.hits().get(i).cloned()?;
+        self.current = Some(i);
+        Some(hit)
     }
-    app.push(Command::Audition(hit.file_id, hit.path));
-}
 
-/// Draws the panel.
-pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    if app.similar.task.is_some() {
+    /// Draws the tab; what the user asked for comes back as commands.
+    pub fn ui(&mut self, ui: &mut egui::Ui, _cx: &ViewCtx) -> Vec<Command> {
+        let mut commands = Vec::new();
+        if self.task.is_some() {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Searching…");
+            });
+        }
+        if let Some(e) = &self.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        let Some(results) = self.results.as_ref() else {
+            if self.task.is_none() && self.error.is_none() {
+                ui.weak("Select a file and press Enter (or \"Find similar\") to list the sounds closest to it.");
+            }
+            return commands;
+        };
+        let query = file_name(&results.query);
+        let heading = match results.region {
+            Some((a, b)) => format!("Similar to {query}, {a:.2}–{b:.2} s"),
+            None => format!("Similar to {query}"),
+        };
+        let hits = &results.hits;
         ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Searching…");
-        });
-    }
-    if let Some(e) = &app.similar.error {
-        ui.colored_label(ui.visuals().error_fg_color, e);
-    }
-    let Some(results) = app.similar.results.as_ref() else {
-        if app.similar.task.is_none() && app.similar.error.is_none() {
-            ui.weak("Select a file and press Enter (or \"Find similar\") to list the sounds closest to it.");
-        }
-        return;
-    };
-    let query = std::path::Path::new(&results.query)
-        .file_name()
-        .map_or_else(
-            || results.query.clone(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-    let heading = match results.region {
-        Some((a, b)) => format!("Similar to {query}, {a:.2}–{b:.2} s"),
-        None => format!("Similar to {query}"),
-    };
-    let hits = results.hits.clone();
-    ui.horizontal(|ui| {
-        ui.heading(heading);
-        if ui
-            .button("Copy paths")
-            .on_hover_text("All result paths, one per line")
-            .clicked()
-        {
-            app.push(Command::CopyPaths(
-                hits.iter().map(|h| h.path.clone()).collect(),
-            ));
-        }
-    });
-    ui.weak("Click or Up/Down to audition.");
-    if hits.is_empty() {
-        ui.label("No other analysed file to compare with.");
-        return;
-    }
-    let mut clicked = None;
-    egui::ScrollArea::vertical()
-        .auto_shrink(false)
-        .show(ui, |ui| {
-            for (i, hit) in hits.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    ui.monospace(format!("{:>3}", i + 1));
-                    ui.add(
-                        egui::ProgressBar::new(hit.score.clamp(0.0, 1.0))
-                            .desired_width(120.0)
-                            .text(format!("{:.3}", hit.score)),
-                    );
-                    let name = std::path::Path::new(&hit.path)
-                        .file_name()
-                        .map_or_else(|| hit.path.clone(), |n| n.to_string_lossy().into_owned());
-                    let label = match hit.at_s {
-                        Some(at) => format!("{name}  @ {at:.1} s"),
-                        None => name,
-                    };
-                    if ui
-                        .selectable_label(app.similar.current == Some(i), label)
-                        .on_hover_text(&hit.path)
-                        .clicked()
-                    {
-                        clicked = Some(i);
-                    }
-                    if ui.small_button("Reveal").clicked() {
-                        app.push(Command::Reveal(hit.path.clone()));
-                    }
-                    if ui
-                        .small_button("Copy")
-                        .on_hover_text("Copy the path")
-                        .clicked()
-                    {
-                        app.push(Command::CopyPaths(vec![hit.path.clone()]));
-                    }
-                });
+            ui.heading(heading);
+            if ui
+                .button("Copy paths")
+                .on_hover_text("All result paths, one per line")
+                .clicked()
+            {
+                commands.push(Command::CopyPaths(
+                    hits.iter().map(|h| h.path.clone()).collect(),
+                ));
             }
         });
-    if let Some(i) = clicked {
-        audition(app, i);
+        ui.weak("Click or Up/Down to audition.");
+        if hits.is_empty() {
+            ui.label("No other analysed file to compare with.");
+            return commands;
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink(false)
+            .show(ui, |ui| {
+                for (i, hit) in hits.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        hit_ui(ui, i, hit, self.current == Some(i), &mut commands);
+                    });
+                }
+            });
+        commands
     }
+}
+
+/// One result row: rank, score bar, name (click to audition), Reveal and Copy.
+fn hit_ui(
+    ui: &mut egui::Ui,
+    i: usize,
+    hit: &SimilarHit,
+    current: bool,
+    commands: &mut Vec<Command>,
+) {
+    ui.monospace(format!("{:>3}", i + 1));
+    ui.add(
+        egui::ProgressBar::new(hit.score.clamp(0.0, 1.0))
+            .desired_width(120.0)
+            .text(format!("{:.3}", hit.score)),
+    );
+    let name = file_name(&hit.path);
+    let label = match hit.at_s {
+        Some(at) => format!("{name}  @ {at:.1} s"),
+        None => name,
+    };
+    if ui
+        .selectable_label(current, label)
+        .on_hover_text(&hit.path)
+        .clicked()
+    {
+        commands.push(Command::AuditionResult(i));
+    }
+    if ui.small_button("Reveal").clicked() {
+        commands.push(Command::Reveal(hit.path.clone()));
+    }
+    if ui
+        .small_button("Copy")
+        .on_hover_text("Copy the path")
+        .clicked()
+    {
+        commands.push(Command::CopyPaths(vec![hit.path.clone()]));
+    }
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }

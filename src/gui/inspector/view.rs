@@ -1,0 +1,224 @@
+//! Drawing the inspector: the file's name and facts, the button row (play, find similar,
+//! export, reveal, add a tag), the tags, the spectrogram with its waveform and the tag
+//! timeline under it.
+
+use std::path::Path;
+
+use eframe::egui;
+
+use super::InspectorPanel;
+use crate::gui::shared::command::Command;
+use crate::gui::shared::rows::format_duration;
+use crate::gui::shared::view::{PlayerSlot, ViewCtx};
+use crate::gui::shared::widgets::spectrogram::{HZ_AXIS, Spectrogram, SpectrogramAction};
+use crate::gui::shared::widgets::timeline::Timeline;
+
+type TagList = Vec<(String, f32)>;
+
+impl InspectorPanel {
+    /// Draws the inspector; what the user asked for comes back as commands.
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let Some((id, path)) = cx.selected.clone() else {
+            ui.add_space(ui.max_rect().height() * 0.4);
+            ui.vertical_centered(|ui| {
+                ui.weak("Select a file to see and hear it. Up/Down move, Space plays, Enter finds similar sounds.");
+            });
+            return commands;
+        };
+        if let Some(e) = &self.error {
+            ui.heading(file_name(&path));
+            ui.colored_label(
+                ui.visuals().error_fg_color,
+                format!("This file cannot be shown: {e}"),
+            );
+            return commands;
+        }
+        let Some(data) = self.data.as_ref().filter(|d| d.file_id == id) else {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(format!("Loading {}…", file_name(&path)));
+            });
+            return commands;
+        };
+        let file_id = data.file_id;
+        let duration = data.duration_s;
+        let facts = format!(
+            "{} · {} Hz · {} ch · {}",
+            format_duration(data.duration_s),
+            data.sample_rate,
+            data.channels,
+            data.codec
+        );
+        let image_problem = data.image.as_ref().err().cloned();
+        let stored = data.stored_tags.clone();
+        let personal = data.personal_tags.clone();
+        let predicted = data.predicted.clone();
+        let (playing, position) = match &cx.player {
+            PlayerSlot::Open(p) if cx.player_file == Some(file_id) => {
+                (p.is_playing(), Some(p.position_s()))
+            }
+            _ => (false, None),
+        };
+        ui.horizontal(|ui| {
+            ui.heading(file_name(&path));
+            ui.weak(facts);
+        });
+        ui.horizontal(|ui| {
+            let label = if playing { "Pause" } else { "Play" };
+            if ui.button(label).on_hover_text("Space").clicked() {
+                commands.push(Command::PlayPause);
+            }
+            if let Some(p) = position {
+                ui.monospace(format!(
+                    "{} / {}",
+                    format_duration(p),
+                    format_duration(duration)
+                ));
+            }
+            let similar = if self.region.is_some() {
+                "Find similar to region"
+            } else {
+                "Find similar"
+            };
+            if ui.button(similar).on_hover_text("Enter").clicked() {
+                commands.push(Command::FindSimilar);
+            }
+            if ui.button("Export PNG…").clicked() {
+                commands.push(Command::ExportPngDialog);
+            }
+            if ui
+                .button("Reveal")
+                .on_hover_text("Open the folder in the file manager")
+                .clicked()
+            {
+                commands.push(Command::Reveal(path.clone()));
+            }
+            if let Some((a, b)) = self.region {
+                ui.weak(format!("Region {a:.2}–{b:.2} s"));
+            }
+            if !self.new_tag.is_open() {
+                commands.extend(self.new_tag.ui(ui, cx, file_id, self.region));
+            }
+        });
+        if self.new_tag.is_open() {
+            commands.extend(self.new_tag.ui(ui, cx, file_id, self.region));
+        }
+        if let PlayerSlot::Failed(reason) = &cx.player {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("No sound: {reason}. Playback is off; everything else works."),
+            );
+        }
+        tags_ui(ui, &stored, predicted.as_ref());
+        personal_ui(ui, &personal);
+        if let Some(p) = &self.exported {
+            ui.weak(format!("Saved {}", p.display()));
+        }
+        if let Some(why) = image_problem {
+            ui.weak(format!("No spectrogram: {why}"));
+        }
+        if playing {
+            ui.ctx()
+                .request_repaint_after(std::time::Duration::from_millis(30));
+        }
+        if let Some(SpectrogramAction::Seek(t)) = self.picture_ui(ui, duration, position) {
+            commands.push(Command::Seek(t));
+        }
+        commands
+    }
+
+    /// The spectrogram with the waveform, the region and the playhead, and the tag timeline
+    /// under it.
+    fn picture_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        duration: f64,
+        playhead: Option<f64>,
+    ) -> Option<SpectrogramAction> {
+        let data = self.data.as_ref()?;
+        let timeline_height = data.timeline.as_ref().map_or(0.0, |(_, t)| {
+            Timeline::height(t) + ui.spacing().item_spacing.y
+        });
+        let widget = Spectrogram {
+            texture: self.texture.as_ref(),
+            peaks: &data.peaks,
+            duration_s: duration,
+            view: &mut self.view,
+            region: &mut self.region,
+            playhead,
+        };
+        let spectrogram_size = egui::vec2(
+            ui.available_width(),
+            (ui.available_height() - timeline_height).max(0.0),
+        );
+        let action = ui.allocate_ui(spectrogram_size, |ui| widget.ui(ui)).inner;
+        if let Some((source, tags)) = &data.timeline {
+            Timeline {
+                tags,
+                source,
+                view: self.view,
+                gutter: HZ_AXIS,
+            }
+            .ui(ui);
+        }
+        action
+    }
+}
+
+fn tags_ui(ui: &mut egui::Ui, stored: &TagList, predicted: Option<&Result<TagList, String>>) {
+    ui.horizontal_wrapped(|ui| {
+        if !stored.is_empty() {
+            ui.label("Tags:");
+            for (label, score) in stored {
+                ui.label(
+                    egui::RichText::new(format!("{label} {score:.2}"))
+                        .background_color(ui.visuals().faint_bg_color),
+                );
+            }
+        }
+        match predicted {
+            Some(Ok(tags)) => {
+                ui.label("Predicted:");
+                for (label, p) in tags {
+                    ui.add(
+                        egui::ProgressBar::new(*p)
+                            .desired_width(90.0)
+                            .text(format!("{label} {p:.2}")),
+                    );
+                }
+            }
+            Some(Err(why)) => {
+                ui.weak(format!("No predicted tags: {why}"));
+            }
+            None if stored.is_empty() => {
+                ui.weak("No tags yet: choose a tag head in Models.");
+            }
+            None => {}
+        }
+    });
+}
+
+/// The file's personal tags: examples carry 1.00, predictions their probability.
+fn personal_ui(ui: &mut egui::Ui, personal: &TagList) {
+    if personal.is_empty() {
+        return;
+    }
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Your tags:");
+        for (label, p) in personal {
+            ui.add(
+                egui::ProgressBar::new(*p)
+                    .desired_width(90.0)
+                    .fill(ui.visuals().selection.bg_fill)
+                    .text(format!("{label} {p:.2}")),
+            );
+        }
+    });
+}
+
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}
