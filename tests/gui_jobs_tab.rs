@@ -153,3 +153,61 @@ fn training_and_a_download_show_in_the_jobs_tab_and_cancel_there() {
     let runs = std::fs::read_dir(data.join("training")).unwrap().count();
     assert_eq!(runs, 1, "the run has its folder in the data directory");
 }
+
+/// A training run that panics ends its job "failed: internal error: <message>" (the Training tab
+/// hears the same reason), and the service goes on with the next job.
+#[test]
+fn a_training_job_that_panics_fails_with_its_message_and_the_next_job_runs() {
+    use earmark::gui::shared::job_list::{JobList, JobState};
+    use earmark::jobs::{JobKind, Service};
+    use earmark::train::TrainEvent;
+    use earmark::train::trainer::run_job;
+
+    let service = Service::new();
+    let (tx, heard) = crossbeam_channel::unbounded();
+    service
+        .submit(JobKind::Training, "Training run-1", move |ctx| {
+            run_job(
+                || panic!("the data set vanished"),
+                ctx,
+                |ev| {
+                    let _ = tx.send(ev);
+                },
+            )
+        })
+        .unwrap();
+    service
+        .submit(JobKind::Download, "Download tiny", |_| Ok("fetched".into()))
+        .unwrap();
+    let mut list = JobList::default();
+    let start = std::time::Instant::now();
+    loop {
+        list.follow(&service);
+        if list.entries.len() == 2 && list.entries.iter().all(|j| j.state.finished()) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the jobs did not end"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let reason = "internal error: the data set vanished";
+    let training = list.entries.iter().find(|j| j.kind == JobKind::Training);
+    assert_eq!(
+        training.map(|j| &j.state),
+        Some(&JobState::Failed(reason.into()))
+    );
+    let download = list.entries.iter().find(|j| j.kind == JobKind::Download);
+    assert_eq!(
+        download.map(|j| &j.state),
+        Some(&JobState::Done("fetched".into()))
+    );
+    let events: Vec<TrainEvent> = heard.try_iter().collect();
+    assert_eq!(
+        events,
+        vec![TrainEvent::Failed {
+            reason: reason.into()
+        }]
+    );
+}

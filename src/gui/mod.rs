@@ -7,7 +7,9 @@
 //! - `live_view` (feature `live`): the Live tab (its session, pictures, devices and workers);
 //! - [`widgets`]: the spectrogram view;
 //! - [`personal_tags`]: the Tags tab's personal tags (review list, tag jobs);
-//! - [`rows`], [`inspect`], [`search`], [`models`]: the data behind the panels, read on worker
+//! - [`model_manager`]: the Models tab (installed models, downloads, device, tag head);
+//! - [`training`]: the Training tab (the run form, its run as a job, plots, checkpoints);
+//! - [`rows`], [`inspect`], [`search`]: the data behind the panels, read on worker
 //!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
 //!   [`frame_stats`]: frame times measured by the app.
 

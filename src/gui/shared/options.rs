@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use crate::config::Settings;
-use crate::gui::models::ModelSource;
+use crate::gui::shared::active_model::ModelSource;
 use crate::gui::shared::dialogs::{Dialogs, SystemDialogs};
 use crate::gui::shared::frame_stats::Percentiles;
 
@@ -56,7 +56,7 @@ pub struct AppOptions {
     pub probe_gpu: bool,
     /// Where eframe keeps the window state (`None`: the platform's data directory).
     pub persistence_path: Option<PathBuf>,
-    /// Folders listed in the Models panel (`None`: [`crate::gui::models::model_folders`]).
+    /// Folders listed in the Models panel (`None`: [`crate::gui::shared::active_model::model_folders`]).
     pub model_folders: Option<Vec<(PathBuf, ModelSource)>>,
 }
 
@@ -77,4 +77,3 @@ impl Default for AppOptions {
         }
     }
 }
-

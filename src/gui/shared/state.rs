@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::gui::panels::training_form::TrainingForm;
+use crate::gui::shared::training_form::TrainingForm;
 use crate::library::analyse::Budget;
 
 /// Key of the state in eframe's storage.
