@@ -207,6 +207,11 @@ impl Service {
         self.inner.news_rx.try_iter().collect()
     }
 
+    /// Whether there is news to take (the window then draws another frame soon).
+    pub fn has_news(&self) -> bool {
+        !self.inner.news_rx.is_empty()
+    }
+
     /// Tells whoever follows the service.
     pub(super) fn news(&self, news: ServiceNews) {
         let _ = self.inner.news_tx.send(news);

@@ -457,7 +457,9 @@ impl eframe::App for EarmarkApp {
             crate::gui::app::handler::run(self, &ctx, command);
         }
         self.finish_frame(&ctx);
-        if self.shared.jobs.current().is_some() || self.inspector.is_loading() {
+        // A job submitted this frame reaches the job list on the next one.
+        let jobs_busy = self.shared.jobs.busy() || self.shared.service.has_news();
+        if jobs_busy || self.inspector.is_loading() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
         self.shared.frames

@@ -167,6 +167,14 @@ impl JobList {
             .any(|j| j.kind == kind && !j.state.finished())
     }
 
+    /// Whether any job, listed or not, is queued or running.
+    pub fn busy(&self) -> bool {
+        self.entries
+            .iter()
+            .chain(&self.unlisted)
+            .any(|j| !j.state.finished())
+    }
+
     /// The first unfinished listed job, if any.
     pub fn current(&self) -> Option<&JobEntry> {
         self.entries.iter().find(|j| !j.state.finished())
@@ -227,6 +235,7 @@ mod tests {
         service
             .submit(JobKind::GpuProbe, "Probe", |_| Ok("one GPU".into()))
             .unwrap();
+        assert!(service.has_news(), "two jobs to take");
         let mut task = service.task("earmark-test-list", || -> u8 { panic!("gone") }, || {});
         let mut news = Vec::new();
         for _ in 0..4000 {
@@ -240,6 +249,7 @@ mod tests {
             std::thread::sleep(Duration::from_millis(5));
         }
         news.extend(list.follow(&service));
+        assert!(!list.busy() && !service.has_news());
         assert_eq!(list.entries.len(), 1, "a probe is not listed");
         assert_eq!(list.index_of(download.id), Some(0));
         let entry = list.get(download.id).unwrap();
