@@ -5,6 +5,8 @@
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/download_fixture.rs"]
 mod download_fixture;
@@ -13,32 +15,36 @@ mod http_server;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use app::{
+    AppOptions, H, ModelSource, ScriptedDialogs, click_button, harness, has_label, has_text,
+    in_child_with_env, progress_texts, spinning, text_with, texts, wait_for,
+};
 use common::fixture;
 use download_fixture::encoder_entry;
+use earmark::catalog::verify::sha256_file;
 use earmark::config::Settings;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::models::ModelSource;
-use earmark::gui::{AppOptions, EarmarkApp};
-use earmark::models_catalog::verify::sha256_file;
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use http_server::FileServer;
 
-type H = Harness<'static, EarmarkApp>;
+/// The download's bar: "tiny.safetensors: 12 kB of 519 kB · 136 kB/s · 3 s left".
+fn transfer(h: &H) -> Option<String> {
+    progress_texts(h)
+        .into_iter()
+        .find(|t| t.starts_with("tiny.safetensors: "))
+}
 
-fn wait_until(h: &mut H, what: &str, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(3);
+/// The kilobytes of "12 kB".
+fn kilobytes(text: &str) -> f64 {
+    text.trim().strip_suffix(" kB").unwrap().parse().unwrap()
+}
+
+/// The catalog and the installed models are listed (nothing is being read).
+fn listed(h: &H) -> bool {
+    has_label(h, "Class names come with the heads that use them.")
+        && has_label(h, "Installed models")
+        && !spinning(h)
 }
 
 fn catalog(server: &FileServer, dir: &Path) -> std::path::PathBuf {
@@ -65,6 +71,16 @@ fn catalog(server: &FileServer, dir: &Path) -> std::path::PathBuf {
 
 #[test]
 fn download_cancel_resume_and_a_404_in_the_models_panel() {
+    // The catalog is the app's variable's file, written below once the server runs.
+    let cat = std::env::temp_dir()
+        .join("earmark-gui-tests")
+        .join("downloads-catalog.toml");
+    if !in_child_with_env(
+        "download_cancel_resume_and_a_404_in_the_models_panel",
+        &[("EARMARK_CATALOG", &cat)],
+    ) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let models = dir.path().join("models");
     let server = FileServer::start();
@@ -72,65 +88,61 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     server.put("tiny.safetensors", body.clone());
     // Slow enough (≈ 4 s in all) to be caught half way.
     server.slow("tiny.safetensors", Some(Duration::from_millis(30)));
-    let cat = catalog(&server, dir.path());
+    std::fs::create_dir_all(cat.parent().unwrap()).unwrap();
+    std::fs::copy(catalog(&server, dir.path()), &cat).unwrap();
+    let settings_dir = dir.path().join("config");
     let opts = AppOptions {
         library: Some(dir.path().join("library.sqlite")),
         settings: Settings {
             device: "cpu".into(),
             ..Settings::default()
         },
+        settings_dir: Some(settings_dir.clone()),
         dialogs: Arc::new(ScriptedDialogs::default()),
         probe_gpu: false,
         model_folders: Some(vec![(models.clone(), ModelSource::Installed)]),
         ..AppOptions::default()
     };
-    let mut h: H = Harness::builder()
-        .with_size([1280.0, 800.0])
-        .with_max_steps(10_000)
-        .build_eframe(move |cc| EarmarkApp::new(cc, opts));
-    h.state_mut().models.catalog_file = Some(cat);
-    h.get_by_label("Models").click();
-    wait_until(&mut h, "the catalog", |a| {
-        a.models.catalog.is_some() && a.models.list.is_some()
-    });
+    let mut h = harness(opts, [1280.0, 800.0]);
+    click_button(&mut h, "Models");
+    wait_for(&mut h, "the catalog", 60, listed);
     h.get_by_label("Available to download");
     h.get_by_label("tiny");
     h.get_by_label("gone");
+    h.get_by_label("No model installed: import one or train one.");
 
     // Download the first entry; stop it once bytes have arrived.
     h.get_all_by_label("Download").next().unwrap().click();
-    wait_until(&mut h, "the first bytes and a speed", |a| {
-        a.models
-            .download
-            .as_ref()
-            .and_then(|d| d.progress())
-            .is_some_and(|p| p.done > 0 && p.eta.is_some())
+    wait_for(&mut h, "the first bytes and a speed", 60, |h| {
+        transfer(h).is_some_and(|t| {
+            let done = t.split(": ").nth(1).unwrap().split(" of ").next().unwrap();
+            kilobytes(done) > 0.0 && t.ends_with(" left")
+        })
     });
-    let progress = h
-        .state()
-        .models
-        .download
-        .as_ref()
+    // The bar's text says how far (of the whole file), how fast and how long.
+    let bar = transfer(&h).unwrap();
+    let parts: Vec<&str> = bar.split(" · ").collect();
+    assert_eq!(parts.len(), 3, "{bar}");
+    let (done, total) = parts[0]
+        .strip_prefix("tiny.safetensors: ")
         .unwrap()
-        .progress()
+        .split_once(" of ")
         .unwrap();
-    assert_eq!(progress.total, Some(body.len() as u64));
-    assert!(progress.done < body.len() as u64, "{progress:?}");
-    // Roughly 4 KiB per 30 ms (≈ 136 kB/s): the speed shown is of that order.
-    assert!(
-        (5_000.0..400_000.0).contains(&progress.bytes_per_sec),
-        "{progress:?}"
+    assert_eq!(
+        total,
+        earmark::catalog::installed::format_size(body.len() as u64),
+        "{bar}"
     );
-    // The bar's text says how far, how fast and how long.
-    assert!(h.query_by_label_contains(" of 519 kB · ").is_some());
-    assert!(h.query_by_label_contains("/s · ").is_some());
-    assert!(h.query_by_label_contains(" left").is_some());
-    h.get_by_label("Cancel").click();
-    wait_until(&mut h, "the cancelled download", |a| {
-        a.models.download.is_none() && a.models.catalog.is_some()
+    assert!(kilobytes(done) < kilobytes(total), "{bar}");
+    // Roughly 4 KiB per 30 ms (≈ 136 kB/s): the speed shown is of that order.
+    let speed = kilobytes(parts[1].strip_suffix("/s").unwrap());
+    assert!((5.0..400.0).contains(&speed), "{bar}");
+    assert!(bar.contains(" of 519 kB · "), "{bar}");
+    // Cancel (the download's own button, or the status bar's for the job).
+    h.get_all_by_label("Cancel").next().unwrap().click();
+    wait_for(&mut h, "the cancelled download", 60, |h| {
+        has_text(h, "Download of tiny cancelled") && has_label(h, "Resume") && listed(h)
     });
-    let note = h.state().models.download_note.clone().unwrap().unwrap_err();
-    assert!(note.contains("cancelled"), "{note}");
     let part = models.join("tiny.safetensors.part");
     let kept = std::fs::metadata(&part).unwrap().len();
     assert!(kept > 0 && kept < body.len() as u64, "{kept}");
@@ -139,11 +151,8 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     // Resume at full speed: the rest is asked for with a Range request.
     server.slow("tiny.safetensors", None);
     h.get_by_label("Resume").click();
-    wait_until(&mut h, "the finished download", |a| {
-        a.models.download.is_none()
-            && a.models.download_note.as_ref().is_some_and(Result::is_ok)
-            && a.models.list.is_some()
-            && a.models.catalog.is_some()
+    wait_for(&mut h, "the finished download", 60, |h| {
+        has_text(h, "Downloaded tiny: ") && has_label(h, "Download again") && listed(h)
     });
     assert_eq!(
         std::fs::read(models.join("tiny.safetensors")).unwrap(),
@@ -151,27 +160,25 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     );
     let last = server.requests_for("tiny.safetensors").pop().unwrap();
     assert_eq!(last.range, Some(format!("bytes={kept}-")));
-    let listed = h.state().models.list.clone().unwrap();
+    // Listed among the installed models as an encoder.
+    h.get_by_label("tiny.safetensors");
     assert!(
-        listed
-            .iter()
-            .any(|m| m.path == models.join("tiny.safetensors") && m.config.is_ok()),
-        "{listed:?}"
+        has_text(&h, "-d · ") && !has_text(&h, "not an encoder"),
+        "{:?}",
+        texts(&h)
     );
-    h.get_by_label("Download again");
 
     // A file the server does not have: the 404 is shown, nothing is written.
     h.get_by_label("Download").click();
-    wait_until(&mut h, "the failed download", |a| {
-        a.models.download.is_none() && a.models.download_note.as_ref().is_some_and(Result::is_err)
+    wait_for(&mut h, "the failed download", 60, |h| {
+        has_text(h, "Download of gone failed: ") && listed(h)
     });
-    let note = h.state().models.download_note.clone().unwrap().unwrap_err();
+    let note = text_with(&h, "Download of gone failed: ");
     assert!(
         note.starts_with("Download of gone failed: http://"),
         "{note}"
     );
     assert!(note.contains("HTTP 404 Not Found"), "{note}");
-    h.get_by_label_contains("HTTP 404 Not Found");
     assert!(!models.join("gone.pt").exists());
 
     // Heads unpacked from a probe archive are offered as tag heads, with their class names.
@@ -185,20 +192,16 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     )
     .unwrap();
     h.get_by_label("Refresh").click();
-    wait_until(&mut h, "the heads", |a| {
-        a.models
-            .catalog
-            .as_ref()
-            .is_some_and(|c| !c.heads.is_empty())
+    wait_for(&mut h, "the heads", 60, |h| {
+        has_label(h, "matpac++_general_audio / esc50") && listed(h)
     });
-    h.get_by_label("matpac++_general_audio / esc50");
+    h.get_by_label("class names");
     h.get_by_label("Use head").click();
     h.run_steps(3);
-    let settings = &h.state().settings;
-    assert_eq!(settings.head.as_ref(), Some(&head));
-    assert_eq!(
-        settings.head_labels.as_ref(),
-        Some(&group.join("esc50.vocab.txt"))
-    );
     h.get_by_label("in use");
+    // The Tag head section names it, and the settings file keeps it with its class names.
+    h.get_by_label(&head.display().to_string());
+    let settings = Settings::load_from(&settings_dir);
+    assert_eq!(settings.head.as_ref(), Some(&head));
+    assert_eq!(settings.head_labels, Some(group.join("esc50.vocab.txt")));
 }

@@ -181,6 +181,13 @@ pub fn shown_number(h: &H, suffix: &str) -> Option<u64> {
     }
 }
 
+/// A spinner (a progress indicator without text) is shown: something is being read.
+pub fn spinning(h: &H) -> bool {
+    nodes(h)
+        .iter()
+        .any(|(r, t)| *r == Role::ProgressIndicator && t.is_empty())
+}
+
 /// Whether a background job runs: the Jobs tab says "Jobs (running)".
 pub fn job_running(h: &H) -> bool {
     has_label(h, "Jobs (running)")
