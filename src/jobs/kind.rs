@@ -43,11 +43,7 @@ pub enum JobKind {
     Task,
 }
 
-#[allow(non_upper_case_globals)]
 impl JobKind {
-    /// The old name of [`JobKind::Refit`], kept while the window's panels move over.
-    pub const Tags: JobKind = JobKind::Refit;
-
     /// Every kind.
     pub const ALL: [JobKind; 10] = [
         JobKind::Scan,
@@ -165,7 +161,6 @@ mod tests {
             assert_eq!(kind.listed(), long, "{kind:?}");
             assert!(!kind.can_pause() || kind.can_cancel(), "{kind:?}");
         }
-        assert_eq!(JobKind::Tags, JobKind::Refit);
         assert_eq!(JobKind::GpuProbe.thread_name(), "earmark-gpu-probe");
         assert_eq!(JobKind::Scan.lane(), Lane::Library);
         assert_eq!(JobKind::Training.lane(), Lane::Own);

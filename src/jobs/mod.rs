@@ -13,6 +13,14 @@
 //! - [`event`]: [`JobEvent`], [`Progress`], [`EventSink`], [`ProgressTracker`];
 //! - [`control`]: [`JobControl`] (cancel, pause, resume);
 //! - [`guard`]: [`run_caught`], where background work runs with its panics caught.
+//!
+//! Adding background work: long work is a job — choose its [`JobKind`] (a new kind says its
+//! lane, whether the Jobs tab lists it and whether it pauses), submit it with
+//! [`Service::submit`] (in the window: from the command handler), report with
+//! [`JobContext::progress`] / [`JobContext::note`] and call [`JobContext::checkpoint`] between
+//! items. A quick read whose value the window waits for is a task: [`Service::task`] (in the
+//! window, `gui::shared::tasks::Task::on`). Never a thread of its own: only live capture keeps
+//! real-time threads.
 
 pub mod control;
 pub mod event;
