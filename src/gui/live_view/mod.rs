@@ -1,15 +1,24 @@
-//! The Live tab's state and its handling, apart from drawing (`panels::live`): starting and
-//! stopping a [`LiveSession`] (on a worker, the session runs its own threads), draining its
-//! events once per frame into the level meter, the scrolling spectrogram, the tags and the
-//! timeline, and the "find similar" and "save snippet" requests.
+//! The Live tab (feature `live`): listen to an input device and see the level, a scrolling
+//! spectrogram, the top tags of the active head and of the personal tags, and their timeline
+//! over the last minute; search the library for what was just heard, or save it as a snippet
+//! into a library folder; choose the input and output devices.
 //!
+//! [`LivePanel`] holds a running [`LiveSession`] (the session keeps its real-time threads; the
+//! model loads on a worker) and drains its events once per frame ([`LivePanel::poll`]) into the
+//! level meter, the scrolling spectrogram, the tags and the timeline. Drawing returns commands;
+//! the app's handler starts and stops listening, starts the searches and saves snippets through
+//! the methods of `control`.
+//!
+//! - `view`, `graphs`: drawing the tab (with the audio device pickers);
 //! - [`picture`]: the scrolling spectrogram and the level meter;
 //! - [`timeline`]: the last minute of tags;
 //! - [`work`]: what runs on worker threads; `control`: the requests carried out.
 
 mod control;
+mod graphs;
 pub mod picture;
 pub mod timeline;
+mod view;
 pub mod work;
 
 use std::path::PathBuf;
@@ -19,17 +28,18 @@ use std::time::Instant;
 use eframe::egui;
 
 use crate::engine::Engine;
-use crate::gui::models::ActiveModel;
-use crate::gui::tasks::Task;
+use crate::gui::shared::active_model::ActiveModel;
+use crate::gui::shared::tasks::Task;
+use crate::gui::shared::view::ViewCtx;
 use crate::live::scores::ScoreSmoother;
 use crate::live::{DeviceState, LiveEvent, LiveSession, TagScore};
-use crate::tags::personal::TagClassifier;
+use crate::tags::classifier::TagClassifier;
 
 use picture::{LevelMeter, ScrollingSpectrogram};
 use timeline::{TagTimeline, TimelinePoint};
 use work::{DeviceLists, Started};
 
-pub use control::{find_similar, poll, restart, save_snippet, start, stop, toggle};
+pub use view::state_line;
 
 /// Lengths offered for "find similar" and snippets, in seconds.
 pub const SECONDS_CHOICES: [f32; 3] = [2.0, 4.0, 6.0];
@@ -67,7 +77,7 @@ struct Running {
 }
 
 /// The Live tab's state.
-pub struct LiveState {
+pub struct LivePanel {
     starting: Option<Task<crate::Result<Started>>>,
     running: Option<Running>,
     /// Where the input stands (`None`: not listening).
@@ -103,9 +113,9 @@ pub struct LiveState {
     pub analysis_error: Option<String>,
 }
 
-impl Default for LiveState {
+impl Default for LivePanel {
     fn default() -> Self {
-        LiveState {
+        LivePanel {
             starting: None,
             running: None,
             device: None,
@@ -129,7 +139,7 @@ impl Default for LiveState {
     }
 }
 
-impl LiveState {
+impl LivePanel {
     /// Whether a session runs (or is starting).
     pub fn active(&self) -> bool {
         self.running.is_some() || self.starting.is_some()
@@ -156,9 +166,10 @@ impl LiveState {
     }
 
     /// Asks for the device lists (again).
-    pub fn refresh_devices(&mut self, ctx: &egui::Context) {
+    pub fn refresh_devices(&mut self, cx: &ViewCtx, ctx: &egui::Context) {
         if self.devices_task.is_none() {
-            self.devices_task = Some(Task::spawn(
+            self.devices_task = Some(Task::on(
+                &cx.service,
                 "earmark-audio-devices",
                 ctx,
                 work::device_lists,

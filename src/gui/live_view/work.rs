@@ -10,8 +10,8 @@ use crate::audio::input::{InputDeviceInfo, list_input_devices};
 use crate::audio::playback::output_devices;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::gui::models::ActiveModel;
-use crate::gui::search::{SimilarResults, clip_search};
+use crate::gui::shared::active_model::ActiveModel;
+use crate::gui::shared::search::{SimilarResults, clip_search};
 use crate::library::Library;
 use crate::library::analyse::{Budget, analyse_file};
 use crate::library::model_id::hash_file;
@@ -19,7 +19,7 @@ use crate::live::history::save_snippet;
 use crate::live::{LiveConfig, LiveHead, LiveSession};
 use crate::model::device::DeviceChoice;
 use crate::search::{ClipIndex, Filter};
-use crate::tags::personal::TagClassifier;
+use crate::tags::classifier::TagClassifier;
 use crate::tags::{Head, Vocabulary};
 
 /// What starting to listen needs.

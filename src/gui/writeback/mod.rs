@@ -1,25 +1,28 @@
-//! "Write tags into files": the window's face on [`crate::writeback`]. The user picks the
-//! fields (genre, mood or a field of their own), where their labels come from, a threshold and
-//! a top-N, what happens to values already there, and which files; "Preview" computes the plan
-//! (the dry run) as a job and lists every change, "Write" carries it out as a job (atomic,
-//! journalled), and "Undo last write" restores the files of the newest journal byte for byte.
+//! "Write tags into files", the write-back feature of the Tags tab: the window's face on
+//! [`crate::writeback`]. The user picks the fields (genre, mood or a field of their own), where
+//! their labels come from, a threshold and a top-N, what happens to values already there, and
+//! which files; "Preview" computes the plan (the dry run) as a job and lists every change,
+//! "Write" carries it out as a job (atomic, journalled), and "Undo last write" restores the files
+//! of the newest journal byte for byte.
+//!
+//! [`WritebackPanel::ui`] (in `view`) only edits the panel's own choices and asks for the jobs
+//! with commands; the app's handler starts them with [`WritebackPanel::start_preview`],
+//! [`WritebackPanel::start_apply`] and [`WritebackPanel::start_undo`] as jobs of the background
+//! service (listed in the Jobs tab); [`WritebackPanel::poll`] takes the jobs' answers.
+
+mod view;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use eframe::egui;
-
-use crate::gui::app::EarmarkApp;
-use crate::gui::job_list::JobKind;
-use crate::jobs::{JobContext, JobEvent};
+use crate::gui::shared::command::Command;
+use crate::gui::shared::view::ViewCtx;
+use crate::jobs::{JobContext, JobEvent, JobKind};
 use crate::library::Library;
 use crate::writeback::{
     self, Field, FieldSpec, Plan, Policy, Selection, WritebackOptions, apply::ApplyReport,
     undo::UndoReport,
 };
-
-/// Rows of the preview shown at most (the counts cover every file).
-const PREVIEW_ROWS: usize = 500;
 
 /// One field the user wants filled.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +42,7 @@ type Slot<T> = Arc<Mutex<Option<crate::Result<T>>>>;
 
 /// The write-back section's state.
 #[derive(Debug)]
-pub struct WritebackState {
+pub struct WritebackPanel {
     /// The fields to fill.
     pub fields: Vec<FieldRow>,
     /// What happens to values already there.
@@ -63,9 +66,9 @@ pub struct WritebackState {
     undo_slot: Option<Slot<UndoReport>>,
 }
 
-impl Default for WritebackState {
+impl Default for WritebackPanel {
     fn default() -> Self {
-        WritebackState {
+        WritebackPanel {
             fields: vec![FieldRow {
                 name: "genre".into(),
                 sources: String::new(),
@@ -87,7 +90,7 @@ impl Default for WritebackState {
     }
 }
 
-impl WritebackState {
+impl WritebackPanel {
     /// The options the rows describe, or why they are unusable.
     pub fn options(&self) -> crate::Result<WritebackOptions> {
         let fields = self
@@ -128,45 +131,172 @@ impl WritebackState {
             .clone()
             .map_or_else(writeback::journal::default_dir, Ok)
     }
-}
 
-/// Runs `work` as a job whose answer lands in the returned slot.
-fn submit<T: Send + 'static>(
-    app: &mut EarmarkApp,
-    name: &str,
-    work: impl FnOnce(&JobContext, &mut Library) -> crate::Result<(T, String)> + Send + 'static,
-) -> Option<Slot<T>> {
-    let Some(queue) = &app.queue else {
-        app.writeback.error = Some("Background jobs are not running.".into());
-        return None;
-    };
-    let slot: Slot<T> = Arc::new(Mutex::new(None));
-    let out = Arc::clone(&slot);
-    let library = app.library_path.clone();
-    let handle = queue.submit(name, move |ctx| {
-        let result = Library::open(&library).and_then(|mut lib| work(ctx, &mut lib));
-        let (answer, summary) = match result {
-            Ok((value, summary)) => (Ok(value), Ok(summary)),
-            Err(e) => {
-                let text = e.to_string();
-                (Err(e), Err(crate::Error::InvalidInput(text)))
+    /// Runs `work` as a write-back job of the service (the Jobs tab lists it) whose answer
+    /// lands in the returned slot; `None` (with the reason shown) when it cannot start.
+    fn submit<T: Send + 'static>(
+        &mut self,
+        cx: &ViewCtx,
+        name: &str,
+        work: impl FnOnce(&JobContext, &mut Library) -> crate::Result<(T, String)> + Send + 'static,
+    ) -> Option<Slot<T>> {
+        let slot: Slot<T> = Arc::new(Mutex::new(None));
+        let out = Arc::clone(&slot);
+        let library = cx.library_path.clone();
+        let submitted = cx.service.submit(JobKind::Writeback, name, move |ctx| {
+            let result = Library::open(&library).and_then(|mut lib| work(ctx, &mut lib));
+            let (answer, summary) = match result {
+                Ok((value, summary)) => (Ok(value), Ok(summary)),
+                Err(e) => {
+                    let text = e.to_string();
+                    (Err(e), Err(crate::Error::InvalidInput(text)))
+                }
+            };
+            if let Ok(mut guard) = out.lock() {
+                *guard = Some(answer);
             }
-        };
-        if let Ok(mut guard) = out.lock() {
-            *guard = Some(answer);
-        }
-        summary
-    });
-    match handle {
-        Ok(h) => {
-            app.jobs.push(name.into(), JobKind::Writeback, h);
-            Some(slot)
-        }
-        Err(e) => {
-            app.writeback.error = Some(e.to_string());
-            None
+            summary
+        });
+        match submitted {
+            Ok(_) => Some(slot),
+            Err(e) => {
+                self.error = Some(e.to_string());
+                None
+            }
         }
     }
+
+    /// Starts the preview (the dry run) of the chosen fields on the chosen files.
+    pub fn start_preview(&mut self, cx: &ViewCtx) {
+        let opts = match self.options() {
+            Ok(o) => o,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        let selection = match (&cx.selected, self.only_selected) {
+            (Some((_, path)), true) => Selection::Paths(vec![PathBuf::from(path)]),
+            (None, true) => {
+                self.error = Some("Select a file first, or choose the whole library.".into());
+                return;
+            }
+            _ => Selection::All,
+        };
+        self.error = None;
+        let slot = self.submit(cx, "Preview tag writing", move |ctx, lib| {
+            let plan = writeback::plan::plan(
+                lib,
+                &opts,
+                &selection,
+                &mut writeback::job_progress(ctx),
+                &ctx.control,
+            )?;
+            report_failures(ctx, &plan.problems);
+            let summary = format!("{} files would be written", plan.to_write());
+            Ok(((plan, opts, selection), summary))
+        });
+        self.plan_slot = slot;
+    }
+
+    /// Writes the previewed plan into the files.
+    pub fn start_apply(&mut self, cx: &ViewCtx) {
+        let Some((plan, opts, _)) = self.plan.take() else {
+            return;
+        };
+        let journals = match self.journals() {
+            Ok(d) => d,
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        self.applied = None;
+        let slot = self.submit(cx, "Write tags into files", move |ctx, lib| {
+            let report = writeback::apply::apply(
+                lib,
+                &plan,
+                &opts,
+                &journals,
+                &mut writeback::job_progress(ctx),
+                &ctx.control,
+            )?;
+            report_failures(ctx, &report.failed);
+            let summary = format!(
+                "{} written, {} failed",
+                report.written.len(),
+                report.failed.len()
+            );
+            Ok((report, summary))
+        });
+        self.apply_slot = slot;
+    }
+
+    /// Restores the files of the newest write that was not undone yet.
+    pub fn start_undo(&mut self, cx: &ViewCtx) {
+        let last = self
+            .journals()
+            .and_then(|d| writeback::journal::last_pending(&d));
+        let journal = match last {
+            Ok(Some(j)) => j,
+            Ok(None) => {
+                self.error = Some("No tag write to undo.".into());
+                return;
+            }
+            Err(e) => {
+                self.error = Some(e.to_string());
+                return;
+            }
+        };
+        self.undone = None;
+        let slot = self.submit(cx, "Undo tag writing", move |ctx, lib| {
+            let report = writeback::undo::undo(
+                Some(lib),
+                &journal,
+                &mut writeback::job_progress(ctx),
+                &ctx.control,
+            )?;
+            report_failures(ctx, &report.refused);
+            let summary = format!(
+                "{} restored, {} refused",
+                report.restored.len(),
+                report.refused.len()
+            );
+            Ok((report, summary))
+        });
+        self.undo_slot = slot;
+    }
+
+    /// Takes the answers of finished jobs. The table is read again when any job ends (the
+    /// app does that for every job), so nothing is asked for here.
+    pub fn poll(&mut self, _cx: &ViewCtx) -> Vec<Command> {
+        if let Some(r) = take(&mut self.plan_slot) {
+            match r {
+                Ok(p) => self.plan = Some(p),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        if let Some(r) = take(&mut self.apply_slot) {
+            match r {
+                Ok(report) => self.applied = Some(report),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        if let Some(r) = take(&mut self.undo_slot) {
+            match r {
+                Ok(report) => self.undone = Some(report),
+                Err(e) => self.error = Some(e.to_string()),
+            }
+        }
+        Vec::new()
+    }
+}
+
+/// The answer in `slot`, once there (the slot is emptied).
+fn take<T>(slot: &mut Option<Slot<T>>) -> Option<crate::Result<T>> {
+    let answer = slot.as_ref()?.lock().ok()?.take()?;
+    *slot = None;
+    Some(answer)
 }
 
 /// Reports per-file failures to the Jobs panel.
@@ -177,338 +307,4 @@ fn report_failures(ctx: &JobContext, failures: &[(String, String)]) {
             reason: reason.clone(),
         });
     }
-}
-
-fn start_preview(app: &mut EarmarkApp) {
-    let opts = match app.writeback.options() {
-        Ok(o) => o,
-        Err(e) => {
-            app.writeback.error = Some(e.to_string());
-            return;
-        }
-    };
-    let selection = match (&app.selected, app.writeback.only_selected) {
-        (Some((_, path)), true) => Selection::Paths(vec![PathBuf::from(path)]),
-        (None, true) => {
-            app.writeback.error = Some("Select a file first, or choose the whole library.".into());
-            return;
-        }
-        _ => Selection::All,
-    };
-    app.writeback.error = None;
-    app.writeback.plan_slot = submit(app, "Preview tag writing", move |ctx, lib| {
-        let plan = writeback::plan::plan(
-            lib,
-            &opts,
-            &selection,
-            &mut writeback::job_progress(ctx),
-            &ctx.control,
-        )?;
-        report_failures(ctx, &plan.problems);
-        let summary = format!("{} files would be written", plan.to_write());
-        Ok(((plan, opts, selection), summary))
-    });
-}
-
-fn start_apply(app: &mut EarmarkApp) {
-    let Some((plan, opts, _)) = app.writeback.plan.take() else {
-        return;
-    };
-    let journals = match app.writeback.journals() {
-        Ok(d) => d,
-        Err(e) => {
-            app.writeback.error = Some(e.to_string());
-            return;
-        }
-    };
-    app.writeback.applied = None;
-    app.writeback.apply_slot = submit(app, "Write tags into files", move |ctx, lib| {
-        let report = writeback::apply::apply(
-            lib,
-            &plan,
-            &opts,
-            &journals,
-            &mut writeback::job_progress(ctx),
-            &ctx.control,
-        )?;
-        report_failures(ctx, &report.failed);
-        let summary = format!(
-            "{} written, {} failed",
-            report.written.len(),
-            report.failed.len()
-        );
-        Ok((report, summary))
-    });
-}
-
-fn start_undo(app: &mut EarmarkApp) {
-    let last = app
-        .writeback
-        .journals()
-        .and_then(|d| writeback::journal::last_pending(&d));
-    let journal = match last {
-        Ok(Some(j)) => j,
-        Ok(None) => {
-            app.writeback.error = Some("No tag write to undo.".into());
-            return;
-        }
-        Err(e) => {
-            app.writeback.error = Some(e.to_string());
-            return;
-        }
-    };
-    app.writeback.undone = None;
-    app.writeback.undo_slot = submit(app, "Undo tag writing", move |ctx, lib| {
-        let report = writeback::undo::undo(
-            Some(lib),
-            &journal,
-            &mut writeback::job_progress(ctx),
-            &ctx.control,
-        )?;
-        report_failures(ctx, &report.refused);
-        let summary = format!(
-            "{} restored, {} refused",
-            report.restored.len(),
-            report.refused.len()
-        );
-        Ok((report, summary))
-    });
-}
-
-/// Takes the answers of finished jobs.
-pub fn poll(app: &mut EarmarkApp) {
-    fn take<T>(slot: &mut Option<Slot<T>>) -> Option<crate::Result<T>> {
-        let answer = slot.as_ref()?.lock().ok()?.take()?;
-        *slot = None;
-        Some(answer)
-    }
-    let wb = &mut app.writeback;
-    if let Some(r) = take(&mut wb.plan_slot) {
-        match r {
-            Ok(p) => wb.plan = Some(p),
-            Err(e) => wb.error = Some(e.to_string()),
-        }
-    }
-    let mut rows_changed = false;
-    if let Some(r) = take(&mut wb.apply_slot) {
-        match r {
-            Ok(report) => {
-                rows_changed = true;
-                wb.applied = Some(report);
-            }
-            Err(e) => wb.error = Some(e.to_string()),
-        }
-    }
-    if let Some(r) = take(&mut wb.undo_slot) {
-        match r {
-            Ok(report) => {
-                rows_changed = true;
-                wb.undone = Some(report);
-            }
-            Err(e) => wb.error = Some(e.to_string()),
-        }
-    }
-    if rows_changed {
-        app.rows_stale = true;
-    }
-}
-
-/// Draws the section.
-pub fn ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    ui.heading("Write tags into files");
-    ui.weak(
-        "Genre, mood or a field of your own, in MP3 (ID3v2), FLAC, Ogg Vorbis, Opus and M4A. \
-         Nothing is written before you preview; every write can be undone.",
-    );
-    fields_ui(ui, app);
-    ui.horizontal(|ui| {
-        let wb = &mut app.writeback;
-        ui.label("Values already there:");
-        ui.selectable_value(&mut wb.policy, Policy::Keep, "keep")
-            .on_hover_text("Never change a field that has a value");
-        ui.selectable_value(&mut wb.policy, Policy::Merge, "add missing labels");
-        ui.selectable_value(&mut wb.policy, Policy::Overwrite, "replace");
-        ui.separator();
-        ui.checkbox(&mut wb.id3v23, "ID3v2.3 for MP3");
-    });
-    ui.horizontal(|ui| {
-        let selected = app.selected.as_ref().map(|(_, p)| p.clone());
-        let wb = &mut app.writeback;
-        ui.label("Files:");
-        ui.selectable_value(&mut wb.only_selected, false, "the whole library");
-        let label = selected.map_or("the selected file".to_string(), |p| {
-            format!("only {}", file_name(&p))
-        });
-        ui.selectable_value(&mut wb.only_selected, true, label);
-    });
-    let busy = app.writeback.busy();
-    ui.horizontal(|ui| {
-        if ui
-            .add_enabled(!busy, egui::Button::new("Preview"))
-            .on_hover_text("Show what would change, without touching any file")
-            .clicked()
-        {
-            start_preview(app);
-        }
-        let n = app
-            .writeback
-            .plan
-            .as_ref()
-            .map_or(0, |(p, ..)| p.to_write());
-        if ui
-            .add_enabled(
-                !busy && n > 0,
-                egui::Button::new(format!("Write {n} files")),
-            )
-            .clicked()
-        {
-            start_apply(app);
-        }
-        if ui
-            .add_enabled(!busy, egui::Button::new("Undo last write"))
-            .on_hover_text("Restore the files of the newest write exactly as they were")
-            .clicked()
-        {
-            start_undo(app);
-        }
-        if busy {
-            ui.spinner();
-        }
-    });
-    results_ui(ui, &app.writeback);
-}
-
-fn fields_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
-    let wb = &mut app.writeback;
-    let mut remove = None;
-    egui::Grid::new("writeback-fields")
-        .num_columns(5)
-        .spacing([8.0, 4.0])
-        .show(ui, |ui| {
-            ui.weak("field");
-            ui.weak("from sources (empty: all)");
-            ui.weak("threshold");
-            ui.weak("at most");
-            ui.end_row();
-            for (i, row) in wb.fields.iter_mut().enumerate() {
-                ui.add(egui::TextEdit::singleline(&mut row.name).desired_width(110.0));
-                ui.add(
-                    egui::TextEdit::singleline(&mut row.sources)
-                        .hint_text("personal, a head's name")
-                        .desired_width(180.0),
-                );
-                ui.add(egui::Slider::new(&mut row.threshold, 0.0..=1.0).fixed_decimals(2));
-                ui.add(
-                    egui::DragValue::new(&mut row.top)
-                        .range(1..=10)
-                        .suffix(" labels"),
-                );
-                if ui.small_button("Remove").clicked() {
-                    remove = Some(i);
-                }
-                ui.end_row();
-            }
-        });
-    if let Some(i) = remove {
-        wb.fields.remove(i);
-        wb.plan = None;
-    }
-    if ui.small_button("Add a field").clicked() {
-        wb.fields.push(FieldRow {
-            name: "mood".into(),
-            sources: String::new(),
-            threshold: 0.5,
-            top: 2,
-        });
-    }
-}
-
-fn results_ui(ui: &mut egui::Ui, wb: &WritebackState) {
-    if let Some(e) = &wb.error {
-        ui.colored_label(ui.visuals().warn_fg_color, e);
-    }
-    if let Some(r) = &wb.applied {
-        ui.label(format!(
-            "Written: {} files · unchanged {} · failed {}{}",
-            r.written.len(),
-            r.unchanged,
-            r.failed.len(),
-            if r.cancelled { " · cancelled" } else { "" }
-        ));
-        if let Some(j) = &r.journal {
-            ui.weak(format!("Undo journal: {}", j.display()));
-        }
-        problems_ui(ui, &r.failed);
-    }
-    if let Some(r) = &wb.undone {
-        ui.label(format!(
-            "Undo: {} restored · {} already original · {} refused",
-            r.restored.len(),
-            r.already.len(),
-            r.refused.len()
-        ));
-        problems_ui(ui, &r.refused);
-    }
-    let Some((plan, ..)) = &wb.plan else {
-        return;
-    };
-    ui.label(format!(
-        "Preview: {} files to write · {} keep their values · {} without labels above the threshold · {} cannot be tagged",
-        plan.to_write(),
-        plan.files.len() - plan.to_write(),
-        plan.without_labels,
-        plan.problems.len()
-    ));
-    problems_ui(ui, &plan.problems);
-    egui::ScrollArea::vertical()
-        .id_salt("writeback-preview")
-        .max_height(260.0)
-        .show(ui, |ui| {
-            egui::Grid::new("writeback-plan")
-                .striped(true)
-                .num_columns(5)
-                .show(ui, |ui| {
-                    for head in ["file", "field", "now", "after", ""] {
-                        ui.weak(head);
-                    }
-                    ui.end_row();
-                    for file in plan.files.iter().take(PREVIEW_ROWS) {
-                        for c in &file.changes {
-                            ui.label(file_name(&file.path)).on_hover_text(&file.path);
-                            ui.label(c.field.name());
-                            ui.label(c.current.as_deref().unwrap_or("(empty)"));
-                            ui.label(c.new.as_deref().unwrap_or("(empty)"));
-                            ui.weak(format!("{:?}", c.action).to_lowercase());
-                            ui.end_row();
-                        }
-                    }
-                });
-            if plan.files.len() > PREVIEW_ROWS {
-                ui.weak(format!(
-                    "… and {} more files",
-                    plan.files.len() - PREVIEW_ROWS
-                ));
-            }
-        });
-}
-
-fn problems_ui(ui: &mut egui::Ui, problems: &[(String, String)]) {
-    if problems.is_empty() {
-        return;
-    }
-    egui::CollapsingHeader::new(format!("{} files with a problem", problems.len()))
-        .id_salt(problems.as_ptr())
-        .show(ui, |ui| {
-            for (path, why) in problems.iter().take(PREVIEW_ROWS) {
-                ui.label(format!("{}: {why}", file_name(path)))
-                    .on_hover_text(path);
-            }
-        });
-}
-
-fn file_name(path: &str) -> &str {
-    std::path::Path::new(path)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(path)
 }
