@@ -6,9 +6,9 @@ pub mod handler;
 pub mod layout;
 mod on_inspector;
 mod on_library;
-mod on_map;
 #[cfg(feature = "live")]
 pub mod on_live;
+mod on_map;
 mod on_models;
 mod on_personal_tags;
 mod on_similar;
@@ -16,7 +16,6 @@ mod on_training;
 mod on_writeback;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eframe::egui;
@@ -24,22 +23,16 @@ use eframe::egui;
 use crate::jobs::Service;
 use crate::library::Library;
 
+use crate::gui::shared::active_model::{ActiveModel, bundled_default};
 use crate::gui::shared::command::Command;
 use crate::gui::shared::dialogs::DialogRequest;
 use crate::gui::shared::frame_stats::FrameStats;
-pub use crate::gui::shared::options::{AppOptions, BenchFigures, BenchRun};
-use crate::gui::shared::view::{ModelSlot, PlayerSlot, Shared, ViewCtx};
 use crate::gui::shared::job_list::{JobKind, JobList, JobNews, JobState};
-use crate::gui::shared::active_model::{ActiveModel, bundled_default};
+pub use crate::gui::shared::options::{AppOptions, BenchFigures, BenchRun};
 use crate::gui::shared::rows::{RowView, Snapshot};
 use crate::gui::shared::state::{STORAGE_KEY, ThemeChoice, UiState};
 use crate::gui::shared::tasks::{Task, poll_slot};
-
-/// Libraries up to this many rows are filtered and sorted on the spot; bigger ones by a task.
-const SYNC_VIEW_ROWS: usize = 20_000;
-
-/// How often rows are re-read while a scan runs.
-const ROW_REFRESH: Duration = Duration::from_millis(700);
+use crate::gui::shared::view::{ModelSlot, PlayerSlot, Shared, ViewCtx};
 
 /// Earmark's window.
 pub struct EarmarkApp {
@@ -66,12 +59,8 @@ pub struct EarmarkApp {
     pub tags: crate::gui::personal_tags::PersonalTagsPanel,
     /// The Jobs tab.
     pub jobs_tab: crate::gui::jobs::JobsPanel,
-    pub(crate) view_dirty: bool,
-    pub(crate) view_task: Option<Task<(u64, RowView)>>,
-    pub(crate) view_generation: u64,
-    pub(crate) rows_task: Option<Task<crate::Result<Snapshot>>>,
-    pub(crate) rows_read_at: Instant,
-    pub(crate) rows_stale: bool,
+    /// Reading the table's rows and building its view.
+    pub(crate) table: on_library::TableReads,
     /// Folders to scan once the model has been read.
     pub(crate) pending_roots: Vec<PathBuf>,
     pub(crate) dialog: Option<Task<(DialogRequest, Option<PathBuf>)>>,
@@ -140,12 +129,7 @@ impl EarmarkApp {
                 notices: queue_error.into_iter().collect(),
                 opts,
             },
-            view_dirty: true,
-            view_task: None,
-            view_generation: 0,
-            rows_task: None,
-            rows_read_at: Instant::now(),
-            rows_stale: true,
+            table: Default::default(),
             library: Default::default(),
             inspector: Default::default(),
             similar: Default::default(),
@@ -189,23 +173,25 @@ impl EarmarkApp {
         if let Some(dir) = &self.shared.opts.settings_dir
             && let Err(e) = self.shared.settings.save_to(dir)
         {
-            self.shared.notices
+            self.shared
+                .notices
                 .push(format!("The settings could not be saved: {e}"));
         }
     }
 
     fn poll_background(&mut self, ctx: &egui::Context) {
-        self.shared.notices.extend(crate::gui::shared::tasks::take_failures());
+        self.shared
+            .notices
+            .extend(crate::gui::shared::tasks::take_failures());
         for news in self.shared.jobs.follow(&self.shared.service) {
             match news {
-                JobNews::Progressed(JobKind::Scan) => self.rows_stale = true,
+                JobNews::Progressed(JobKind::Scan) => self.table.scan_progressed(),
                 JobNews::Ended(kind, JobState::Failed(reason)) if !kind.writes_library() => {
                     self.shared.notices.push(reason);
                 }
                 JobNews::Ended(kind, _) if !kind.writes_library() => {}
                 JobNews::Ended(kind, end) => {
-                    self.rows_stale = true;
-                    self.rows_read_at = Instant::now() - ROW_REFRESH;
+                    self.table.library_changed();
                     if kind == JobKind::Scan {
                         self.similar.forget_index();
                         self.map.invalidate();
@@ -223,40 +209,7 @@ impl EarmarkApp {
                 JobNews::TaskFailed(message) => self.shared.notices.push(message),
             }
         }
-        if let Some(result) = poll_slot(&mut self.rows_task) {
-            match result {
-                Ok(s) => {
-                    let old = std::mem::replace(&mut self.shared.snapshot, s);
-                    // Freeing 100,000 rows takes milliseconds: not on this thread.
-                    if old.rows.len() > SYNC_VIEW_ROWS {
-                        self.shared.service.release(old);
-                    }
-                    self.shared.rows_loaded = true;
-                    self.view_dirty = true;
-                    self.shared.library_error = None;
-                    if self.shared.selected.is_none()
-                        && let Some(last) = self.shared.state.last_selection.clone()
-                        && let Some(row) = self.shared.snapshot.rows.iter().find(|r| r.path == last)
-                    {
-                        self.commands
-                            .push(Command::Select(row.id, row.path.clone()));
-                    }
-                }
-                Err(e) => self.shared.library_error = Some(e.to_string()),
-            }
-        }
-        let refresh_due = self.rows_read_at.elapsed() >= ROW_REFRESH;
-        if self.rows_stale && self.rows_task.is_none() && refresh_due {
-            self.rows_stale = false;
-            self.rows_read_at = Instant::now();
-            let path = self.shared.library_path.clone();
-            self.rows_task = Some(Task::on(&self.shared.service, "earmark-rows", ctx, move || {
-                crate::gui::shared::rows::load(&path)
-            }));
-        }
-        if self.rows_stale {
-            ctx.request_repaint_after(ROW_REFRESH);
-        }
+        on_library::poll_rows(self, ctx);
         if let Some(result) = poll_slot(&mut self.shared.model.task) {
             match result {
                 Ok(m) => {
@@ -277,9 +230,12 @@ impl EarmarkApp {
             self.shared.model.error = None;
             self.similar.forget_index();
             if let Some(path) = wanted {
-                self.shared.model.task = Some(Task::on(&self.shared.service, "earmark-model", ctx, move || {
-                    ActiveModel::describe(&path)
-                }));
+                self.shared.model.task = Some(Task::on(
+                    &self.shared.service,
+                    "earmark-model",
+                    ctx,
+                    move || ActiveModel::describe(&path),
+                ));
             }
         }
         if let Some((request, answer)) = poll_slot(&mut self.dialog) {
@@ -297,33 +253,7 @@ impl EarmarkApp {
         on_training::poll(self);
         let polled = self.tags.poll(&ViewCtx::new(&self.shared));
         self.commands.extend(polled);
-        if let Some((generation, view)) = poll_slot(&mut self.view_task)
-            && generation == self.view_generation
-        {
-            let old = std::mem::replace(&mut self.shared.view, view);
-            self.shared.service.release(old);
-        }
-        if self.view_dirty {
-            self.view_dirty = false;
-            let rows = Arc::clone(&self.shared.snapshot.rows);
-            let (filter, errors_only, sort) =
-                (self.shared.filter.clone(), self.shared.state.errors_only, self.shared.state.sort);
-            let tags = self.shared.snapshot.label_ids(&self.shared.state.tag_filter);
-            if rows.len() <= SYNC_VIEW_ROWS {
-                self.shared.view = RowView::build_tagged(&rows, &filter, &tags, errors_only, sort);
-            } else {
-                // Filtering and sorting a big library takes a few frames' time: a worker does
-                // it while the table keeps showing the previous view.
-                self.view_generation += 1;
-                let generation = self.view_generation;
-                self.view_task = Some(Task::on(&self.shared.service, "earmark-view", ctx, move || {
-                    (
-                        generation,
-                        RowView::build_tagged(&rows, &filter, &tags, errors_only, sort),
-                    )
-                }));
-            }
-        }
+        on_library::poll_view(self, ctx);
     }
 
     fn apply_theme(&mut self, ctx: &egui::Context) {
@@ -375,12 +305,13 @@ impl EarmarkApp {
         }
         let step = i32::from(down) - i32::from(up);
         if step != 0 {
-            self.commands
-                .push(if self.shared.state.panel == crate::gui::shared::state::Panel::Similar {
+            self.commands.push(
+                if self.shared.state.panel == crate::gui::shared::state::Panel::Similar {
                     Command::MoveResult(step)
                 } else {
                     Command::MoveSelection(step)
-                });
+                },
+            );
         }
         if enter {
             self.commands.push(Command::FindSimilar);
@@ -418,9 +349,14 @@ impl EarmarkApp {
         }
         if let (Some(bench), Some(started)) = (self.shared.opts.bench.clone(), self.bench_started) {
             ctx.request_repaint();
-            let scanned = self.shared.jobs.entries.iter().any(|j| j.kind == JobKind::Scan)
+            let scanned = self
+                .shared
+                .jobs
+                .entries
+                .iter()
+                .any(|j| j.kind == JobKind::Scan)
                 && !self.shared.jobs.active(JobKind::Scan);
-            if scanned && self.rows_task.is_none() && !self.rows_stale {
+            if scanned && self.table.settled() {
                 if let Ok(mut slot) = bench.result.lock() {
                     *slot = Some(BenchFigures {
                         ui: self.shared.frames.ui_times(),
@@ -462,7 +398,8 @@ impl eframe::App for EarmarkApp {
         if jobs_busy || self.inspector.is_loading() {
             ctx.request_repaint_after(Duration::from_millis(100));
         }
-        self.shared.frames
+        self.shared
+            .frames
             .record(started, started.elapsed(), frame.info().cpu_usage);
     }
 

@@ -1,15 +1,21 @@
 //! The library's commands: adding folders and scanning them (a job), the selection (a click, a
 //! keyboard move), the table's filter, tag filter, sorting and errors view, Ctrl+F, and
-//! revealing a file in the file manager.
+//! revealing a file in the file manager; and keeping the table's rows and view fresh
+//! ([`TableReads`], polled by the app once per frame).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use eframe::egui;
 
 use crate::engine::Engine;
 use crate::gui::app::EarmarkApp;
+use crate::gui::shared::command::Command;
 use crate::gui::shared::job_list::JobKind;
+use crate::gui::shared::rows::{RowView, Snapshot, load};
 use crate::gui::shared::state::{Panel, SortColumn};
+use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::jobs::JobEvent;
 use crate::library::scan::{ScanOptions, scan};
 use crate::library::walk::WalkOptions;
@@ -25,19 +31,19 @@ pub(super) fn focus_filter(app: &mut EarmarkApp) {
 /// Filters the table by `text`.
 pub(super) fn set_filter(app: &mut EarmarkApp, text: String) {
     app.shared.filter = text;
-    app.view_dirty = true;
+    app.table.rebuild_view();
 }
 
 /// Sorts the table.
 pub(super) fn sort(app: &mut EarmarkApp, column: SortColumn, ascending: bool) {
     app.shared.state.sort = (column, ascending);
-    app.view_dirty = true;
+    app.table.rebuild_view();
 }
 
 /// Shows only unreadable files, or every file.
 pub(super) fn errors_only(app: &mut EarmarkApp, on: bool) {
     app.shared.state.errors_only = on;
-    app.view_dirty = true;
+    app.table.rebuild_view();
 }
 
 /// Adds `label` to the tag filter, or removes it.
@@ -49,7 +55,7 @@ pub(super) fn toggle_tag_filter(app: &mut EarmarkApp, label: String) {
         }
         None => filter.push(label),
     }
-    app.view_dirty = true;
+    app.table.rebuild_view();
 }
 
 /// Scans every library folder that is present.
@@ -214,5 +220,145 @@ pub(super) fn reveal(app: &mut EarmarkApp, path: &str) {
             .shared
             .notices
             .push(format!("Cannot open the file manager ({opener}): {e}")),
+    }
+}
+
+/// Libraries up to this many rows are filtered and sorted on the spot; bigger ones by a task.
+const SYNC_VIEW_ROWS: usize = 20_000;
+
+/// How often rows are re-read while a scan runs.
+pub(super) const ROW_REFRESH: Duration = Duration::from_millis(700);
+
+/// Keeping the table's data fresh: the rows are read from the index again after a job changed
+/// it (at most every [`ROW_REFRESH`] while a scan runs), and the filtered, sorted view is built
+/// again when the rows, the filter or the sorting change — on the service's task lane for a big
+/// library, so the table keeps showing the previous view meanwhile.
+pub(crate) struct TableReads {
+    /// The view must be built again.
+    view_dirty: bool,
+    /// Building a big library's view: (its generation, the view).
+    view_task: Option<Task<(u64, RowView)>>,
+    /// The generation of the newest view asked for (older ones are dropped).
+    view_generation: u64,
+    /// Reading the rows.
+    rows_task: Option<Task<crate::Result<Snapshot>>>,
+    /// When the rows were last asked for.
+    rows_read_at: Instant,
+    /// The rows must be read again.
+    rows_stale: bool,
+}
+
+impl Default for TableReads {
+    fn default() -> Self {
+        TableReads {
+            view_dirty: true,
+            view_task: None,
+            view_generation: 0,
+            rows_task: None,
+            rows_read_at: Instant::now(),
+            rows_stale: true,
+        }
+    }
+}
+
+impl TableReads {
+    /// The filter or the sorting changed: build the view again.
+    pub(super) fn rebuild_view(&mut self) {
+        self.view_dirty = true;
+    }
+
+    /// A scan made progress: read the rows again when the refresh is due.
+    pub(super) fn scan_progressed(&mut self) {
+        self.rows_stale = true;
+    }
+
+    /// A job that writes the library ended: read the rows again now.
+    pub(super) fn library_changed(&mut self) {
+        self.rows_stale = true;
+        self.rows_read_at = Instant::now() - ROW_REFRESH;
+    }
+
+    /// The rows shown are the index's latest (nothing read or to read).
+    pub(super) fn settled(&self) -> bool {
+        self.rows_task.is_none() && !self.rows_stale
+    }
+}
+
+/// Takes the rows read from the index (selecting the last selection once they arrive) and
+/// starts the next read when one is due.
+pub(super) fn poll_rows(app: &mut EarmarkApp, ctx: &egui::Context) {
+    if let Some(result) = poll_slot(&mut app.table.rows_task) {
+        match result {
+            Ok(s) => {
+                let old = std::mem::replace(&mut app.shared.snapshot, s);
+                // Freeing 100,000 rows takes milliseconds: not on this thread.
+                if old.rows.len() > SYNC_VIEW_ROWS {
+                    app.shared.service.release(old);
+                }
+                app.shared.rows_loaded = true;
+                app.table.view_dirty = true;
+                app.shared.library_error = None;
+                if app.shared.selected.is_none()
+                    && let Some(last) = app.shared.state.last_selection.clone()
+                    && let Some(row) = app.shared.snapshot.rows.iter().find(|r| r.path == last)
+                {
+                    app.commands.push(Command::Select(row.id, row.path.clone()));
+                }
+            }
+            Err(e) => app.shared.library_error = Some(e.to_string()),
+        }
+    }
+    let table = &mut app.table;
+    let refresh_due = table.rows_read_at.elapsed() >= ROW_REFRESH;
+    if table.rows_stale && table.rows_task.is_none() && refresh_due {
+        table.rows_stale = false;
+        table.rows_read_at = Instant::now();
+        let path = app.shared.library_path.clone();
+        table.rows_task = Some(Task::on(
+            &app.shared.service,
+            "earmark-rows",
+            ctx,
+            move || load(&path),
+        ));
+    }
+    if table.rows_stale {
+        ctx.request_repaint_after(ROW_REFRESH);
+    }
+}
+
+/// Takes a view built by a task (the newest asked for) and builds the view again when the rows,
+/// the filter or the sorting changed.
+pub(super) fn poll_view(app: &mut EarmarkApp, ctx: &egui::Context) {
+    let table = &mut app.table;
+    if let Some((generation, view)) = poll_slot(&mut table.view_task)
+        && generation == table.view_generation
+    {
+        let old = std::mem::replace(&mut app.shared.view, view);
+        app.shared.service.release(old);
+    }
+    if !std::mem::take(&mut table.view_dirty) {
+        return;
+    }
+    let shared = &app.shared;
+    let rows = Arc::clone(&shared.snapshot.rows);
+    let (filter, errors_only, sort) = (
+        shared.filter.clone(),
+        shared.state.errors_only,
+        shared.state.sort,
+    );
+    let tags = shared.snapshot.label_ids(&shared.state.tag_filter);
+    if rows.len() <= SYNC_VIEW_ROWS {
+        app.shared.view = RowView::build_tagged(&rows, &filter, &tags, errors_only, sort);
+    } else {
+        // Filtering and sorting a big library takes a few frames' time: a worker does it
+        // while the table keeps showing the previous view.
+        table.view_generation += 1;
+        let generation = table.view_generation;
+        table.view_task = Some(Task::on(&shared.service, "earmark-view", ctx, move || {
+            (
+                generation,
+                RowView::build_tagged(&rows, &filter, &tags, errors_only, sort),
+            )
+        }));
     }
 }
