@@ -40,19 +40,17 @@ pub const REVIEW_LENGTH: usize = 40;
 #[derive(Default)]
 pub struct PersonalTagsPanel {
     /// A tag job was submitted and has not ended yet.
-    pub waiting: bool,
+    waiting: bool,
     /// Files answered since the review list was read (hidden from it).
-    pub answered: HashSet<i64>,
+    answered: HashSet<i64>,
     /// Reading the review list.
-    pub review: Option<Task<crate::Result<Vec<ReviewItem>>>>,
+    review: Option<Task<crate::Result<Vec<ReviewItem>>>>,
     /// The review list and the tag it is for.
-    pub items: Option<(String, Vec<ReviewItem>)>,
+    items: Option<(String, Vec<ReviewItem>)>,
     /// Why the review list cannot be shown.
-    pub review_error: Option<String>,
+    review_error: Option<String>,
     /// The highlighted review item.
-    pub highlighted: usize,
-    /// The search text of the table's tag filter menu (kept here until the library keeps it).
-    pub filter_search: String,
+    highlighted: usize,
 }
 
 impl PersonalTagsPanel {

@@ -44,23 +44,21 @@ type Slot<T> = Arc<Mutex<Option<crate::Result<T>>>>;
 #[derive(Debug)]
 pub struct WritebackPanel {
     /// The fields to fill.
-    pub fields: Vec<FieldRow>,
+    fields: Vec<FieldRow>,
     /// What happens to values already there.
-    pub policy: Policy,
+    policy: Policy,
     /// ID3v2.3 instead of 2.4 for MP3.
-    pub id3v23: bool,
+    id3v23: bool,
     /// Only the selected file (else the whole library).
-    pub only_selected: bool,
+    only_selected: bool,
     /// The latest preview, and the options it was made with.
-    pub plan: Option<(Plan, WritebackOptions, Selection)>,
+    plan: Option<(Plan, WritebackOptions, Selection)>,
     /// What the last write did.
-    pub applied: Option<ApplyReport>,
+    applied: Option<ApplyReport>,
     /// What the last undo did.
-    pub undone: Option<UndoReport>,
+    undone: Option<UndoReport>,
     /// The last error, for people.
-    pub error: Option<String>,
-    /// Where undo journals go (`None`: `writeback/` in the data directory).
-    pub journal_dir: Option<PathBuf>,
+    error: Option<String>,
     plan_slot: Option<Slot<(Plan, WritebackOptions, Selection)>>,
     apply_slot: Option<Slot<ApplyReport>>,
     undo_slot: Option<Slot<UndoReport>>,
@@ -82,7 +80,6 @@ impl Default for WritebackPanel {
             applied: None,
             undone: None,
             error: None,
-            journal_dir: None,
             plan_slot: None,
             apply_slot: None,
             undo_slot: None,
@@ -123,13 +120,6 @@ impl WritebackPanel {
     /// Whether a preview, write or undo is under way.
     pub fn busy(&self) -> bool {
         self.plan_slot.is_some() || self.apply_slot.is_some() || self.undo_slot.is_some()
-    }
-
-    /// Where the undo journals are.
-    pub fn journals(&self) -> crate::Result<PathBuf> {
-        self.journal_dir
-            .clone()
-            .map_or_else(writeback::journal::default_dir, Ok)
     }
 
     /// Runs `work` as a write-back job of the service (the Jobs tab lists it) whose answer
@@ -204,7 +194,7 @@ impl WritebackPanel {
         let Some((plan, opts, _)) = self.plan.take() else {
             return;
         };
-        let journals = match self.journals() {
+        let journals = match writeback::journal::default_dir() {
             Ok(d) => d,
             Err(e) => {
                 self.error = Some(e.to_string());
@@ -234,9 +224,9 @@ impl WritebackPanel {
 
     /// Restores the files of the newest write that was not undone yet.
     pub fn start_undo(&mut self, cx: &ViewCtx) {
-        let last = self
-            .journals()
-            .and_then(|d| writeback::journal::last_pending(&d));
+        // The undo journals are kept in `writeback/` in the data directory.
+        let last =
+            writeback::journal::default_dir().and_then(|d| writeback::journal::last_pending(&d));
         let journal = match last {
             Ok(Some(j)) => j,
             Ok(None) => {
