@@ -1,0 +1,137 @@
+//! The window's own controls, driven like a user: sorting the library table by its column
+//! headers, the side bar's "could not be read" link, the colour theme, the Inspector and Folders
+//! toggles, and dismissing a message. Each of these is a command the app carries out (the tab
+//! bar, status bar and features change nothing themselves), so these clicks check the whole
+//! round trip from what is drawn to what is shown next.
+#![cfg(feature = "gui")]
+#![allow(clippy::unwrap_used)] // test code: a panic is the failure report
+
+#[path = "common/app.rs"]
+mod app;
+mod common;
+#[path = "common/desktop.rs"]
+mod desktop;
+#[path = "common/synth.rs"]
+mod synth;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use app::{
+    H, ScriptedDialogs, click_button, drop_files, harness, has_label, has_text, job_running,
+    select, texts, tiny_options, wait_for, wait_gone,
+};
+use common::WavFormat;
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+
+/// Four sounds of different lengths (s00 1.0 s, s01 2.0 s, s02 0.5 s, s03 1.5 s) and one
+/// unreadable file.
+fn sounds(dir: &Path) -> std::path::PathBuf {
+    let root = dir.join("sounds");
+    std::fs::create_dir_all(&root).unwrap();
+    for (i, secs) in [1.0, 2.0, 0.5, 1.5].into_iter().enumerate() {
+        let x = synth::sound(i, i as u64, secs, 44_100);
+        synth::write_stereo(&root.join(format!("s{i:02}.wav")), &x, WavFormat::S16);
+    }
+    std::fs::write(root.join("broken.wav"), b"RIFF\x04\x00\x00\x00WAVE").unwrap();
+    root
+}
+
+/// The file names in the table, top to bottom.
+fn table_order(h: &H) -> Vec<String> {
+    texts(h)
+        .into_iter()
+        .filter(|t| t.starts_with('s') && t.ends_with(".wav"))
+        .collect()
+}
+
+#[test]
+fn table_sorting_theme_toggles_and_messages_answer_clicks() {
+    let dir = desktop::fixed_dir("controls");
+    let root = sounds(&dir);
+    let dialogs = Arc::new(ScriptedDialogs::default());
+    let mut h = harness(tiny_options(&dir, dialogs, false), [1280.0, 800.0]);
+    wait_for(&mut h, "the welcome and the model", 90, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
+    });
+    drop_files(&mut h, std::slice::from_ref(&root));
+    wait_for(&mut h, "the scan", 120, |h| {
+        has_label(h, "4 analysed · 0 waiting") && has_label(h, "5 of 5 files") && !job_running(h)
+    });
+
+    // The table starts sorted by name; a header click sorts by that column, a second reverses.
+    assert_eq!(
+        table_order(&h),
+        ["s00.wav", "s01.wav", "s02.wav", "s03.wav"]
+    );
+    h.get_by_label("Name ^");
+    click_button(&mut h, "Duration");
+    h.get_by_label("Duration ^");
+    assert!(has_label(&h, "Name"), "the old column loses its arrow");
+    assert_eq!(
+        table_order(&h),
+        ["s02.wav", "s00.wav", "s03.wav", "s01.wav"]
+    );
+    click_button(&mut h, "Duration ^");
+    h.get_by_label("Duration v");
+    assert_eq!(
+        table_order(&h),
+        ["s01.wav", "s03.wav", "s00.wav", "s02.wav"]
+    );
+
+    // The side bar's link shows the unreadable file with its reason; "Errors" goes back.
+    h.get_by_label("1 could not be read").click();
+    h.run_steps(3);
+    h.get_by_label("1 of 5 files");
+    assert!(has_label(&h, "broken.wav") && table_order(&h).is_empty());
+    assert!(has_text(&h, "Reason"), "the status column gives the reason");
+    click_button(&mut h, "Errors (1)");
+    h.get_by_label("5 of 5 files");
+
+    // The colour theme switches, and its button offers the other one.
+    let dark_before = h.ctx.theme() == egui::Theme::Dark;
+    let offered = if has_label(&h, "Dark theme") {
+        "Dark theme"
+    } else {
+        "Light theme"
+    };
+    click_button(&mut h, offered);
+    h.run_steps(2);
+    let other = if offered == "Dark theme" {
+        "Light theme"
+    } else {
+        "Dark theme"
+    };
+    h.get_by_label(other);
+    assert_eq!(
+        (h.ctx.theme() == egui::Theme::Dark),
+        offered == "Dark theme"
+    );
+    if offered == "Light theme" {
+        assert!(dark_before, "a dark window offers the light theme");
+    }
+
+    // Folders hides and shows the side bar; Inspector the inspector.
+    select(&mut h, "s01.wav", 90);
+    assert!(has_label(&h, "Add folder…") && has_label(&h, "Play"));
+    h.get_by_label("Folders").click();
+    h.run_steps(3);
+    assert!(!has_label(&h, "Add folder…"), "the side bar is hidden");
+    h.get_by_label("Inspector").click();
+    h.run_steps(3);
+    assert!(!has_label(&h, "Play"), "the inspector is hidden");
+    h.get_by_label("Folders").click();
+    h.get_by_label("Inspector").click();
+    h.run_steps(3);
+    assert!(has_label(&h, "Add folder…") && has_label(&h, "Play"));
+
+    // A message stays until dismissed.
+    let gone = dir.join("no such folder");
+    drop_files(&mut h, &[gone]);
+    h.run_steps(3);
+    assert!(has_text(&h, "no such folder: not found"), "{:?}", texts(&h));
+    click_button(&mut h, "Dismiss");
+    wait_gone(&mut h, "no such folder", 5);
+    h.key_press(egui::Key::Escape);
+}
