@@ -115,3 +115,108 @@ fn job_ui(ui: &mut egui::Ui, i: usize, job: &JobEntry, commands: &mut Vec<Comman
             });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::app::{AppOptions, EarmarkApp};
+    use crate::gui::shared::state::UiState;
+    use crate::jobs::JobKind;
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::{NodeT, Queryable};
+
+    /// The tab drawn from a window's shared state, and the commands it gave back.
+    struct Tab {
+        app: EarmarkApp,
+        panel: JobsPanel,
+        commands: Vec<Command>,
+    }
+
+    /// Follows the service until `done` holds (20 s at most).
+    fn follow_until(tab: &mut Tab, done: impl Fn(&Tab) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !done(tab) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the jobs never got there"
+            );
+            tab.app.shared.jobs.follow(&tab.app.shared.service);
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn a_running_job_shows_its_bar_pause_and_cancel_and_the_buttons_give_commands() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = AppOptions {
+            library: Some(dir.path().join("library.sqlite")),
+            ..AppOptions::default()
+        };
+        let app = EarmarkApp::with_state(UiState::default(), opts);
+        let (gate, wait) = crossbeam_channel::bounded::<()>(0);
+        for (kind, name) in [
+            (JobKind::Download, "Download m"),
+            (JobKind::GpuProbe, "Probe"),
+        ] {
+            let wait = wait.clone();
+            app.shared
+                .service
+                .submit(kind, name, move |ctx| {
+                    ctx.progress(1, 4);
+                    let _ = wait.recv();
+                    ctx.checkpoint()?;
+                    Ok("fetched".into())
+                })
+                .unwrap();
+        }
+        let mut tab = Tab {
+            app,
+            panel: JobsPanel,
+            commands: Vec::new(),
+        };
+        follow_until(&mut tab, |t| {
+            let jobs = &t.app.shared.jobs;
+            jobs.entries.len() == 1
+                && jobs.entries[0].progress.is_some()
+                && jobs.unlisted.len() == 1
+        });
+        let mut h = Harness::new_ui_state(
+            |ui, t: &mut Tab| {
+                let commands = t.panel.ui(ui, &ViewCtx::new(&t.app.shared));
+                t.commands.extend(commands);
+            },
+            tab,
+        );
+        h.run_steps(2);
+        h.get_by_label("Download m");
+        h.get_by_label("running");
+        let bar = h.get_by_role(egui::accesskit::Role::ProgressIndicator);
+        let node = bar.accesskit_node();
+        let text = node.label().or_else(|| node.value()).unwrap_or_default();
+        assert_eq!(text, "1/4 · 0 failed");
+        assert!(h.query_by_label("Probe").is_none(), "a probe is not listed");
+        h.get_by_label("Pause").click();
+        h.run_steps(1);
+        h.get_by_label("Cancel").click();
+        h.run_steps(1);
+        assert_eq!(
+            h.state().commands,
+            [Command::TogglePauseJob(0), Command::CancelJob(0)]
+        );
+        // What the handler does with them: the job pauses, then ends cancelled.
+        let control = std::sync::Arc::clone(&h.state().app.shared.jobs.entries[0].handle.control);
+        control.pause();
+        h.run_steps(1);
+        h.get_by_label("paused");
+        h.get_by_label("Resume");
+        control.cancel();
+        drop(gate);
+        follow_until(h.state_mut(), |t| !t.app.shared.jobs.busy());
+        h.run_steps(1);
+        h.get_by_label("cancelled");
+        assert!(
+            h.query_by_label("Cancel").is_none(),
+            "an ended job has no buttons"
+        );
+    }
+}
