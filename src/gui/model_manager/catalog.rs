@@ -108,6 +108,7 @@ pub fn download_work(
 ) -> impl FnOnce(&JobContext) -> Result<String> + Send + 'static {
     move |ctx| {
         let stop = AtomicBool::new(ctx.control.is_cancelled());
+        let started = std::time::Instant::now();
         let installer = Installer::new(&catalog, dir, Fetcher::new(FetchOptions::default()));
         let mut progress = |p: &TransferProgress| {
             // Holds here while paused; a cancel stops the transfer at its next piece.
@@ -121,7 +122,7 @@ pub fn download_work(
                     .map_or(0, |t| usize::try_from(t).unwrap_or(usize::MAX)),
                 failed: 0,
                 current: Some(describe_transfer(p)),
-                elapsed: std::time::Duration::ZERO,
+                elapsed: started.elapsed(),
                 eta: p.eta,
             });
             let _ = news.try_send(DownloadNews::Progress(p.clone()));
