@@ -21,7 +21,7 @@ impl LivePanel {
     /// Starts listening with the active model, or stops.
     pub fn toggle(&mut self, cx: &ViewCtx, ctx: &egui::Context) {
         if self.active() {
-            self.stop();
+            self.stop(cx);
         } else {
             self.start(cx, ctx);
         }
@@ -58,11 +58,12 @@ impl LivePanel {
         ));
     }
 
-    /// Stops listening; the session's threads are joined on a worker.
-    pub fn stop(&mut self) {
+    /// Stops listening; the session's threads are joined off the UI thread (dropping the
+    /// session stops it).
+    pub fn stop(&mut self, cx: &ViewCtx) {
         self.starting = None;
         if let Some(running) = self.running.take() {
-            let _ = crate::jobs::spawn_named("earmark-live-stop", move || running.session.stop());
+            cx.service.release(running);
         }
         self.device = None;
     }
@@ -70,7 +71,7 @@ impl LivePanel {
     /// Restarts a running session (after the input device changed).
     pub fn restart(&mut self, cx: &ViewCtx, ctx: &egui::Context) {
         if self.running.is_some() {
-            self.stop();
+            self.stop(cx);
             self.start(cx, ctx);
         }
     }
