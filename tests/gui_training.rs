@@ -1,6 +1,7 @@
-//! The Training panel through the real app state: choose a data folder through the dialog hook,
-//! start a short run, watch progress and loss curves arrive, stop nothing, and make the trained
-//! model the active one with "Use this model".
+//! The Training panel driven like a user, asserting on what it shows: set the form, choose a
+//! data folder through the dialog hook, start a short run, watch progress and loss curves
+//! arrive, evaluate a checkpoint, make the trained model the active one with "Use this model",
+//! continue pretraining it, and find the form remembered by a new window.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -12,20 +13,69 @@ mod desktop;
 #[path = "common/synth.rs"]
 mod synth;
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use app::{harness, tiny_options, wait_until};
+use app::{
+    H, ScriptedDialogs, click_button, harness, has_label, has_text, in_child_with_env, set_number,
+    tiny_options, wait_for, wait_for_label, wait_for_text,
+};
 use common::WavFormat;
 use earmark::gui::EarmarkApp;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::state::{Panel, UiState};
 use earmark::model::WeightFile;
 use egui_kittest::Harness;
 use egui_kittest::SnapshotOptions;
 use egui_kittest::kittest::Queryable;
 
+/// What eframe keeps between runs of the window, in memory.
+#[derive(Default)]
+struct MemoryStorage(BTreeMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+
+    fn flush(&mut self) {}
+}
+
+/// The training runs' folders, oldest first.
+fn runs(data: &Path) -> Vec<PathBuf> {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(data.join("training"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    runs.sort();
+    runs
+}
+
+/// No run is going on: the form offers to start one.
+fn idle(h: &H) -> bool {
+    has_label(h, "Start training") && !has_label(h, "Stop")
+}
+
 #[test]
 fn train_a_small_model_and_use_it() {
+    // Runs go to the app's data directory: a fresh one, named by its variable.
+    let data = std::env::temp_dir()
+        .join("earmark-gui-tests")
+        .join("training-data");
+    if !in_child_with_env(
+        "train_a_small_model_and_use_it",
+        &[("EARMARK_DATA_DIR", &data)],
+    ) {
+        return;
+    }
+    app::fresh_dir("training-data");
     let dir = desktop::fixed_dir("training");
     let audio = dir.join("audio");
     std::fs::create_dir_all(&audio).unwrap();
@@ -44,33 +94,28 @@ fn train_a_small_model_and_use_it() {
         tiny_options(&dir, Arc::clone(&dialogs), false),
         [1280.0, 800.0],
     );
-    wait_until(&mut h, "the app to start", 60, |a| a.rows_loaded);
+    wait_for_label(&mut h, "Add a folder…", 60);
 
-    h.get_by_label("Training").click();
-    h.run_steps(3);
-    assert_eq!(h.state().state.panel, Panel::Training);
+    click_button(&mut h, "Training");
+    h.get_by_label("Train a model");
     h.get_by_label("Loss curves appear here once training runs.");
-    {
-        let t = &mut h.state_mut().training;
-        t.runs_root = dir.join("runs");
-        t.form.steps = 4;
-        t.form.batch = 2;
-        t.form.preset = "tiny".into();
-    }
+    // A short run: 4 updates of 2 crops (the form's defaults are 2000 and 16), preset tiny.
+    set_number(&mut h, 2000.0, 4.0);
+    set_number(&mut h, 16.0, 2.0);
+    h.get_by_value("tiny");
     dialogs.answer(Some(audio.clone()));
     h.get_by_label("Add training folder…").click();
-    wait_until(&mut h, "the folder to be added", 30, |a| {
-        a.training.form.roots == vec![audio.clone()]
-    });
+    wait_for_label(&mut h, &audio.display().to_string(), 30);
 
     h.get_by_label("Start training").click();
     h.run_steps(2);
-    assert!(h.state().training.running());
-    wait_until(&mut h, "the run to finish", 300, |a| !a.training.running());
-    eprintln!("status: {}", h.state().training.status_line());
+    assert!(has_label(&h, "Stop"), "a run is going on");
+    wait_for(&mut h, "the run to finish", 300, idle);
     h.get_by_label_contains("Finished after 4 updates");
     h.get_by_label_contains("update 4 of 4");
     h.get_by_label("checkpoint-0000004.safetensors");
+    let run = runs(&data).pop().unwrap();
+    assert!(run.join("checkpoint-0000004.safetensors").is_file());
     h.run_steps(4);
     // The throughput plot and the crops/s figure depend on the machine's speed; the rest is
     // deterministic (seeded run).
@@ -96,54 +141,42 @@ fn train_a_small_model_and_use_it() {
     }
     dialogs.answer(Some(labelled.clone()));
     h.get_by_label("Choose…").click();
-    wait_until(&mut h, "the evaluation folder", 30, |a| {
-        a.training.form.eval_folder == Some(labelled.clone())
-    });
+    wait_for_label(
+        &mut h,
+        &format!("Evaluation folder: {}", labelled.display()),
+        30,
+    );
     h.get_by_label("Evaluate").click();
-    let ck = h
-        .state()
-        .training
-        .run_dir
-        .clone()
-        .unwrap()
-        .join("checkpoint-0000004.safetensors");
-    wait_until(&mut h, "the checkpoint's evaluation", 120, |a| {
-        a.training
-            .evaluation(&ck)
-            .is_some_and(|t| t.starts_with("P@1"))
-    });
-    h.get_by_label_contains("checkpoint-0000004.safetensors: P@1");
+    wait_for_text(&mut h, "checkpoint-0000004.safetensors: P@1", 120);
     h.get_by_label_contains("(log-mel: P@1 1.00");
+    let ck = run.join("checkpoint-0000004.safetensors");
     let kept = std::fs::read_to_string(ck.with_file_name("evaluations.json")).unwrap();
     assert!(kept.contains("checkpoint-0000004.safetensors"), "{kept}");
 
+    // "Use this model": the trained model becomes the active one.
     h.get_by_label("Use this model").click();
-    let run = h.state().training.run_dir.clone().unwrap();
     let model = run.join("model.safetensors");
-    wait_until(&mut h, "the trained model to become active", 60, |a| {
-        a.model.active.as_ref().is_some_and(|m| m.path == model)
-    });
+    wait_for_label(&mut h, "Model: model", 60);
+    click_button(&mut h, "Models");
+    wait_for_label(&mut h, &model.display().to_string(), 30);
+    click_button(&mut h, "Training");
 
     // Continue pretraining the trained model: its sizes replace the preset's (a "small" preset
     // would be 384 wide; the trained model is "tiny", 192 wide).
+    h.get_by_value("tiny").click();
+    h.run_steps(2);
+    h.get_by_label("small").click();
+    h.run_steps(2);
     dialogs.answer(Some(model.clone()));
     h.get_by_label("Model…").click();
-    wait_until(&mut h, "the model to continue", 30, |a| {
-        a.training.form.init == Some(model.clone())
-    });
-    h.get_by_label("continue model.safetensors");
-    {
-        let form = &mut h.state_mut().training.form;
-        form.preset = "small".into();
-        form.steps = 2;
-    }
+    wait_for_label(&mut h, "continue model.safetensors", 30);
+    set_number(&mut h, 4.0, 2.0);
     h.get_by_label("Start training").click();
     h.run_steps(2);
-    wait_until(&mut h, "the continued run to finish", 300, |a| {
-        !a.training.running()
+    wait_for(&mut h, "the continued run to finish", 300, |h| {
+        idle(h) && has_text(h, "Finished after 2 updates")
     });
-    h.get_by_label_contains("Finished after 2 updates");
-    let run2 = h.state().training.run_dir.clone().unwrap();
+    let run2 = runs(&data).pop().unwrap();
     assert_ne!(run2, run, "a new run gets its own folder");
     let config_of = |p: &std::path::Path| {
         let file = WeightFile::open(p).unwrap();
@@ -153,21 +186,25 @@ fn train_a_small_model_and_use_it() {
     assert_eq!(continued, config_of(&model));
     assert_eq!(continued.embed_dim, 192);
 
-    // The form and the last run are remembered: a new window offers to resume that run and
-    // lists its checkpoints.
-    let state = UiState {
-        training: h.state().training.form.clone(),
-        ..UiState::default()
-    };
-    assert_eq!(state.training.last_run, Some(run2.clone()));
+    // The form and the last run are remembered: the window is saved as eframe saves it on
+    // closing, and a new window started from that storage offers to resume that run and lists
+    // its checkpoints.
+    let mut storage = MemoryStorage::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let storage: &'static MemoryStorage = Box::leak(Box::new(storage));
     let opts = tiny_options(&dir, Arc::clone(&dialogs), false);
-    let mut h2 = Harness::builder()
+    let mut h2: H = Harness::builder()
         .with_size([1280.0, 800.0])
         .with_max_steps(10_000)
-        .build_eframe(move |_cc| EarmarkApp::with_state(state, opts));
-    wait_until(&mut h2, "the second window to start", 60, |a| a.rows_loaded);
-    h2.get_by_label("Training").click();
-    h2.run_steps(3);
+        // It opens on the Training tab, whose form fields have no accessible names yet (the
+        // check runs on a harness's first frame).
+        .with_accessibility_check(false)
+        .build_eframe(move |cc| {
+            cc.storage = Some(storage);
+            EarmarkApp::new(cc, opts)
+        });
+    wait_for_label(&mut h2, "Model: tiny", 60);
+    click_button(&mut h2, "Training");
     h2.get_by_label("Resume last run");
     h2.get_by_label("checkpoint-0000002.safetensors");
     h2.get_by_label("continue model.safetensors");
