@@ -1,17 +1,22 @@
 //! The desktop window (egui/eframe). Only this module imports egui.
 //!
 //! - [`app`]: [`EarmarkApp`], the eframe application (drains job events once per frame);
-//! - [`command`] and [`actions`]: what panels ask for, carried out once per frame;
-//! - [`state`]: the UI state remembered between runs;
+//! - [`shared`]: what every feature may use (commands, the read-only view of the shared state,
+//!   the UI state remembered between runs, the table rows, the similarity search, dialogs,
+//!   tasks, the job list, widgets);
+//! - [`library`]: the table, its tag filter and the side bar; [`inspector`]: the selected file;
+//!   [`similar`]: the Similar tab; [`map`]: the Map tab;
 //! - [`jobs`]: the Jobs tab (every long-running job of the background service);
 //! - `live_view` (feature `live`): the Live tab (its session, pictures, devices and workers);
-//! - [`widgets`]: the spectrogram view;
 //! - [`personal_tags`]: the Tags tab's personal tags (review list, tag jobs);
 //! - [`model_manager`]: the Models tab (installed models, downloads, device, tag head);
 //! - [`training`]: the Training tab (the run form, its run as a job, plots, checkpoints);
-//! - [`rows`], [`inspect`], [`search`]: the data behind the panels, read on worker
-//!   threads ([`tasks`]); [`job_list`]: the jobs of this session; [`dialogs`]: file dialogs;
-//!   [`frame_stats`]: frame times measured by the app.
+//! - [`writeback`]: writing tags into the files.
+//!
+//! A feature (`gui/<feature>/`) keeps its own state, draws from a [`shared::view::ViewCtx`] and
+//! returns [`shared::command::Command`]s; it imports only `shared` and the core modules. The
+//! app's command handler (`app/handler.rs` and `app/on_<feature>.rs`) is the only code that
+//! changes shared state or starts background work.
 
 pub mod app;
 pub mod inspector;

@@ -23,21 +23,31 @@ pub type SearchTask = Task<crate::Result<SimilarResults>>;
 #[derive(Default)]
 pub struct SimilarPanel {
     /// A query in flight.
-    pub task: Option<SearchTask>,
+    task: Option<SearchTask>,
     /// The last results.
     results: Option<SimilarResults>,
     /// Why the last query failed.
-    pub error: Option<String>,
+    error: Option<String>,
     /// The result being auditioned.
     current: Option<usize>,
     /// The clip index kept between queries: (model id, index).
-    pub index: Option<(i64, Arc<ClipIndex>)>,
+    index: Option<(i64, Arc<ClipIndex>)>,
 }
 
 impl SimilarPanel {
     /// The hits shown.
     pub fn hits(&self) -> &[SimilarHit] {
         self.results.as_ref().map_or(&[], |r| r.hits.as_slice())
+    }
+
+    /// Whether a query is under way.
+    pub fn is_searching(&self) -> bool {
+        self.task.is_some()
+    }
+
+    /// Why the last query failed.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
     }
 
     /// The last results, once a query has ended.
