@@ -4,10 +4,10 @@
 //! into a library folder; choose the input and output devices.
 //!
 //! [`LivePanel`] holds a running [`LiveSession`] (the session keeps its real-time threads; the
-//! model loads on a worker) and drains its events once per frame ([`LivePanel::poll`]) into the
-//! level meter, the scrolling spectrogram, the tags and the timeline. Drawing returns commands;
-//! the app's handler starts and stops listening, starts the searches and saves snippets through
-//! the methods of `control`.
+//! model loads on the service's task lane) and drains its events once per frame
+//! ([`LivePanel::poll`]) into the level meter, the scrolling spectrogram, the tags and the
+//! timeline. Drawing returns commands; the app's handler starts and stops listening, starts the
+//! searches and saves snippets through the methods of `control`.
 //!
 //! - `view`, `graphs`: drawing the tab (with the audio device pickers);
 //! - [`picture`]: the scrolling spectrogram and the level meter;
