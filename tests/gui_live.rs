@@ -1,4 +1,4 @@
-//! The Live tab through the real app state and a real sound server: a private PulseAudio
+//! The Live tab driven through the window, with a real sound server: a private PulseAudio
 //! server with a null sink, a known file played into it with `paplay`, the sink's monitor
 //! captured by the app. The level meter moves, the spectrogram fills, the head's and the
 //! personal tags appear; "find similar" lists library files in the Similar tab; "save snippet"
@@ -10,6 +10,8 @@
 #![cfg(all(feature = "gui", feature = "live"))]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/app.rs"]
+mod app;
 mod common;
 #[path = "common/desktop.rs"]
 mod desktop;
@@ -20,39 +22,18 @@ mod synth;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use app::{
+    AppOptions, EarmarkApp, H, ModelSource, Role, ScriptedDialogs, click_button, has_label,
+    has_text, nodes, text_with, texts, wait_for, wait_for_label, wait_for_text,
+};
 use common::{WavFormat, fixture, write_wav};
 use earmark::config::Settings;
-use earmark::gui::app::PlayerSlot;
-use earmark::gui::command::Command;
-use earmark::gui::dialogs::ScriptedDialogs;
-use earmark::gui::models::ModelSource;
-use earmark::gui::state::Panel;
-use earmark::gui::{AppOptions, EarmarkApp};
-use earmark::live::DeviceState;
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::{Harness, SnapshotOptions};
 use pulse::PulseServer;
-
-type H = Harness<'static, EarmarkApp>;
-
-/// Steps the app in real time until `done` holds, failing after `secs`.
-fn wait_until(h: &mut H, what: &str, secs: u64, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}; device state {:?}, error {:?}",
-            h.state().live.device,
-            h.state().live.error
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(3);
-}
 
 /// Copies a file into the test's folder so the paths the panel shows stay the same.
 fn local_copy(dir: &Path, src: PathBuf) -> PathBuf {
@@ -61,8 +42,78 @@ fn local_copy(dir: &Path, src: PathBuf) -> PathBuf {
     dest
 }
 
-fn capturing(app: &EarmarkApp) -> bool {
-    matches!(app.live.device, Some(DeviceState::Capturing { .. }))
+/// Seconds heard, from "Model: tiny · 12 s heard".
+fn heard_s(h: &H) -> f64 {
+    texts(h)
+        .iter()
+        .find_map(|t| {
+            t.strip_prefix("Model: tiny · ")?
+                .strip_suffix(" s heard")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0.0)
+}
+
+/// The level meter's "-23.4 dBFS (peak -12.0)": the RMS level.
+fn level_dbfs(h: &H) -> Option<f64> {
+    texts(h)
+        .iter()
+        .find_map(|t| t.split(" dBFS (peak").next()?.trim().parse().ok())
+}
+
+/// "Tags now" as shown: per source, its (score, label) rows.
+fn live_tags(h: &H) -> Vec<(String, Vec<(f64, String)>)> {
+    let all: Vec<(Role, String)> = nodes(h)
+        .into_iter()
+        .filter(|(r, t)| !t.is_empty() || *r == Role::ProgressIndicator)
+        .collect();
+    let Some(at) = all.iter().position(|(_, t)| t == "Tags now") else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, Vec<(f64, String)>)> = Vec::new();
+    let mut i = at + 1;
+    while i < all.len() && all[i].1 != "Last minute" {
+        if all[i].0 == Role::ProgressIndicator {
+            let score = all[i].1.parse().unwrap_or(f64::NAN);
+            let label = all.get(i + 1).map(|x| x.1.clone()).unwrap_or_default();
+            if let Some(last) = out.last_mut() {
+                last.1.push((score, label));
+            }
+            i += 2;
+        } else {
+            out.push((all[i].1.clone(), Vec::new()));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The Similar tab's results as shown: (score, name) per row, in order.
+fn hits(h: &H) -> Vec<(f64, String)> {
+    let all = nodes(h);
+    let mut out = Vec::new();
+    for (i, (role, text)) in all.iter().enumerate() {
+        if *role != Role::ProgressIndicator {
+            continue;
+        }
+        let Ok(score) = text.parse::<f64>() else {
+            continue;
+        };
+        let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();
+        out.push((score, name.1.clone()));
+    }
+    out
+}
+
+/// The playback position line "0:00.4 / 0:03.0": the position in seconds.
+fn position(h: &H) -> Option<f64> {
+    texts(h).iter().find_map(|t| {
+        let (a, b) = t.split_once(" / ")?;
+        let ok =
+            |s: &str| s.contains(':') && s.chars().all(|c| c.is_ascii_digit() || ":.".contains(c));
+        (ok(a) && ok(b)).then(|| app::seconds(a))
+    })
 }
 
 /// The index's files: two 3 s sounds of each of five kinds (16 kHz mono).
@@ -151,64 +202,57 @@ fn private_server_live_tab() {
         .with_size([1280.0, 800.0])
         .with_max_steps(10_000)
         .build_eframe(move |cc| EarmarkApp::new(cc, opts));
-    wait_until(&mut h, "the app to start", 60, |a| {
-        a.rows_loaded && a.model.active.is_some() && a.snapshot.rows.len() == 10
+    wait_for(&mut h, "the app to start", 60, |h| {
+        has_label(h, "Model: tiny") && has_label(h, "10 of 10 files")
     });
     h.get_by_label("Inspector").click();
-    h.get_by_label("Live").click();
-    h.run_steps(3);
-    assert_eq!(h.state().state.panel, Panel::Live);
-    wait_until(&mut h, "the device lists", 30, |a| a.live.devices.is_some());
+    click_button(&mut h, "Live");
+    h.get_by_label("Input level");
 
     // A device that does not exist: a clear message, and the session keeps trying.
     h.get_by_label("Start listening").click();
-    wait_until(&mut h, "the missing device to be reported", 60, |a| {
-        matches!(a.live.device, Some(DeviceState::Unavailable { .. }))
-    });
-    h.get_by_label_contains("Cannot capture: no input device");
+    wait_for_text(&mut h, "Cannot capture: no input device", 60);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::L);
     h.run_steps(2);
-    assert!(!h.state().live.active(), "Ctrl+L stops listening");
+    wait_for_label(&mut h, "Start listening", 10);
 
     // The default input (the null sink's monitor), chosen in the picker and saved.
     h.get_by_value("no such microphone").click();
     h.run_steps(2);
     h.get_by_label("Default input").click();
     h.run_steps(2);
-    assert_eq!(h.state().settings.input_device, None);
+    h.get_by_value("Default input");
     assert_eq!(Settings::load_from(&settings_dir).input_device, None);
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::L);
-    wait_until(&mut h, "capture", 60, |a| {
-        capturing(a) && a.live.level.readings > 10
+    wait_for(&mut h, "capture", 60, |h| {
+        has_text(h, "Listening to ") && has_label(h, "Stop listening")
     });
-    h.get_by_label_contains("Listening to");
 
     // Play the chord: the meter moves, the spectrogram fills, tags arrive.
-    let silence_db = h.state().live.level.rms_dbfs;
+    let silence_db = level_dbfs(&h);
     let mut player = pulse::paplay(&played);
-    wait_until(&mut h, "the level to rise", 30, |a| {
-        a.live.level.rms_dbfs > -40.0
+    wait_for(&mut h, "the level to rise", 30, |h| {
+        level_dbfs(h).is_some_and(|db| db > -40.0)
     });
     eprintln!(
-        "level: {silence_db:.1} dBFS before, {:.1} dBFS playing",
-        h.state().live.level.rms_dbfs
+        "level: {silence_db:?} dBFS before, {:?} dBFS playing",
+        level_dbfs(&h)
     );
-    wait_until(&mut h, "tags of the head and personal tags", 60, |a| {
-        a.live.tags.len() == 2 && a.live.picture.total() > 400 && a.live.timeline.len() >= 4
+    wait_for(&mut h, "tags of the head and personal tags", 60, |h| {
+        let tags = live_tags(h);
+        tags.len() == 2 && tags[0].1.len() == 5 && tags[1].1.len() == 1 && heard_s(h) >= 4.0
     });
-    let tags = h.state().live.tags.clone();
+    let tags = live_tags(&h);
     eprintln!("tags: {tags:?}");
     // The head first, then the personal tags.
-    assert_eq!(tags[0].source, "probe_tiny");
-    assert_eq!(tags[0].tags.len(), 5);
-    assert!(tags[0].tags.windows(2).all(|w| w[0].score >= w[1].score));
-    assert!(tags[0].tags[0].label.starts_with("class_"));
-    assert_eq!(tags[1].source, earmark::gui::live::PERSONAL);
-    assert_eq!(tags[1].tags.len(), 1);
-    assert_eq!(tags[1].tags[0].label, "chord");
-    assert!((0.0..=1.0).contains(&tags[1].tags[0].score));
+    assert_eq!(tags[0].0, "probe_tiny");
+    assert!(tags[0].1.windows(2).all(|w| w[0].0 >= w[1].0), "{tags:?}");
+    assert!(tags[0].1[0].1.starts_with("class_"), "{tags:?}");
+    assert_ne!(tags[1].0, "probe_tiny");
+    assert_eq!(tags[1].1[0].1, "chord");
+    assert!((0.0..=1.0).contains(&tags[1].1[0].0));
     h.get_by_label("chord");
-    assert!(h.state().live.texture.is_some());
+    h.get_by_role_and_label(Role::Canvas, "Live spectrogram");
     h.run_steps(4);
     h.snapshot_options(
         "live",
@@ -218,40 +262,28 @@ fn private_server_live_tab() {
     );
 
     // "Find similar" for the last 4 s (all chord): results in the Similar tab, chords first.
-    wait_until(&mut h, "4 s of the chord", 30, |a| a.live.heard_s() > 8.0);
+    wait_for(&mut h, "4 s of the chord", 30, |h| heard_s(h) > 8.0);
     h.get_by_label("Find similar in my library").click();
-    h.run_steps(2);
-    assert_eq!(h.state().state.panel, Panel::Similar);
-    wait_until(&mut h, "similar results", 60, |a| {
-        a.similar.results.is_some() && a.similar.task.is_none()
+    wait_for(&mut h, "similar results", 60, |h| {
+        has_label(h, "Similar to the last 4 s heard")
+            && !has_label(h, "Searching…")
+            && !hits(h).is_empty()
     });
-    assert_eq!(h.state().similar.error, None);
-    let hits = h.state().similar.hits().to_vec();
-    eprintln!("hits: {hits:?}");
-    assert_eq!(hits.len(), 10, "every analysed file is ranked");
-    assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
-    let name = |i: usize| {
-        Path::new(&hits[i].path)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned()
-    };
+    let shown = hits(&h);
+    eprintln!("hits: {shown:?}");
+    assert_eq!(shown.len(), 10, "every analysed file is ranked");
+    assert!(shown.windows(2).all(|w| w[0].0 >= w[1].0));
     // Measured: the two chords at cosine ≈ 0.87, the next file (plucked strings) ≈ 0.6.
     assert!(
-        name(0).starts_with("k0-") && name(1).starts_with("k0-"),
-        "the closest files to a chord are the chords: {hits:?}"
+        shown[0].1.starts_with("k0-") && shown[1].1.starts_with("k0-"),
+        "the closest files to a chord are the chords: {shown:?}"
     );
-    h.get_by_label("Similar to the last 4 s heard");
 
     // "Save snippet": 4 s as a 16-bit WAV in the library folder, then indexed.
-    h.get_by_label("Live").click();
-    h.run_steps(2);
+    click_button(&mut h, "Live");
     h.get_by_label("Save snippet").click();
-    wait_until(&mut h, "the snippet to be written", 30, |a| {
-        a.live.saved.is_some()
-    });
-    let saved = h.state().live.saved.clone().unwrap().unwrap();
+    wait_for_text(&mut h, "Saved ", 30);
+    let saved = PathBuf::from(text_with(&h, "Saved ").strip_prefix("Saved ").unwrap());
     assert_eq!(
         saved.parent().unwrap().canonicalize().unwrap(),
         root.canonicalize().unwrap()
@@ -263,17 +295,20 @@ fn private_server_live_tab() {
         (1, 16_000, 16)
     );
     assert_eq!(reader.duration(), 4 * 16_000);
-    let saved_path = saved.to_string_lossy().into_owned();
-    wait_until(&mut h, "the snippet to be indexed", 90, |a| {
-        a.snapshot
-            .rows
-            .iter()
-            .any(|r| r.path == saved_path && r.status == "indexed")
+    wait_for(&mut h, "the snippet to be indexed", 90, |h| {
+        has_label(h, "11 files") && has_label(h, "11 analysed · 0 waiting")
     });
     let _ = player.wait();
 
     // The output device: chosen here, saved, and playback goes through it.
-    let outputs = h.state().live.devices.as_ref().unwrap().outputs.clone();
+    let before: Vec<String> = texts(&h);
+    h.get_by_value("Default output").click();
+    h.run_steps(2);
+    let outputs: Vec<String> = nodes(&h)
+        .into_iter()
+        .filter(|(r, t)| *r == Role::Button && !t.is_empty() && !before.contains(t))
+        .map(|(_, t)| t)
+        .collect();
     eprintln!("outputs: {outputs:?}");
     let output = outputs
         .iter()
@@ -281,64 +316,47 @@ fn private_server_live_tab() {
         .or(outputs.first())
         .cloned()
         .expect("the sound server offers an output");
-    h.get_by_value("Default output").click();
-    h.run_steps(2);
     h.get_by_label(&output).click();
     h.run_steps(2);
+    h.get_by_value(&output);
     assert_eq!(
         Settings::load_from(&settings_dir).output_device.as_deref(),
         Some(output.as_str())
     );
-    let row = h
-        .state()
-        .snapshot
-        .rows
-        .iter()
-        .find(|r| r.name == "k1-1.wav")
-        .cloned()
-        .unwrap();
-    h.state_mut()
-        .push(Command::Audition(row.id, row.path.clone()));
-    wait_until(
-        &mut h,
-        "playback through the chosen output",
-        60,
-        |a| matches!(&a.player, PlayerSlot::Open(p) if p.device() == output && p.frames_played() > 4800),
-    );
+    h.get_by_label("Inspector").click();
+    click_button(&mut h, "Library");
+    app::select(&mut h, "k1-1.wav", 60);
+    h.get_by_label("Play").click();
+    wait_for(&mut h, "playback through the chosen output", 60, |h| {
+        position(h).is_some_and(|p| p >= 0.2)
+    });
+    assert!(!has_text(&h, "No sound:"), "{:?}", texts(&h));
+    click_button(&mut h, "Live");
 
     // Stop the sound server: the loss is shown, nothing panics; it returns: capture resumes.
     server.kill();
-    wait_until(&mut h, "the loss to be reported", 30, |a| {
-        matches!(a.live.device, Some(DeviceState::Lost { .. }))
-    });
-    h.get_by_label_contains("Input lost");
-    let columns_before = h.state().live.picture.total();
+    wait_for_text(&mut h, "Input lost", 30);
+    let heard_before = heard_s(&h);
     let server = PulseServer::start();
-    wait_until(&mut h, "capture to resume", 60, capturing);
-    wait_until(&mut h, "new audio after resuming", 30, |a| {
-        a.live.picture.total() > columns_before + 200
+    wait_for_text(&mut h, "Listening to ", 60);
+    wait_for(&mut h, "new audio after resuming", 30, |h| {
+        heard_s(h) > heard_before + 2.0
     });
     h.get_by_label("Stop listening").click();
     h.run_steps(2);
-    assert!(!h.state().live.active());
+    wait_for_label(&mut h, "Start listening", 10);
     drop(server);
 }
 
 #[test]
 fn output_device_setting_round_trips_through_settings_toml() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = AppOptions {
-        library: Some(dir.path().join("library.sqlite")),
-        settings_dir: Some(dir.path().to_path_buf()),
-        probe_gpu: false,
-        model_folders: Some(Vec::new()),
-        ..AppOptions::default()
+    // An output chosen in an earlier session, kept in settings.toml.
+    let saved = Settings {
+        output_device: Some("Speakers of the test".into()),
+        ..Settings::default()
     };
-    let mut app = EarmarkApp::with_state(Default::default(), opts.clone());
-    earmark::gui::panels::audio_devices::set_output_device(
-        &mut app,
-        Some("Speakers of the test".into()),
-    );
+    saved.save_to(dir.path()).unwrap();
     let text = std::fs::read_to_string(dir.path().join("settings.toml")).unwrap();
     assert!(
         text.contains("output_device = \"Speakers of the test\""),
@@ -351,14 +369,25 @@ fn output_device_setting_round_trips_through_settings_toml() {
     );
 
     // A window started with those settings shows the choice in the Live tab.
-    let opts = AppOptions { settings, ..opts };
+    let opts = AppOptions {
+        library: Some(dir.path().join("library.sqlite")),
+        settings,
+        settings_dir: Some(dir.path().to_path_buf()),
+        probe_gpu: false,
+        model_folders: Some(Vec::new()),
+        ..AppOptions::default()
+    };
     let mut h: H = Harness::builder()
         .with_size([1280.0, 800.0])
         .build_eframe(move |cc| EarmarkApp::new(cc, opts));
-    h.state_mut().state.panel = Panel::Live;
     h.run_steps(3);
-    h.get_by_value("Speakers of the test");
-    // Back to the default: the setting is cleared in the file.
-    earmark::gui::panels::audio_devices::set_output_device(h.state_mut(), None);
+    h.get_by_label("Live").click();
+    h.run_steps(3);
+    h.get_by_value("Speakers of the test").click();
+    h.run_steps(2);
+    // Back to the default, chosen in the picker: the setting is cleared in the file.
+    h.get_by_label("Default output").click();
+    h.run_steps(3);
+    h.get_by_value("Default output");
     assert_eq!(Settings::load_from(dir.path()).output_device, None);
 }
