@@ -66,7 +66,9 @@ impl InspectorPanel {
         };
         self.loading = Some(id);
         self.error = None;
-        self.task = Some(Task::spawn("earmark-inspect", ctx, move || inspect(&req)));
+        self.task = Some(Task::on(&cx.service, "earmark-inspect", ctx, move || {
+            inspect(&req)
+        }));
     }
 
     /// Takes a finished load: the selection moved on meanwhile (load again), or the file is

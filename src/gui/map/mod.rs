@@ -93,7 +93,7 @@ impl MapPanel {
         {
             self.stale = false;
             let library = cx.library_path.clone();
-            self.task = Some(Task::spawn("earmark-map-read", ctx, move || {
+            self.task = Some(Task::on(&cx.service, "earmark-map-read", ctx, move || {
                 read_points(&library, &model)
             }));
         }
@@ -102,7 +102,7 @@ impl MapPanel {
             self.tagged.clear();
             if let Some(tag) = cx.state.map_tag.clone() {
                 let library = cx.library_path.clone();
-                self.tag_task = Some(Task::spawn("earmark-map-tag", ctx, move || {
+                self.tag_task = Some(Task::on(&cx.service, "earmark-map-tag", ctx, move || {
                     let lib = Library::open(&library)?;
                     Ok(lib.files_with_tag(&tag, 0.0)?.into_iter().collect())
                 }));

@@ -90,7 +90,7 @@ impl SimilarPanel {
                 .map(|(a, b)| (a as f32, b as f32)),
             index: self.index(),
         };
-        self.show_search(Task::spawn("earmark-similar", ctx, move || {
+        self.show_search(Task::on(&cx.service, "earmark-similar", ctx, move || {
             find_similar(req)
         }));
         Ok(())
