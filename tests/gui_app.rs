@@ -21,8 +21,8 @@ use std::sync::Arc;
 use app::{
     H, Role, ScriptedDialogs, bars_after, click_at, click_button, count_text, drag, drop_files,
     field_with, harness, has_label, has_text, inspected, job_running, nodes, progress_texts,
-    seconds, select, spectrogram_x, text_with, texts, tiny_options, wait_for, wait_for_label,
-    wait_for_text, wait_inspected,
+    seconds, select, spectrogram_x, spinning, text_with, texts, tiny_options, wait_for,
+    wait_for_label, wait_for_text, wait_inspected,
 };
 use common::WavFormat;
 use eframe::egui;
@@ -32,13 +32,6 @@ use egui_kittest::kittest::{NodeT, Queryable};
 /// Nothing is loading, searching or running.
 fn idle(h: &H) -> bool {
     !job_running(h) && !has_text(h, "Loading ") && !has_label(h, "Searching…")
-}
-
-/// A spinner (a progress indicator without text) is shown.
-fn spinning(h: &H) -> bool {
-    nodes(h)
-        .iter()
-        .any(|(r, t)| *r == Role::ProgressIndicator && t.is_empty())
 }
 
 /// The Similar tab's results as shown: (score, name) per row, in order.

@@ -20,8 +20,8 @@ use std::sync::Arc;
 
 use app::{
     H, Role, ScriptedDialogs, bars_after, count_label, drag, harness, has_label, has_text,
-    inspected, job_running, nodes, select, spectrogram_x, text_with, texts, tiny_options, wait_for,
-    wait_for_text,
+    inspected, job_running, nodes, select, spectrogram_x, spinning, text_with, texts, tiny_options,
+    wait_for, wait_for_text,
 };
 use common::WavFormat;
 use earmark::library::Library;
@@ -99,13 +99,6 @@ fn review(h: &H) -> Vec<(f64, String)> {
         out.push((bar.1.parse().unwrap(), name.1.clone()));
     }
     out
-}
-
-/// A spinner (a progress indicator without text) is shown.
-fn spinning(h: &H) -> bool {
-    nodes(h)
-        .iter()
-        .any(|(r, t)| *r == Role::ProgressIndicator && t.is_empty())
 }
 
 /// Turns the mouse wheel by `delta` points over `pos`, and lets the smooth scrolling settle.

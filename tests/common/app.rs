@@ -47,21 +47,6 @@ pub fn wait_for(h: &mut H, what: &str, secs: u64, shown: impl Fn(&H) -> bool) {
     h.run_steps(4);
 }
 
-/// Steps the app until `done` holds for its state. Transitional: only for the tests not yet
-/// reading the window; it goes when the last of them does.
-pub fn wait_until(h: &mut H, what: &str, secs: u64, done: impl Fn(&EarmarkApp) -> bool) {
-    let start = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            start.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}"
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(15));
-    }
-    h.run_steps(4);
-}
-
 /// Steps until a node labelled exactly `label` is shown.
 pub fn wait_for_label(h: &mut H, label: &str, secs: u64) {
     wait_for(h, &format!("\"{label}\""), secs, |h| has_label(h, label));
