@@ -196,9 +196,6 @@ fn train_a_small_model_and_use_it() {
     let mut h2: H = Harness::builder()
         .with_size([1280.0, 800.0])
         .with_max_steps(10_000)
-        // It opens on the Training tab, whose form fields have no accessible names yet (the
-        // check runs on a harness's first frame).
-        .with_accessibility_check(false)
         .build_eframe(move |cc| {
             cc.storage = Some(storage);
             EarmarkApp::new(cc, opts)

@@ -43,7 +43,7 @@ pub(super) fn form_ui(
                 }
             });
             ui.end_row();
-            ui.label("Preset");
+            let preset_label = ui.label("Preset").id;
             ui.add_enabled_ui(form.init.is_none(), |ui| {
                 egui::ComboBox::from_id_salt("preset")
                     .selected_text(&form.preset)
@@ -53,33 +53,40 @@ pub(super) fn form_ui(
                         }
                     })
                     .response
+                    .labelled_by(preset_label)
                     .on_disabled_hover_text("The continued model's sizes are used");
             });
             ui.end_row();
-            ui.label("Updates");
-            ui.add(egui::DragValue::new(&mut form.steps).range(1..=1_000_000));
+            let label = ui.label("Updates").id;
+            ui.add(egui::DragValue::new(&mut form.steps).range(1..=1_000_000))
+                .labelled_by(label);
             ui.end_row();
-            ui.label("Batch size");
-            ui.add(egui::DragValue::new(&mut form.batch).range(1..=4096));
+            let label = ui.label("Batch size").id;
+            ui.add(egui::DragValue::new(&mut form.batch).range(1..=4096))
+                .labelled_by(label);
             ui.end_row();
-            ui.label("Learning rate");
+            let label = ui.label("Learning rate").id;
             ui.add(
                 egui::DragValue::new(&mut form.lr)
                     .speed(1e-5)
                     .range(1e-6..=1e-2),
-            );
+            )
+            .labelled_by(label);
             ui.end_row();
-            ui.label("Mask ratio");
-            ui.add(egui::Slider::new(&mut form.mask_ratio, 0.3..=0.9));
+            let label = ui.label("Mask ratio").id;
+            ui.add(egui::Slider::new(&mut form.mask_ratio, 0.3..=0.9))
+                .labelled_by(label);
             ui.end_row();
-            ui.label("Device");
+            let label = ui.label("Device").id;
             egui::ComboBox::from_id_salt("train_device")
                 .selected_text(&form.device)
                 .show_ui(ui, |ui| {
                     for d in ["cpu", "cuda", "metal"] {
                         ui.selectable_value(&mut form.device, d.to_string(), d);
                     }
-                });
+                })
+                .response
+                .labelled_by(label);
             ui.end_row();
         });
         ui.checkbox(&mut form.mcl, "MATPAC++ (five prediction heads)");
