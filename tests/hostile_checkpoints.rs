@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use earmark::model::WeightFile;
 use earmark::catalog::archive::{ArchiveLimits, unpack_probes_within};
+use earmark::model::WeightFile;
 use hostile::*;
 
 /// Generous bound that proves "does not hang" (the real figures are milliseconds).

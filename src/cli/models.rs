@@ -7,14 +7,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use earmark::config::models_dir;
-use earmark::model::{EncoderConfig, WeightFile, load};
 use earmark::catalog::installed::{
     ImportOutcome, ModelSource, format_size, import_file, installed_models,
 };
 use earmark::catalog::{
     Catalog, EntryStatus, FetchOptions, Fetcher, Installer, describe_transfer, status,
 };
+use earmark::config::models_dir;
+use earmark::model::{EncoderConfig, WeightFile, load};
 
 /// Arguments of `earmark models`.
 #[derive(Debug, clap::Args)]

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use earmark::audio::AudioDecoder;
-use earmark::model::{ModelDescription, WeightFile, load, pt};
 use earmark::catalog::archive::{ArchiveLimits, unpack_probes_within};
+use earmark::model::{ModelDescription, WeightFile, load, pt};
 
 /// Extensions the decoder target gives its input (the container probe uses it as a hint).
 pub const AUDIO_EXTENSIONS: [&str; 7] = ["wav", "mp3", "flac", "ogg", "m4a", "opus", "bin"];
