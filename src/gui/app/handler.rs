@@ -2,28 +2,26 @@
 //! the clipboard and the file manager. Nothing here waits for work to finish.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use eframe::egui;
 
-use crate::library::tagging::{HeadChoice, retag, source_name};
 use crate::library::Library;
+use crate::library::tagging::{retag, source_name};
 use crate::model::device::DeviceChoice;
 
 use crate::gui::app::EarmarkApp;
 use crate::gui::shared::command::Command;
 use crate::gui::shared::dialogs::DialogRequest;
 use crate::gui::shared::job_list::JobKind;
-use crate::gui::shared::tasks::Task;
 
 /// Carries out one command.
 pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
     match command {
-        Command::AddFolderDialog => ask(app, ctx, DialogRequest::AddFolder),
-        Command::ImportModelDialog => ask(app, ctx, DialogRequest::ImportModel),
-        Command::TrainingFolderDialog => ask(app, ctx, DialogRequest::TrainingFolder),
-        Command::EvalFolderDialog => ask(app, ctx, DialogRequest::EvalFolder),
-        Command::InitModelDialog => ask(app, ctx, DialogRequest::InitModel),
+        Command::AddFolderDialog => app.ask(ctx, DialogRequest::AddFolder),
+        Command::ImportModelDialog => app.ask(ctx, DialogRequest::ImportModel),
+        Command::TrainingFolderDialog => app.ask(ctx, DialogRequest::TrainingFolder),
+        Command::EvalFolderDialog => app.ask(ctx, DialogRequest::EvalFolder),
+        Command::InitModelDialog => app.ask(ctx, DialogRequest::InitModel),
         Command::ExportPngDialog => super::on_inspector::export_dialog(app, ctx),
         Command::AddRoots(paths) => super::on_library::add_roots(app, paths),
         Command::Rescan => super::on_library::rescan(app),
@@ -129,18 +127,6 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
     }
 }
 
-/// Opens a dialog on a thread of its own; its answer comes back in `dialog_answered`.
-pub(super) fn ask(app: &mut EarmarkApp, ctx: &egui::Context, request: DialogRequest) {
-    if app.dialog.is_some() {
-        return;
-    }
-    let dialogs = Arc::clone(&app.shared.opts.dialogs);
-    app.dialog = Some(Task::on(&app.shared.service, "earmark-dialog", ctx, move || {
-        let answer = dialogs.ask(&request);
-        (request, answer)
-    }));
-}
-
 /// The user answered a dialog.
 pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Option<PathBuf>) {
     let Some(path) = answer else {
@@ -158,7 +144,7 @@ pub fn dialog_answered(app: &mut EarmarkApp, request: DialogRequest, answer: Opt
 
 /// Queues a job that applies the tag head's limits to the library again.
 fn submit_retag(app: &mut EarmarkApp) {
-    let Some(choice) = head_choices(&app.shared.settings).pop() else {
+    let Some(choice) = app.shared.head_choices().pop() else {
         app.shared.notices.push("No tag head chosen.".into());
         return;
     };
@@ -166,40 +152,24 @@ fn submit_retag(app: &mut EarmarkApp) {
     let model = app.shared.model.active.clone();
     let budget = app.shared.state.budget;
     let name = format!("Retag with {}", source_name(&choice.path));
-    let submitted = app.shared.service.submit(JobKind::Retag, &name, move |ctx| {
-        let mut lib = Library::open(&library)?;
-        let model_id = model
-            .as_ref()
-            .map(|m| m.id_in(&lib))
-            .transpose()?
-            .flatten()
-            .ok_or_else(|| {
-                crate::Error::Model("the library has no analyses by this model".into())
-            })?;
-        let on_gpu = choice.device != DeviceChoice::Cpu;
-        let n = retag(&mut lib, model_id, &choice, budget.resolve(on_gpu), ctx)?;
-        Ok(format!("{n} files tagged by {}", source_name(&choice.path)))
-    });
+    let submitted = app
+        .shared
+        .service
+        .submit(JobKind::Retag, &name, move |ctx| {
+            let mut lib = Library::open(&library)?;
+            let model_id = model
+                .as_ref()
+                .map(|m| m.id_in(&lib))
+                .transpose()?
+                .flatten()
+                .ok_or_else(|| {
+                    crate::Error::Model("the library has no analyses by this model".into())
+                })?;
+            let on_gpu = choice.device != DeviceChoice::Cpu;
+            let n = retag(&mut lib, model_id, &choice, budget.resolve(on_gpu), ctx)?;
+            Ok(format!("{n} files tagged by {}", source_name(&choice.path)))
+        });
     if let Err(e) = submitted {
         app.shared.notices.push(e.to_string());
     }
-}
-
-/// The heads the settings choose for tagging the library (the one tag head, with its limits).
-pub fn head_choices(settings: &crate::config::Settings) -> Vec<HeadChoice> {
-    let device = settings.device.parse().unwrap_or_default();
-    settings
-        .head
-        .iter()
-        .map(|path| HeadChoice {
-            path: path.clone(),
-            labels: settings.head_labels.clone(),
-            limits: settings
-                .head_limits
-                .get(&source_name(path))
-                .copied()
-                .unwrap_or_default(),
-            device,
-        })
-        .collect()
 }

@@ -1,6 +1,6 @@
-//! The eframe application: owns the persisted UI state and the live handles (job queue, tasks,
-//! textures, audio), drains job events and task results once per frame, draws the panels and
-//! then carries out the commands they pushed (see [`crate::gui::app::handler`]).
+//! The eframe application: owns the persisted UI state and the live handles (the background
+//! service, tasks, textures, audio), drains job news and task results once per frame, draws the
+//! panels and then carries out the commands they pushed (see [`crate::gui::app::handler`]).
 
 pub mod handler;
 pub mod layout;
@@ -101,10 +101,6 @@ impl EarmarkApp {
             },
         };
         let service = Service::new();
-        let (queue, queue_error) = match service.library_queue() {
-            Ok(q) => (Some(q), None),
-            Err(e) => (None, Some(format!("background jobs cannot start: {e}"))),
-        };
         let settings = opts.settings.clone();
         let mut app = EarmarkApp {
             shared: Shared {
@@ -112,7 +108,6 @@ impl EarmarkApp {
                 settings,
                 library_path,
                 library_error,
-                queue,
                 service,
                 jobs: JobList::default(),
                 snapshot: Snapshot::default(),
@@ -126,7 +121,7 @@ impl EarmarkApp {
                 player_file: None,
                 play_when_loaded: false,
                 frames: FrameStats::default(),
-                notices: queue_error.into_iter().collect(),
+                notices: Vec::new(),
                 opts,
             },
             table: Default::default(),
@@ -179,10 +174,25 @@ impl EarmarkApp {
         }
     }
 
+    /// Opens a dialog on the service's task lane; its answer comes back to
+    /// [`handler::dialog_answered`] once the user has chosen. One dialog at a time.
+    pub(crate) fn ask(&mut self, ctx: &egui::Context, request: DialogRequest) {
+        if self.dialog.is_some() {
+            return;
+        }
+        let dialogs = std::sync::Arc::clone(&self.shared.opts.dialogs);
+        self.dialog = Some(Task::on(
+            &self.shared.service,
+            "earmark-dialog",
+            ctx,
+            move || {
+                let answer = dialogs.ask(&request);
+                (request, answer)
+            },
+        ));
+    }
+
     fn poll_background(&mut self, ctx: &egui::Context) {
-        self.shared
-            .notices
-            .extend(crate::gui::shared::tasks::take_failures());
         for news in self.shared.jobs.follow(&self.shared.service) {
             match news {
                 JobNews::Progressed(JobKind::Scan) => self.table.scan_progressed(),

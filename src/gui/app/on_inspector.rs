@@ -38,7 +38,7 @@ pub(super) fn seek(app: &mut EarmarkApp, seconds: f64) {
 /// Asks where to save the spectrogram picture.
 pub(super) fn export_dialog(app: &mut EarmarkApp, ctx: &egui::Context) {
     let name = app.inspector.png_name();
-    super::handler::ask(app, ctx, DialogRequest::SavePng(name));
+    app.ask(ctx, DialogRequest::SavePng(name));
 }
 
 /// Writes the spectrogram picture to `path`.

@@ -16,7 +16,6 @@ use crate::gui::shared::job_list::JobKind;
 use crate::gui::shared::rows::{RowView, Snapshot, load};
 use crate::gui::shared::state::{Panel, SortColumn};
 use crate::gui::shared::tasks::{Task, poll_slot};
-use crate::jobs::JobEvent;
 use crate::library::scan::{ScanOptions, scan};
 use crate::library::walk::WalkOptions;
 use crate::library::{ACTIVE_MODEL_KEY, Library};
@@ -101,19 +100,13 @@ pub(super) fn add_roots(app: &mut EarmarkApp, paths: Vec<PathBuf>) {
     }
 }
 
-/// Queues a scan of `roots` with the active model (or, without one, only finds the files).
+/// Submits a scan of `roots` with the active model (or, without one, only finds the files).
 pub(super) fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
-    let Some(queue) = &app.shared.queue else {
-        app.shared
-            .notices
-            .push("Background jobs are not available.".into());
-        return;
-    };
     let library = app.shared.library_path.clone();
     let model = app.shared.model.active.clone();
     let device = app.shared.settings.device.clone();
     let budget = app.shared.state.budget;
-    let heads = super::handler::head_choices(&app.shared.settings);
+    let heads = app.shared.head_choices();
     let names: Vec<String> = roots
         .iter()
         .map(|r| {
@@ -124,12 +117,12 @@ pub(super) fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
         })
         .collect();
     let name = format!("Scan {}", names.join(", "));
-    let submitted = queue.submit(&name, move |ctx| {
+    let submitted = app.shared.service.submit(JobKind::Scan, &name, move |ctx| {
         let mut lib = Library::open(&library)?;
         let Some(model) = model else {
             let mut found = 0;
             for root in &roots {
-                ctx.control.checkpoint()?;
+                ctx.checkpoint()?;
                 let (_, r) = lib.reconcile_root(root, WalkOptions::default())?;
                 found += r.new.len();
             }
@@ -137,12 +130,11 @@ pub(super) fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
                 "{found} new files found; no model to analyse them: import one or train one"
             ));
         };
-        ctx.events
-            .send(JobEvent::Note(format!("loading {}", model.name())));
+        ctx.note(format!("loading {}", model.name()));
         let choice: DeviceChoice = device.parse().unwrap_or_default();
         let engine = Engine::load(&model.path, choice)?;
         for notice in engine.take_notices() {
-            ctx.events.send(JobEvent::Note(notice));
+            ctx.note(notice);
         }
         let abs = model
             .path
@@ -158,9 +150,8 @@ pub(super) fn submit_scan(app: &mut EarmarkApp, roots: Vec<PathBuf>) {
         };
         Ok(scan(&mut lib, &engine, &model.identity, &opts, ctx)?.summary())
     });
-    match submitted {
-        Ok(handle) => app.shared.jobs.push(name, JobKind::Scan, handle),
-        Err(e) => app.shared.notices.push(e.to_string()),
+    if let Err(e) = submitted {
+        app.shared.notices.push(e.to_string());
     }
 }
 
@@ -212,10 +203,13 @@ pub(super) fn reveal(app: &mut EarmarkApp, path: &str) {
         "xdg-open"
     };
     match std::process::Command::new(opener).arg(folder).spawn() {
-        // Reaped on a thread of its own, so the UI never waits for the file manager.
-        Ok(mut child) => {
-            let _ = crate::jobs::spawn_named("earmark-reveal", move || child.wait());
-        }
+        // Reaped on the service's task lane, so the UI never waits for the file manager; nobody
+        // polls the result (a failure to reap is of no interest).
+        Ok(mut child) => drop(app.shared.service.task(
+            "earmark-reveal",
+            move || child.wait(),
+            || {},
+        )),
         Err(e) => app
             .shared
             .notices

@@ -13,14 +13,14 @@ pub(super) fn refresh(app: &mut EarmarkApp, ctx: &egui::Context) {
     app.map.refresh(ctx, &ViewCtx::new(&app.shared));
 }
 
-/// Queues the map job for the active model.
+/// Submits the map job for the active model.
 pub(super) fn compute(app: &mut EarmarkApp) {
-    let (Some(queue), Some(model)) = (&app.shared.queue, app.shared.model.active.clone()) else {
+    let Some(model) = app.shared.model.active.clone() else {
         app.map.set_error(app.shared.model_line());
         return;
     };
     let library = app.shared.library_path.clone();
-    let handle = queue.submit("Map", move |ctx| {
+    let submitted = app.shared.service.submit(JobKind::Map, "Map", move |ctx| {
         let mut lib = Library::open(&library)?;
         let model_id = model.id_in(&lib)?.ok_or_else(|| {
             crate::Error::Model("the library has no analyses by this model yet: scan first".into())
@@ -34,8 +34,7 @@ pub(super) fn compute(app: &mut EarmarkApp) {
         )?;
         Ok(format!("{n} files laid out"))
     });
-    match handle {
-        Ok(h) => app.shared.jobs.push("Map".into(), JobKind::Map, h),
-        Err(e) => app.shared.notices.push(e.to_string()),
+    if let Err(e) = submitted {
+        app.shared.notices.push(e.to_string());
     }
 }

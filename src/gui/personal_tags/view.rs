@@ -6,7 +6,7 @@ use eframe::egui;
 
 use crate::gui::personal_tags::PersonalTagsPanel;
 use crate::gui::shared::command::Command;
-use crate::gui::shared::job_list::{JobKind, JobState};
+use crate::gui::shared::job_list::{JobKind, JobList, JobState};
 use crate::gui::shared::view::ViewCtx;
 use crate::library::tagging::source_name;
 use crate::personal::ReviewItem;
@@ -40,7 +40,7 @@ impl PersonalTagsPanel {
                 ui.spinner();
             }
         });
-        if let Some(summary) = last_summary(cx) {
+        if let Some(summary) = last_summary(&cx.jobs) {
             ui.weak(summary);
         }
         let Some(label) = cx.state.review_tag.clone() else {
@@ -160,16 +160,72 @@ fn head_limits_ui(ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) 
     }
 }
 
-/// The latest finished tag job's line.
-fn last_summary(cx: &ViewCtx) -> Option<String> {
-    cx.jobs
-        .entries
+/// The line of the latest finished tag job: a refit of a personal tag, or retagging the library
+/// with the tag head ("N files tagged by …").
+fn last_summary(jobs: &JobList) -> Option<String> {
+    jobs.entries
         .iter()
         .rev()
-        .filter(|j| j.kind == JobKind::Refit)
+        .filter(|j| matches!(j.kind, JobKind::Refit | JobKind::Retag))
         .find_map(|j| match &j.state {
             JobState::Done(s) => Some(s.clone()),
             JobState::Failed(e) => Some(format!("{}: {e}", j.name)),
             _ => None,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::Service;
+
+    /// Follows `service` until no job is busy (fails after 20 s).
+    fn settle(service: &Service, jobs: &mut JobList) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            jobs.follow(service);
+            if !jobs.busy() && !service.has_news() {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "the jobs never ended");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn the_last_line_is_the_latest_refit_or_retag_and_never_another_job() {
+        let service = Service::new();
+        let mut jobs = JobList::default();
+        assert_eq!(last_summary(&jobs), None);
+        let submit = |kind, name: &str, summary: &'static str| {
+            service
+                .submit(kind, name, move |_| Ok(summary.to_string()))
+                .unwrap();
+        };
+        submit(JobKind::Refit, "Refit `warm`", "`warm`: 4 examples");
+        settle(&service, &mut jobs);
+        assert_eq!(last_summary(&jobs).as_deref(), Some("`warm`: 4 examples"));
+        submit(
+            JobKind::Retag,
+            "Retag with tiny_as",
+            "12 files tagged by tiny_as",
+        );
+        submit(JobKind::Map, "Map", "12 files laid out");
+        settle(&service, &mut jobs);
+        assert_eq!(
+            last_summary(&jobs).as_deref(),
+            Some("12 files tagged by tiny_as")
+        );
+        service
+            .submit(JobKind::Retag, "Retag with tiny_as", |_| {
+                Err(crate::Error::Model("no analyses".into()))
+            })
+            .unwrap();
+        settle(&service, &mut jobs);
+        let line = last_summary(&jobs).unwrap_or_default();
+        assert!(
+            line.starts_with("Retag with tiny_as: ") && line.contains("no analyses"),
+            "{line}"
+        );
+    }
 }

@@ -2,19 +2,16 @@
 //! one-shot work (reading the index, decoding a file, a search) whose result the UI polls once
 //! per frame, never waiting. A task asks for a repaint when its result is there.
 //!
-//! [`Task::on`] runs on the window's service, so a task that panicked is reported through the
-//! same news as the jobs (the app turns it into a notice). [`Task::spawn`] is for code that has
-//! no service at hand yet: it runs on a process-wide service whose failures
-//! [`take_failures`] collects. Either way the work's panic is contained: [`Task::poll`] and
-//! [`poll_slot`] end the task without a value, [`Task::poll_result`] gives it as an `Err`, and a
-//! task that panicked is not started again under the same name for [`RETRY_AFTER`].
-
-use std::sync::OnceLock;
+//! Every task runs on the window's service ([`Task::on`]), so a task that panicked is reported
+//! through the same news as the jobs (the app turns it into a notice). The work's panic is
+//! contained: [`Task::poll`] and [`poll_slot`] end the task without a value,
+//! [`Task::poll_result`] gives it as an `Err`, and a task that panicked is not started again
+//! under the same name for [`RETRY_AFTER`].
 
 use eframe::egui;
 
 use crate::error::Result;
-use crate::jobs::{self, Service, ServiceNews};
+use crate::jobs::{self, Service};
 
 pub use crate::jobs::RETRY_AFTER;
 
@@ -22,12 +19,6 @@ pub use crate::jobs::RETRY_AFTER;
 #[derive(Debug)]
 pub struct Task<T> {
     inner: jobs::Task<T>,
-}
-
-/// The service of tasks started without one ([`Task::spawn`]).
-fn fallback() -> &'static Service {
-    static SERVICE: OnceLock<Service> = OnceLock::new();
-    SERVICE.get_or_init(Service::new)
 }
 
 impl<T: Send + 'static> Task<T> {
@@ -42,23 +33,6 @@ impl<T: Send + 'static> Task<T> {
         let ctx = ctx.clone();
         Task {
             inner: service.task(name, work, move || ctx.request_repaint()),
-        }
-    }
-
-    /// Runs `work` on the process-wide service's task lane (see [`take_failures`]); `ctx` is
-    /// asked to repaint when it is done.
-    pub fn spawn(
-        name: &str,
-        ctx: &egui::Context,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Self {
-        Self::on(fallback(), name, ctx, work)
-    }
-
-    /// Like [`spawn`](Self::spawn), without waking the UI (it polls on its own).
-    pub fn spawn_detached(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Self {
-        Task {
-            inner: fallback().task(name, work, || {}),
         }
     }
 
@@ -101,22 +75,10 @@ pub fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
     value
 }
 
-/// The failures of tasks started with [`Task::spawn`] that ended without a result since the
-/// last call, oldest first ("<task>: internal error: <message>"), for the window to show.
-pub fn take_failures() -> Vec<String> {
-    fallback()
-        .take_news()
-        .into_iter()
-        .filter_map(|news| match news {
-            ServiceNews::TaskFailed { name, message } => Some(format!("{name}: {message}")),
-            ServiceNews::Submitted(_) => None,
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::jobs::ServiceNews;
     use std::time::{Duration, Instant};
 
     /// Polls until the slot empties (the task delivered or failed); fails after 20 s.
@@ -132,28 +94,40 @@ mod tests {
         }
     }
 
+    /// The failures `service` reported since the last call: "<task>: <message>".
+    fn failures(service: &Service) -> Vec<String> {
+        service
+            .take_news()
+            .into_iter()
+            .filter_map(|news| match news {
+                ServiceNews::TaskFailed { name, message } => Some(format!("{name}: {message}")),
+                ServiceNews::Submitted(_) => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn a_panicking_task_ends_failed_with_its_message_instead_of_never_being_ready() {
-        let mut slot = Some(Task::spawn_detached("earmark-test-panic", || -> u32 {
+        let service = Service::new();
+        let ctx = egui::Context::default();
+        let mut slot = Some(Task::on(&service, "earmark-test-panic", &ctx, || -> u32 {
             panic!("the index was not there")
         }));
         assert_eq!(settle(&mut slot), None);
         assert!(slot.is_none(), "a failed task empties its slot");
-        let failures = take_failures();
-        assert!(
-            failures
-                .iter()
-                .any(|f| f == "earmark-test-panic: internal error: the index was not there"),
-            "{failures:?}"
+        let failed = failures(&service);
+        assert_eq!(
+            failed,
+            vec!["earmark-test-panic: internal error: the index was not there".to_string()]
         );
         // The next task runs and delivers as usual.
-        let mut slot = Some(Task::spawn_detached("earmark-test-next", || 5_u32));
+        let mut slot = Some(Task::on(&service, "earmark-test-next", &ctx, || 5_u32));
         assert_eq!(settle(&mut slot), Some(5));
         // Asked for again at once (a panel asks each frame), the task that panicked is not run
         // again and not noticed again: it ends at once with its failure.
         let ran = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = std::sync::Arc::clone(&ran);
-        let mut again = Task::spawn_detached("earmark-test-panic", move || {
+        let mut again = Task::on(&service, "earmark-test-panic", &ctx, move || {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
             1_u32
         });
@@ -163,12 +137,7 @@ mod tests {
             Some("internal error: the index was not there")
         );
         assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
-        assert!(
-            !take_failures()
-                .iter()
-                .any(|f| f.starts_with("earmark-test-panic")),
-            "a repeat is noticed once"
-        );
+        assert!(failures(&service).is_empty(), "a repeat is noticed once");
     }
 
     #[test]

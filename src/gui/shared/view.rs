@@ -13,7 +13,8 @@ use crate::gui::shared::options::AppOptions;
 use crate::gui::shared::rows::{RowView, Snapshot};
 use crate::gui::shared::state::UiState;
 use crate::gui::shared::tasks::Task;
-use crate::jobs::{JobQueue, Service};
+use crate::jobs::Service;
+use crate::library::tagging::{HeadChoice, source_name};
 
 /// The active model: what is wanted, and what is known about it.
 #[derive(Debug, Default)]
@@ -54,9 +55,6 @@ pub struct Shared {
     pub library_path: PathBuf,
     /// Why the index cannot be read.
     pub library_error: Option<String>,
-    /// The job queue (`None`: it could not start; a notice says why). It is the library lane
-    /// of [`service`](Self::service); new code submits to the service instead.
-    pub queue: Option<JobQueue>,
     /// The background service: every job and task of the window runs there.
     pub service: Service,
     /// Jobs of this session.
@@ -96,6 +94,27 @@ impl Shared {
             .or_else(|| self.settings.model.clone())
             .or_else(|| self.snapshot.active_model.clone())
             .or_else(|| self.bundled.clone())
+    }
+
+    /// The heads the settings choose for tagging the library: the one tag head, with its
+    /// limits and the device it runs on.
+    pub fn head_choices(&self) -> Vec<HeadChoice> {
+        let settings = &self.settings;
+        let device = settings.device.parse().unwrap_or_default();
+        settings
+            .head
+            .iter()
+            .map(|path| HeadChoice {
+                path: path.clone(),
+                labels: settings.head_labels.clone(),
+                limits: settings
+                    .head_limits
+                    .get(&source_name(path))
+                    .copied()
+                    .unwrap_or_default(),
+                device,
+            })
+            .collect()
     }
 
     /// A line about the model for people.
