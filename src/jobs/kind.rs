@@ -39,13 +39,16 @@ pub enum JobKind {
     ModelLoad,
     /// Finding out which GPU the encoder would use.
     GpuProbe,
+    /// A live listening session: its capture and analysis keep their real-time threads, and the
+    /// job reports where the input device stands until the session stops.
+    Listening,
     /// A quick read for the window (see [`Lane::Task`]).
     Task,
 }
 
 impl JobKind {
     /// Every kind.
-    pub const ALL: [JobKind; 10] = [
+    pub const ALL: [JobKind; 11] = [
         JobKind::Scan,
         JobKind::Map,
         JobKind::Retag,
@@ -55,6 +58,7 @@ impl JobKind {
         JobKind::Download,
         JobKind::ModelLoad,
         JobKind::GpuProbe,
+        JobKind::Listening,
         JobKind::Task,
     ];
 
@@ -64,9 +68,11 @@ impl JobKind {
             JobKind::Scan | JobKind::Map | JobKind::Retag | JobKind::Writeback | JobKind::Refit => {
                 Lane::Library
             }
-            JobKind::Training | JobKind::Download | JobKind::ModelLoad | JobKind::GpuProbe => {
-                Lane::Own
-            }
+            JobKind::Training
+            | JobKind::Download
+            | JobKind::ModelLoad
+            | JobKind::GpuProbe
+            | JobKind::Listening => Lane::Own,
             JobKind::Task => Lane::Task,
         }
     }
@@ -78,7 +84,10 @@ impl JobKind {
 
     /// Whether the Jobs tab lists jobs of this kind (the long-running ones).
     pub fn listed(self) -> bool {
-        !matches!(self, JobKind::ModelLoad | JobKind::GpuProbe | JobKind::Task)
+        !matches!(
+            self,
+            JobKind::ModelLoad | JobKind::GpuProbe | JobKind::Listening | JobKind::Task
+        )
     }
 
     /// Whether a job of this kind stops at its checkpoints when paused.
@@ -113,6 +122,7 @@ impl JobKind {
             JobKind::Download => "download",
             JobKind::ModelLoad => "model load",
             JobKind::GpuProbe => "GPU probe",
+            JobKind::Listening => "listening",
             JobKind::Task => "task",
         }
     }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use eframe::egui;
 
+use crate::gui::live_view::report::LiveReport;
 use crate::gui::live_view::work::{self, HeardQuery, StartRequest};
 use crate::gui::live_view::{EVENTS_PER_FRAME, LivePanel, PersonalTags, Running};
 use crate::gui::shared::command::Command;
@@ -79,7 +80,7 @@ impl LivePanel {
     /// Takes finished work and the session's events; called once per frame whatever tab shows.
     /// Ctrl+L (start or stop listening from any tab) comes back as a command, and so do the
     /// session's notes and the folder of a saved snippet (to be scanned).
-    pub fn poll(&mut self, _cx: &ViewCtx, ctx: &egui::Context) -> Vec<Command> {
+    pub fn poll(&mut self, cx: &ViewCtx, ctx: &egui::Context) -> Vec<Command> {
         let mut commands = Vec::new();
         if ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::L)) {
             commands.push(Command::ToggleListening);
@@ -92,8 +93,23 @@ impl LivePanel {
                 Ok(started) => {
                     commands.extend(started.notes.into_iter().map(Command::Notify));
                     let (hop_s, tau_s) = started.hop_and_smoothing_s;
+                    let input = cx
+                        .settings
+                        .input_device
+                        .clone()
+                        .unwrap_or_else(|| "the default input".into());
+                    let report = match LiveReport::start(&cx.service, &input) {
+                        Ok(report) => Some(report),
+                        Err(e) => {
+                            commands.push(Command::Notify(format!(
+                                "Listening is not followed in the job list: {e}"
+                            )));
+                            None
+                        }
+                    };
                     self.running = Some(Running {
                         session: started.session,
+                        report,
                         engine: started.engine,
                         model: started.model,
                         personal: PersonalTags {
@@ -130,6 +146,10 @@ impl LivePanel {
         }
         for e in events {
             self.take_event(e);
+        }
+        let cancelled = self.running.as_ref().and_then(|r| r.report.as_ref());
+        if cancelled.is_some_and(|r| r.cancelled()) {
+            self.stop(cx);
         }
         if self.active() {
             ctx.request_repaint_after(Duration::from_millis(30));

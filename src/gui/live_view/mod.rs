@@ -16,6 +16,7 @@
 
 mod control;
 mod graphs;
+mod report;
 pub mod picture;
 pub mod timeline;
 mod view;
@@ -71,6 +72,8 @@ struct PersonalTags {
 /// A running session and what belongs to it.
 struct Running {
     session: LiveSession,
+    /// The session's listening job (`None`: the service could not take it; a notice said so).
+    report: Option<report::LiveReport>,
     engine: Arc<Engine>,
     model: ActiveModel,
     personal: PersonalTags,
@@ -190,7 +193,12 @@ impl LivePanel {
 
     fn take_event(&mut self, event: LiveEvent) {
         match event {
-            LiveEvent::Device(state) => self.device = Some(state),
+            LiveEvent::Device(state) => {
+                if let Some(report) = self.running.as_ref().and_then(|r| r.report.as_ref()) {
+                    report.device(&state);
+                }
+                self.device = Some(state);
+            }
             LiveEvent::Level {
                 end_sample,
                 at,
@@ -217,7 +225,12 @@ impl LivePanel {
                 tags,
                 ..
             } => self.set_tags(end_sample, head_name, tags),
-            LiveEvent::Error { message } => self.analysis_error = Some(message),
+            LiveEvent::Error { message } => {
+                if let Some(report) = self.running.as_ref().and_then(|r| r.report.as_ref()) {
+                    report.problem(&message);
+                }
+                self.analysis_error = Some(message);
+            }
         }
     }
 
