@@ -16,8 +16,8 @@
 
 mod control;
 mod graphs;
-mod report;
 pub mod picture;
+mod report;
 pub mod timeline;
 mod view;
 pub mod work;
