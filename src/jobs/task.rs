@@ -188,12 +188,13 @@ pub fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
     value
 }
 
+/// What the task lane's tests (here and in the window) share.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
     /// Polls until the slot empties (the task delivered or failed); fails after 20 s.
-    fn settle<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
+    pub(crate) fn settle<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let value = poll_slot(slot);
@@ -205,7 +206,8 @@ mod tests {
         }
     }
 
-    fn task_failures(service: &Service) -> Vec<String> {
+    /// The failures `service` reported since the last call: "<task>: <message>".
+    pub(crate) fn task_failures(service: &Service) -> Vec<String> {
         service
             .take_news()
             .into_iter()
@@ -215,6 +217,13 @@ mod tests {
             })
             .collect()
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use super::testing::{settle, task_failures};
 
     #[test]
     fn a_panicking_task_is_reported_once_and_the_next_task_runs() {

@@ -1,25 +1,18 @@
-//! The window's typed handle on the background service's task lane ([`crate::jobs::task`]):
-//! one-shot work (reading the index, decoding a file, a search) whose result the UI polls once
-//! per frame, never waiting. A task asks for a repaint when its result is there.
+//! The window's use of the background service's task lane ([`crate::jobs::Task`]): one-shot
+//! work (reading the index, decoding a file, a search) whose result the UI polls once per frame,
+//! never waiting. [`Task::on`] starts one on the window's service and asks for a repaint when
+//! its result is there.
 //!
-//! Every task runs on the window's service ([`Task::on`]), so a task that panicked is reported
-//! through the same news as the jobs (the app turns it into a notice). The work's panic is
-//! contained: [`Task::poll`] and [`poll_slot`] end the task without a value,
-//! [`Task::poll_result`] gives it as an `Err`, and a task that panicked is not started again
-//! under the same name for [`RETRY_AFTER`].
+//! A task that panicked is reported through the same news as the jobs (the app turns it into a
+//! notice). The work's panic is contained: [`Task::poll`] and [`poll_slot`] end the task without
+//! a value, [`Task::poll_result`] gives it as an `Err`, and a task that panicked is not started
+//! again under the same name for [`RETRY_AFTER`].
 
 use eframe::egui;
 
-use crate::error::Result;
-use crate::jobs::{self, Service};
+use crate::jobs::Service;
 
-pub use crate::jobs::RETRY_AFTER;
-
-/// A result on its way from the task lane.
-#[derive(Debug)]
-pub struct Task<T> {
-    inner: jobs::Task<T>,
-}
+pub use crate::jobs::{RETRY_AFTER, Task, poll_slot};
 
 impl<T: Send + 'static> Task<T> {
     /// Runs `work` on `service`'s task lane, on a thread named `name`; `ctx` is asked to
@@ -31,80 +24,15 @@ impl<T: Send + 'static> Task<T> {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Self {
         let ctx = ctx.clone();
-        Task {
-            inner: service.task(name, work, move || ctx.request_repaint()),
-        }
+        service.task(name, work, move || ctx.request_repaint())
     }
-
-    /// A task whose result is already known.
-    pub fn ready(value: T) -> Self {
-        Task {
-            inner: jobs::Task::ready(value),
-        }
-    }
-
-    /// The result, once: `Some` the first time it is polled after the work finished. A task
-    /// that failed instead (it panicked) gives `None`, [`failure`](Self::failure) says why, and
-    /// its service is told.
-    pub fn poll(&mut self) -> Option<T> {
-        self.inner.poll()
-    }
-
-    /// Why the task ended without a result ("internal error: …"), once it has.
-    pub fn failure(&self) -> Option<&str> {
-        self.inner.failure()
-    }
-}
-
-impl<V: Send + 'static> Task<Result<V>> {
-    /// Like [`poll`](Self::poll), but a task that failed (it panicked) gives its failure as an
-    /// [`crate::Error::Internal`], to be shown where the caller shows its other errors.
-    pub fn poll_result(&mut self) -> Option<Result<V>> {
-        self.inner.poll_result()
-    }
-}
-
-/// Polls an optional task: its result when ready (the slot then empties). A task that failed
-/// empties the slot too, its failure reported to its service.
-pub fn poll_slot<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
-    let task = slot.as_mut()?;
-    let value = task.poll();
-    if value.is_some() || task.failure().is_some() {
-        *slot = None;
-    }
-    value
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::jobs::ServiceNews;
-    use std::time::{Duration, Instant};
-
-    /// Polls until the slot empties (the task delivered or failed); fails after 20 s.
-    fn settle<T: Send + 'static>(slot: &mut Option<Task<T>>) -> Option<T> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let value = poll_slot(slot);
-            if value.is_some() || slot.is_none() {
-                return value;
-            }
-            assert!(Instant::now() < deadline, "the task never ended");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    /// The failures `service` reported since the last call: "<task>: <message>".
-    fn failures(service: &Service) -> Vec<String> {
-        service
-            .take_news()
-            .into_iter()
-            .filter_map(|news| match news {
-                ServiceNews::TaskFailed { name, message } => Some(format!("{name}: {message}")),
-                ServiceNews::Submitted(_) => None,
-            })
-            .collect()
-    }
+    use crate::jobs::task::testing::{settle, task_failures as failures};
 
     #[test]
     fn a_panicking_task_ends_failed_with_its_message_instead_of_never_being_ready() {
