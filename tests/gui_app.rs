@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use app::{
     H, Role, ScriptedDialogs, bars_after, click_at, click_button, count_text, drag, drop_files,
-    field_with, harness, has_label, has_text, inspected, job_running, nodes, progress_texts,
+    field_with, harness, has_label, has_text, hits, inspected, job_running, nodes, progress_texts,
     seconds, select, spectrogram_x, spinning, text_with, texts, tiny_options, wait_for,
     wait_for_label, wait_for_text, wait_inspected,
 };
@@ -32,23 +32,6 @@ use egui_kittest::kittest::{NodeT, Queryable};
 /// Nothing is loading, searching or running.
 fn idle(h: &H) -> bool {
     !job_running(h) && !has_text(h, "Loading ") && !has_label(h, "Searching…")
-}
-
-/// The Similar tab's results as shown: (score, name) per row, in order.
-fn hits(h: &H) -> Vec<(f64, String)> {
-    let all = nodes(h);
-    let mut out = Vec::new();
-    for (i, (role, text)) in all.iter().enumerate() {
-        if *role != Role::ProgressIndicator {
-            continue;
-        }
-        let Ok(score) = text.parse::<f64>() else {
-            continue;
-        };
-        let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();
-        out.push((score, name.1.clone()));
-    }
-    out
 }
 
 /// The playback position line "0:00.4 / 0:01.4": (position, duration) in seconds.

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use app::{
     AppOptions, EarmarkApp, H, ModelSource, Role, ScriptedDialogs, click_button, has_label,
-    has_text, nodes, text_with, texts, wait_for, wait_for_label, wait_for_text,
+    has_text, hits, nodes, text_with, texts, wait_for, wait_for_label, wait_for_text,
 };
 use common::{WavFormat, fixture, write_wav};
 use earmark::config::Settings;
@@ -85,23 +85,6 @@ fn live_tags(h: &H) -> Vec<(String, Vec<(f64, String)>)> {
             out.push((all[i].1.clone(), Vec::new()));
             i += 1;
         }
-    }
-    out
-}
-
-/// The Similar tab's results as shown: (score, name) per row, in order.
-fn hits(h: &H) -> Vec<(f64, String)> {
-    let all = nodes(h);
-    let mut out = Vec::new();
-    for (i, (role, text)) in all.iter().enumerate() {
-        if *role != Role::ProgressIndicator {
-            continue;
-        }
-        let Ok(score) = text.parse::<f64>() else {
-            continue;
-        };
-        let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();
-        out.push((score, name.1.clone()));
     }
     out
 }

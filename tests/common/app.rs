@@ -87,6 +87,23 @@ pub fn nodes(h: &H) -> Vec<(Role, String)> {
         .collect()
 }
 
+/// The Similar tab's results as shown: (score, name) per row, in order.
+pub fn hits(h: &H) -> Vec<(f64, String)> {
+    let all = nodes(h);
+    let mut out = Vec::new();
+    for (i, (role, text)) in all.iter().enumerate() {
+        if *role != Role::ProgressIndicator {
+            continue;
+        }
+        let Ok(score) = text.parse::<f64>() else {
+            continue;
+        };
+        let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();
+        out.push((score, name.1.clone()));
+    }
+    out
+}
+
 /// Every non-empty text the window shows, in reading order.
 pub fn texts(h: &H) -> Vec<String> {
     nodes(h)
