@@ -158,6 +158,22 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX files_removed ON files(removed_at) WHERE removed_at IS NOT NULL;
     PRAGMA application_id = 1163021643;
     ",
+    // 6: what a user of samples and music expects to see per file: the bit depth (sample rate,
+    // channels, title, artist and album have their columns since 1), the loudness (EBU R128
+    // integrated, LUFS, and true peak, dBTP), the tempo of music (BPM) and when these measures
+    // were taken (`measured_at`, ms; NULL: not yet, so a rescan measures files indexed before).
+    // `error_kind` tells a file too short to analyse (`too_short`) from one that could not be
+    // read (NULL).
+    r"
+    ALTER TABLE files ADD COLUMN bit_depth INTEGER;
+    ALTER TABLE files ADD COLUMN loudness_lufs REAL;
+    ALTER TABLE files ADD COLUMN true_peak_dbtp REAL;
+    ALTER TABLE files ADD COLUMN tempo_bpm REAL;
+    ALTER TABLE files ADD COLUMN measured_at INTEGER;
+    ALTER TABLE files ADD COLUMN error_kind TEXT;
+    UPDATE files SET error_kind = 'too_short'
+        WHERE status = 'error' AND error LIKE '%too short to analyse%';
+    ",
 ];
 
 /// The schema version this build writes.

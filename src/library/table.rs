@@ -22,29 +22,80 @@ pub struct TableRow {
     pub root: String,
     /// Duration in seconds, once analysed.
     pub duration_s: Option<f64>,
-    /// `pending`, `indexed` or `error`.
+    /// `pending`, `indexed`, `error` (could not be read) or `short` (too short to analyse).
     pub status: String,
     /// Why the file failed (or a note such as "truncated").
     pub error: Option<String>,
     /// The file's three highest-scoring tags (any source), comma separated; empty when none.
     pub top_tags: String,
+    /// The file's facts and measures, once analysed.
+    pub media: MediaFacts,
+}
+
+/// What the scan read and measured of one file; every field is `None` until the file is
+/// analysed (and the measures until they are taken: files indexed by an older Earmark are
+/// measured by the next rescan).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MediaFacts {
+    /// Embedded title.
+    pub title: Option<String>,
+    /// Embedded artist.
+    pub artist: Option<String>,
+    /// Embedded album.
+    pub album: Option<String>,
+    /// Source sample rate in Hz.
+    pub sample_rate: Option<u32>,
+    /// Bits per sample of the source (`None` for lossy codecs, which have none).
+    pub bit_depth: Option<u32>,
+    /// Channel count.
+    pub channels: Option<u32>,
+    /// Integrated loudness (EBU R128), LUFS; `None` for silence.
+    pub loudness_lufs: Option<f64>,
+    /// True peak (EBU R128), dBTP.
+    pub true_peak_dbtp: Option<f64>,
+    /// Tempo of music (files of 30 s or more), BPM; `None` for shorter files or no steady beat.
+    pub tempo_bpm: Option<f64>,
+}
+
+/// The columns of [`MediaFacts`], in its field order, for `SELECT`s on `files f`.
+pub(crate) const MEDIA_COLUMNS: &str = "f.title, f.artist, f.album, f.sample_rate, f.bit_depth, \
+     f.channels, f.loudness_lufs, f.true_peak_dbtp, f.tempo_bpm";
+
+impl MediaFacts {
+    /// Reads [`MEDIA_COLUMNS`] starting at column `at` of `r`.
+    pub(crate) fn read(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Self> {
+        let count = |v: Option<i64>| v.and_then(|v| u32::try_from(v).ok());
+        Ok(MediaFacts {
+            title: r.get(at)?,
+            artist: r.get(at + 1)?,
+            album: r.get(at + 2)?,
+            sample_rate: count(r.get(at + 3)?),
+            bit_depth: count(r.get(at + 4)?),
+            channels: count(r.get(at + 5)?),
+            loudness_lufs: r.get(at + 6)?,
+            true_peak_dbtp: r.get(at + 7)?,
+            tempo_bpm: r.get(at + 8)?,
+        })
+    }
 }
 
 impl Library {
     /// Every live file (not removed from disk), sorted by path.
     pub fn table_rows(&self) -> Result<Vec<TableRow>> {
         let what = "reading the table";
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT f.id, f.path, r.path, f.duration_s, f.status, f.error,
-                        coalesce((SELECT group_concat(label, ', ') FROM
-                            (SELECT label FROM tags t WHERE t.file_id = f.id
-                             ORDER BY score DESC LIMIT 3)), '')
-                 FROM files f JOIN roots r ON r.id = f.root_id WHERE f.removed_at IS NULL
-                 ORDER BY f.path",
-            )
-            .map_err(sql(what))?;
+        let query = format!(
+            "SELECT f.id, f.path, r.path, f.duration_s,
+                    CASE WHEN f.status = 'error' AND f.error_kind = 'too_short' THEN 'short'
+                         ELSE f.status END,
+                    f.error,
+                    coalesce((SELECT group_concat(label, ', ') FROM
+                        (SELECT label FROM tags t WHERE t.file_id = f.id
+                         ORDER BY score DESC LIMIT 3)), ''),
+                    {MEDIA_COLUMNS}
+             FROM files f JOIN roots r ON r.id = f.root_id WHERE f.removed_at IS NULL
+             ORDER BY f.path"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(sql(what))?;
         let rows = stmt
             .query_map([], |r| {
                 Ok(TableRow {
@@ -55,6 +106,7 @@ impl Library {
                     status: r.get(4)?,
                     error: r.get(5)?,
                     top_tags: r.get(6)?,
+                    media: MediaFacts::read(r, 7)?,
                 })
             })
             .map_err(sql(what))?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::library::query::StatusCounts;
+use crate::library::table::{MediaFacts, TableRow};
 use crate::library::{ACTIVE_MODEL_KEY, Library};
 
 use crate::gui::shared::state::SortColumn;
@@ -23,15 +24,17 @@ pub struct Row {
     pub folder: String,
     /// Duration in seconds, once analysed.
     pub duration_s: Option<f64>,
-    /// `pending`, `indexed` or `error`.
+    /// `pending`, `indexed`, `error` (could not be read) or `short` (too short to analyse).
     pub status: String,
-    /// Why the file failed (or a note such as "truncated").
+    /// Why the file failed (or a note such as "truncated"), without the file's path.
     pub error: Option<String>,
     /// The three best tags, comma separated.
     pub tags: String,
     /// Every tag the file carries, as indices into [`Snapshot::labels`], ascending.
     pub labels: Vec<u32>,
-    /// Lower-case name, folder and tags, for the text filter.
+    /// Title, artist, album, format and measures (loudness, true peak, tempo), once analysed.
+    pub media: MediaFacts,
+    /// Lower-case name, folder, tags, title, artist and album, for the text filter.
     haystack: String,
 }
 
@@ -90,21 +93,7 @@ impl Snapshot {
 pub fn load(path: &Path) -> crate::Result<Snapshot> {
     let lib = Library::open(path)?;
     let roots: Vec<String> = lib.roots()?.into_iter().map(|(_, p)| p).collect();
-    let rows = lib
-        .table_rows()?
-        .into_iter()
-        .map(|r| {
-            make_row(
-                r.id,
-                r.path,
-                &r.root,
-                r.duration_s,
-                r.status,
-                r.error,
-                r.top_tags,
-            )
-        })
-        .collect();
+    let rows = lib.table_rows()?.into_iter().map(make_row).collect();
     let (labels, label_counts): (Vec<String>, Vec<usize>) = lib.label_counts()?.into_iter().unzip();
     let rows = attach_labels(&lib, rows, &labels)?;
     Ok(Snapshot {
@@ -139,16 +128,20 @@ fn attach_labels(lib: &Library, mut rows: Vec<Row>, labels: &[String]) -> crate:
     Ok(rows)
 }
 
-/// Builds a row; the folder is shown relative to the root.
-pub fn make_row(
-    id: i64,
-    path: String,
-    root: &str,
-    duration_s: Option<f64>,
-    status: String,
-    error: Option<String>,
-    tags: String,
-) -> Row {
+/// Builds a row; the folder is shown relative to the root, and a reason that starts with the
+/// file's own path (as stored by older versions) is shown without it.
+pub fn make_row(r: TableRow) -> Row {
+    let TableRow {
+        id,
+        path,
+        root,
+        duration_s,
+        status,
+        error,
+        top_tags: tags,
+        media,
+    } = r;
+    let root = root.as_str();
     let p = Path::new(&path);
     let name = p
         .file_name()
@@ -169,7 +162,17 @@ pub fn make_row(
                 }
             },
         );
-    let haystack = format!("{name}\n{folder}\n{tags}").to_lowercase();
+    let error = error.map(|e| match e.strip_prefix(path.as_str()) {
+        Some(rest) if rest.starts_with(": ") => rest[2..].to_string(),
+        _ => e,
+    });
+    let words = [&media.title, &media.artist, &media.album];
+    let mut haystack = format!("{name}\n{folder}\n{tags}");
+    for w in words.into_iter().flatten() {
+        haystack.push('\n');
+        haystack.push_str(w);
+    }
+    let haystack = haystack.to_lowercase();
     Row {
         id,
         path,
@@ -180,6 +183,7 @@ pub fn make_row(
         error,
         tags,
         labels: Vec::new(),
+        media,
         haystack,
     }
 }
@@ -267,15 +271,16 @@ mod tests {
     use super::*;
 
     fn row(id: i64, path: &str, dur: f64, status: &str, tags: &str) -> Row {
-        make_row(
+        make_row(TableRow {
             id,
-            path.into(),
-            "/lib",
-            Some(dur),
-            status.into(),
-            None,
-            tags.into(),
-        )
+            path: path.into(),
+            root: "/lib".into(),
+            duration_s: Some(dur),
+            status: status.into(),
+            error: None,
+            top_tags: tags.into(),
+            media: MediaFacts::default(),
+        })
     }
 
     #[test]
