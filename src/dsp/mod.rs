@@ -1,13 +1,18 @@
-//! Signal processing: the MATPAC log-mel front end (spec §2) and its helpers.
+//! Signal processing: the MATPAC log-mel front end (spec §2) and its helpers, and the measures
+//! shown in the library: EBU R128 loudness ([`LoudnessMeter`]) and tempo ([`TempoEstimator`]).
 //!
 //! [`LogMelFrontEnd`] turns 16 kHz mono samples into normalised log-mel frames, in one shot or as a
 //! stream of blocks with identical results.
 
 pub mod image;
+pub mod loudness;
 pub mod mel;
 pub mod stft;
+pub mod tempo;
 
+pub use loudness::{Loudness, LoudnessMeter};
 pub use mel::{LogMelFrontEnd, MelFilterbank, band_centres_hz, log_mel, log_mel_normalised};
+pub use tempo::TempoEstimator;
 
 /// Number of mel bands of the MATPAC front end.
 pub const N_MELS: usize = 80;
