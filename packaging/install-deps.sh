@@ -10,7 +10,7 @@ mode="${1:-build}"
 build_pkgs=(make pkg-config libasound2-dev libopus-dev)
 test_pkgs=(ffmpeg sox xvfb xauth mesa-vulkan-drivers libvulkan1 libegl1 libgl1-mesa-dri
            pulseaudio pulseaudio-utils libasound2-plugins
-           desktop-file-utils dpkg-dev imagemagick x11-utils squashfs-tools)
+           desktop-file-utils dpkg-dev imagemagick x11-utils squashfs-tools xdotool)
 
 pkgs=("${build_pkgs[@]}")
 if [ "$mode" = "test" ]; then

@@ -1,8 +1,10 @@
 //! The window's own controls, driven like a user: sorting the library table by its column
 //! headers, the side bar's "could not be read" link, the colour theme, the Inspector and Folders
-//! toggles, and dismissing a message. Each of these is a command the app carries out (the tab
-//! bar, status bar and features change nothing themselves), so these clicks check the whole
-//! round trip from what is drawn to what is shown next.
+//! toggles, dismissing a message and messages that go by themselves, and Earmark's own file
+//! picker where the system has no dialog. Each of these is a command the app carries out (the
+//! tab bar, status bar and features change nothing themselves), so these clicks check the whole
+//! round trip from what is drawn to what is shown next. Also: a scan made by another process
+//! shows up in the open window.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -16,10 +18,11 @@ mod synth;
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use app::{
     H, ScriptedDialogs, click_button, drop_files, harness, has_label, has_text, job_running,
-    select, texts, tiny_options, wait_for, wait_gone,
+    select, texts, tiny_options, wait_for, wait_for_label, wait_gone,
 };
 use common::WavFormat;
 use eframe::egui;
@@ -51,7 +54,10 @@ fn table_sorting_theme_toggles_and_messages_answer_clicks() {
     let dir = desktop::fixed_dir("controls");
     let root = sounds(&dir);
     let dialogs = Arc::new(ScriptedDialogs::default());
-    let mut h = harness(tiny_options(&dir, dialogs, false), [1280.0, 800.0]);
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), false),
+        [1280.0, 800.0],
+    );
     wait_for(&mut h, "the welcome and the model", 90, |h| {
         has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
     });
@@ -126,12 +132,88 @@ fn table_sorting_theme_toggles_and_messages_answer_clicks() {
     h.run_steps(3);
     assert!(has_label(&h, "Add folder…") && has_label(&h, "Play"));
 
-    // A message stays until dismissed.
+    // Without a system file dialog, "Export PNG…" asks for the save path in Earmark's own
+    // picker (and says why); Enter saves to the typed path, the extension added.
+    dialogs.unavailable("no portal in this test");
+    click_button(&mut h, "Export PNG…");
+    wait_for_label(&mut h, "Export the spectrogram", 10);
+    assert!(has_text(&h, "no portal in this test"), "{:?}", texts(&h));
+    let png = dir.join("exported");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.event(egui::Event::Text(png.display().to_string()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(3);
+    assert!(
+        desktop::wait_for(&dir.join("exported.png"), Duration::from_secs(20)),
+        "the picker's path was not saved to; the window shows {:?}",
+        texts(&h)
+    );
+    wait_gone(&mut h, "Export the spectrogram", 5);
+    // The next dialog of the session goes straight to the picker; Cancel closes it.
+    click_button(&mut h, "Export PNG…");
+    wait_for_label(&mut h, "Export the spectrogram", 10);
+    click_button(&mut h, "Cancel");
+    wait_gone(&mut h, "Export the spectrogram", 5);
+    assert_eq!(
+        dialogs.asked().len(),
+        1,
+        "the system's dialog was asked once"
+    );
+
+    // A message can be dismissed, and goes by itself after a few seconds.
     let gone = dir.join("no such folder");
-    drop_files(&mut h, &[gone]);
+    drop_files(&mut h, std::slice::from_ref(&gone));
     h.run_steps(3);
     assert!(has_text(&h, "no such folder: not found"), "{:?}", texts(&h));
     click_button(&mut h, "Dismiss");
     wait_gone(&mut h, "no such folder", 5);
+    drop_files(&mut h, &[gone]);
+    h.run_steps(3);
+    assert!(has_text(&h, "no such folder: not found"));
+    wait_gone(&mut h, "no such folder", 20);
+    h.key_press(egui::Key::Escape);
+}
+
+/// `earmark scan` run in a terminal into the library the window has open: the window shows
+/// the new files within 2 s of the scan's end, without a restart or a click.
+#[test]
+fn a_scan_from_the_command_line_shows_in_the_open_window() {
+    let dir = desktop::fixed_dir("outside-scan");
+    let root = sounds(&dir);
+    let opts = tiny_options(&dir, Arc::new(ScriptedDialogs::default()), false);
+    let (library, model) = (opts.library.clone().unwrap(), opts.model.clone().unwrap());
+    let mut h = harness(opts, [1200.0, 780.0]);
+    wait_for(&mut h, "the welcome and the model", 90, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
+    });
+    h.run_steps(5);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .arg("scan")
+        .arg(&root)
+        .arg("--library")
+        .arg(&library)
+        .arg("--model")
+        .arg(&model)
+        .arg("--quiet")
+        .output()
+        .unwrap();
+    let scanned = Instant::now();
+    assert!(
+        out.status.success(),
+        "earmark scan: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for(&mut h, "the files scanned outside", 20, |h| {
+        has_label(h, "5 of 5 files") && has_label(h, "4 analysed · 0 waiting")
+    });
+    let seen = scanned.elapsed();
+    eprintln!("the window showed the outside scan {seen:.2?} after it ended");
+    assert!(
+        seen <= Duration::from_secs(2),
+        "the window took {seen:?} to show a scan made by another process"
+    );
+    assert!(has_label(&h, "s01.wav"), "{:?}", texts(&h));
     h.key_press(egui::Key::Escape);
 }

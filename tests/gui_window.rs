@@ -1,7 +1,12 @@
 //! A real window: Xvfb is started, the built `earmark` binary opens on a library scanned by the
-//! CLI, and once it reports where it drew its panels the screen is captured with ImageMagick's
-//! `import`. The picture must not be blank, and every panel must hold drawn content; the
-//! screenshot is kept at `target/tmp/gui-window.png`.
+//! CLI (`earmark --library FILE --model FILE`), and once it reports where it drew its panels the
+//! screen is captured with ImageMagick's `import`. The picture must not be blank, and every panel
+//! must hold drawn content; the screenshot is kept at `target/tmp/gui-window.png`.
+//!
+//! Then a first start on a desktop without the XDG desktop portal (no D-Bus session bus, no
+//! zenity): Ctrl+O asks for a folder, the window says in its log that the system's dialog is
+//! missing and shows its own picker (`target/tmp/gui-picker.png`), and the folder typed there
+//! (with xdotool, as a user would) is scanned and shown.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -12,9 +17,11 @@ mod desktop;
 mod synth;
 
 use std::collections::HashSet;
+use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::WavFormat;
 
@@ -77,8 +84,12 @@ fn the_window_draws_its_panels_under_xvfb() {
         .env("XDG_RUNTIME_DIR", &runtime)
         .env("EARMARK_CONFIG_DIR", home.join("config"))
         .env("EARMARK_DATA_DIR", home.join("data"))
-        .env("EARMARK_LIBRARY", &library)
-        .env("EARMARK_MODEL", synth::tiny_model())
+        .env_remove("EARMARK_LIBRARY")
+        .env_remove("EARMARK_MODEL")
+        .arg("--library")
+        .arg(&library)
+        .arg("--model")
+        .arg(synth::tiny_model())
         .env("EARMARK_SELECT", synth::canon(&root.join("pads/t04.wav")))
         .env("EARMARK_LAYOUT_REPORT", &report)
         .stdout(Stdio::null())
@@ -142,4 +153,204 @@ fn the_window_draws_its_panels_under_xvfb() {
         .collect();
     let n = colours(&pixels, width, channels, [r[0], r[1], r[2], r[3]]);
     assert!(n > 150, "no spectrogram in the inspector ({n} colours)");
+}
+
+/// `xdotool` with `args` on `display`; whether it succeeded.
+fn xdotool(display: &str, args: &[&str]) -> bool {
+    Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Collects a child's stderr lines on a thread of its own.
+fn follow_stderr(app: &mut std::process::Child) -> Arc<Mutex<String>> {
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    let stderr = app.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
+    log
+}
+
+#[test]
+fn without_a_portal_a_folder_is_added_through_earmarks_own_picker() {
+    assert!(
+        desktop::installed("Xvfb") && desktop::installed("import") && desktop::installed("xdotool"),
+        "this test needs Xvfb, ImageMagick and xdotool (packaging/install-deps.sh test installs them)"
+    );
+    let dir = desktop::fixed_dir("window-picker");
+    let root = dir.join("first sounds");
+    std::fs::create_dir_all(&root).unwrap();
+    for i in 0..3 {
+        let x = synth::sound(i, 7 + i as u64, 1.0, 44_100);
+        synth::write_stereo(&root.join(format!("p{i}.wav")), &x, WavFormat::S16);
+    }
+    let library = dir.join("library.sqlite");
+    let report = dir.join("layout.json");
+    let (home, runtime, no_programs) = (dir.join("home"), dir.join("runtime"), dir.join("bin"));
+    for d in [&home, &runtime, &no_programs] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+
+    let xvfb = desktop::Xvfb::start();
+    // No session bus (so no portal) and nothing on PATH (so no zenity): no system dialog.
+    let mut app = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .arg("--library")
+        .arg(&library)
+        .arg("--model")
+        .arg(synth::tiny_model())
+        .env("DISPLAY", &xvfb.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("EARMARK_DIALOGS")
+        .env("PATH", &no_programs)
+        .env("HOME", &home)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("EARMARK_CONFIG_DIR", home.join("config"))
+        .env("EARMARK_DATA_DIR", home.join("data"))
+        .env("EARMARK_SELECT", synth::canon(&root.join("p1.wav")))
+        .env("EARMARK_LAYOUT_REPORT", &report)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = follow_stderr(&mut app);
+    let fail = |app: &mut std::process::Child, what: &str| -> ! {
+        let _ = app.kill();
+        let _ = app.wait();
+        panic!("{what}; the window's log:\n{}", log.lock().unwrap());
+    };
+
+    // The window is up: give it the keyboard, then Ctrl+O until the picker is asked for (the
+    // first frames may not take keys yet).
+    let shown = xdotool(
+        &xvfb.display,
+        &["search", "--sync", "--limit", "1", "--name", "Earmark"],
+    );
+    if !shown {
+        fail(&mut app, "the window did not appear");
+    }
+    let missing = "the system's file dialog is not available";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !log.lock().unwrap().contains(missing) {
+        if Instant::now() > deadline {
+            fail(&mut app, "Ctrl+O never reached the picker");
+        }
+        xdotool(
+            &xvfb.display,
+            &[
+                "search",
+                "--limit",
+                "1",
+                "--name",
+                "Earmark",
+                "windowfocus",
+                "--sync",
+            ],
+        );
+        xdotool(&xvfb.display, &["key", "ctrl+o"]);
+        std::thread::sleep(Duration::from_millis(1500));
+    }
+    let said = log.lock().unwrap().clone();
+    assert!(
+        said.contains("D-Bus session bus") && said.contains("zenity"),
+        "the log says why: {said}"
+    );
+    let shot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("gui-picker.png");
+    let status = Command::new("import")
+        .args(["-display", &xvfb.display, "-window", "root"])
+        .arg(&shot)
+        .status()
+        .unwrap();
+    assert!(status.success(), "import failed");
+    let (pixels, width, channels) = read_png(&shot);
+    let height = pixels.len() / (width * channels);
+    let n = colours(
+        &pixels,
+        width,
+        channels,
+        [0.0, 0.0, width as f32, height as f32],
+    );
+    assert!(n > 50, "the picker's screen is nearly uniform: {n} colours");
+
+    // Type the folder into the picker's path field (it has the focus) and press Enter.
+    let typed = root.to_str().unwrap();
+    let keys = xdotool(&xvfb.display, &["key", "ctrl+a"])
+        && xdotool(&xvfb.display, &["type", "--delay", "20", typed])
+        && xdotool(&xvfb.display, &["key", "Return"]);
+    if !keys {
+        fail(&mut app, "xdotool could not type");
+    }
+    // The folder is scanned and its files shown (the selected one in the inspector): the
+    // window reports its panels only then.
+    if !desktop::wait_for(&report, Duration::from_secs(120)) {
+        fail(&mut app, "the folder chosen in the picker was never shown");
+    }
+    let _ = app.kill();
+    let _ = app.wait();
+    let layout: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for panel in ["Library", "inspector"] {
+        assert!(layout[panel].is_array(), "{panel} was not drawn: {layout}");
+    }
+}
+
+#[test]
+fn help_names_the_window_options() {
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{help}");
+    for want in [
+        "--library <FILE>",
+        "--model <FILE>",
+        "EARMARK_LIBRARY",
+        "EARMARK_MODEL",
+    ] {
+        assert!(help.contains(want), "--help lacks {want}:\n{help}");
+    }
+    assert!(
+        help.contains("earmark [--library FILE] [--model FILE]"),
+        "{help}"
+    );
+    // The window's options are not silently ignored before a command.
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .args(["--library", "x.sqlite", "status"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "--library before a command is refused"
+    );
+    let dir = desktop::fixed_dir("window-args");
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .arg("--model")
+        .arg(dir.join("missing.safetensors"))
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("missing.safetensors: no such file"),
+        "{err}"
+    );
 }

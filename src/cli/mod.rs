@@ -31,6 +31,7 @@ mod tag;
 mod tag_write;
 mod train;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::LazyLock;
 
@@ -38,12 +39,35 @@ use clap::{Parser, Subcommand};
 
 /// Earmark: tag, search and learn from your sound library with the MATPAC audio encoder.
 #[derive(Parser, Debug)]
-#[command(name = "earmark", version = VERSION.as_str(), about, long_about = None)]
+#[command(
+    name = "earmark",
+    version = VERSION.as_str(),
+    about,
+    long_about = None,
+    override_usage = "earmark [--library FILE] [--model FILE]   (opens the window)\n       \
+                      earmark <COMMAND> [OPTIONS]              (runs headless)",
+    args_conflicts_with_subcommands = true,
+    after_help = WINDOW_HELP
+)]
 pub struct Cli {
+    /// Open the window on this library index (created if missing) instead of the one used
+    /// last; the same as EARMARK_LIBRARY=FILE.
+    #[arg(long, value_name = "FILE")]
+    library: Option<PathBuf>,
+    /// Use these model weights in the window instead of the chosen model; the same as
+    /// EARMARK_MODEL=FILE.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
     /// What to do; without a subcommand the desktop window opens.
     #[command(subcommand)]
     command: Option<Command>,
 }
+
+/// The end of `earmark --help`: how the window starts.
+const WINDOW_HELP: &str = "\
+Without a command, the desktop window opens: `earmark --library ~/sounds.sqlite` opens that
+library, `earmark --model my.safetensors` uses those weights. The environment variables
+EARMARK_LIBRARY and EARMARK_MODEL do the same; the options win over them.";
 
 #[derive(Subcommand, Debug)]
 enum Command {
@@ -122,7 +146,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => open_window(),
+        None => open_window(cli.library, cli.model),
         Some(Command::Info(args)) => info::run(&args),
         Some(Command::Logmel(args)) => logmel::run(&args),
         Some(Command::Embed(args)) => embed::run(&args).map(|()| ExitCode::SUCCESS),
@@ -151,14 +175,37 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Opens the window on `library` with `model` (each `None`: the environment's, else the one
+/// remembered).
 #[cfg(feature = "gui")]
-fn open_window() -> anyhow::Result<ExitCode> {
-    earmark::gui::run()?;
+fn open_window(library: Option<PathBuf>, model: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    use anyhow::Context as _;
+    if let Some(m) = &model {
+        anyhow::ensure!(m.is_file(), "--model {}: no such file", m.display());
+    }
+    if let Some(l) = &library {
+        anyhow::ensure!(
+            !l.is_dir(),
+            "--library {}: a folder, not an index file (e.g. {}/library.sqlite)",
+            l.display(),
+            l.display()
+        );
+        if let Some(parent) = l.parent().filter(|p| !p.as_os_str().is_empty()) {
+            anyhow::ensure!(
+                parent.is_dir(),
+                "--library {}: the folder {} does not exist",
+                l.display(),
+                parent.display()
+            );
+        }
+    }
+    let opts = earmark::gui::options_with(library, model);
+    earmark::gui::run_with(opts).context("the window could not open")?;
     Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(not(feature = "gui"))]
-fn open_window() -> anyhow::Result<ExitCode> {
+fn open_window(_library: Option<PathBuf>, _model: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     use clap::CommandFactory;
     Cli::command().print_help()?;
     println!("\n\nThis build has no desktop window (built without the `gui` feature).");

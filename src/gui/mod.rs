@@ -54,6 +54,17 @@ pub fn options_from_env() -> AppOptions {
     }
 }
 
+/// The environment's options ([`options_from_env`]) with the command line's `--library` and
+/// `--model` in place of `EARMARK_LIBRARY` and `EARMARK_MODEL` where given.
+pub fn options_with(library: Option<PathBuf>, model: Option<PathBuf>) -> AppOptions {
+    let env = options_from_env();
+    AppOptions {
+        library: library.or(env.library.clone()),
+        model: model.or(env.model.clone()),
+        ..env
+    }
+}
+
 fn native_options(
     renderer: eframe::Renderer,
     persistence_path: Option<PathBuf>,

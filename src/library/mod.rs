@@ -28,6 +28,7 @@
 
 pub mod analyse;
 pub mod bulk;
+pub mod change_watch;
 pub mod db;
 pub mod encoding;
 pub mod examples;

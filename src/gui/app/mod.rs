@@ -4,6 +4,8 @@
 
 pub mod handler;
 pub mod layout;
+mod on_dialog;
+mod on_external;
 mod on_inspector;
 mod on_library;
 #[cfg(feature = "live")]
@@ -25,7 +27,7 @@ use crate::library::Library;
 
 use crate::gui::shared::active_model::{ActiveModel, bundled_default};
 use crate::gui::shared::command::Command;
-use crate::gui::shared::dialogs::DialogRequest;
+use crate::gui::shared::dialogs::{DialogAnswer, DialogRequest};
 use crate::gui::shared::frame_stats::FrameStats;
 use crate::gui::shared::job_list::{JobKind, JobList, JobNews, JobState};
 pub use crate::gui::shared::options::{AppOptions, BenchFigures, BenchRun};
@@ -63,7 +65,11 @@ pub struct EarmarkApp {
     pub(crate) table: on_library::TableReads,
     /// Folders to scan once the model has been read.
     pub(crate) pending_roots: Vec<PathBuf>,
-    pub(crate) dialog: Option<Task<(DialogRequest, Option<PathBuf>)>>,
+    pub(crate) dialog: Option<Task<(DialogRequest, DialogAnswer)>>,
+    /// Earmark's own file picker (where the system has no dialog).
+    pub(crate) picking: on_dialog::Picking,
+    /// The watch on the index for changes by other processes.
+    pub(crate) outside: on_external::Outside,
     pub(crate) commands: Vec<Command>,
     pub(crate) frame_count: u64,
     pub(crate) layout: Vec<(String, egui::Rect)>,
@@ -121,7 +127,7 @@ impl EarmarkApp {
                 player_file: None,
                 play_when_loaded: false,
                 frames: FrameStats::default(),
-                notices: Vec::new(),
+                notices: Default::default(),
                 opts,
             },
             table: Default::default(),
@@ -138,6 +144,8 @@ impl EarmarkApp {
             jobs_tab: Default::default(),
             pending_roots: Vec::new(),
             dialog: None,
+            picking: Default::default(),
+            outside: Default::default(),
             commands: Vec::new(),
             frame_count: 0,
             layout: Vec::new(),
@@ -170,14 +178,15 @@ impl EarmarkApp {
         {
             self.shared
                 .notices
-                .push(format!("The settings could not be saved: {e}"));
+                .error(format!("The settings could not be saved: {e}"));
         }
     }
 
     /// Opens a dialog on the service's task lane; its answer comes back to
-    /// [`handler::dialog_answered`] once the user has chosen. One dialog at a time.
+    /// [`handler::dialog_answered`] once the user has chosen (through Earmark's own picker
+    /// where the system has no dialog). One dialog at a time.
     pub(crate) fn ask(&mut self, ctx: &egui::Context, request: DialogRequest) {
-        if self.dialog.is_some() {
+        if self.dialog.is_some() || on_dialog::ask_here(self, &request) {
             return;
         }
         let dialogs = std::sync::Arc::clone(&self.shared.opts.dialogs);
@@ -197,7 +206,7 @@ impl EarmarkApp {
             match news {
                 JobNews::Progressed(JobKind::Scan) => self.table.scan_progressed(),
                 JobNews::Ended(kind, JobState::Failed(reason)) if !kind.writes_library() => {
-                    self.shared.notices.push(reason);
+                    self.shared.notices.error(reason);
                 }
                 JobNews::Ended(kind, _) if !kind.writes_library() => {}
                 JobNews::Ended(kind, end) => {
@@ -212,11 +221,11 @@ impl EarmarkApp {
                         self.map.invalidate();
                     }
                     if let JobState::Failed(reason) = end {
-                        self.shared.notices.push(reason);
+                        self.shared.notices.error(reason);
                     }
                 }
                 JobNews::Progressed(_) => {}
-                JobNews::TaskFailed(message) => self.shared.notices.push(message),
+                JobNews::TaskFailed(message) => self.shared.notices.error(message),
             }
         }
         on_library::poll_rows(self, ctx);
@@ -249,7 +258,7 @@ impl EarmarkApp {
             }
         }
         if let Some((request, answer)) = poll_slot(&mut self.dialog) {
-            crate::gui::app::handler::dialog_answered(self, request, answer);
+            on_dialog::answered(self, request, answer);
         }
         let polled = self.inspector.poll(ctx, &ViewCtx::new(&self.shared));
         self.commands.extend(polled);
@@ -391,6 +400,7 @@ impl eframe::App for EarmarkApp {
         self.layout.clear();
         self.apply_theme(&ctx);
         self.poll_background(&ctx);
+        on_external::poll(self, &ctx);
         #[cfg(feature = "live")]
         {
             let polled = self.live.poll(&ViewCtx::new(&self.shared), &ctx);
@@ -398,6 +408,7 @@ impl eframe::App for EarmarkApp {
         }
         self.handle_input(&ctx);
         layout::layout_ui(ui, self);
+        on_dialog::ui(self, &ctx);
         let commands = std::mem::take(&mut self.commands);
         for command in commands {
             crate::gui::app::handler::run(self, &ctx, command);

@@ -1,9 +1,17 @@
 //! File dialogs behind a trait: the window uses the system's (rfd, through the XDG desktop
-//! portal) on a worker thread so the UI keeps drawing; tests give scripted answers instead.
+//! portal, or zenity) on a worker thread so the UI keeps drawing; tests give scripted answers
+//! instead. Where the system has no dialog to show (no portal and no zenity, common on minimal
+//! window managers and under Xvfb), the answer says so ([`DialogAnswer::Unavailable`]) and the
+//! window asks in its own picker (`widgets::path_picker`) instead of failing silently.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The environment variable that makes the window use its own picker even where the system's
+/// dialog exists (`EARMARK_DIALOGS=earmark`).
+pub const DIALOGS_VAR: &str = "EARMARK_DIALOGS";
 
 /// What a dialog asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,57 +30,124 @@ pub enum DialogRequest {
     InitModel,
 }
 
+/// How a dialog ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DialogAnswer {
+    /// The user chose this path.
+    Chosen(PathBuf),
+    /// The user cancelled.
+    Cancelled,
+    /// No dialog could be shown; why (the window then asks in its own picker).
+    Unavailable(String),
+}
+
+impl DialogRequest {
+    /// The dialog's title.
+    pub fn title(&self) -> &'static str {
+        match self {
+            DialogRequest::AddFolder => "Add a folder to the library",
+            DialogRequest::ImportModel => "Import a model checkpoint",
+            DialogRequest::EvalFolder => "Choose a labelled folder (one subfolder per class)",
+            DialogRequest::InitModel => "Continue pretraining which model?",
+            DialogRequest::TrainingFolder => "Add a folder of training audio",
+            DialogRequest::SavePng(_) => "Export the spectrogram",
+        }
+    }
+
+    /// The file name endings a file request accepts (none: a folder, or any file).
+    pub fn extensions(&self) -> &'static [&'static str] {
+        match self {
+            DialogRequest::ImportModel | DialogRequest::InitModel => &["safetensors", "pt", "pth"],
+            DialogRequest::SavePng(_) => &["png"],
+            _ => &[],
+        }
+    }
+
+    /// Whether the answer is a folder.
+    pub fn wants_folder(&self) -> bool {
+        matches!(
+            self,
+            DialogRequest::AddFolder | DialogRequest::EvalFolder | DialogRequest::TrainingFolder
+        )
+    }
+
+    /// The file name suggested for a save request.
+    pub fn save_name(&self) -> Option<&str> {
+        match self {
+            DialogRequest::SavePng(name) => Some(name),
+            _ => None,
+        }
+    }
+}
+
 /// Asks the user for paths. Called on a worker thread; may block until the user answers.
 pub trait Dialogs: Send + Sync {
-    /// The answer to `request`, or `None` when the user cancelled.
-    fn ask(&self, request: &DialogRequest) -> Option<PathBuf>;
+    /// How the dialog for `request` ended.
+    fn ask(&self, request: &DialogRequest) -> DialogAnswer;
 }
+
+/// A dialog that closes sooner than this without a path did not show (nobody cancels that
+/// fast): the system's dialog service failed.
+const TOO_QUICK: Duration = Duration::from_millis(250);
 
 /// The system's dialogs (rfd).
 #[derive(Debug, Default)]
 pub struct SystemDialogs;
 
 impl Dialogs for SystemDialogs {
-    fn ask(&self, request: &DialogRequest) -> Option<PathBuf> {
-        match request {
-            DialogRequest::AddFolder => rfd::FileDialog::new()
-                .set_title("Add a folder to the library")
-                .pick_folder(),
-            DialogRequest::ImportModel => rfd::FileDialog::new()
-                .set_title("Import a model checkpoint")
-                .add_filter("Model weights", &["safetensors", "pt", "pth"])
-                .pick_file(),
-            DialogRequest::EvalFolder => rfd::FileDialog::new()
-                .set_title("Choose a labelled folder (one subfolder per class)")
-                .pick_folder(),
-            DialogRequest::InitModel => rfd::FileDialog::new()
-                .set_title("Continue pretraining which model?")
-                .add_filter("Model weights", &["safetensors", "pt", "pth"])
-                .pick_file(),
-            DialogRequest::TrainingFolder => rfd::FileDialog::new()
-                .set_title("Add a folder of training audio")
-                .pick_folder(),
-            DialogRequest::SavePng(name) => rfd::FileDialog::new()
-                .set_title("Export the spectrogram")
-                .set_file_name(name)
-                .add_filter("PNG image", &["png"])
-                .save_file(),
+    fn ask(&self, request: &DialogRequest) -> DialogAnswer {
+        if let Err(why) = crate::gui::shared::portal::system_dialog_available() {
+            return DialogAnswer::Unavailable(why);
         }
+        let asked = Instant::now();
+        match system_dialog(request) {
+            Some(path) => DialogAnswer::Chosen(path),
+            None if asked.elapsed() < TOO_QUICK => {
+                DialogAnswer::Unavailable("the system's file dialog closed before it showed".into())
+            }
+            None => DialogAnswer::Cancelled,
+        }
+    }
+}
+
+fn system_dialog(request: &DialogRequest) -> Option<PathBuf> {
+    let dialog = rfd::FileDialog::new().set_title(request.title());
+    let exts = request.extensions();
+    match request {
+        DialogRequest::AddFolder | DialogRequest::EvalFolder | DialogRequest::TrainingFolder => {
+            dialog.pick_folder()
+        }
+        DialogRequest::ImportModel | DialogRequest::InitModel => {
+            dialog.add_filter("Model weights", exts).pick_file()
+        }
+        DialogRequest::SavePng(name) => dialog
+            .set_file_name(name)
+            .add_filter("PNG image", exts)
+            .save_file(),
     }
 }
 
 /// Answers given in advance, one per request, in order (tests and scripted runs).
 #[derive(Debug, Default)]
 pub struct ScriptedDialogs {
-    answers: Mutex<VecDeque<Option<PathBuf>>>,
+    answers: Mutex<VecDeque<DialogAnswer>>,
     asked: Mutex<Vec<DialogRequest>>,
 }
 
 impl ScriptedDialogs {
     /// Queues the answer to the next request (`None`: the user cancels).
     pub fn answer(&self, path: Option<PathBuf>) {
+        self.queue(path.map_or(DialogAnswer::Cancelled, DialogAnswer::Chosen));
+    }
+
+    /// Queues "no dialog could be shown" (`why`) as the answer to the next request.
+    pub fn unavailable(&self, why: &str) {
+        self.queue(DialogAnswer::Unavailable(why.to_owned()));
+    }
+
+    fn queue(&self, answer: DialogAnswer) {
         if let Ok(mut a) = self.answers.lock() {
-            a.push_back(path);
+            a.push_back(answer);
         }
     }
 
@@ -83,10 +158,14 @@ impl ScriptedDialogs {
 }
 
 impl Dialogs for ScriptedDialogs {
-    fn ask(&self, request: &DialogRequest) -> Option<PathBuf> {
+    fn ask(&self, request: &DialogRequest) -> DialogAnswer {
         if let Ok(mut asked) = self.asked.lock() {
             asked.push(request.clone());
         }
-        self.answers.lock().ok()?.pop_front().flatten()
+        self.answers
+            .lock()
+            .ok()
+            .and_then(|mut a| a.pop_front())
+            .unwrap_or(DialogAnswer::Cancelled)
     }
 }

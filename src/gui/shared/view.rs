@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::gui::shared::active_model::ActiveModel;
 use crate::gui::shared::frame_stats::FrameStats;
 use crate::gui::shared::job_list::JobList;
+use crate::gui::shared::notices::Notices;
 use crate::gui::shared::options::AppOptions;
 use crate::gui::shared::rows::{RowView, Snapshot};
 use crate::gui::shared::state::UiState;
@@ -81,8 +82,9 @@ pub struct Shared {
     pub play_when_loaded: bool,
     /// Frame times.
     pub frames: FrameStats,
-    /// Messages for the user, newest last.
-    pub notices: Vec<String>,
+    /// Messages for the user, newest last (a message goes by itself after a few seconds; an
+    /// error stays until dismissed).
+    pub notices: Notices,
 }
 
 impl Shared {
