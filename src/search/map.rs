@@ -199,6 +199,32 @@ pub fn compute_map(
     opts: &MapOptions,
     ctx: &JobContext,
 ) -> Result<usize> {
+    let (ids, data) = clip_vectors(lib, model_id, dim)?;
+    lay_out(lib, model_id, dim, opts, ctx, &ids, &data)
+}
+
+/// The map job after a scan: lays out the analysed files of `model_id` again unless the stored
+/// map holds exactly those files already. `None` when nothing had to be done.
+pub fn update_map(
+    lib: &mut Library,
+    model_id: i64,
+    dim: usize,
+    opts: &MapOptions,
+    ctx: &JobContext,
+) -> Result<Option<usize>> {
+    let (ids, data) = clip_vectors(lib, model_id, dim)?;
+    let mut stored: Vec<i64> = lib.map_points(model_id)?.into_iter().map(|p| p.0).collect();
+    stored.sort_unstable();
+    let mut current = ids.clone();
+    current.sort_unstable();
+    if current == stored {
+        return Ok(None);
+    }
+    lay_out(lib, model_id, dim, opts, ctx, &ids, &data).map(Some)
+}
+
+/// The ids and normalised clip vectors (row-major) of every file `model_id` analysed.
+fn clip_vectors(lib: &Library, model_id: i64, dim: usize) -> Result<(Vec<i64>, Vec<f32>)> {
     let mut ids = Vec::new();
     let mut data = Vec::new();
     lib.for_each_clip(model_id, |c, v| {
@@ -207,12 +233,24 @@ pub fn compute_map(
             data.extend_from_slice(&super::index::normalised(&v));
         }
     })?;
+    Ok((ids, data))
+}
+
+fn lay_out(
+    lib: &mut Library,
+    model_id: i64,
+    dim: usize,
+    opts: &MapOptions,
+    ctx: &JobContext,
+    ids: &[i64],
+    data: &[f32],
+) -> Result<usize> {
     ctx.events
         .send(JobEvent::Note(format!("laying out {} files", ids.len())));
     ctx.control.checkpoint()?;
-    let points = layout(&data, ids.len(), dim, opts)?;
+    let points = layout(data, ids.len(), dim, opts)?;
     ctx.control.checkpoint()?;
-    lib.store_map(model_id, &ids, &points)?;
+    lib.store_map(model_id, ids, &points)?;
     Ok(points.len())
 }
 

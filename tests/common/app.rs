@@ -87,7 +87,8 @@ pub fn nodes(h: &H) -> Vec<(Role, String)> {
         .collect()
 }
 
-/// The Similar tab's results as shown: (score, name) per row, in order.
+/// The Similar tab's results as shown: (score, name) per row, in order (the score as its bar
+/// says it, e.g. 87 for "87 %").
 pub fn hits(h: &H) -> Vec<(f64, String)> {
     let all = nodes(h);
     let mut out = Vec::new();
@@ -95,7 +96,7 @@ pub fn hits(h: &H) -> Vec<(f64, String)> {
         if *role != Role::ProgressIndicator {
             continue;
         }
-        let Ok(score) = text.parse::<f64>() else {
+        let Ok(score) = text.trim_end_matches('%').trim().parse::<f64>() else {
             continue;
         };
         let name = all[i + 1..].iter().find(|(_, t)| !t.is_empty()).unwrap();

@@ -214,6 +214,7 @@ impl EarmarkApp {
                     if kind == JobKind::Scan {
                         self.similar.forget_index();
                         self.map.invalidate();
+                        on_map::after_scan(self, &end);
                         if self.shared.model.active.is_none() {
                             self.shared.model.path = None;
                         }

@@ -1,5 +1,6 @@
-//! The Similar tab's commands: "Find similar" for the selection (or its region) and
-//! auditioning a result (a click, or Up/Down while the tab is shown).
+//! The Similar tab's commands: "Find similar" for the selection (or its region), the same
+//! query again when the tab's filters change, and auditioning a result (a click, or Up/Down
+//! while the tab is shown).
 
 use eframe::egui;
 
@@ -15,6 +16,11 @@ pub(super) fn find(app: &mut EarmarkApp, ctx: &egui::Context) {
         Ok(()) => app.shared.state.panel = Panel::Similar,
         Err(why) => app.shared.notices.push(why),
     }
+}
+
+/// Runs the last query again with the Similar tab's (changed) filters.
+pub(super) fn refine(app: &mut EarmarkApp, ctx: &egui::Context) {
+    app.similar.refine(ctx, &ViewCtx::new(&app.shared));
 }
 
 /// Auditions the result `step` rows from the current one.

@@ -1,23 +1,31 @@
-//! The Map tab: the stored 2-D layout of the library (PCA then t-SNE, computed by the map job)
-//! as a scatter plot, coloured by a chosen tag. Hover names a point, a click selects and plays
-//! it, the wheel zooms around the pointer and a drag pans.
+//! The Map tab: the stored 2-D layout of the library (PCA then t-SNE, computed by the map job
+//! on request and after each scan) as a scatter plot, coloured from the start — by folder, by
+//! each file's best tag, or by whether it carries a chosen tag — with a legend. Hover names a
+//! point, a click selects and plays it, the wheel zooms around the pointer and a drag pans.
 //!
-//! [`MapPanel`] keeps the points and the colouring it read and the view (zoom, centre); the
-//! drawing is in `view`. The reads run as tasks the command handler starts
-//! ([`MapPanel::refresh`]); the map job itself is the handler's.
+//! [`MapPanel`] keeps the points it read, their colouring (worked out from the library's rows
+//! when the points, the rows or the choice change, not per frame) and the view (zoom, centre);
+//! the colouring is in `colours`, the drawing in `view`. Reading the points is a task the
+//! command handler starts ([`MapPanel::refresh`]); the map job itself is the handler's.
 
+mod colours;
 mod view;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use eframe::egui::{self, Vec2};
 
 use crate::gui::shared::active_model::ActiveModel;
 use crate::gui::shared::command::Command;
+use crate::gui::shared::rows::Row;
+use crate::gui::shared::state::MapColour;
 use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::gui::shared::view::ViewCtx;
 use crate::library::Library;
+
+pub use colours::{Colouring, Group, PALETTE, colour};
 
 /// A point of the map.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,16 +38,31 @@ pub struct MapPoint {
     pub path: String,
 }
 
+/// What a colouring was worked out from: the rows, the choice, and the points read.
+#[derive(Clone)]
+struct ColourKey {
+    rows: Arc<Vec<Row>>,
+    mode: MapColour,
+    points: u64,
+}
+
+impl ColourKey {
+    fn matches(&self, rows: &Arc<Vec<Row>>, mode: &MapColour, points: u64) -> bool {
+        Arc::ptr_eq(&self.rows, rows) && self.mode == *mode && self.points == points
+    }
+}
+
 /// The Map tab's state.
 pub struct MapPanel {
     task: Option<Task<crate::Result<Vec<MapPoint>>>>,
-    tag_task: Option<Task<crate::Result<HashSet<i64>>>>,
     /// The points, once read.
     points: Option<Vec<MapPoint>>,
-    /// Files carrying the colouring tag.
-    tagged: HashSet<i64>,
-    /// The tag `tagged` was read for.
-    coloured_by: Option<String>,
+    /// How many times points were read (what a colouring belongs to).
+    generation: u64,
+    /// What the colouring was worked out from (none yet).
+    colour_key: Option<ColourKey>,
+    /// The points' colouring.
+    colouring: Colouring,
     /// Why the map cannot be shown.
     error: Option<String>,
     /// Zoom (1 = all).
@@ -54,10 +77,10 @@ impl Default for MapPanel {
     fn default() -> Self {
         MapPanel {
             task: None,
-            tag_task: None,
             points: None,
-            tagged: HashSet::new(),
-            coloured_by: None,
+            generation: 0,
+            colour_key: None,
+            colouring: Colouring::default(),
             error: None,
             zoom: 1.0,
             centre: Vec2::splat(0.5),
@@ -77,15 +100,12 @@ impl MapPanel {
         self.error = Some(why);
     }
 
-    /// Whether the points or the colouring are out of date and no read of them is under way.
+    /// Whether the points are out of date and no read of them is under way.
     fn wants_refresh(&self, cx: &ViewCtx) -> bool {
-        let points = self.stale && self.task.is_none() && cx.model.active.is_some();
-        let colour = self.coloured_by != cx.state.map_tag && self.tag_task.is_none();
-        points || colour
+        self.stale && self.task.is_none() && cx.model.active.is_some()
     }
 
-    /// Starts reading what is out of date: the points of the active model, and the files
-    /// carrying the colouring tag.
+    /// Starts reading the points of the active model when they are out of date.
     pub fn refresh(&mut self, ctx: &egui::Context, cx: &ViewCtx) {
         if self.stale
             && self.task.is_none()
@@ -97,17 +117,6 @@ impl MapPanel {
                 read_points(&library, &model)
             }));
         }
-        if self.coloured_by != cx.state.map_tag && self.tag_task.is_none() {
-            self.coloured_by.clone_from(&cx.state.map_tag);
-            self.tagged.clear();
-            if let Some(tag) = cx.state.map_tag.clone() {
-                let library = cx.library_path.clone();
-                self.tag_task = Some(Task::on(&cx.service, "earmark-map-tag", ctx, move || {
-                    let lib = Library::open(&library)?;
-                    Ok(lib.files_with_tag(&tag, 0.0)?.into_iter().collect())
-                }));
-            }
-        }
     }
 
     /// Takes finished reads.
@@ -116,15 +125,32 @@ impl MapPanel {
             match r {
                 Ok(p) => {
                     self.points = Some(p);
+                    self.generation += 1;
                     self.error = None;
                 }
                 Err(e) => self.error = Some(e.to_string()),
             }
         }
-        if let Some(Ok(ids)) = poll_slot(&mut self.tag_task) {
-            self.tagged = ids;
-        }
         Vec::new()
+    }
+
+    /// Works the points' colouring out again for the rows and choice of `cx`, when one of
+    /// them (or the points) changed since.
+    fn update_colouring(&mut self, cx: &ViewCtx, points: &[MapPoint]) {
+        let rows = &cx.snapshot.rows;
+        let mode = &cx.state.map_colour;
+        let fresh = self
+            .colour_key
+            .as_ref()
+            .is_some_and(|k| k.matches(rows, mode, self.generation));
+        if !fresh {
+            self.colouring = colour(points, rows, &cx.snapshot.labels, mode);
+            self.colour_key = Some(ColourKey {
+                rows: Arc::clone(rows),
+                mode: mode.clone(),
+                points: self.generation,
+            });
+        }
     }
 }
 

@@ -1,11 +1,13 @@
-//! Drawing the Map tab: its tool bar (compute, colour by a tag, show all) and the scatter
-//! plot with hover names, wheel zoom around the pointer, drag to pan and click to audition.
+//! Drawing the Map tab: its tool bar (compute, colour by folder / top tag / a tag, show all),
+//! the legend, and the scatter plot with hover names, wheel zoom around the pointer, drag to
+//! pan and click to audition.
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Vec2};
 
-use super::{MapPanel, MapPoint};
+use super::{Colouring, MapPanel, MapPoint, PALETTE};
 use crate::gui::shared::command::Command;
 use crate::gui::shared::job_list::JobKind;
+use crate::gui::shared::state::MapColour;
 use crate::gui::shared::view::ViewCtx;
 
 /// Points within this many pixels of the pointer count as hovered.
@@ -30,18 +32,24 @@ impl MapPanel {
             {
                 commands.push(Command::ComputeMap);
             }
-            let mut tag = cx.state.map_tag.clone();
-            let current = tag.clone().unwrap_or_else(|| "no tag".into());
+            let mut mode = cx.state.map_colour.clone();
             egui::ComboBox::from_label("Colour by")
-                .selected_text(current)
+                .selected_text(mode_name(&mode))
+                .truncate()
+                .width(140.0)
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut tag, None, "no tag");
+                    for choice in [MapColour::Folder, MapColour::TopTag] {
+                        let name = mode_name(&choice);
+                        ui.selectable_value(&mut mode, choice, name);
+                    }
                     for label in &cx.snapshot.labels {
-                        ui.selectable_value(&mut tag, Some(label.clone()), label);
+                        let choice = MapColour::Tag(label.clone());
+                        let name = mode_name(&choice);
+                        ui.selectable_value(&mut mode, choice, name);
                     }
                 });
-            if tag != cx.state.map_tag {
-                commands.push(Command::ColourMapBy(tag));
+            if mode != cx.state.map_colour {
+                commands.push(Command::ColourMapBy(mode));
             }
             if ui.button("Show all").clicked() {
                 self.zoom = 1.0;
@@ -60,8 +68,14 @@ impl MapPanel {
             return commands;
         };
         if points.is_empty() {
-            ui.label("No map yet: press \"Compute map\" once the library is analysed.");
+            ui.label(if cx.jobs.active(JobKind::Map) {
+                "Laying the library out…"
+            } else {
+                "No map yet: it is computed after each scan, or press \"Compute map\"."
+            });
         } else {
+            self.update_colouring(cx, &points);
+            legend_ui(ui, &self.colouring);
             commands.extend(self.scatter_ui(ui, cx, &points));
         }
         self.points = Some(points);
@@ -92,18 +106,26 @@ impl MapPanel {
         let mut nearest: Option<(f32, usize)> = None;
         let selected = cx.selected.as_ref().map(|s| s.0);
         let grey = ui.visuals().weak_text_color();
-        for (i, p) in points.iter().enumerate() {
+        let colours: Vec<Color32> = self
+            .colouring
+            .groups
+            .iter()
+            .map(|g| g.colour.map_or(grey, |c| PALETTE[c]))
+            .collect();
+        // The grey points first, so the coloured ones stay visible on top.
+        let mut order: Vec<usize> = (0..points.len()).collect();
+        let group = |i: usize| self.colouring.of_point.get(i).copied();
+        order.sort_by_key(|&i| group(i).is_none_or(|g| self.colouring.groups[g].colour.is_some()));
+        for i in order {
+            let p = &points[i];
             let at = to_screen(p.pos, rect, side, self.zoom, self.centre);
             if !rect.contains(at) {
                 continue;
             }
-            let colour = if self.tagged.contains(&p.file_id) {
-                Color32::from_rgb(255, 150, 40)
-            } else if self.coloured_by.is_some() {
-                grey
-            } else {
-                Color32::from_rgb(90, 160, 255)
-            };
+            let colour = group(i)
+                .and_then(|g| colours.get(g))
+                .copied()
+                .unwrap_or(grey);
             painter.circle_filled(at, 3.0, colour);
             if selected == Some(p.file_id) {
                 painter.circle_stroke(at, 6.0, egui::Stroke::new(2.0, Color32::WHITE));
@@ -135,6 +157,31 @@ impl MapPanel {
         }
         Vec::new()
     }
+}
+
+/// The name of a colouring choice.
+fn mode_name(mode: &MapColour) -> String {
+    match mode {
+        MapColour::Folder => "Folder".into(),
+        MapColour::TopTag => "Top tag".into(),
+        MapColour::Tag(tag) => format!("Tag: {tag}"),
+    }
+}
+
+/// The legend: a swatch and "name (count)" per group, wrapped over as many lines as needed.
+fn legend_ui(ui: &mut egui::Ui, colouring: &Colouring) {
+    let grey = ui.visuals().weak_text_color();
+    ui.horizontal_wrapped(|ui| {
+        for g in &colouring.groups {
+            let (rect, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+            let colour = g.colour.map_or(grey, |c| PALETTE[c]);
+            ui.painter().circle_filled(rect.center(), 4.5, colour);
+            let files = if g.count == 1 { "file" } else { "files" };
+            ui.label(format!("{} ({})", g.name, g.count))
+                .on_hover_text(format!("{} {files}", g.count));
+            ui.add_space(6.0);
+        }
+    });
 }
 
 fn to_screen(pos: [f32; 2], rect: Rect, side: f32, zoom: f32, centre: Vec2) -> Pos2 {

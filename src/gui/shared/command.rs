@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::gui::shared::state::{Panel, SortColumn, ThemeChoice};
+use crate::gui::shared::state::{MapColour, Panel, SortColumn, ThemeChoice};
 
 /// A request from the UI.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,8 +95,8 @@ pub enum Command {
     ShowErrorsOnly(bool),
     /// Read the map's points and its colouring again where they are out of date.
     RefreshMap,
-    /// Colour the map by this tag (or by none).
-    ColourMapBy(Option<String>),
+    /// Colour the map's points by their folder, their top tag, or whether they carry a tag.
+    ColourMapBy(MapColour),
     /// Audition similar result `n` (from its best segment after a region search).
     AuditionResult(usize),
     /// Load the selected file into the inspector (again, e.g. after its tags changed).
@@ -141,4 +141,6 @@ pub enum Command {
     SaveSnippet,
     /// Import this checkpoint into the models folder and make it the active model.
     ImportModel(PathBuf),
+    /// Run the last similar query again with the Similar tab's filters.
+    RefineSimilar,
 }

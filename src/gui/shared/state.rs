@@ -122,6 +122,17 @@ pub enum SortColumn {
     Status,
 }
 
+/// How the map colours its points.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MapColour {
+    /// By the folder each file lies in.
+    Folder,
+    /// By each file's best tag.
+    TopTag,
+    /// Files carrying this tag stand out.
+    Tag(String),
+}
+
 /// The persisted UI state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -144,8 +155,8 @@ pub struct UiState {
     pub sort: (SortColumn, bool),
     /// Show only files that could not be read (the errors view).
     pub errors_only: bool,
-    /// Tag colouring the map.
-    pub map_tag: Option<String>,
+    /// How the map colours its points.
+    pub map_colour: MapColour,
     /// The table shows only files carrying every one of these tags.
     pub tag_filter: Vec<String>,
     /// The personal tag under review.
@@ -166,7 +177,7 @@ impl Default for UiState {
             show_inspector: true,
             sort: (SortColumn::Name, true),
             errors_only: false,
-            map_tag: None,
+            map_colour: MapColour::Folder,
             tag_filter: Vec::new(),
             review_tag: None,
             training: TrainingForm::default(),

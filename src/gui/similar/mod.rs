@@ -1,20 +1,30 @@
-//! The Similar tab: ranked results of "Find similar" with score bars. A click or Up/Down
-//! auditions a result; each row can be revealed in the file manager, and paths copied.
+//! The Similar tab: ranked results of "Find similar" with readable score bars, each result's
+//! title, artist and album when its tags name them and its folder, and the command line's
+//! filters (folder, tag, duration range). A click or Up/Down auditions a result; each row can be
+//! revealed in the file manager, and paths copied.
 //!
-//! [`SimilarPanel`] keeps the query in flight, the last results, the result being auditioned
-//! and the clip index kept between queries (until the next scan or model change). The handler
-//! starts queries ([`SimilarPanel::start`], [`SimilarPanel::show_search`]) and auditions.
+//! [`SimilarPanel`] keeps the query in flight, the last results and the request that gave them
+//! (so a change of filters runs it again), the result being auditioned and the clip index kept
+//! between queries (until the next scan or model change). The handler starts queries
+//! ([`SimilarPanel::start`], [`SimilarPanel::refine`], [`SimilarPanel::show_search`]) and
+//! auditions; the drawing is in `view`, the filter bar in `filters`.
 
-use std::path::Path;
+mod filters;
+mod view;
+
 use std::sync::Arc;
 
 use eframe::egui;
 
 use crate::gui::shared::command::Command;
-use crate::gui::shared::search::{SimilarHit, SimilarRequest, SimilarResults, find_similar};
+use crate::gui::shared::search::{
+    SimilarFilters, SimilarHit, SimilarRequest, SimilarResults, find_similar,
+};
 use crate::gui::shared::tasks::{Task, poll_slot};
 use crate::gui::shared::view::ViewCtx;
 use crate::search::ClipIndex;
+
+pub use filters::FilterBar;
 
 /// A search on its way.
 pub type SearchTask = Task<crate::Result<SimilarResults>>;
@@ -26,12 +36,16 @@ pub struct SimilarPanel {
     task: Option<SearchTask>,
     /// The last results.
     results: Option<SimilarResults>,
+    /// The file query the results answer (none for a query started elsewhere).
+    last: Option<SimilarRequest>,
     /// Why the last query failed.
     error: Option<String>,
     /// The result being auditioned.
     current: Option<usize>,
     /// The clip index kept between queries: (model id, index).
     index: Option<(i64, Arc<ClipIndex>)>,
+    /// The filters being chosen.
+    bar: FilterBar,
 }
 
 impl SimilarPanel {
@@ -55,6 +69,11 @@ impl SimilarPanel {
         self.results.as_ref()
     }
 
+    /// The filters chosen in the tab.
+    pub fn filters(&self) -> SimilarFilters {
+        self.bar.filters()
+    }
+
     /// The clip index kept from the last query, for the next one.
     pub fn index(&self) -> Option<(i64, Arc<ClipIndex>)> {
         self.index.clone()
@@ -65,8 +84,9 @@ impl SimilarPanel {
         self.index = None;
     }
 
-    /// Starts a query for the selected file, or for `region` (seconds) of it. `Err` says why
-    /// there is nothing to search for; without a model the tab shows why.
+    /// Starts a query for the selected file, or for `region` (seconds) of it, with the tab's
+    /// filters. `Err` says why there is nothing to search for; without a model the tab shows
+    /// why.
     pub fn start(
         &mut self,
         ctx: &egui::Context,
@@ -89,16 +109,43 @@ impl SimilarPanel {
                 .filter(|(a, b)| b > a)
                 .map(|(a, b)| (a as f32, b as f32)),
             index: self.index(),
+            filters: self.bar.filters(),
         };
-        self.show_search(Task::on(&cx.service, "earmark-similar", ctx, move || {
-            find_similar(req)
-        }));
+        self.run(ctx, cx, req);
         Ok(())
     }
 
+    /// Runs the last file query again with the tab's filters (they changed). Nothing happens
+    /// when the results shown did not come from a file query.
+    pub fn refine(&mut self, ctx: &egui::Context, cx: &ViewCtx) {
+        let Some(mut req) = self.last.clone() else {
+            return;
+        };
+        let Some(model) = cx.model.active.clone() else {
+            self.error = Some(cx.model_line());
+            return;
+        };
+        req.model = model;
+        req.index = self.index();
+        req.filters = self.bar.filters();
+        self.run(ctx, cx, req);
+    }
+
+    fn run(&mut self, ctx: &egui::Context, cx: &ViewCtx, req: SimilarRequest) {
+        self.last = Some(SimilarRequest {
+            index: None,
+            ..req.clone()
+        });
+        self.error = None;
+        self.task = Some(Task::on(&cx.service, "earmark-similar", ctx, move || {
+            find_similar(req)
+        }));
+    }
+
     /// Shows the results of `task` once it is done (a query started elsewhere, e.g. for what
-    /// the Live tab heard).
+    /// the Live tab heard; the tab's filters do not apply to it).
     pub fn show_search(&mut self, task: SearchTask) {
+        self.last = None;
         self.error = None;
         self.task = Some(task);
     }
@@ -136,101 +183,4 @@ impl SimilarPanel {
         self.current = Some(i);
         Some(hit)
     }
-
-    /// Draws the tab; what the user asked for comes back as commands.
-    pub fn ui(&mut self, ui: &mut egui::Ui, _cx: &ViewCtx) -> Vec<Command> {
-        let mut commands = Vec::new();
-        if self.task.is_some() {
-            ui.horizontal(|ui| {
-                ui.spinner();
-                ui.label("Searching…");
-            });
-        }
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        let Some(results) = self.results.as_ref() else {
-            if self.task.is_none() && self.error.is_none() {
-                ui.weak("Select a file and press Enter (or \"Find similar\") to list the sounds closest to it.");
-            }
-            return commands;
-        };
-        let query = file_name(&results.query);
-        let heading = match results.region {
-            Some((a, b)) => format!("Similar to {query}, {a:.2}–{b:.2} s"),
-            None => format!("Similar to {query}"),
-        };
-        let hits = &results.hits;
-        ui.horizontal(|ui| {
-            ui.heading(heading);
-            if ui
-                .button("Copy paths")
-                .on_hover_text("All result paths, one per line")
-                .clicked()
-            {
-                commands.push(Command::CopyPaths(
-                    hits.iter().map(|h| h.path.clone()).collect(),
-                ));
-            }
-        });
-        ui.weak("Click or Up/Down to audition.");
-        if hits.is_empty() {
-            ui.label("No other analysed file to compare with.");
-            return commands;
-        }
-        egui::ScrollArea::vertical()
-            .auto_shrink(false)
-            .show(ui, |ui| {
-                for (i, hit) in hits.iter().enumerate() {
-                    ui.horizontal(|ui| {
-                        hit_ui(ui, i, hit, self.current == Some(i), &mut commands);
-                    });
-                }
-            });
-        commands
-    }
-}
-
-/// One result row: rank, score bar, name (click to audition), Reveal and Copy.
-fn hit_ui(
-    ui: &mut egui::Ui,
-    i: usize,
-    hit: &SimilarHit,
-    current: bool,
-    commands: &mut Vec<Command>,
-) {
-    ui.monospace(format!("{:>3}", i + 1));
-    ui.add(
-        egui::ProgressBar::new(hit.score.clamp(0.0, 1.0))
-            .desired_width(120.0)
-            .text(format!("{:.3}", hit.score)),
-    );
-    let name = file_name(&hit.path);
-    let label = match hit.at_s {
-        Some(at) => format!("{name}  @ {at:.1} s"),
-        None => name,
-    };
-    if ui
-        .selectable_label(current, label)
-        .on_hover_text(&hit.path)
-        .clicked()
-    {
-        commands.push(Command::AuditionResult(i));
-    }
-    if ui.small_button("Reveal").clicked() {
-        commands.push(Command::Reveal(hit.path.clone()));
-    }
-    if ui
-        .small_button("Copy")
-        .on_hover_text("Copy the path")
-        .clicked()
-    {
-        commands.push(Command::CopyPaths(vec![hit.path.clone()]));
-    }
-}
-
-fn file_name(path: &str) -> String {
-    Path::new(path)
-        .file_name()
-        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
