@@ -188,7 +188,7 @@ mod window {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
-    use egui_kittest::kittest::{By, NodeT as _, Queryable};
+    use egui_kittest::kittest::{By, Queryable};
 
     use super::app::{
         H, Role, ScriptedDialogs, drop_files, harness, has_label, has_text, hits, job_running,
@@ -295,6 +295,7 @@ mod window {
         assert!(has_text(&h, "lib/oneshots · 0:00."), "{:?}", texts(&h));
 
         // Readable scores: percentages spread over 0–100, best first, explained on hover.
+        println!("match scores shown: {shown:?}");
         assert!(shown.windows(2).all(|w| w[0].0 >= w[1].0), "{shown:?}");
         assert!(shown.iter().all(|(s, _)| (0.0..=100.0).contains(s)));
         assert!(shown[0].0 - shown[6].0 >= 20.0, "scores spread: {shown:?}");

@@ -96,7 +96,6 @@ impl FilterBar {
 
     /// Draws the bar; true when the results should be searched again with the new filters.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx) -> bool {
-        self.folders.update(&cx.snapshot.rows);
         let before = self.filters();
         let mut editing = false;
         ui.horizontal_wrapped(|ui| {
@@ -110,6 +109,8 @@ impl FilterBar {
                 .truncate()
                 .width(150.0)
                 .show_ui(ui, |ui| {
+                    // Read only while the list is open: a library of 100,000 files has many.
+                    self.folders.update(&cx.snapshot.rows);
                     ui.selectable_value(&mut self.folder, None, "any folder");
                     for (shown, path) in &self.folders.list {
                         let choice = Some((path.clone(), shown.clone()));

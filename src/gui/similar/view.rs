@@ -240,3 +240,56 @@ pub(super) fn file_name(path: &str) -> String {
         .file_name()
         .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::table::{MediaFacts, TableRow};
+    use crate::search::ScoreScale;
+
+    #[test]
+    fn a_result_names_its_title_artist_album_folder_and_duration() {
+        let row = crate::gui::shared::rows::make_row(TableRow {
+            id: 7,
+            path: "/m/music/coast/night.flac".into(),
+            root: "/m/music".into(),
+            duration_s: Some(201.5),
+            status: "indexed".into(),
+            error: None,
+            top_tags: String::new(),
+            media: MediaFacts {
+                title: Some("Night Drive".into()),
+                artist: Some("Sol Ray".into()),
+                album: Some("Coastline".into()),
+                ..MediaFacts::default()
+            },
+        });
+        let scale = ScoreScale::default();
+        let hit = SimilarHit::new(7, row.path.clone(), 0.9, &scale);
+        let (name, details) = describe_hit(&hit, Some(&row));
+        assert_eq!(name, "Night Drive");
+        assert_eq!(
+            details,
+            "Sol Ray · Coastline · music/coast · 3:21.5 · night.flac"
+        );
+        let untagged = SimilarHit {
+            at_s: Some(2.0),
+            ..SimilarHit::new(8, "/m/kicks/k1.wav".into(), 0.5, &scale)
+        };
+        let (name, details) = describe_hit(&untagged, None);
+        assert_eq!(
+            (name.as_str(), details.as_str()),
+            ("k1.wav  @ 2.0 s", "kicks")
+        );
+        let filters = SimilarFilters {
+            folder: Some("/m/kicks".into()),
+            tag: Some("kick".into()),
+            min_duration_s: Some(0.5),
+            max_duration_s: None,
+        };
+        assert_eq!(
+            describe(&filters),
+            "under kicks, tagged kick, at least 0.5 s long"
+        );
+    }
+}
