@@ -508,3 +508,55 @@ fn noise_and_a_steady_tone_have_no_tempo() {
         .collect();
     assert_eq!(estimate(&tone, 22_050), None);
 }
+
+/// Peak resident memory of this process in KiB (Linux), for the figures below.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Streams an hour of 44.1 kHz stereo (made block by block, never held whole) through both
+/// meters and prints the time and the peak memory: a figure, not an assertion on speed. Run
+/// with `cargo test --test audio_measures -- --ignored --nocapture an_hour`.
+#[test]
+#[ignore = "an hour of audio: prints figures, run by hand"]
+fn an_hour_streams_through_both_meters_in_bounded_memory() {
+    let rate = 44_100u32;
+    let block = 4096usize;
+    let mut loudness = LoudnessMeter::new(2, rate).unwrap();
+    let mut tempo = TempoEstimator::new(rate);
+    let before = peak_rss_kib();
+    let started = std::time::Instant::now();
+    let beat = 60.0 / 123.0 * f64::from(rate);
+    let total = 3600 * rate as usize;
+    let (mut stereo, mut mono) = (vec![0.0f32; 2 * block], vec![0.0f32; block]);
+    let mut rng = Rng(3);
+    let mut n = 0usize;
+    while n < total {
+        let len = block.min(total - n);
+        for i in 0..len {
+            let t = (n + i) as f64;
+            let since = t % beat / f64::from(rate);
+            let x = 0.5 * (-since * 30.0).exp() * (TAU * 100.0 * since).sin() + 0.02 * rng.signed();
+            mono[i] = x as f32;
+            stereo[2 * i] = x as f32;
+            stereo[2 * i + 1] = (0.8 * x) as f32;
+        }
+        loudness.push(&stereo[..2 * len]);
+        tempo.push(&mono[..len]);
+        n += len;
+    }
+    let l = loudness.finish();
+    let bpm = tempo.finish();
+    println!(
+        "1 h of 44.1 kHz stereo: {:.1} s, peak RSS {:?} KiB before, {:?} KiB after; I {:?} LUFS, \
+         TP {:?} dBTP, tempo {bpm:?} BPM",
+        started.elapsed().as_secs_f64(),
+        before,
+        peak_rss_kib(),
+        l.integrated_lufs,
+        l.true_peak_dbtp
+    );
+    assert!(bpm.is_some_and(|b| (b / 123.0 - 1.0).abs() < 0.02));
+}

@@ -71,6 +71,16 @@ impl TempoEstimator {
     }
 }
 
+impl TempoEstimator {
+    /// Bytes held in the estimator's buffers (test of the memory bound).
+    #[cfg(test)]
+    fn footprint(&self) -> usize {
+        self.inner
+            .as_ref()
+            .map_or(0, |(envelope, acf)| envelope.footprint() + acf.footprint())
+    }
+}
+
 /// The tempo of a whole mono buffer in one call.
 pub fn estimate(mono: &[f32], sample_rate: u32) -> Option<f64> {
     let mut estimator = TempoEstimator::new(sample_rate);
@@ -110,6 +120,23 @@ mod tests {
             est.push(block);
         }
         assert_eq!(est.finish(), Some(whole));
+    }
+
+    #[test]
+    fn memory_does_not_grow_with_the_length_of_the_input() {
+        let minute = clicks(8_000, 140.0, 60.0);
+        let mut est = TempoEstimator::new(8_000);
+        est.push(&minute);
+        let after_one = est.footprint();
+        for _ in 0..9 {
+            for block in minute.chunks(10_000) {
+                est.push(block);
+            }
+        }
+        assert_eq!(est.footprint(), after_one);
+        assert!(after_one < 64 * 1024, "{after_one} bytes");
+        let bpm = est.finish().expect("a tempo");
+        assert!((bpm / 140.0 - 1.0).abs() < 0.02, "{bpm}");
     }
 
     #[test]

@@ -116,6 +116,18 @@ impl OnsetEnvelope {
         }
     }
 
+    /// Bytes held in the buffers.
+    #[cfg(test)]
+    pub(super) fn footprint(&self) -> usize {
+        let floats = self.window.capacity()
+            + self.pending.capacity()
+            + self.input.capacity()
+            + self.levels.capacity()
+            + self.previous.capacity();
+        let complex = self.spectrum.capacity() + self.scratch.capacity();
+        floats * 4 + complex * 8 + self.edges.capacity() * std::mem::size_of::<usize>()
+    }
+
     /// The onset value of the frame starting at `pending[start]`.
     fn frame(&mut self, start: usize) -> f32 {
         let frame = &self.pending[start..start + self.window.len()];

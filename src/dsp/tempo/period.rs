@@ -64,6 +64,12 @@ impl Autocorrelation {
         self.count += 1;
     }
 
+    /// Bytes held in the buffers.
+    #[cfg(test)]
+    pub(super) fn footprint(&self) -> usize {
+        self.sums.capacity() * 8 + self.ring.capacity() * 4
+    }
+
     /// Normalised autocovariance `r[lag]` (`r[0] = 1`), or `None` when there are too few
     /// values (fewer than twice the longest lag) or they hardly vary ([`MIN_VARIANCE`]).
     pub(super) fn normalised(&self) -> Option<Vec<f64>> {
