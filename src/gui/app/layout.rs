@@ -1,6 +1,8 @@
 //! The window's frame: the tab bar, the status bar with the running job, the library side bar,
-//! the inspector under the main area, the main area showing one tab, the first-start welcome, the
-//! drop hint and the frame-time overlay.
+//! the inspector under the main area on the tabs that list files (collapsible: the tab bar's
+//! toggle, Ctrl+I, or its own Hide button; hidden, a slim bar brings it back), the main area
+//! showing one tab in a scroll area (nothing out of reach in a small window), the first-start
+//! welcome, the drop hint and the frame-time overlay.
 
 use eframe::egui;
 
@@ -33,58 +35,133 @@ pub fn layout_ui(ui: &mut egui::Ui, app: &mut EarmarkApp) {
     let first_start = app.shared.rows_loaded
         && app.shared.snapshot.roots.is_empty()
         && app.shared.snapshot.rows.is_empty();
-    if app.shared.state.show_inspector && !first_start {
-        let insp = egui::Panel::bottom("inspector")
-            .resizable(true)
-            .default_size(300.0)
-            .min_size(160.0)
-            .show(ui, |ui| {
-                // Keep the panel's height whatever the state shows (a resizable panel
-                // otherwise shrinks to its content, e.g. while a file loads).
-                ui.set_min_height(ui.max_rect().height());
-                app.inspector.ui(ui, &ViewCtx::new(&app.shared))
-            });
-        app.record_rect("inspector", insp.response.rect);
-        app.commands.extend(insp.inner);
+    let panel = app.shared.state.panel;
+    let inspector_here = has_inspector(panel) && !first_start;
+    if inspector_here && toggle_shortcut(ui.ctx()) {
+        app.commands
+            .push(Command::ShowInspector(!app.shared.state.show_inspector));
+    }
+    if inspector_here {
+        inspector_slot(ui, app);
     }
     let central = egui::CentralPanel::default().show(ui, |ui| {
-        if first_start && app.shared.state.panel == Panel::Library {
+        if first_start && panel == Panel::Library {
             let commands = welcome_ui(ui, &ViewCtx::new(&app.shared));
             app.commands.extend(commands);
             return;
         }
-        match app.shared.state.panel {
-            Panel::Library => {
-                let commands = app.library.ui(ui, &ViewCtx::new(&app.shared));
-                app.commands.extend(commands);
-            }
-            Panel::Similar => {
-                let commands = app.similar.ui(ui, &ViewCtx::new(&app.shared));
-                app.commands.extend(commands);
-            }
-            Panel::Map => {
-                let commands = app.map.ui(ui, &ViewCtx::new(&app.shared));
-                app.commands.extend(commands);
-            }
-            Panel::Jobs => {
-                let commands = app.jobs_tab.ui(ui, &ViewCtx::new(&app.shared));
-                app.commands.extend(commands);
-            }
-            Panel::Models => super::on_models::ui(ui, app),
-            Panel::Training => super::on_training::ui(ui, app),
-            Panel::Tags => super::on_personal_tags::tab_ui(ui, app),
-            #[cfg(feature = "live")]
-            Panel::Live => super::on_live::tab_ui(ui, app),
-            #[cfg(not(feature = "live"))]
-            Panel::Live => {
-                ui.label("Live listening is not part of this build (built without `live`).");
-            }
-        }
+        // Whatever a tab holds stays reachable in a small window: its area scrolls both ways
+        // when the tab needs more room than the window gives it.
+        egui::ScrollArea::both()
+            .id_salt(("tab", panel.label()))
+            .auto_shrink(false)
+            .show(ui, |ui| tab_ui(ui, app, panel));
     });
     app.record_rect(app.shared.state.panel.label(), central.response.rect);
     drop_hint_ui(ui);
     if app.shared.frames.overlay {
         overlay_ui(ui, app);
+    }
+}
+
+/// The tabs that show the inspector: those that list files. Jobs, Models, Training and Live
+/// have no selected file to show and need the height themselves.
+pub fn has_inspector(panel: Panel) -> bool {
+    matches!(
+        panel,
+        Panel::Library | Panel::Similar | Panel::Map | Panel::Tags
+    )
+}
+
+/// The shortcut that shows and hides the inspector (taken: asked for once).
+pub const INSPECTOR_SHORTCUT: &str = "Ctrl+I";
+
+fn toggle_shortcut(ctx: &egui::Context) -> bool {
+    ctx.input_mut(|i| i.consume_key(egui::Modifiers::COMMAND, egui::Key::I))
+}
+
+/// Least height the tab's own area keeps when the inspector is dragged large.
+const MIN_CENTRAL_HEIGHT: f32 = 200.0;
+/// Least height of the inspector: its header row and a strip of the picture (the rest scrolls
+/// inside it: the spectrogram itself never gets shorter than it can be read).
+const MIN_INSPECTOR_HEIGHT: f32 = 140.0;
+
+/// The inspector under the tab's area, or, when hidden, a slim bar that brings it back.
+fn inspector_slot(ui: &mut egui::Ui, app: &mut EarmarkApp) {
+    if !app.shared.state.show_inspector {
+        let bar = egui::Panel::bottom("inspector-bar")
+            .show(ui, |ui| collapsed_bar_ui(ui, &ViewCtx::new(&app.shared)));
+        app.record_rect("inspector", bar.response.rect);
+        app.commands.extend(bar.inner);
+        return;
+    }
+    let room = ui.available_rect_before_wrap().height();
+    let max = (room - MIN_CENTRAL_HEIGHT).max(MIN_INSPECTOR_HEIGHT);
+    let insp = egui::Panel::bottom("inspector")
+        .resizable(true)
+        .default_size((room * 0.42).clamp(MIN_INSPECTOR_HEIGHT, 340.0).min(max))
+        .size_range(MIN_INSPECTOR_HEIGHT..=max)
+        .show(ui, |ui| {
+            // Keep the panel's height whatever the state shows (a resizable panel
+            // otherwise shrinks to its content, e.g. while a file loads).
+            ui.set_min_height(ui.max_rect().height());
+            app.inspector.ui(ui, &ViewCtx::new(&app.shared))
+        });
+    app.record_rect("inspector", insp.response.rect);
+    app.commands.extend(insp.inner);
+}
+
+/// The hidden inspector: the file it would show and the control that shows it again.
+fn collapsed_bar_ui(ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
+    let mut commands = Vec::new();
+    ui.horizontal(|ui| {
+        if ui
+            .small_button("Show inspector")
+            .on_hover_text(format!(
+                "Show the selected file's picture, tags and playback ({INSPECTOR_SHORTCUT})"
+            ))
+            .clicked()
+        {
+            commands.push(Command::ShowInspector(true));
+        }
+        if let Some((_, path)) = &cx.selected {
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+            ui.weak(name);
+        }
+    });
+    commands
+}
+
+/// The tab shown in the main area.
+fn tab_ui(ui: &mut egui::Ui, app: &mut EarmarkApp, panel: Panel) {
+    match panel {
+        Panel::Library => {
+            let commands = app.library.ui(ui, &ViewCtx::new(&app.shared));
+            app.commands.extend(commands);
+        }
+        Panel::Similar => {
+            let commands = app.similar.ui(ui, &ViewCtx::new(&app.shared));
+            app.commands.extend(commands);
+        }
+        Panel::Map => {
+            let commands = app.map.ui(ui, &ViewCtx::new(&app.shared));
+            app.commands.extend(commands);
+        }
+        Panel::Jobs => {
+            let commands = app.jobs_tab.ui(ui, &ViewCtx::new(&app.shared));
+            app.commands.extend(commands);
+        }
+        Panel::Models => super::on_models::ui(ui, app),
+        Panel::Training => super::on_training::ui(ui, app),
+        Panel::Tags => super::on_personal_tags::tab_ui(ui, app),
+        #[cfg(feature = "live")]
+        Panel::Live => super::on_live::tab_ui(ui, app),
+        #[cfg(not(feature = "live"))]
+        Panel::Live => {
+            ui.label("Live listening is not part of this build (built without `live`).");
+        }
     }
 }
 
@@ -122,7 +199,20 @@ fn tabs_ui(ui: &mut egui::Ui, cx: &ViewCtx, similar_hits: usize) -> Vec<Command>
                 commands.push(Command::SetTheme(next));
             }
             let mut inspector = cx.state.show_inspector;
-            if ui.toggle_value(&mut inspector, "Inspector").changed() {
+            let here = has_inspector(cx.state.panel);
+            let toggle = ui
+                .add_enabled(
+                    here,
+                    egui::Button::selectable(inspector && here, "Inspector"),
+                )
+                .on_hover_text(format!(
+                    "Show or hide the selected file's picture under the list ({INSPECTOR_SHORTCUT})"
+                ))
+                .on_disabled_hover_text(
+                    "The inspector shows on the Library, Similar, Map and Tags tabs",
+                );
+            if toggle.clicked() {
+                inspector = !inspector;
                 commands.push(Command::ShowInspector(inspector));
             }
             let mut sidebar = cx.state.show_sidebar;

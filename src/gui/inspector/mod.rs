@@ -1,4 +1,5 @@
-//! The inspector under the main area: the selected file's waveform and spectrogram, playback
+//! The inspector under the main area: the selected file's min/max/RMS waveform and the
+//! spectrogram of its whole band (the model's band marked), playback
 //! controls, stored, predicted and personal tags, the tag timeline, "Find similar" for the file
 //! or the selected region, "Add tag…" and PNG export.
 //!
@@ -6,6 +7,7 @@
 //! selected region. The handler starts loads ([`InspectorPanel::load`]) and plays what is
 //! loaded ([`InspectorPanel::playable`]); the drawing is in `view`.
 
+mod band;
 mod read;
 mod view;
 
@@ -83,16 +85,12 @@ impl InspectorPanel {
         self.loading = None;
         match result {
             Ok(data) => {
-                self.texture = data.image.as_ref().ok().map(|img| {
-                    ctx.load_texture(
-                        "spectrogram",
-                        egui::ColorImage::from_rgba_unmultiplied(
-                            [img.width, img.height],
-                            &img.pixels,
-                        ),
-                        egui::TextureOptions::LINEAR,
-                    )
-                });
+                let img = &data.band.image;
+                self.texture = Some(ctx.load_texture(
+                    "spectrogram",
+                    egui::ColorImage::from_rgba_unmultiplied([img.width, img.height], &img.pixels),
+                    egui::TextureOptions::LINEAR,
+                ));
                 self.view = (0.0, data.duration_s.max(1e-3));
                 self.region = None;
                 self.data = Some(data);

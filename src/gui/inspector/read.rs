@@ -1,19 +1,23 @@
 //! Loading one file for the inspector, on a worker thread: decode once into a playable buffer
-//! (source rate, up to two channels) and 16 kHz mono, then the log-mel picture, the waveform
-//! peaks, the tags stored in the index and the tags a head predicts from the stored embedding.
+//! (source rate, up to two channels) and 16 kHz mono, then the spectrogram of the file's whole
+//! band (fed while decoding), the model's log-mel picture (for export), the min/max/RMS
+//! waveform, the tags stored in the index and the tags a head predicts from the stored
+//! embedding.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::audio::playback::PlayBuffer;
 use crate::audio::{AudioDecoder, MODEL_SAMPLE_RATE, MonoResampler};
-use crate::dsp::image::{RgbaImage, peaks, spectrogram_rgba};
+use crate::dsp::image::{RgbaImage, spectrogram_rgba};
 use crate::error::{Error, Result};
+use crate::gui::shared::widgets::waveform::{WaveBucket, overview};
 use crate::library::Library;
 use crate::library::examples::PERSONAL_SOURCE;
 use crate::library::head_tags::SegmentTags;
 use crate::tags::{Head, Vocabulary, top_k};
 
+use super::band::{BandImage, BandSpectrogram};
 use crate::gui::shared::active_model::ActiveModel;
 
 /// Longest audio kept at its source rate for playback; longer files play from 16 kHz mono.
@@ -58,10 +62,13 @@ pub struct Inspected {
     pub channels: usize,
     /// Codec name.
     pub codec: String,
-    /// The spectrogram picture, or why there is none (too short).
+    /// The model's log-mel picture (what "Export PNG…" writes), or why there is none (too
+    /// short).
     pub image: std::result::Result<RgbaImage, String>,
-    /// Min/max per overview bucket of the 16 kHz mono signal.
-    pub peaks: Vec<(f32, f32)>,
+    /// The spectrogram of the file's whole band, with the model's band marked.
+    pub band: BandImage,
+    /// Min/max/RMS per overview bucket of the 16 kHz mono signal.
+    pub wave: Vec<WaveBucket>,
     /// What playback plays.
     pub play: Arc<PlayBuffer>,
     /// Tags the official heads stored in the index, best first.
@@ -83,7 +90,9 @@ pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
     let mut resampler = MonoResampler::new(info.sample_rate, info.channels, MODEL_SAMPLE_RATE)?;
     let mut mono = Vec::new();
     let mut source = Vec::new();
+    let mut band = BandSpectrogram::new(info.sample_rate, info.channels, info.frames);
     while let Some(block) = decoder.next_block()? {
+        band.push(block);
         if keep_source {
             for frame in block.chunks_exact(info.channels.max(1)) {
                 source.extend_from_slice(&frame[..play_channels]);
@@ -114,6 +123,8 @@ pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
     let image = crate::dsp::log_mel(&mono)
         .map(|mel| spectrogram_rgba(&mel, MAX_IMAGE_WIDTH))
         .map_err(|e| e.to_string());
+    let mut band = band.finish();
+    band.axis.model_top_hz = Some(crate::dsp::F_MAX);
     let (stored_tags, predicted) = tags(req);
     let (personal_tags, timeline) = personal_and_timeline(req);
     Ok(Inspected {
@@ -124,7 +135,8 @@ pub fn inspect(req: &InspectRequest) -> Result<Inspected> {
         channels: info.channels,
         codec: info.codec.clone(),
         image,
-        peaks: peaks(&mono, PEAK_BUCKETS),
+        band,
+        wave: overview(&mono, PEAK_BUCKETS),
         play: Arc::new(play),
         stored_tags,
         personal_tags,

@@ -1,6 +1,7 @@
-//! Drawing the inspector: the file's name and facts, the button row (play, find similar,
-//! export, reveal, add a tag), the tags, the spectrogram with its waveform and the tag
-//! timeline under it.
+//! Drawing the inspector: a header with the file's name and facts and the Hide button, then,
+//! scrolling when the inspector is short, the button row (play, find similar, export, reveal,
+//! add a tag), the tags, the spectrogram with its waveform (never shorter than it can be read)
+//! and the tag timeline under it.
 
 use std::path::Path;
 
@@ -10,7 +11,9 @@ use super::InspectorPanel;
 use crate::gui::shared::command::Command;
 use crate::gui::shared::rows::format_duration;
 use crate::gui::shared::view::{PlayerSlot, ViewCtx};
-use crate::gui::shared::widgets::spectrogram::{HZ_AXIS, Spectrogram, SpectrogramAction};
+use crate::gui::shared::widgets::spectrogram::{
+    HZ_AXIS, MIN_HEIGHT, Spectrogram, SpectrogramAction,
+};
 use crate::gui::shared::widgets::timeline::Timeline;
 
 type TagList = Vec<(String, f32)>;
@@ -19,37 +22,72 @@ impl InspectorPanel {
     /// Draws the inspector; what the user asked for comes back as commands.
     pub fn ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
         let mut commands = Vec::new();
+        let shown = cx.selected.clone().and_then(|(id, _)| {
+            self.data
+                .as_ref()
+                .filter(|d| d.file_id == id && self.error.is_none())
+                .map(facts)
+        });
+        let hide = ui
+            .horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    let hide = ui
+                        .small_button("Hide inspector")
+                        .on_hover_text("Give the list the whole height (Ctrl+I shows it again)")
+                        .clicked();
+                    ui.with_layout(egui::Layout::left_to_right(egui::Align::Center), |ui| {
+                        match &cx.selected {
+                            Some((_, path)) => {
+                                ui.heading(file_name(path));
+                            }
+                            None => {
+                                ui.strong("Inspector");
+                            }
+                        }
+                        if let Some(facts) = shown {
+                            ui.weak(facts);
+                        }
+                    });
+                    hide
+                })
+                .inner
+            })
+            .inner;
+        if hide {
+            commands.push(Command::ShowInspector(false));
+        }
+        egui::ScrollArea::vertical()
+            .id_salt("inspector-body")
+            .auto_shrink(false)
+            .show(ui, |ui| self.body_ui(ui, cx, &mut commands));
+        commands
+    }
+
+    /// Everything under the header.
+    fn body_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
         let Some((id, path)) = cx.selected.clone() else {
-            ui.add_space(ui.max_rect().height() * 0.4);
+            ui.add_space(ui.available_height() * 0.3);
             ui.vertical_centered(|ui| {
                 ui.weak("Select a file to see and hear it. Up/Down move, Space plays, Enter finds similar sounds.");
             });
-            return commands;
+            return;
         };
         if let Some(e) = &self.error {
-            ui.heading(file_name(&path));
             ui.colored_label(
                 ui.visuals().error_fg_color,
                 format!("This file cannot be shown: {e}"),
             );
-            return commands;
+            return;
         }
         let Some(data) = self.data.as_ref().filter(|d| d.file_id == id) else {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label(format!("Loading {}…", file_name(&path)));
             });
-            return commands;
+            return;
         };
         let file_id = data.file_id;
         let duration = data.duration_s;
-        let facts = format!(
-            "{} · {} Hz · {} ch · {}",
-            format_duration(data.duration_s),
-            data.sample_rate,
-            data.channels,
-            data.codec
-        );
         let image_problem = data.image.as_ref().err().cloned();
         let stored = data.stored_tags.clone();
         let personal = data.personal_tags.clone();
@@ -60,11 +98,7 @@ impl InspectorPanel {
             }
             _ => (false, None),
         };
-        ui.horizontal(|ui| {
-            ui.heading(file_name(&path));
-            ui.weak(facts);
-        });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let label = if playing { "Pause" } else { "Play" };
             if ui.button(label).on_hover_text("Space").clicked() {
                 commands.push(Command::PlayPause);
@@ -116,7 +150,7 @@ impl InspectorPanel {
             ui.weak(format!("Saved {}", p.display()));
         }
         if let Some(why) = image_problem {
-            ui.weak(format!("No spectrogram: {why}"));
+            ui.weak(format!("No model picture to export: {why}"));
         }
         if playing {
             ui.ctx()
@@ -125,7 +159,6 @@ impl InspectorPanel {
         if let Some(SpectrogramAction::Seek(t)) = self.picture_ui(ui, duration, position) {
             commands.push(Command::Seek(t));
         }
-        commands
     }
 
     /// The spectrogram with the waveform, the region and the playhead, and the tag timeline
@@ -142,15 +175,19 @@ impl InspectorPanel {
         });
         let widget = Spectrogram {
             texture: self.texture.as_ref(),
-            peaks: &data.peaks,
+            texture_span_s: data.band.span_s,
+            axis: data.band.axis,
+            wave: &data.wave,
             duration_s: duration,
             view: &mut self.view,
             region: &mut self.region,
             playhead,
         };
+        // All the height left, but never less than the picture needs to be read: a short
+        // inspector scrolls instead.
         let spectrogram_size = egui::vec2(
             ui.available_width(),
-            (ui.available_height() - timeline_height).max(0.0),
+            (ui.available_height() - timeline_height).max(MIN_HEIGHT),
         );
         let action = ui.allocate_ui(spectrogram_size, |ui| widget.ui(ui)).inner;
         if let Some((source, tags)) = &data.timeline {
@@ -215,6 +252,17 @@ fn personal_ui(ui: &mut egui::Ui, personal: &TagList) {
             );
         }
     });
+}
+
+/// "0:01.4 · 44100 Hz · 2 ch · wav".
+fn facts(data: &super::read::Inspected) -> String {
+    format!(
+        "{} · {} Hz · {} ch · {}",
+        format_duration(data.duration_s),
+        data.sample_rate,
+        data.channels,
+        data.codec
+    )
 }
 
 fn file_name(path: &str) -> String {

@@ -1,6 +1,6 @@
-//! Drawing the Live tab: the start / stop button, the state of the input, the input and output
-//! device pickers, the level meter, the pictures (`graphs`), and "find similar" / "save snippet"
-//! for the last seconds heard. What the user asks for comes back as commands.
+//! Drawing the Live tab: the start / stop button, the state of the input, "find similar" /
+//! "save snippet" for the last seconds heard, the input and output device pickers, the level
+//! meter and the pictures (`graphs`). What the user asks for comes back as commands.
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke};
 
@@ -24,8 +24,11 @@ impl LivePanel {
     }
 
     fn contents_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
+        // The actions first, so a small window shows them without scrolling; the pictures,
+        // which take what height is left, after.
         self.controls_ui(ui, commands);
         self.status_ui(ui);
+        self.heard_ui(ui, cx, commands);
         self.devices_ui(ui, cx, commands);
         ui.separator();
         self.meter_ui(ui);
@@ -35,8 +38,6 @@ impl LivePanel {
             self.tags_ui(&mut cols[0], cx);
             self.timeline_ui(&mut cols[1]);
         });
-        ui.separator();
-        self.heard_ui(ui, cx, commands);
     }
 
     fn controls_ui(&self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -113,7 +114,7 @@ impl LivePanel {
 
     fn heard_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
         let listening = self.active() && !self.starting();
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label("Last");
             for s in SECONDS_CHOICES {
                 ui.selectable_value(&mut self.seconds, s, format!("{s:.0} s"));
@@ -134,13 +135,15 @@ impl LivePanel {
         {
             self.snippet_folder = roots.first().cloned();
         }
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let shown = self.snippet_folder.as_ref().map_or_else(
                 || "No library folder".to_string(),
                 |f| f.display().to_string(),
             );
             egui::ComboBox::from_label("Snippet folder")
                 .selected_text(shown)
+                .width(260.0)
+                .truncate()
                 .show_ui(ui, |ui| {
                     for root in &roots {
                         ui.selectable_value(
@@ -193,7 +196,7 @@ impl LivePanel {
             ),
             None => (Ok(Vec::new()), Vec::new()),
         };
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let current = cx.settings.input_device.clone();
             let mut chosen = current.clone();
             egui::ComboBox::from_label("Input device")

@@ -5,3 +5,4 @@ pub mod score_bar;
 pub mod path_picker;
 pub mod spectrogram;
 pub mod timeline;
+pub mod waveform;

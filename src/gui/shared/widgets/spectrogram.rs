@@ -1,19 +1,40 @@
-//! The inspector's picture of a file: a waveform overview strip over the log-mel spectrogram
-//! (a GPU texture), with a Hz axis, a time axis, the playhead and the selected region.
+//! The inspector's picture of a file: a min/max/RMS waveform strip over the spectrogram of the
+//! file's whole band (a GPU texture, mel-spaced from 0 Hz to the file's Nyquist frequency), with
+//! a Hz axis (as many labels as fit without overlapping), the model's band marked, a time axis,
+//! the playhead and the selected region.
 //!
 //! Mouse: the wheel zooms around the pointer (Shift or a horizontal wheel scrolls), a click
 //! moves the playhead, a drag selects a region, a right-drag pans, a double click shows all.
 
 use eframe::egui::{self, Color32, Pos2, Rect, Sense, Stroke, TextureHandle, Vec2};
 
-use crate::dsp::band_centres_hz;
+use super::waveform::{self, WaveBucket};
 
 /// Width of the frequency axis (the timeline under the spectrogram uses the same margin).
 pub const HZ_AXIS: f32 = 44.0;
 /// Height of the time axis.
 const TIME_AXIS: f32 = 16.0;
 /// Height of the waveform strip.
-const WAVE_HEIGHT: f32 = 44.0;
+const WAVE_HEIGHT: f32 = 48.0;
+/// Least height of the spectrogram itself: below it the picture says nothing.
+pub const MIN_SPECTROGRAM_HEIGHT: f32 = 96.0;
+/// Least height of the whole widget (waveform, spectrogram, time axis).
+pub const MIN_HEIGHT: f32 = WAVE_HEIGHT + 2.0 + MIN_SPECTROGRAM_HEIGHT + TIME_AXIS;
+/// Least distance between two Hz labels (their text is 10 points high).
+const LABEL_GAP: f32 = 14.0;
+/// The Hz labels the axis may show, lowest first.
+const HZ_TICKS: [(f32, &str); 10] = [
+    (50.0, "50"),
+    (100.0, "100"),
+    (200.0, "200"),
+    (500.0, "500"),
+    (1000.0, "1k"),
+    (2000.0, "2k"),
+    (4000.0, "4k"),
+    (8000.0, "8k"),
+    (16000.0, "16k"),
+    (32000.0, "32k"),
+];
 /// Shortest visible span in seconds.
 const MIN_SPAN_S: f64 = 0.05;
 
@@ -24,12 +45,61 @@ pub enum SpectrogramAction {
     Seek(f64),
 }
 
+/// The frequencies the picture spans (mel-spaced rows from 0 Hz up), and the model's band.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrequencyAxis {
+    /// The top row's frequency: the file's Nyquist frequency.
+    pub top_hz: f32,
+    /// The highest frequency the model hears, marked on the picture when below the top.
+    pub model_top_hz: Option<f32>,
+}
+
+/// The mel value of `hz` (HTK formula).
+pub fn mel(hz: f32) -> f32 {
+    2595.0 * (1.0 + hz.max(0.0) / 700.0).log10()
+}
+
+impl FrequencyAxis {
+    /// Height fraction (0 = bottom, 1 = top) of `hz`.
+    pub fn fraction(&self, hz: f32) -> f32 {
+        mel(hz) / mel(self.top_hz).max(1e-6)
+    }
+
+    /// The frequency at height fraction `f`.
+    pub fn hz_at(&self, f: f32) -> f32 {
+        let m = f * mel(self.top_hz);
+        700.0 * (10f32.powf(m / 2595.0) - 1.0)
+    }
+
+    /// The Hz labels that fit in a spectrogram `height` points high: (label, distance from the
+    /// bottom), lowest first, none nearer than [`LABEL_GAP`] to another or to the edges.
+    pub fn labels(&self, height: f32) -> Vec<(&'static str, f32)> {
+        let mut out: Vec<(&'static str, f32)> = Vec::new();
+        for (hz, label) in HZ_TICKS {
+            let y = self.fraction(hz) * height;
+            let clear_of_last = out.last().is_none_or(|(_, last)| y - last >= LABEL_GAP);
+            if hz < self.top_hz
+                && y >= LABEL_GAP / 2.0
+                && y <= height - LABEL_GAP / 2.0
+                && clear_of_last
+            {
+                out.push((label, y));
+            }
+        }
+        out
+    }
+}
+
 /// The widget's inputs and the view state it changes.
 pub struct Spectrogram<'a> {
     /// The spectrogram texture (the whole file).
     pub texture: Option<&'a TextureHandle>,
-    /// Waveform min/max per bucket over the whole file.
-    pub peaks: &'a [(f32, f32)],
+    /// Seconds the texture's width covers (its last column may reach past the end).
+    pub texture_span_s: f64,
+    /// The frequencies the texture's rows span.
+    pub axis: FrequencyAxis,
+    /// Waveform min/max/RMS per bucket over the whole file.
+    pub wave: &'a [WaveBucket],
     /// Length of the file in seconds.
     pub duration_s: f64,
     /// Visible time range (seconds), changed by zoom and scroll.
@@ -51,20 +121,12 @@ fn nice_step(span: f64, max_ticks: f64) -> f64 {
         .unwrap_or(10.0 * mag)
 }
 
-/// Fractional band index (0 = lowest) of frequency `hz`, by the band centres.
-fn band_of(hz: f32, centres: &[f32]) -> f32 {
-    match centres.iter().position(|&c| c >= hz) {
-        Some(0) | None => 0.0,
-        Some(i) => (i - 1) as f32 + (hz - centres[i - 1]) / (centres[i] - centres[i - 1]),
-    }
-}
-
 impl Spectrogram<'_> {
     /// Draws the widget in all the space left and handles the mouse.
     pub fn ui(self, ui: &mut egui::Ui) -> Option<SpectrogramAction> {
         // Exactly the space left: asking for more would grow a resizable panel frame by frame.
         let size = ui.available_size().max(Vec2::ZERO);
-        if size.x < HZ_AXIS + 20.0 || size.y < TIME_AXIS + WAVE_HEIGHT + 10.0 {
+        if size.x < HZ_AXIS + 20.0 || size.y < MIN_HEIGHT - 1.0 {
             ui.weak("Make the inspector larger to see the spectrogram.");
             return None;
         }
@@ -107,6 +169,8 @@ impl Spectrogram<'_> {
                     b = at + (b - at) * factor;
                 }
                 *self.view = clamp_view(a, b, duration);
+                // The wheel zoomed the picture: it does not also scroll what holds it.
+                ui.input_mut(|i| i.smooth_scroll_delta = Vec2::ZERO);
             }
         }
         if response.double_clicked() {
@@ -137,57 +201,21 @@ impl Spectrogram<'_> {
         let painter = ui.painter_at(rect);
         let visuals = ui.visuals();
         painter.rect_filled(plot, 0.0, visuals.extreme_bg_color);
-        // Waveform overview.
-        if !self.peaks.is_empty() {
-            let n = self.peaks.len() as f64;
-            let mid = wave.center().y;
-            let half = wave.height() / 2.0 - 1.0;
-            let colour = visuals.widgets.active.fg_stroke.color;
-            let mut x = wave.left();
-            while x < wave.right() {
-                let (t0, t1) = (t_of(x), t_of(x + 1.0));
-                let i0 = ((t0 / duration) * n).floor().max(0.0) as usize;
-                let i1 = (((t1 / duration) * n).ceil() as usize).min(self.peaks.len());
-                if i0 < i1 {
-                    let (lo, hi) = self.peaks[i0..i1]
-                        .iter()
-                        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &(a, b)| {
-                            (l.min(a), h.max(b))
-                        });
-                    painter.line_segment(
-                        [
-                            Pos2::new(x, mid - hi.clamp(-1.0, 1.0) * half),
-                            Pos2::new(x, mid - lo.clamp(-1.0, 1.0) * half + 0.5),
-                        ],
-                        Stroke::new(1.0, colour),
-                    );
-                }
-                x += 1.0;
-            }
-        }
+        waveform::paint(&painter, visuals, wave, self.wave, duration, (v0, v1));
         // Spectrogram texture, cropped to the view.
         if let Some(tex) = self.texture {
+            let covered = self.texture_span_s.max(1e-6);
             let uv = Rect::from_min_max(
-                Pos2::new((v0 / duration) as f32, 0.0),
-                Pos2::new((v1 / duration) as f32, 1.0),
+                Pos2::new((v0 / covered) as f32, 0.0),
+                Pos2::new((v1 / covered) as f32, 1.0),
             );
             painter.image(tex.id(), spec, uv, Color32::WHITE);
         }
         // Frequency axis.
-        let centres = band_centres_hz();
         let text = visuals.text_color();
         let font = egui::FontId::proportional(10.0);
-        for (hz, label) in [
-            (100.0, "100"),
-            (250.0, "250"),
-            (500.0, "500"),
-            (1000.0, "1k"),
-            (2000.0, "2k"),
-            (4000.0, "4k"),
-            (7500.0, "7.5k"),
-        ] {
-            let band = band_of(hz, &centres);
-            let y = spec.bottom() - (band + 0.5) / centres.len() as f32 * spec.height();
+        for (label, up) in self.axis.labels(spec.height()) {
+            let y = spec.bottom() - up;
             painter.line_segment(
                 [Pos2::new(spec.left() - 4.0, y), Pos2::new(spec.left(), y)],
                 Stroke::new(1.0, text),
@@ -207,6 +235,26 @@ impl Spectrogram<'_> {
             font.clone(),
             text,
         );
+        // The model's band: what the model hears ends at this line.
+        if let Some(model_top) = self.axis.model_top_hz
+            && model_top < self.axis.top_hz * 0.98
+        {
+            let y = spec.bottom() - self.axis.fraction(model_top) * spec.height();
+            let colour = Color32::from_rgb(90, 200, 230);
+            painter.extend(egui::Shape::dashed_line(
+                &[Pos2::new(spec.left(), y), Pos2::new(spec.right(), y)],
+                Stroke::new(1.0, colour),
+                6.0,
+                4.0,
+            ));
+            painter.text(
+                Pos2::new(spec.right() - 4.0, y - 2.0),
+                egui::Align2::RIGHT_BOTTOM,
+                format!("model band \u{2264} {}", khz(model_top)),
+                font.clone(),
+                colour,
+            );
+        }
         // Time axis.
         let step = nice_step(span, f64::from(plot.width() / 70.0));
         let mut t = (v0 / step).ceil() * step;
@@ -258,6 +306,20 @@ impl Spectrogram<'_> {
     }
 }
 
+/// "8 kHz", "7.5 kHz", "800 Hz".
+fn khz(hz: f32) -> String {
+    if hz >= 1000.0 {
+        let k = hz / 1000.0;
+        if (k - k.round()).abs() < 0.05 {
+            format!("{:.0} kHz", k)
+        } else {
+            format!("{k:.1} kHz")
+        }
+    } else {
+        format!("{hz:.0} Hz")
+    }
+}
+
 /// A view of at least [`MIN_SPAN_S`] kept inside the file.
 pub fn clamp_view(a: f64, b: f64, duration: f64) -> (f64, f64) {
     let span = (b - a).clamp(MIN_SPAN_S.min(duration), duration);
@@ -277,8 +339,45 @@ mod tests {
         assert_eq!(nice_step(10.0, 8.0), 2.0);
         assert_eq!(nice_step(1.0, 8.0), 0.2);
         assert_eq!(nice_step(300.0, 4.0), 100.0);
-        let c = [100.0, 200.0, 400.0];
-        assert_eq!(band_of(150.0, &c), 0.5);
-        assert_eq!(band_of(300.0, &c), 1.5);
+    }
+
+    #[test]
+    fn the_axis_spans_the_whole_band_and_labels_never_overlap() {
+        let axis = FrequencyAxis {
+            top_hz: 22_050.0,
+            model_top_hz: Some(8000.0),
+        };
+        assert_eq!(axis.fraction(0.0), 0.0);
+        assert!((axis.fraction(22_050.0) - 1.0).abs() < 1e-6);
+        assert!((axis.hz_at(axis.fraction(8000.0)) - 8000.0).abs() < 1.0);
+        // 8 kHz sits well below the top of a 44.1 kHz file's band.
+        assert!(axis.fraction(8000.0) < 0.8);
+        for height in [20.0, 40.0, 60.0, MIN_SPECTROGRAM_HEIGHT, 200.0, 600.0] {
+            let labels = axis.labels(height);
+            assert!(
+                labels.windows(2).all(|w| w[1].1 - w[0].1 >= LABEL_GAP),
+                "{height}: {labels:?}"
+            );
+            assert!(labels.iter().all(|(_, y)| *y >= 0.0 && *y <= height));
+        }
+        // Fewer labels when short, and a readable few at the least height.
+        assert!(axis.labels(40.0).len() < axis.labels(400.0).len());
+        assert!(axis.labels(MIN_SPECTROGRAM_HEIGHT).len() >= 4);
+        let tall: Vec<&str> = axis.labels(600.0).iter().map(|l| l.0).collect();
+        assert!(tall.contains(&"16k") && tall.contains(&"1k"), "{tall:?}");
+        // A 16 kHz file's band ends at 8 kHz: no label at or above its top.
+        let narrow = FrequencyAxis {
+            top_hz: 8000.0,
+            model_top_hz: Some(8000.0),
+        };
+        assert!(
+            narrow
+                .labels(600.0)
+                .iter()
+                .all(|(l, _)| *l != "8k" && *l != "16k")
+        );
+        assert_eq!(khz(8000.0), "8 kHz");
+        assert_eq!(khz(7600.0), "7.6 kHz");
+        assert_eq!(khz(800.0), "800 Hz");
     }
 }
