@@ -37,6 +37,14 @@ pub enum Error {
         /// Why the audio is unusable.
         reason: String,
     },
+    /// The file decoded but is too short for one analysis frame (a click, a 15 ms blip).
+    #[error("{path}: too short to analyse ({duration_s:.3} s of audio)")]
+    TooShort {
+        /// The file concerned.
+        path: PathBuf,
+        /// How long the audio lasted, in seconds.
+        duration_s: f64,
+    },
     /// Resampling failed.
     #[error("resampling failed: {0}")]
     Resample(String),

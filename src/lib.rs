@@ -26,7 +26,6 @@ pub mod live;
 pub mod model;
 pub mod personal;
 pub mod search;
-pub mod stderr_filter;
 pub mod tags;
 pub mod train;
 pub mod writeback;

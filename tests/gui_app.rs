@@ -19,10 +19,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use app::{
-    H, Role, ScriptedDialogs, bars_after, click_at, click_button, count_text, drag, drop_files,
-    field_with, harness, has_label, has_text, hits, inspected, job_running, nodes, progress_texts,
-    seconds, select, spectrogram_x, spinning, text_with, texts, tiny_options, wait_for,
-    wait_for_label, wait_for_text, wait_inspected,
+    H, Role, ScriptedDialogs, bars_after, click_at, click_button, count_label, count_text, drag,
+    drop_files, field_with, harness, has_label, has_text, hits, inspected, job_running, nodes,
+    progress_texts, seconds, select, spectrogram_x, spinning, text_with, texts, tiny_options,
+    wait_for, wait_for_label, wait_for_text, wait_inspected,
 };
 use common::WavFormat;
 use eframe::egui;
@@ -332,6 +332,137 @@ fn bad_states_are_shown_not_fatal() {
         count_text(&h, "model file not found"),
         before + 1,
         "{:?}",
+        texts(&h)
+    );
+}
+
+/// 40 s of clicks at 120 BPM, tagged (FLAC, 24-bit, 48 kHz), a 15 ms blip and an unreadable file.
+fn tagged_track_blip_and_broken(dir: &Path) -> PathBuf {
+    let root = dir.join("mixed");
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    let n = 48_000 * 40;
+    let click: Vec<f64> = (0..n)
+        .map(|i| {
+            let into = (i % 24_000) as f64 / 48_000.0;
+            let blip = (2.0 * std::f64::consts::PI * 2000.0 * into).sin();
+            if into < 0.02 {
+                0.6 * (-into * 150.0).exp() * blip
+            } else {
+                0.0
+            }
+        })
+        .flat_map(|v| [v, v])
+        .collect();
+    let tmp = dir.join("clicks.wav");
+    common::write_wav(&tmp, 2, 48_000, WavFormat::S24, &click);
+    let tags = [
+        "-c:a",
+        "flac",
+        "-metadata",
+        "title=Night Drive",
+        "-metadata",
+        "artist=The Click Band",
+    ];
+    common::ffmpeg(&tmp, &root.join("clicks.flac"), &tags);
+    let blip: Vec<f64> = (0..661).map(|i| (i as f64 * 0.14).sin() * 0.5).collect();
+    common::write_wav(&root.join("blip.wav"), 1, 44_100, WavFormat::S16, &blip);
+    std::fs::write(root.join("broken.wav"), b"RIFF\x04\x00\x00\x00WAVEjunk").unwrap();
+    root
+}
+
+#[test]
+fn library_columns_show_tags_format_and_measures_and_the_errors_view_gives_reasons() {
+    let dir = desktop::fixed_dir("columns");
+    let root = tagged_track_blip_and_broken(&dir);
+    let _ = std::fs::remove_file(dir.join("library.sqlite"));
+    let dialogs = Arc::new(ScriptedDialogs::default());
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), false),
+        [1024.0, 700.0],
+    );
+    wait_for(&mut h, "the welcome and the model", 90, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
+    });
+    drop_files(&mut h, std::slice::from_ref(&root));
+    wait_for(&mut h, "the scan", 120, |h| scanned(h, 3, 1));
+
+    // The columns show what the scan read and measured, as stored.
+    let lib = earmark::library::Library::open(&dir.join("library.sqlite")).unwrap();
+    let rows = lib.table_rows().unwrap();
+    let track = rows
+        .iter()
+        .find(|r| r.path.ends_with("clicks.flac"))
+        .unwrap();
+    let m = track.media.clone();
+    drop(lib);
+    for label in ["Title", "Artist", "kHz", "Bits", "LUFS", "BPM"] {
+        assert!(has_label(&h, label), "the {label} column");
+    }
+    for shown in ["Night Drive", "The Click Band", "48", "24"] {
+        assert!(
+            has_label(&h, shown),
+            "{shown} in the table: {:?}",
+            texts(&h)
+        );
+    }
+    let lufs = format!("{:.1}", m.loudness_lufs.unwrap()).replace('-', "\u{2212}");
+    assert!(has_label(&h, &lufs), "loudness {lufs}");
+    let bpm = m.tempo_bpm.unwrap();
+    assert!((bpm - 120.0).abs() < 2.4, "tempo {bpm}");
+    assert!(has_label(&h, &format!("{bpm:.1}")));
+
+    // The too-short file has its own status and count, apart from the unreadable one.
+    assert!(has_label(&h, "too short (0.015 s)"), "{:?}", texts(&h));
+    h.get_by_label("1 could not be read");
+    h.get_by_label("1 too short to analyse");
+
+    // The Columns menu hides a column, and shows it again.
+    click_button(&mut h, "Columns");
+    h.get_by_label_contains("BPM — ").click();
+    h.run_steps(3);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(!has_label(&h, "BPM"), "the tempo column is hidden");
+    click_button(&mut h, "Columns");
+    h.get_by_label_contains("BPM — ").click();
+    h.run_steps(3);
+    h.key_press(egui::Key::Escape);
+    h.run_steps(3);
+    assert!(has_label(&h, "BPM"), "and shown again");
+
+    // The errors view: both files, the reason first (the path is not in the cell), and one
+    // tooltip holding the reason and the path.
+    click_button(&mut h, "Errors (1) · 1 too short");
+    h.run_steps(3);
+    h.get_by_label("2 of 3 files");
+    assert!(has_label(&h, "Reason"));
+    let (broken, reason) = earmark::library::Library::open(&dir.join("library.sqlite"))
+        .unwrap()
+        .errors()
+        .unwrap()
+        .into_iter()
+        .find(|(p, _)| p.ends_with("broken.wav"))
+        .unwrap();
+    assert!(!reason.starts_with('/'), "{reason}");
+    let cell = h.get_by_label(&reason);
+    cell.hover();
+    h.run_steps(4);
+    let tooltip = format!("{reason}\n{broken}");
+    wait_for(&mut h, "the reason's tooltip", 10, |h| {
+        has_label(h, &tooltip)
+    });
+    assert_eq!(count_label(&h, &tooltip), 1, "one tooltip: {:?}", texts(&h));
+    assert_eq!(
+        count_label(&h, &reason),
+        1,
+        "no second tooltip repeating the cell"
+    );
+    assert!(
+        !texts(&h)
+            .iter()
+            .any(|t| t.starts_with(&*root.to_string_lossy()) && t.contains(':')),
+        "no cell starts with the path: {:?}",
         texts(&h)
     );
 }

@@ -183,7 +183,13 @@ fn report_json(r: &ScanReport) -> serde_json::Value {
         .iter()
         .map(|(p, why)| serde_json::json!({"path": p, "reason": why}))
         .collect();
+    let too_short: Vec<_> = r
+        .too_short
+        .iter()
+        .map(|(p, s)| serde_json::json!({"path": p, "duration_s": s}))
+        .collect();
     serde_json::json!({
         "roots": roots, "analysed": r.analysed, "failed": failed, "tagged": r.tagged,
+        "too_short": too_short, "measured": r.measured,
     })
 }

@@ -89,9 +89,19 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
             };
             println!("root:      {}{offline}", root.path);
         }
+        let short = match s.too_short {
+            0 => String::new(),
+            n => format!(", {n} too short to analyse"),
+        };
         println!(
-            "files:     {} ({} indexed, {} pending, {} errors)",
-            s.files, s.indexed, s.pending, s.errors
+            "files:     {} ({} indexed, {} pending, {}{short})",
+            s.files,
+            s.indexed,
+            s.pending,
+            match s.errors {
+                1 => "1 error".to_string(),
+                n => format!("{n} errors"),
+            }
         );
         if s.missing > 0 {
             println!(
@@ -109,7 +119,7 @@ pub fn status(args: &StatusArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists files that could not be read, with the reason.
+/// Lists files that could not be read or are too short to analyse, with the reason.
 pub fn errors(args: &ErrorsArgs) -> anyhow::Result<ExitCode> {
     let lib = args.library.open()?;
     for (path, reason) in lib.errors()? {

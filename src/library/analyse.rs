@@ -24,6 +24,7 @@ use crate::library::store::{FileMeta, Segments};
 
 use super::encoding::Analyser;
 pub use super::encoding::{FileFacts, Item, Piece};
+use super::measure::{Meters, TagFacts, pcm_bit_depth, read_tag_facts, stream_measured};
 pub use super::summary::{STEPS_PER_SEGMENT, reduce_segments, segment_means, summarise};
 
 /// Encoder chunks per [`Piece`] of a file encoded whole (16 × 6.08 s ≈ 97 s, 3 MiB).
@@ -149,6 +150,18 @@ fn column_times(from: usize, frames: usize, patch: usize) -> Vec<f32> {
         .collect()
 }
 
+/// [`prepare_streamed`] that also reads the file's tags and bit depth and measures its loudness
+/// and tempo in the same decode (see [`super::measure`]): what the scan stores.
+pub fn prepare_measured(
+    path: &Path,
+    budget: Budget,
+    n_t: usize,
+    patch: usize,
+    emit: &mut dyn FnMut(Piece) -> bool,
+) -> Result<bool> {
+    prepare_inner(path, budget, n_t, patch, true, emit)
+}
+
 /// Decodes `path` and hands its encoder input under `budget` to `emit` as it is computed:
 /// [`Piece::Frames`] of whole chunks, then [`Piece::End`]. Memory is bounded whatever the
 /// file's length: a file encoded whole leaves in pieces of [`PIECE_CHUNKS`] chunks; a windowed
@@ -162,7 +175,19 @@ pub fn prepare_streamed(
     patch: usize,
     emit: &mut dyn FnMut(Piece) -> bool,
 ) -> Result<bool> {
+    prepare_inner(path, budget, n_t, patch, false, emit)
+}
+
+fn prepare_inner(
+    path: &Path,
+    budget: Budget,
+    n_t: usize,
+    patch: usize,
+    measure: bool,
+    emit: &mut dyn FnMut(Piece) -> bool,
+) -> Result<bool> {
     let info = AudioDecoder::open(path)?.info().clone();
+    let mut meters = measure.then(|| Meters::new(&info));
     let piece_frames = PIECE_CHUNKS * n_t;
     let windows = match budget {
         Budget::Windows {
@@ -180,7 +205,7 @@ pub fn prepare_streamed(
     let mut front = LogMelFrontEnd::new(true);
     let (mut buf, mut seen, mut emitted, mut samples) = (Vec::new(), 0usize, 0usize, 0u64);
     let (mut windowed, mut stopped) = (false, false);
-    let streamed = audio::stream_mono_16k(path, |block| {
+    let streamed = stream_measured(path, meters.as_mut(), |block| {
         let at = buf.len();
         front.push(block, &mut buf);
         samples += block.len() as u64;
@@ -215,10 +240,16 @@ pub fn prepare_streamed(
         other => other?,
     };
     let duration_s = summary.output_samples as f64 / f64::from(audio::MODEL_SAMPLE_RATE);
-    if seen == 0 {
+    if summary.output_samples == 0 {
         return Err(Error::NoAudio {
             path: path.to_path_buf(),
-            reason: format!("too short to analyse ({duration_s:.3} s of audio)"),
+            reason: "no audio in the file (0 samples)".into(),
+        });
+    }
+    if seen == 0 {
+        return Err(Error::TooShort {
+            path: path.to_path_buf(),
+            duration_s,
         });
     }
     let analysed = if let (true, Some((count, _))) = (windowed, windows) {
@@ -270,16 +301,23 @@ pub fn prepare_streamed(
         }
         Budget::Full.label()
     };
+    let tags = if measure {
+        read_tag_facts(path)
+    } else {
+        TagFacts::default()
+    };
     let meta = FileMeta {
         duration_s,
         sample_rate: info.sample_rate,
         channels: info.channels,
+        bit_depth: tags.bit_depth.or_else(|| pcm_bit_depth(&info.codec)),
         container: info.container,
         codec: info.codec,
-        title: info.title,
-        artist: info.artist,
-        album: info.album,
+        title: tags.title.or(info.title),
+        artist: tags.artist.or(info.artist),
+        album: tags.album.or(info.album),
         genre: info.genre,
+        measures: meters.map(|m| m.finish(duration_s)),
     };
     Ok(emit(Piece::End(FileFacts {
         meta,
@@ -350,7 +388,7 @@ pub fn decode_stage<P: AsRef<Path>>(
         let mut send = |piece: Piece| {
             control.checkpoint().is_ok() && tx.send((id, path.clone(), Ok(piece))).is_ok()
         };
-        match prepare_streamed(real.as_ref(), budget, n_t, patch, &mut send) {
+        match prepare_measured(real.as_ref(), budget, n_t, patch, &mut send) {
             Ok(true) => {}
             Ok(false) => return,
             Err(e) => {

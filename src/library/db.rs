@@ -289,6 +289,31 @@ mod tests {
     }
 
     #[test]
+    fn schema_6_tells_too_short_files_recorded_before_from_unreadable_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let mut conn = Connection::open(&path).unwrap();
+        migrate_to(&mut conn, 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO roots(id, path, added_at) VALUES (1, '/lib', 0);
+             INSERT INTO files(root_id, path, size, mtime_ns, fingerprint, status, error)
+             VALUES (1, '/lib/a.wav', 1, 0, 'a', 'error',
+                     '/lib/a.wav: too short to analyse (0.002 s of audio)'),
+                    (1, '/lib/b.wav', 1, 0, 'b', 'error', '/lib/b.wav: cannot decode audio: x');",
+        )
+        .unwrap();
+        drop(conn);
+        let lib = crate::library::Library::open(&path).unwrap();
+        let s = lib.status().unwrap();
+        assert_eq!((s.errors, s.too_short), (1, 1));
+        let rows = lib.table_rows().unwrap();
+        assert_eq!(rows[0].status, "too_short");
+        assert_eq!(rows[0].media, Default::default(), "nothing measured yet");
+        assert_eq!(rows[1].status, "error");
+        assert_eq!(lib.errors().unwrap()[1].1, "cannot decode audio: x");
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.sqlite");

@@ -34,6 +34,9 @@ pub struct FileFacts {
 
 /// A part of one file's encoder input, in order.
 #[derive(Debug, Clone, PartialEq)]
+// `End` comes once per file, after many `Frames` whose vectors hold the bulk: boxing it would
+// save nothing that matters.
+#[allow(clippy::large_enum_variant)]
 pub enum Piece {
     /// Frame-major normalised log-mel frames (whole encoder chunks, except that the file's
     /// last frames may end with a shorter one), and the start time of each of their patch

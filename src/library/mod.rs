@@ -21,6 +21,8 @@
 //! - [`tagging`] and [`head_tags`]: the official heads on the library — clip tags and the
 //!   per-segment timeline;
 //! - [`analyse`]: decoding one file, the analysis budget, clip and segment vectors;
+//! - [`measure`]: what the scan measures in the same decode — loudness, tempo — and reads
+//!   with lofty — title, artist, album, bit depth;
 //! - [`scan`]: the scan job (reconcile, then a decode → encode → commit pipeline).
 //!
 //! Only one job writes at a time (the job queue runs jobs one after another); readers open
@@ -34,6 +36,7 @@ pub mod encoding;
 pub mod examples;
 pub mod head_tags;
 pub mod map_points;
+pub mod measure;
 pub mod model_id;
 pub mod open;
 pub mod paths;

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Library;
 use super::db::sql;
+use super::measure::strip_own_path;
 use super::store::f16_values;
 use crate::error::Result;
 
@@ -23,6 +24,8 @@ pub struct StatusCounts {
     pub pending: usize,
     /// Files that could not be read.
     pub errors: usize,
+    /// Files too short to analyse (not counted in `errors`).
+    pub too_short: usize,
     /// Models with stored embeddings.
     pub models: usize,
     /// Clip embeddings stored (all models).
@@ -40,9 +43,9 @@ pub struct StatusCounts {
 pub struct ExportRow {
     /// Absolute path.
     pub path: String,
-    /// `pending`, `indexed` or `error`.
+    /// `pending`, `indexed`, `error` or `too_short`.
     pub status: String,
-    /// Why the file failed, for errors.
+    /// Why the file failed, for errors (without the path).
     pub error: Option<String>,
     /// Size in bytes.
     pub size: i64,
@@ -66,6 +69,14 @@ pub struct ExportRow {
     pub album: Option<String>,
     /// Embedded genre.
     pub genre: Option<String>,
+    /// Bits per sample (PCM and lossless formats).
+    pub bit_depth: Option<i64>,
+    /// Integrated loudness (EBU R128), LUFS, to 0.01.
+    pub loudness_lufs: Option<f64>,
+    /// True peak, dBTP, to 0.01.
+    pub true_peak_dbtp: Option<f64>,
+    /// Tempo of music (files of 30 s or more), BPM, to 0.1.
+    pub tempo_bpm: Option<f64>,
     /// Tags as `label:score` separated by `;`.
     pub tags: String,
 }
@@ -103,7 +114,12 @@ impl Library {
                 "SELECT count(*) FROM files WHERE status = 'pending' AND removed_at IS NULL",
             )?,
             errors: count(
-                "SELECT count(*) FROM files WHERE status = 'error' AND removed_at IS NULL",
+                "SELECT count(*) FROM files WHERE status = 'error' AND removed_at IS NULL
+                 AND error_kind IS NOT 'too_short'",
+            )?,
+            too_short: count(
+                "SELECT count(*) FROM files WHERE status = 'error' AND removed_at IS NULL
+                 AND error_kind = 'too_short'",
             )?,
             missing: count("SELECT count(*) FROM files WHERE removed_at IS NOT NULL")?,
             offline_roots: count("SELECT count(*) FROM roots WHERE offline_since IS NOT NULL")?,
@@ -120,7 +136,8 @@ impl Library {
         })
     }
 
-    /// Files that could not be read, as `(path, reason)`, sorted by path.
+    /// Files that could not be read or are too short to analyse, as `(path, reason)`, sorted
+    /// by path; the reason does not repeat the path.
     pub fn errors(&self) -> Result<Vec<(String, String)>> {
         let what = "listing errors";
         let mut stmt = self
@@ -131,7 +148,11 @@ impl Library {
             )
             .map_err(sql(what))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_map([], |r| {
+                let path: String = r.get(0)?;
+                let reason = strip_own_path(&path, &r.get::<_, String>(1)?);
+                Ok((path, reason))
+            })
             .map_err(sql(what))?;
         rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
     }
@@ -142,9 +163,13 @@ impl Library {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT f.path, f.status, f.error, f.size, f.fingerprint, f.duration_s,
+                "SELECT f.path,
+                        CASE WHEN f.status = 'error' AND f.error_kind = 'too_short'
+                             THEN 'too_short' ELSE f.status END,
+                        f.error, f.size, f.fingerprint, f.duration_s,
                         f.sample_rate, f.channels, f.container, f.codec, f.title, f.artist,
-                        f.album, f.genre,
+                        f.album, f.genre, f.bit_depth, round(f.loudness_lufs, 2),
+                        round(f.true_peak_dbtp, 2), round(f.tempo_bpm, 1),
                         coalesce((SELECT group_concat(t.label || ':' || printf('%.4f', t.score), ';')
                                   FROM tags t WHERE t.file_id = f.id), '')
                  FROM files f WHERE f.removed_at IS NULL ORDER BY f.path",
@@ -152,10 +177,12 @@ impl Library {
             .map_err(sql(what))?;
         let rows = stmt
             .query_map([], |r| {
+                let path: String = r.get(0)?;
+                let error: Option<String> = r.get(2)?;
                 Ok(ExportRow {
-                    path: r.get(0)?,
+                    error: error.map(|e| strip_own_path(&path, &e)),
+                    path,
                     status: r.get(1)?,
-                    error: r.get(2)?,
                     size: r.get(3)?,
                     fingerprint: r.get(4)?,
                     duration_s: r.get(5)?,
@@ -167,7 +194,11 @@ impl Library {
                     artist: r.get(11)?,
                     album: r.get(12)?,
                     genre: r.get(13)?,
-                    tags: r.get(14)?,
+                    bit_depth: r.get(14)?,
+                    loudness_lufs: r.get(15)?,
+                    true_peak_dbtp: r.get(16)?,
+                    tempo_bpm: r.get(17)?,
+                    tags: r.get(18)?,
                 })
             })
             .map_err(sql(what))?;

@@ -16,6 +16,7 @@ use crossbeam_channel::bounded;
 use super::Library;
 use super::analyse::{self, Budget, Piece};
 use super::encoding::{Analysis, Item, encode_stage};
+use super::measure::{measure_missing, reason_of};
 use super::model_id::ModelIdentity;
 use super::tagging::{HeadChoice, LibraryHead, TIMELINE_LABELS, source_name, tag_library};
 use super::walk::{Reconciled, WalkOptions};
@@ -50,6 +51,11 @@ pub struct ScanReport {
     pub analysed: Vec<String>,
     /// Files that failed, with the reason.
     pub failed: Vec<(String, String)>,
+    /// Files too short to analyse, with their length in seconds (not failures: a file of a
+    /// few milliseconds has nothing for the model to hear).
+    pub too_short: Vec<(String, f64)>,
+    /// Files analysed before the library kept measures, measured by this scan.
+    pub measured: usize,
     /// One line per head that tagged the library.
     pub tagged: Vec<String>,
 }
@@ -72,6 +78,14 @@ impl ScanReport {
             0 => String::new(),
             n => format!("; {n} walk problems"),
         };
+        let short = match self.too_short.len() {
+            0 => String::new(),
+            n => format!(", {n} too short to analyse"),
+        };
+        let measured = match self.measured {
+            0 => String::new(),
+            n => format!("; {} measured", super::measure::files(n)),
+        };
         let offline: Vec<&str> = self
             .roots
             .iter()
@@ -84,8 +98,8 @@ impl ScanReport {
             format!("; offline (nothing removed): {}", offline.join(", "))
         };
         format!(
-            "{} analysed, {} failed; {} new, {} changed, {} moved, {} removed{restored}, \
-             {} unchanged{problems}{offline}{tagged}",
+            "{} analysed, {} failed{short}; {} new, {} changed, {} moved, {} removed{restored}, \
+             {} unchanged{measured}{problems}{offline}{tagged}",
             self.analysed.len(),
             self.failed.len(),
             sum(|r| r.new.len()),
@@ -209,8 +223,16 @@ pub fn scan(
                     tracker.finish_item(false);
                     report.analysed.push(path.clone());
                 }
+                Err(Error::TooShort { duration_s, .. }) => {
+                    lib.store_too_short(id, duration_s)?;
+                    tracker.finish_item(false);
+                    ctx.events.send(JobEvent::Note(format!(
+                        "too short to analyse ({duration_s:.3} s): {path}"
+                    )));
+                    report.too_short.push((path.clone(), duration_s));
+                }
                 Err(e) => {
-                    let reason = e.to_string();
+                    let reason = reason_of(&e, &path);
                     lib.store_error(id, &reason)?;
                     tracker.finish_item(true);
                     ctx.events.send(JobEvent::ItemFailed {
@@ -224,6 +246,7 @@ pub fn scan(
         }
         Ok(())
     })?;
+    report.measured = measure_missing(lib, &root_ids, ctx)?;
     report.tagged = head_problems;
     report.tagged.extend(tag_library(
         lib,

@@ -65,6 +65,8 @@ pub struct FileMeta {
     pub sample_rate: u32,
     /// Source channel count.
     pub channels: usize,
+    /// Bits per sample (PCM and lossless formats).
+    pub bit_depth: Option<u32>,
     /// Container name.
     pub container: String,
     /// Codec name.
@@ -77,6 +79,8 @@ pub struct FileMeta {
     pub album: Option<String>,
     /// Embedded genre.
     pub genre: Option<String>,
+    /// Loudness and tempo; `None` when not measured.
+    pub measures: Option<super::measure::Measures>,
 }
 
 /// Segment embeddings of one file: `starts[i]` seconds, vector `i` at `vectors[i·dim..]`.
@@ -130,6 +134,11 @@ pub(crate) fn f32_values(blob: &[u8]) -> Vec<f32> {
     blob.chunks_exact(4)
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect()
+}
+
+/// The reason stored for a file too short to analyse.
+pub fn too_short_reason(duration_s: f64) -> String {
+    format!("too short to analyse ({duration_s:.3} s of audio)")
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -326,7 +335,8 @@ impl Library {
         self.conn
             .execute(
                 "UPDATE files SET size = ?2, mtime_ns = ?3, fingerprint = ?4, status = 'pending',
-                 error = NULL WHERE id = ?1",
+                 error = NULL, error_kind = NULL, bit_depth = NULL, loudness_lufs = NULL,
+                 true_peak_dbtp = NULL, tempo_bpm = NULL, measured_at = NULL WHERE id = ?1",
                 params![id, size as i64, mtime_ns, fingerprint],
             )
             .map_err(sql(what))?;
@@ -375,10 +385,12 @@ impl Library {
     ) -> Result<()> {
         let what = "storing an analysis";
         let tx = self.conn.transaction().map_err(sql(what))?;
+        let now = now_ms();
         tx.execute(
-            "UPDATE files SET status = 'indexed', error = ?12, duration_s = ?2, sample_rate = ?3,
-             channels = ?4, container = ?5, codec = ?6, title = ?7, artist = ?8, album = ?9,
-             genre = ?10, analysed_at = ?11 WHERE id = ?1",
+            "UPDATE files SET status = 'indexed', error = ?12, error_kind = NULL, duration_s = ?2,
+             sample_rate = ?3, channels = ?4, container = ?5, codec = ?6, title = ?7,
+             artist = ?8, album = ?9, genre = ?10, analysed_at = ?11, bit_depth = ?13
+             WHERE id = ?1",
             params![
                 file_id,
                 meta.duration_s,
@@ -390,11 +402,15 @@ impl Library {
                 meta.artist,
                 meta.album,
                 meta.genre,
-                now_ms(),
-                note
+                now,
+                note,
+                meta.bit_depth
             ],
         )
         .map_err(sql(what))?;
+        if let Some(m) = &meta.measures {
+            super::measure::write_measures(&tx, file_id, m, now).map_err(sql(what))?;
+        }
         tx.execute(
             "INSERT OR REPLACE INTO clip_embeddings(file_id, model_id, analysed, vector)
              VALUES (?1, ?2, ?3, ?4)",
@@ -420,10 +436,24 @@ impl Library {
     pub fn store_error(&self, file_id: i64, reason: &str) -> Result<()> {
         self.conn
             .execute(
-                "UPDATE files SET status = 'error', error = ?2, analysed_at = ?3 WHERE id = ?1",
+                "UPDATE files SET status = 'error', error = ?2, error_kind = NULL, analysed_at = ?3
+                 WHERE id = ?1",
                 params![file_id, reason, now_ms()],
             )
             .map_err(sql("recording a file error"))?;
+        Ok(())
+    }
+
+    /// Records that file `id` decoded but is too short to analyse (`duration_s` of audio):
+    /// not an error of the file, its own status in every view.
+    pub fn store_too_short(&self, file_id: i64, duration_s: f64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE files SET status = 'error', error_kind = 'too_short', error = ?2,
+                 duration_s = ?3, analysed_at = ?4 WHERE id = ?1",
+                params![file_id, too_short_reason(duration_s), duration_s, now_ms()],
+            )
+            .map_err(sql("recording a file too short to analyse"))?;
         Ok(())
     }
 

@@ -22,7 +22,7 @@ pub struct TableRow {
     pub root: String,
     /// Duration in seconds, once analysed.
     pub duration_s: Option<f64>,
-    /// `pending`, `indexed`, `error` (could not be read) or `short` (too short to analyse).
+    /// `pending`, `indexed`, `error` (could not be read) or `too_short` (too short to analyse).
     pub status: String,
     /// Why the file failed (or a note such as "truncated").
     pub error: Option<String>,
@@ -85,7 +85,7 @@ impl Library {
         let what = "reading the table";
         let query = format!(
             "SELECT f.id, f.path, r.path, f.duration_s,
-                    CASE WHEN f.status = 'error' AND f.error_kind = 'too_short' THEN 'short'
+                    CASE WHEN f.status = 'error' AND f.error_kind = 'too_short' THEN 'too_short'
                          ELSE f.status END,
                     f.error,
                     coalesce((SELECT group_concat(label, ', ') FROM

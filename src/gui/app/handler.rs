@@ -109,6 +109,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::SetFilter(text) => super::on_library::set_filter(app, text),
         Command::SortTable(column, ascending) => super::on_library::sort(app, column, ascending),
         Command::ShowErrorsOnly(on) => super::on_library::errors_only(app, on),
+        Command::ShowColumn(column, on) => super::on_library::show_column(app, column, on),
         Command::RefreshMap => super::on_map::refresh(app, ctx),
         Command::ColourMapBy(colour) => app.shared.state.map_colour = colour,
         Command::AuditionResult(i) => super::on_similar::audition(app, ctx, i),

@@ -45,6 +45,20 @@ pub(super) fn errors_only(app: &mut EarmarkApp, on: bool) {
     app.table.rebuild_view();
 }
 
+/// Shows or hides a column of the table (a column sorted by is shown by its header; hiding it
+/// sorts by name again).
+pub(super) fn show_column(app: &mut EarmarkApp, column: SortColumn, on: bool) {
+    let hidden = &mut app.shared.state.hidden_columns;
+    hidden.retain(|&c| c != column);
+    if !on {
+        hidden.push(column);
+        if app.shared.state.sort.0 == column {
+            app.shared.state.sort = (SortColumn::Name, true);
+            app.table.rebuild_view();
+        }
+    }
+}
+
 /// Adds `label` to the tag filter, or removes it.
 pub(super) fn toggle_tag_filter(app: &mut EarmarkApp, label: String) {
     let filter = &mut app.shared.state.tag_filter;

@@ -10,6 +10,7 @@
 //! The tool bar and the table (the central tab) are drawn in `table`; the side bar and the
 //! tag filter here.
 
+mod columns;
 mod table;
 
 use eframe::egui;
@@ -17,6 +18,7 @@ use eframe::egui;
 use crate::gui::shared::command::Command;
 use crate::gui::shared::state::Panel;
 use crate::gui::shared::view::ViewCtx;
+use crate::library::measure::files;
 
 /// Id of the filter field (focused by Ctrl+F).
 pub const FILTER_ID: &str = "library filter";
@@ -78,14 +80,18 @@ impl LibraryPanel {
         }
         ui.separator();
         let c = &cx.snapshot.counts;
-        ui.label(format!("{} files", c.files));
+        ui.label(files(c.files));
         ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
-        if c.errors > 0 {
-            let label = format!("{} could not be read", c.errors);
-            if ui
-                .link(egui::RichText::new(label).color(ui.visuals().warn_fg_color))
-                .on_hover_text("Show them with the reasons")
-                .clicked()
+        let problems = [
+            (c.errors, format!("{} could not be read", c.errors)),
+            (c.too_short, format!("{} too short to analyse", c.too_short)),
+        ];
+        for (count, label) in problems {
+            if count > 0
+                && ui
+                    .link(egui::RichText::new(label).color(ui.visuals().warn_fg_color))
+                    .on_hover_text("Show them with the reasons")
+                    .clicked()
             {
                 commands.push(Command::ShowErrorsOnly(true));
                 commands.push(Command::Show(Panel::Library));

@@ -1,13 +1,13 @@
 //! The library table and its tool bar: a virtualised table (only visible rows are laid out)
-//! with a text filter (Ctrl+F), the tag filter, sorting by any column, and an errors view that
-//! shows each file's reason.
+//! with a text filter (Ctrl+F), the tag filter, the Columns menu, sorting by any column, and an
+//! errors view that shows each file's reason.
 
 use eframe::egui;
 use egui_extras::{Column, TableBuilder};
 
-use super::{FILTER_ID, LibraryPanel};
+use super::{FILTER_ID, LibraryPanel, columns};
 use crate::gui::shared::command::Command;
-use crate::gui::shared::rows::format_duration;
+use crate::gui::shared::rows::Row;
 use crate::gui::shared::state::SortColumn;
 use crate::gui::shared::view::ViewCtx;
 
@@ -31,10 +31,19 @@ impl LibraryPanel {
                 commands.push(Command::SetFilter(filter));
             }
             self.tag_filter_ui(ui, cx, &mut commands);
-            let errors = cx.snapshot.counts.errors;
+            columns_menu(ui, cx, &mut commands);
+            let c = &cx.snapshot.counts;
+            let label = if c.too_short == 0 {
+                format!("Errors ({})", c.errors)
+            } else {
+                format!("Errors ({}) · {} too short", c.errors, c.too_short)
+            };
             if ui
-                .selectable_label(cx.state.errors_only, format!("Errors ({errors})"))
-                .on_hover_text("Only files that could not be read, with the reason")
+                .selectable_label(cx.state.errors_only, label)
+                .on_hover_text(
+                    "Only the files that were not analysed — unreadable, or too short for the \
+                     model to hear — with the reason",
+                )
                 .clicked()
             {
                 commands.push(Command::ShowErrorsOnly(!cx.state.errors_only));
@@ -62,44 +71,71 @@ impl LibraryPanel {
         let selected = cx.selected.as_ref().map(|s| s.0);
         let errors_view = cx.state.errors_only;
         let sort = cx.state.sort;
+        // The errors view gives the reason the room: a file not analysed has no measures.
+        let shown = if errors_view {
+            vec![SortColumn::Name, SortColumn::Folder, SortColumn::Status]
+        } else {
+            columns::shown(&cx.state.hidden_columns)
+        };
         let mut clicked = None;
+        // The columns start at widths that fit the space there is (the user may widen them).
+        let status_least = if errors_view { 200.0 } else { 70.0 };
+        let wanted: f32 = shown
+            .iter()
+            .filter(|&&c| c != SortColumn::Status)
+            .map(|&c| columns::width(c) + ui.spacing().item_spacing.x)
+            .sum();
+        let room = (ui.available_width() - status_least).max(1.0);
+        let scale = (room / wanted).clamp(0.5, 1.0);
         let mut builder = TableBuilder::new(ui)
-            .id_salt("library table")
+            .id_salt(("library table", shown.len()))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::initial(220.0).at_least(80.0).clip(true))
-            .column(Column::initial(180.0).at_least(60.0).clip(true))
-            .column(Column::initial(70.0).at_least(50.0))
-            .column(Column::initial(180.0).at_least(60.0).clip(true))
-            .column(Column::remainder().at_least(60.0).clip(true));
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center));
+        for &column in &shown {
+            builder = builder.column(if column == SortColumn::Status {
+                Column::remainder().at_least(status_least).clip(true)
+            } else {
+                Column::initial(columns::width(column) * scale)
+                    .at_least(32.0)
+                    .clip(true)
+            });
+        }
         if let Some(i) = self.scroll_to.take() {
             builder = builder.scroll_to_row(i, None);
         }
         builder
             .header(ROW_HEIGHT + 4.0, |mut header| {
-                let mut sort_by = |ui: &mut egui::Ui, label: &str, column: SortColumn| {
-                    if let Some(c) = header_button(ui, sort, label, column) {
-                        commands.push(c);
-                    }
-                };
-                header.col(|ui| sort_by(ui, "Name", SortColumn::Name));
-                header.col(|ui| sort_by(ui, "Folder", SortColumn::Folder));
-                header.col(|ui| sort_by(ui, "Duration", SortColumn::Duration));
-                header.col(|ui| sort_by(ui, "Top tags", SortColumn::Tags));
-                let status = if errors_view { "Reason" } else { "Status" };
-                header.col(|ui| sort_by(ui, status, SortColumn::Status));
+                for &column in &shown {
+                    header.col(|ui| {
+                        let (label, about) = columns::header(column);
+                        let label = match column {
+                            SortColumn::Status if errors_view => "Reason",
+                            _ => label,
+                        };
+                        if let Some(c) = header_button(ui, sort, label, about, column) {
+                            commands.push(c);
+                        }
+                    });
+                }
             })
             .body(|body| {
                 body.rows(ROW_HEIGHT, order.len(), |mut row| {
                     let r = &rows[order[row.index()]];
                     row.set_selected(selected == Some(r.id));
-                    row.col(|ui| cell(ui, r.name.as_str()));
-                    row.col(|ui| cell(ui, r.folder.as_str()));
-                    row.col(|ui| cell(ui, r.duration_s.map(format_duration).unwrap_or_default()));
-                    row.col(|ui| cell(ui, r.tags.as_str()));
-                    row.col(|ui| status_cell(ui, &r.status, r.error.as_deref(), errors_view));
+                    for &column in &shown {
+                        row.col(|ui| match column {
+                            SortColumn::Status => status_cell(ui, r, errors_view),
+                            c if columns::numeric(c) => {
+                                ui.with_layout(
+                                    egui::Layout::right_to_left(egui::Align::Center),
+                                    |ui| cell(ui, columns::text(r, c)),
+                                );
+                            }
+                            c => cell(ui, columns::text(r, c)),
+                        });
+                    }
                     if row.response().clicked() {
                         clicked = Some((r.id, r.path.clone()));
                     }
@@ -111,11 +147,28 @@ impl LibraryPanel {
     }
 }
 
-/// A column header: a click sorts by the column, again reverses the order.
+/// The Columns menu: a check box per column that may be hidden.
+fn columns_menu(ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
+    ui.menu_button("Columns", |ui| {
+        for column in columns::ALL.into_iter().filter(|&c| columns::can_hide(c)) {
+            let (label, about) = columns::header(column);
+            let mut on = !cx.state.hidden_columns.contains(&column);
+            if ui.checkbox(&mut on, format!("{label} — {about}")).clicked() {
+                commands.push(Command::ShowColumn(column, on));
+            }
+        }
+    })
+    .response
+    .on_hover_text("Choose the table's columns");
+}
+
+/// A column header: a click sorts by the column, again reverses the order; hovering says what
+/// the column holds.
 fn header_button(
     ui: &mut egui::Ui,
     (current, ascending): (SortColumn, bool),
     label: &str,
+    about: &str,
     column: SortColumn,
 ) -> Option<Command> {
     let arrow = match (current == column, ascending) {
@@ -123,33 +176,52 @@ fn header_button(
         (true, false) => " v",
         _ => "",
     };
-    ui.button(format!("{label}{arrow}")).clicked().then(|| {
-        let ascending = if current == column { !ascending } else { true };
-        Command::SortTable(column, ascending)
-    })
+    ui.button(format!("{label}{arrow}"))
+        .on_hover_text(about)
+        .clicked()
+        .then(|| {
+            let ascending = if current == column { !ascending } else { true };
+            Command::SortTable(column, ascending)
+        })
 }
 
-/// A table cell's text: not selectable, so a click selects the row.
+/// A table cell's text: not selectable, so a click selects the row; cut at the column's edge.
 fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
     ui.add(egui::Label::new(text).selectable(false).truncate());
 }
 
-fn status_cell(ui: &mut egui::Ui, status: &str, error: Option<&str>, errors_view: bool) {
-    match (status, error) {
-        ("error", Some(reason)) if errors_view => {
-            ui.colored_label(ui.visuals().error_fg_color, reason)
-                .on_hover_text(reason);
+/// The status, or in the errors view the reason: the reason first (the path is in the Name
+/// and Folder columns), with one tooltip that holds the whole reason and the path.
+fn status_cell(ui: &mut egui::Ui, r: &Row, errors_view: bool) {
+    let status = columns::status(r);
+    let reason = r.error.as_deref();
+    match r.status.as_str() {
+        "error" | "too_short" => {
+            let colour = if r.status == "error" {
+                ui.visuals().error_fg_color
+            } else {
+                ui.visuals().warn_fg_color
+            };
+            let shown = match reason {
+                Some(reason) if errors_view && r.status == "error" => reason.to_string(),
+                _ => status,
+            };
+            let about = format!("{}\n{}", reason.unwrap_or("no reason recorded"), r.path);
+            // Cut with "…" at the column's edge; the one tooltip is ours, not egui's own.
+            let text = egui::RichText::new(shown).color(colour);
+            let label = egui::Label::new(text)
+                .selectable(false)
+                .truncate()
+                .show_tooltip_when_elided(false);
+            ui.add(label).on_hover_text(about);
         }
-        ("error", reason) => {
-            let text = egui::RichText::new("unreadable").color(ui.visuals().error_fg_color);
-            ui.add(egui::Label::new(text).selectable(false))
-                .on_hover_text(reason.unwrap_or("no reason recorded"));
-        }
-        ("pending", _) => cell(ui, egui::RichText::new("waiting").weak()),
-        (_, Some(note)) => {
-            ui.add(egui::Label::new("analysed *").selectable(false))
-                .on_hover_text(note);
-        }
-        _ => cell(ui, "analysed"),
+        "pending" => cell(ui, egui::RichText::new(status).weak()),
+        _ => match reason {
+            Some(note) => {
+                ui.add(egui::Label::new("analysed *").selectable(false))
+                    .on_hover_text(note);
+            }
+            None => cell(ui, status),
+        },
     }
 }

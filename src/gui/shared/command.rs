@@ -93,6 +93,8 @@ pub enum Command {
     SortTable(SortColumn, bool),
     /// Show only the files that could not be read (or every file again).
     ShowErrorsOnly(bool),
+    /// Show (`true`) or hide a column of the library table.
+    ShowColumn(SortColumn, bool),
     /// Read the map's points and its colouring again where they are out of date.
     RefreshMap,
     /// Colour the map's points by their folder, their top tag, or whether they carry a tag.

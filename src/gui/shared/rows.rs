@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::library::measure::strip_own_path;
 use crate::library::query::StatusCounts;
 use crate::library::table::{MediaFacts, TableRow};
 use crate::library::{ACTIVE_MODEL_KEY, Library};
@@ -24,7 +25,7 @@ pub struct Row {
     pub folder: String,
     /// Duration in seconds, once analysed.
     pub duration_s: Option<f64>,
-    /// `pending`, `indexed`, `error` (could not be read) or `short` (too short to analyse).
+    /// `pending`, `indexed`, `error` (could not be read) or `too_short` (too short to analyse).
     pub status: String,
     /// Why the file failed (or a note such as "truncated"), without the file's path.
     pub error: Option<String>,
@@ -36,6 +37,13 @@ pub struct Row {
     pub media: MediaFacts,
     /// Lower-case name, folder, tags, title, artist and album, for the text filter.
     haystack: String,
+}
+
+impl Row {
+    /// Whether the file could not be analysed: unreadable, or too short (the errors view).
+    pub fn not_analysed(&self) -> bool {
+        matches!(self.status.as_str(), "error" | "too_short")
+    }
 }
 
 /// A library root and whether its folder is there.
@@ -162,10 +170,7 @@ pub fn make_row(r: TableRow) -> Row {
                 }
             },
         );
-    let error = error.map(|e| match e.strip_prefix(path.as_str()) {
-        Some(rest) if rest.starts_with(": ") => rest[2..].to_string(),
-        _ => e,
-    });
+    let error = error.map(|e| strip_own_path(&path, &e));
     let words = [&media.title, &media.artist, &media.album];
     let mut haystack = format!("{name}\n{folder}\n{tags}");
     for w in words.into_iter().flatten() {
@@ -223,26 +228,12 @@ impl RowView {
         let mut order: Vec<usize> = rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| !errors_only || r.status == "error")
+            .filter(|(_, r)| !errors_only || r.not_analysed())
             .filter(|(_, r)| tags.iter().all(|t| r.labels.binary_search(t).is_ok()))
             .filter(|(_, r)| words.iter().all(|w| r.haystack.contains(w.as_str())))
             .map(|(i, _)| i)
             .collect();
-        let (column, ascending) = sort;
-        // Rows arrive sorted by path, and the sort is stable: ties stay in path order.
-        match column {
-            SortColumn::Name => order.sort_by(|&a, &b| rows[a].name.cmp(&rows[b].name)),
-            SortColumn::Folder => order.sort_by(|&a, &b| rows[a].folder.cmp(&rows[b].folder)),
-            SortColumn::Duration => order.sort_by(|&a, &b| {
-                let d = |i: usize| rows[i].duration_s.unwrap_or(-1.0);
-                d(a).total_cmp(&d(b))
-            }),
-            SortColumn::Tags => order.sort_by(|&a, &b| rows[a].tags.cmp(&rows[b].tags)),
-            SortColumn::Status => order.sort_by(|&a, &b| rows[a].status.cmp(&rows[b].status)),
-        }
-        if !ascending {
-            order.reverse();
-        }
+        sort_order(rows, &mut order, sort);
         RowView {
             rows: Arc::clone(all),
             order,
@@ -257,6 +248,71 @@ impl RowView {
     /// The row shown at `position`.
     pub fn row(&self, position: usize) -> Option<&Row> {
         self.order.get(position).map(|&i| &self.rows[i])
+    }
+}
+
+/// Sorts `order` by `column`; a row without a value for it (no title, not measured) comes
+/// last either way. Rows arrive sorted by path and the sort is stable: ties stay in path order.
+fn sort_order(rows: &[Row], order: &mut Vec<usize>, (column, ascending): (SortColumn, bool)) {
+    use std::cmp::Ordering;
+    // Titles and artists compare without regard to case (and without allocating).
+    let text = |a: &str, b: &str| -> Ordering {
+        a.chars()
+            .flat_map(char::to_lowercase)
+            .cmp(b.chars().flat_map(char::to_lowercase))
+            .then_with(|| a.cmp(b))
+    };
+    let (mut known, missing): (Vec<usize>, Vec<usize>) =
+        order.iter().partition(|&&i| has_value(&rows[i], column));
+    let num = |f: fn(&Row) -> Option<f64>| {
+        move |a: &usize, b: &usize| -> Ordering {
+            let v = |i: usize| f(&rows[i]).unwrap_or(f64::NEG_INFINITY);
+            v(*a).total_cmp(&v(*b))
+        }
+    };
+    let txt = |f: fn(&Row) -> Option<&str>| {
+        move |a: &usize, b: &usize| -> Ordering {
+            text(f(&rows[*a]).unwrap_or(""), f(&rows[*b]).unwrap_or(""))
+        }
+    };
+    match column {
+        SortColumn::Name => known.sort_by(|&a, &b| rows[a].name.cmp(&rows[b].name)),
+        SortColumn::Folder => known.sort_by(|&a, &b| rows[a].folder.cmp(&rows[b].folder)),
+        SortColumn::Tags => known.sort_by(|&a, &b| rows[a].tags.cmp(&rows[b].tags)),
+        SortColumn::Status => known.sort_by(|&a, &b| rows[a].status.cmp(&rows[b].status)),
+        SortColumn::Duration => known.sort_by(num(|r| r.duration_s)),
+        SortColumn::Title => known.sort_by(txt(|r| r.media.title.as_deref())),
+        SortColumn::Artist => known.sort_by(txt(|r| r.media.artist.as_deref())),
+        SortColumn::Album => known.sort_by(txt(|r| r.media.album.as_deref())),
+        SortColumn::SampleRate => known.sort_by(num(|r| r.media.sample_rate.map(f64::from))),
+        SortColumn::BitDepth => known.sort_by(num(|r| r.media.bit_depth.map(f64::from))),
+        SortColumn::Channels => known.sort_by(num(|r| r.media.channels.map(f64::from))),
+        SortColumn::Loudness => known.sort_by(num(|r| r.media.loudness_lufs)),
+        SortColumn::TruePeak => known.sort_by(num(|r| r.media.true_peak_dbtp)),
+        SortColumn::Tempo => known.sort_by(num(|r| r.media.tempo_bpm)),
+    }
+    if !ascending {
+        known.reverse();
+    }
+    known.extend(missing);
+    *order = known;
+}
+
+/// Whether `row` has a value in `column` (name, folder, tags and status always do).
+fn has_value(row: &Row, column: SortColumn) -> bool {
+    let m = &row.media;
+    match column {
+        SortColumn::Name | SortColumn::Folder | SortColumn::Tags | SortColumn::Status => true,
+        SortColumn::Duration => row.duration_s.is_some(),
+        SortColumn::Title => m.title.is_some(),
+        SortColumn::Artist => m.artist.is_some(),
+        SortColumn::Album => m.album.is_some(),
+        SortColumn::SampleRate => m.sample_rate.is_some(),
+        SortColumn::BitDepth => m.bit_depth.is_some(),
+        SortColumn::Channels => m.channels.is_some(),
+        SortColumn::Loudness => m.loudness_lufs.is_some(),
+        SortColumn::TruePeak => m.true_peak_dbtp.is_some(),
+        SortColumn::Tempo => m.tempo_bpm.is_some(),
     }
 }
 
@@ -304,6 +360,67 @@ mod tests {
         assert_eq!(v.position_of(3), Some(0));
         assert_eq!(v.row(0).map(|r| r.id), Some(3));
         assert_eq!(format_duration(75.3), "1:15.3");
+    }
+
+    fn measured(id: i64, path: &str, title: Option<&str>, lufs: Option<f64>) -> Row {
+        make_row(TableRow {
+            id,
+            path: path.into(),
+            root: "/lib".into(),
+            duration_s: Some(1.0),
+            status: "indexed".into(),
+            error: None,
+            top_tags: String::new(),
+            media: MediaFacts {
+                title: title.map(str::to_string),
+                artist: Some("Night Trains".into()),
+                loudness_lufs: lufs,
+                ..MediaFacts::default()
+            },
+        })
+    }
+
+    #[test]
+    fn new_columns_sort_with_missing_values_last_both_ways() {
+        let rows = Arc::new(vec![
+            measured(1, "/lib/a.wav", Some("beta"), Some(-9.0)),
+            measured(2, "/lib/b.wav", None, None),
+            measured(3, "/lib/c.wav", Some("Alpha"), Some(-23.0)),
+            measured(4, "/lib/d.wav", Some("gamma"), Some(-14.0)),
+        ]);
+        let order = |column, ascending| RowView::build(&rows, "", false, (column, ascending)).order;
+        assert_eq!(order(SortColumn::Loudness, true), vec![2, 3, 0, 1]);
+        assert_eq!(order(SortColumn::Loudness, false), vec![0, 3, 2, 1]);
+        assert_eq!(
+            order(SortColumn::Title, true),
+            vec![2, 0, 3, 1],
+            "case is ignored"
+        );
+        assert_eq!(order(SortColumn::Title, false), vec![3, 0, 2, 1]);
+        let v = RowView::build(&rows, "night trains", false, (SortColumn::Name, true));
+        assert_eq!(v.order.len(), 4, "the filter finds the artist");
+        let v = RowView::build(&rows, "alpha", false, (SortColumn::Name, true));
+        assert_eq!(v.order, vec![2], "and the title");
+    }
+
+    #[test]
+    fn the_errors_view_holds_unreadable_and_too_short_files_with_reasons_without_the_path() {
+        let mut short = row(2, "/lib/click.wav", 0.015, "too_short", "");
+        short.error = Some("too short to analyse (0.015 s of audio)".into());
+        let old = make_row(TableRow {
+            id: 3,
+            path: "/lib/bad.wav".into(),
+            root: "/lib".into(),
+            duration_s: None,
+            status: "error".into(),
+            error: Some("/lib/bad.wav: cannot decode audio: damaged".into()),
+            top_tags: String::new(),
+            media: MediaFacts::default(),
+        });
+        assert_eq!(old.error.as_deref(), Some("cannot decode audio: damaged"));
+        let rows = Arc::new(vec![row(1, "/lib/ok.wav", 1.0, "indexed", ""), short, old]);
+        let v = RowView::build(&rows, "", true, (SortColumn::Name, true));
+        assert_eq!(v.order, vec![2, 1]);
     }
 
     #[test]

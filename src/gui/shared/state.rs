@@ -120,6 +120,24 @@ pub enum SortColumn {
     Tags,
     /// Status.
     Status,
+    /// Embedded title.
+    Title,
+    /// Embedded artist.
+    Artist,
+    /// Embedded album.
+    Album,
+    /// Sample rate.
+    SampleRate,
+    /// Bit depth.
+    BitDepth,
+    /// Channel count.
+    Channels,
+    /// Integrated loudness (EBU R128).
+    Loudness,
+    /// True peak.
+    TruePeak,
+    /// Tempo.
+    Tempo,
 }
 
 /// How the map colours its points.
@@ -163,6 +181,14 @@ pub struct UiState {
     pub review_tag: Option<String>,
     /// The Training tab's form and last run.
     pub training: TrainingForm,
+    /// Library table columns the user hid.
+    #[serde(default = "default_hidden_columns")]
+    pub hidden_columns: Vec<SortColumn>,
+}
+
+/// The library table's columns hidden at first (the Columns menu shows them).
+pub fn default_hidden_columns() -> Vec<SortColumn> {
+    vec![SortColumn::Album, SortColumn::Channels, SortColumn::TruePeak]
 }
 
 impl Default for UiState {
@@ -181,6 +207,7 @@ impl Default for UiState {
             tag_filter: Vec::new(),
             review_tag: None,
             training: TrainingForm::default(),
+            hidden_columns: default_hidden_columns(),
         }
     }
 }
