@@ -1,9 +1,10 @@
-//! Tag write-back end to end: MP3, FLAC, Ogg Vorbis, Opus and M4A files made with ffmpeg from a
-//! generated signal are scanned and given tags; writing them into the files leaves the decoded
-//! audio bit-identical, reads back with lofty and with ffprobe, keeps an existing genre unless
-//! asked, does not make a rescan re-analyse anything, and undoes to the original bytes. A dry
-//! run changes no byte; a read-only file, a file removed after the plan and a WAV each fail
-//! alone with a clear reason.
+//! Tag write-back end to end: MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV (16- and 24-bit, one with a
+//! RIFF INFO genre already) and AIFF files made with ffmpeg from a generated signal are scanned
+//! and given tags; writing them into the files leaves the decoded audio bit-identical, reads
+//! back with lofty and with ffprobe, keeps an existing genre unless asked, does not make a
+//! rescan re-analyse anything, and undoes to the original bytes. A dry run changes no byte; a
+//! read-only file, a file removed after the plan and a CAF file (not supported for writing
+//! tags, said so) each fail alone with a clear reason.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
 mod common;
@@ -31,6 +32,13 @@ const CODED: &[(&str, &[&str])] = &[
     ("c.ogg", &["-c:a", "libvorbis", "-q:a", "3"]),
     ("d.opus", &["-c:a", "libopus", "-b:a", "64k"]),
     ("e.m4a", &["-c:a", "aac", "-b:a", "128k"]),
+    ("f.wav", &["-c:a", "pcm_s16le"]),
+    ("g.aiff", &["-c:a", "pcm_s16be"]),
+    // ffmpeg writes the genre into the WAV's RIFF INFO list (`IGNR`), as sample tools do.
+    (
+        "rock24.wav",
+        &["-c:a", "pcm_s24le", "-metadata", "genre=Rock"],
+    ),
     ("rock.flac", &["-c:a", "flac", "-metadata", "genre=Rock"]),
 ];
 
@@ -68,10 +76,11 @@ fn fixture() -> Fixture {
     for (name, args) in CODED {
         ffmpeg(&master, &coded.join(name), args);
     }
-    write_stereo(
-        &root.join("plain/w.wav"),
-        &sound(0, 3, 1.0, 44_100),
-        WavFormat::S16,
+    // A kind of file write-back does not handle: reported as such, left alone.
+    ffmpeg(
+        &master,
+        &root.join("plain/w.caf"),
+        &["-c:a", "pcm_s16le", "-f", "caf"],
     );
     let lib = dir.path().join("index.sqlite");
     scan_with_tiny_model(&root, &lib);
@@ -146,7 +155,11 @@ fn ffprobe_tags(p: &Path) -> BTreeMap<String, String> {
 fn lofty_fields(p: &Path) -> (Option<String>, Option<String>, Option<String>) {
     let tagged = lofty::read_from_path(p).unwrap();
     let tag = tagged.primary_tag().unwrap();
-    let genre = tag.get_string(ItemKey::Genre).map(str::to_owned);
+    // A WAV's genre may be only in its RIFF INFO list (lofty's primary WAV tag is the ID3v2 one).
+    let genre = tag
+        .get_string(ItemKey::Genre)
+        .map(str::to_owned)
+        .or_else(|| riff_info_genre(p));
     let mood = tag.get_string(ItemKey::Mood).map(str::to_owned);
     let mut f = std::fs::File::open(p).unwrap();
     let format = detect(&mut f).unwrap();
@@ -155,6 +168,25 @@ fn lofty_fields(p: &Path) -> (Option<String>, Option<String>, Option<String>) {
         .unwrap()
         .get(&Field::Custom("EARMARK_TAGS".into()));
     (genre, mood, custom)
+}
+
+/// The entries of a WAV file's RIFF `LIST/INFO`, read with lofty.
+fn riff_info(p: &Path) -> BTreeMap<String, String> {
+    let mut f = std::fs::File::open(p).unwrap();
+    let options = lofty::config::ParseOptions::new();
+    let wav =
+        <lofty::iff::wav::WavFile as lofty::file::AudioFile>::read_from(&mut f, options).unwrap();
+    wav.riff_info()
+        .map(|info| info.into_iter().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The genre of a WAV file's RIFF `LIST/INFO` (`IGNR`).
+fn riff_info_genre(p: &Path) -> Option<String> {
+    if p.extension() != Some(OsStr::new("wav")) {
+        return None;
+    }
+    riff_info(p).remove("IGNR")
 }
 
 fn earmark_cmd(args: &[&OsStr]) -> std::process::Output {
@@ -268,14 +300,26 @@ fn write_back_round_trips_in_every_format() {
         files.len(),
         "{plan}"
     );
-    let rock = plan["files"]
+    for name in ["rock.flac", "rock24.wav"] {
+        let rock = plan["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        assert_eq!(rock["changes"][0]["action"], "keep", "{rock}");
+        assert_eq!(rock["changes"][0]["current"], "Rock");
+    }
+    let formats: Vec<&str> = plan["files"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|f| f["path"].as_str().unwrap().ends_with("rock.flac"))
-        .unwrap();
-    assert_eq!(rock["changes"][0]["action"], "keep", "{rock}");
-    assert_eq!(rock["changes"][0]["current"], "Rock");
+        .map(|f| f["format"].as_str().unwrap())
+        .collect();
+    assert!(
+        formats.contains(&"wav") && formats.contains(&"aiff"),
+        "{formats:?}"
+    );
     for (i, p) in files.iter().enumerate() {
         assert_eq!(hash(p), before[i], "dry run changed {}", p.display());
         assert_eq!(std::fs::metadata(p).unwrap().modified().unwrap(), mtimes[i]);
@@ -291,6 +335,32 @@ fn write_back_round_trips_in_every_format() {
     assert!(text.contains("\"Rock\" kept"), "{text}");
     assert!(text.contains("dry run: nothing was written"), "{text}");
 
+    // Without --field the command line fills the window's default field (not the genre), and
+    // the CAF file is reported as not supported for writing tags.
+    let out = earmark_cmd(&[
+        OsStr::new("tag"),
+        OsStr::new("write"),
+        OsStr::new("--dry-run"),
+        OsStr::new("--library"),
+        fx.lib.as_os_str(),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let default = &WritebackOptions::default().fields[0].field;
+    assert_eq!(default.name(), writeback::fields::DEFAULT_FIELD);
+    assert!(
+        text.contains(&format!("  + {default}: (empty) → \"{ALL_TAGS}\"")),
+        "{text}"
+    );
+    assert!(!text.contains("genre:"), "{text}");
+    assert!(
+        text.contains("w.caf: cannot be tagged: not supported for writing tags: CAF files"),
+        "{text}"
+    );
+    assert!(
+        !out.status.success(),
+        "a file that cannot be tagged fails the run"
+    );
+
     // Write.
     let out = earmark_ok(&write_args(&fx, &[], &sel));
     let report = json(&out)["report"].clone();
@@ -305,7 +375,11 @@ fn write_back_round_trips_in_every_format() {
         let name = p.file_name().unwrap().to_string_lossy().into_owned();
         assert_ne!(after[i], before[i], "{name} was not written");
         assert_eq!(decode(p), samples[i], "{name}: decoded audio changed");
-        let want_genre = if name == "rock.flac" { "Rock" } else { GENRE };
+        let want_genre = if name.starts_with("rock") {
+            "Rock"
+        } else {
+            GENRE
+        };
         let (genre, mood, custom) = lofty_fields(p);
         assert_eq!(genre.as_deref(), Some(want_genre), "{name}: lofty genre");
         assert_eq!(mood.as_deref(), Some(MOOD), "{name}: lofty mood");
@@ -320,13 +394,34 @@ fn write_back_round_trips_in_every_format() {
             Some(want_genre),
             "{name}: {probe:?}"
         );
-        let mood = probe.get("mood").or_else(|| probe.get("tmoo"));
-        assert_eq!(mood.map(String::as_str), Some(MOOD), "{name}: {probe:?}");
-        assert_eq!(
-            probe.get("earmark_tags").map(String::as_str),
-            Some(ALL_TAGS),
-            "{name}: {probe:?}"
-        );
+        if name.ends_with(".wav") {
+            // ffmpeg reads a WAV's RIFF INFO list (and its ID3v2 chunk only without one): the
+            // genre and the labels are there too, as `IGNR` and `IKEY` (keywords).
+            let info = riff_info(p);
+            assert_eq!(
+                info.get("IGNR").map(String::as_str),
+                Some(want_genre),
+                "{name}: {info:?}"
+            );
+            assert_eq!(
+                info.get("IKEY").map(String::as_str),
+                Some(ALL_TAGS),
+                "{name}: {info:?}"
+            );
+            assert_eq!(
+                probe.get("ikey").map(String::as_str),
+                Some(ALL_TAGS),
+                "{name}: {probe:?}"
+            );
+        } else {
+            let mood = probe.get("mood").or_else(|| probe.get("tmoo"));
+            assert_eq!(mood.map(String::as_str), Some(MOOD), "{name}: {probe:?}");
+            assert_eq!(
+                probe.get("earmark_tags").map(String::as_str),
+                Some(ALL_TAGS),
+                "{name}: {probe:?}"
+            );
+        }
         println!(
             "{name:<10} {} → {} bytes, audio identical, tags read back by lofty and ffprobe",
             sizes[i],
@@ -449,9 +544,11 @@ fn read_only_removed_and_untaggable_files_fail_alone() {
     std::fs::write(&missing, kept).unwrap();
     let plan = writeback::plan::plan(&lib, &opts, &Selection::All, &mut |_| {}, &control).unwrap();
     assert_eq!(plan.problems.len(), 1, "{:?}", plan.problems);
-    assert!(plan.problems[0].0.ends_with("w.wav"));
+    assert!(plan.problems[0].0.ends_with("w.caf"));
     assert!(
-        plan.problems[0].1.contains("not written into Wav files"),
+        plan.problems[0]
+            .1
+            .starts_with("not supported for writing tags: CAF files"),
         "{:?}",
         plan.problems
     );
@@ -493,10 +590,10 @@ fn read_only_removed_and_untaggable_files_fail_alone() {
     assert!(reason("a.mp3").contains("read-only"), "{}", reason("a.mp3"));
     assert!(reason("c.ogg").contains("gone"), "{}", reason("c.ogg"));
     assert_eq!(report.failed.len(), 2);
-    assert_eq!(report.written.len(), 4, "{report:?}");
+    assert_eq!(report.written.len(), CODED.len() - 2, "{report:?}");
     assert_eq!(hash(&read_only), ro_hash, "the read-only file was changed");
     assert!(!removed.exists(), "the removed file was recreated");
-    for name in ["b.flac", "d.opus", "e.m4a"] {
+    for name in ["b.flac", "d.opus", "e.m4a", "f.wav", "g.aiff"] {
         assert_eq!(
             lofty_fields(&fx.file(name)).0.as_deref(),
             Some(GENRE),
@@ -506,7 +603,7 @@ fn read_only_removed_and_untaggable_files_fail_alone() {
     // The journal holds exactly the written files, each with a small undo patch.
     let journal = report.journal.unwrap();
     let entries = writeback::journal::read(&journal).unwrap();
-    assert_eq!(entries.len(), 4);
+    assert_eq!(entries.len(), CODED.len() - 2);
     for e in &entries {
         let kept = e.patch.kept_bytes();
         println!("{}: undo keeps {kept} of {} bytes", e.path, e.before.size);
@@ -589,7 +686,11 @@ fn plan_and_apply_run_as_a_job_with_progress_events() {
             _ => {}
         }
     }
-    // Six coded files are written; the WAV is planned but cannot be tagged.
-    assert_eq!(summary, "6 written");
-    assert_eq!(last_total, 6, "the apply phase reports its own file count");
+    // Every coded file is written; the CAF file is planned but cannot be tagged.
+    assert_eq!(summary, format!("{} written", CODED.len()));
+    assert_eq!(
+        last_total,
+        CODED.len(),
+        "the apply phase reports its own file count"
+    );
 }

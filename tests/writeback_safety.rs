@@ -1,5 +1,5 @@
-//! Write-back keeps what a file is besides its bytes: its owner, group and permissions (also
-//! through undo), and its hard links (a hard-linked file is rewritten in place, so every name
+//! Write-back keeps what a file is besides its bytes (FLAC, MP3 and WAV alike): its owner,
+//! group and permissions (also through undo), and its hard links (a hard-linked file is rewritten in place, so every name
 //! sees the new tags, and an in-place write cut short is still undone to the original bytes).
 //! Temporary copies a killed run left beside the files are removed by the next run.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
@@ -37,7 +37,7 @@ impl Fixture {
     }
 }
 
-/// A FLAC and an MP3 file, scanned and given the tags `speech` and `rain`.
+/// A FLAC, an MP3 and a WAV file, scanned and given the tags `speech` and `rain`.
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let music = dir.path().join("music");
@@ -50,6 +50,8 @@ fn fixture() -> Fixture {
         &music.join("b.mp3"),
         &["-c:a", "libmp3lame", "-b:a", "128k"],
     );
+    // A WAV as sample tools write it (no tag chunk yet): its tag goes into chunks of its own.
+    std::fs::copy(&master, music.join("c.wav")).unwrap();
     let lib = dir.path().join("index.sqlite");
     scan_with_tiny_model(&music, &lib);
     let mut library = Library::open(&lib).unwrap();
@@ -169,20 +171,21 @@ fn hard_linked_files_are_written_in_place_and_keep_their_links() {
     std::fs::create_dir_all(&elsewhere).unwrap();
     let flac = fx.file("a.flac");
     let mp3 = fx.file("b.mp3");
+    let wav = fx.file("c.wav");
     let mut links = Vec::new();
-    for f in [&flac, &mp3] {
+    for f in [&flac, &mp3, &wav] {
         let link = elsewhere.join(f.file_name().unwrap());
         std::fs::hard_link(f, &link).unwrap();
         links.push(link);
     }
-    let inodes: Vec<u64> = [&flac, &mp3]
+    let inodes: Vec<u64> = [&flac, &mp3, &wav]
         .iter()
         .map(|f| std::fs::metadata(f).unwrap().ino())
         .collect();
-    let originals = [std::fs::read(&flac).unwrap(), std::fs::read(&mp3).unwrap()];
-    let report = write(&fx, &[&flac, &mp3]);
-    assert_eq!(report.written.len(), 2);
-    for ((f, link), ino) in [&flac, &mp3].into_iter().zip(&links).zip(&inodes) {
+    let originals = [&flac, &mp3, &wav].map(|f| std::fs::read(f).unwrap());
+    let report = write(&fx, &[&flac, &mp3, &wav]);
+    assert_eq!(report.written.len(), 3);
+    for ((f, link), ino) in [&flac, &mp3, &wav].into_iter().zip(&links).zip(&inodes) {
         let md = std::fs::metadata(f).unwrap();
         assert_eq!(
             (md.ino(), md.nlink()),
@@ -206,7 +209,7 @@ fn hard_linked_files_are_written_in_place_and_keep_their_links() {
     );
     // The library knows the files as written: a rescan finds nothing to analyse again.
     let mut lib = Library::open(&fx.lib).unwrap();
-    for f in [&flac, &mp3] {
+    for f in [&flac, &mp3, &wav] {
         let row = lib
             .all_known_files()
             .unwrap()
@@ -219,8 +222,8 @@ fn hard_linked_files_are_written_in_place_and_keep_their_links() {
     }
     let undone =
         writeback::undo::undo(Some(&mut lib), &journal, &mut |_| {}, &JobControl::new()).unwrap();
-    assert_eq!(undone.restored.len(), 2, "{undone:?}");
-    for ((f, link), (ino, bytes)) in [&flac, &mp3]
+    assert_eq!(undone.restored.len(), 3, "{undone:?}");
+    for ((f, link), (ino, bytes)) in [&flac, &mp3, &wav]
         .into_iter()
         .zip(&links)
         .zip(inodes.iter().zip(&originals))
@@ -234,27 +237,29 @@ fn hard_linked_files_are_written_in_place_and_keep_their_links() {
 #[test]
 fn an_in_place_write_cut_short_is_undone_to_the_original() {
     let fx = fixture();
-    let mp3 = fx.file("b.mp3");
-    std::fs::hard_link(&mp3, fx.dir.path().join("link.mp3")).unwrap();
-    let original = std::fs::read(&mp3).unwrap();
-    let report = write(&fx, &[&mp3]);
-    let written = std::fs::read(&mp3).unwrap();
-    assert_ne!(written, original);
-    // A kill in the middle of the in-place write: the first half of what differs is new.
-    let first = original
-        .iter()
-        .zip(&written)
-        .take_while(|(a, b)| a == b)
-        .count();
-    let cut = first + (written.len() - first) / 2;
-    let mut torn = original.clone();
-    torn.resize(torn.len().max(cut), 0);
-    torn[first..cut].copy_from_slice(&written[first..cut]);
-    std::fs::write(&mp3, &torn).unwrap();
-    let undone = undo(&fx, &report.journal.unwrap());
-    assert_eq!(undone.restored.len(), 1, "{undone:?}");
-    assert_eq!(std::fs::read(&mp3).unwrap(), original);
-    assert_eq!(std::fs::metadata(&mp3).unwrap().nlink(), 2);
+    for name in ["b.mp3", "c.wav"] {
+        let file = fx.file(name);
+        std::fs::hard_link(&file, fx.dir.path().join(format!("link-{name}"))).unwrap();
+        let original = std::fs::read(&file).unwrap();
+        let report = write(&fx, &[&file]);
+        let written = std::fs::read(&file).unwrap();
+        assert_ne!(written, original);
+        // A kill in the middle of the in-place write: the first half of what differs is new.
+        let first = original
+            .iter()
+            .zip(&written)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let cut = first + (written.len() - first) / 2;
+        let mut torn = original.clone();
+        torn.resize(torn.len().max(cut), 0);
+        torn[first..cut].copy_from_slice(&written[first..cut]);
+        std::fs::write(&file, &torn).unwrap();
+        let undone = undo(&fx, &report.journal.unwrap());
+        assert_eq!(undone.restored.len(), 1, "{name}: {undone:?}");
+        assert_eq!(std::fs::read(&file).unwrap(), original, "{name}");
+        assert_eq!(std::fs::metadata(&file).unwrap().nlink(), 2, "{name}");
+    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use earmark::jobs::{JobControl, Progress};
 use earmark::writeback::apply::{self, ApplyReport};
-use earmark::writeback::fields::{DEFAULT_THRESHOLD, DEFAULT_TOP};
+use earmark::writeback::fields::{DEFAULT_FIELD, DEFAULT_THRESHOLD, DEFAULT_TOP};
 use earmark::writeback::undo::{self, UndoReport};
 use earmark::writeback::{
     self, Action, FieldSpec, Plan, Policy, Selection, WritebackOptions, journal,
@@ -24,7 +24,8 @@ pub struct WriteArgs {
     /// A field to fill: `FIELD=SOURCES[:THRESHOLD[:TOP]]`. FIELD is genre, mood or a custom
     /// name (written as TXXX / Vorbis comment / MP4 freeform); SOURCES is a comma-separated
     /// list of tag sources (`personal`, a head's name) or `*` for all. Repeatable; default
-    /// `EARMARK_TAGS=*`.
+    /// `EARMARK_TAGS=*`, the window's default too. Formats: MP3, FLAC, Ogg Vorbis, Opus, M4A,
+    /// WAV and AIFF (an ID3v2 chunk; a WAV's genre also in RIFF INFO).
     #[arg(long = "field", value_name = "FIELD=SOURCES[:T[:N]]")]
     fields: Vec<String>,
     /// Lowest score a label needs (fields without their own threshold).
@@ -115,8 +116,9 @@ fn options(args: &WriteArgs) -> anyhow::Result<WritebackOptions> {
     if args.top == 0 {
         bail!("--top must be above 0");
     }
+    // The same default field as the window's (see `writeback::fields::DEFAULT_FIELD`).
     let specs = if args.fields.is_empty() {
-        vec!["EARMARK_TAGS=*".to_owned()]
+        vec![DEFAULT_FIELD.to_owned()]
     } else {
         args.fields.clone()
     };
@@ -289,7 +291,7 @@ fn print_report(r: &ApplyReport) {
     );
     if let Some(j) = &r.journal {
         println!(
-            "undo journal: {} (undo with `earmark tags undo --last`)",
+            "undo journal: {} (undo with `earmark tag undo --last`)",
             j.display()
         );
     }

@@ -3,7 +3,8 @@
 //! are renamed over the original — and the undo journal's line for it is synced *before* the
 //! rename. A file with other hard links, or whose owner may not be given to a new file, is
 //! rewritten in place instead, the original bytes it overwrites journalled first (see
-//! [`in_place`]). Temporaries a killed earlier run left in a folder are removed when the run
+//! [`in_place`]). A WAV or AIFF file is written only if every chunk besides its tag chunks
+//! (the audio included) comes out byte for byte as it was (see [`super::iff`]). Temporaries a killed earlier run left in a folder are removed when the run
 //! first comes to it. A file that cannot be written (read-only, gone, changed since the plan,
 //! not taggable) is reported with its reason and the others go on.
 
@@ -155,7 +156,15 @@ fn write_file(
             ));
         }
     }
-    let patch = UndoPatch::between(&original, &written);
+    let patch = if file.format.is_chunked() {
+        // Only the tag chunks may differ: the audio and every other chunk stay as they were,
+        // and where each went lines the original up with the written file for the undo.
+        let segments = super::iff::untouched_segments(&original, &written)
+            .map_err(|e| format!("{e}; nothing written"))?;
+        UndoPatch::with_segments(&original, &written, segments)
+    } else {
+        UndoPatch::between(&original, &written)
+    };
     if patch.kept_bytes() > opts.max_undo_bytes {
         return Err(format!(
             "undoing this write would need {} MB of the original kept (the limit is {} MB); \

@@ -17,6 +17,12 @@ pub const DEFAULT_THRESHOLD: f32 = 0.5;
 pub const DEFAULT_TOP: usize = 3;
 /// What separates labels inside one field value.
 pub const LABEL_SEPARATOR: &str = "; ";
+/// The field write-back fills unless told otherwise, in the window and on the command line
+/// alike: a field of Earmark's own (ID3v2 `TXXX:EARMARK_TAGS`, Vorbis `EARMARK_TAGS`, MP4
+/// `----:com.apple.iTunes:EARMARK_TAGS`). It suits samples and music: a kick sample does not get
+/// genre=kick, a song's genre, mood and comment stay the user's, and writing it again (or
+/// undoing it) never touches a field anyone else fills.
+pub const DEFAULT_FIELD: &str = "EARMARK_TAGS";
 /// Longest custom field name.
 const MAX_NAME_LEN: usize = 64;
 
@@ -122,6 +128,16 @@ impl FieldSpec {
             threshold,
             top,
         }
+    }
+
+    /// The default: [`DEFAULT_FIELD`] from every source, [`DEFAULT_THRESHOLD`], [`DEFAULT_TOP`].
+    pub fn default_field() -> Self {
+        FieldSpec::new(
+            Field::Custom(DEFAULT_FIELD.to_owned()),
+            Vec::new(),
+            DEFAULT_THRESHOLD,
+            DEFAULT_TOP,
+        )
     }
 
     /// Parses `FIELD=SOURCES[:THRESHOLD[:TOP]]`, where SOURCES is a comma-separated list of tag

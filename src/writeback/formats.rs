@@ -1,6 +1,16 @@
 //! Reading and setting write-back's fields in the tag formats of the files Earmark writes, with
-//! `lofty`: ID3v2 in MP3, Vorbis comments in FLAC, Ogg Vorbis and Opus, and the `ilst` atoms of
-//! M4A.
+//! `lofty`: ID3v2 in MP3, Vorbis comments in FLAC, Ogg Vorbis and Opus, the `ilst` atoms of
+//! M4A, and an ID3v2 chunk (`ID3 `) in WAV and AIFF files.
+//!
+//! WAV and AIFF carry the same ID3v2 frames as MP3, in a chunk of their own after the audio —
+//! what foobar2000, Mp3tag, Kid3, MusicBrainz Picard, iTunes and ffmpeg (AIFF; WAV without an
+//! INFO list) read. A WAV file also has its RIFF `LIST/INFO` list, which Windows Explorer,
+//! Audacity, ffmpeg and most sample tools read: its genre goes into `IGNR` as well, and the
+//! default field ([`DEFAULT_FIELD`], the labels) into `IKEY`, the list's keywords entry — made
+//! for exactly this, "keywords separated by a semicolon and a blank". A value found only in the
+//! INFO list counts as the field's value (a vendor's keywords are kept unless asked). Every
+//! chunk besides the tag chunks is left byte for byte as it was (checked after each write, see
+//! [`super::iff`]).
 //!
 //! Each format's own tag type is edited (never lofty's format-neutral `Tag`, which would drop
 //! the frames it has no name for), so everything else in the tag is written back as it was read.
@@ -10,6 +20,9 @@
 //! | genre        | `TCON`         | `TCON`         | `GENRE`        | `©gen`                       |
 //! | mood         | `TMOO`         | `TXXX:MOOD`    | `MOOD`         | `----:com.apple.iTunes:MOOD` |
 //! | custom `X`   | `TXXX:X`       | `TXXX:X`       | `X` (upper)    | `----:com.apple.iTunes:X`    |
+//!
+//! (WAV and AIFF: the ID3v2 columns; in WAV also `IGNR` for the genre and `IKEY` for
+//! `EARMARK_TAGS`.)
 
 use std::borrow::Cow;
 use std::io::{Cursor, Read, Seek};
@@ -18,6 +31,8 @@ use lofty::config::{ParseOptions, WriteOptions};
 use lofty::file::{AudioFile, FileType};
 use lofty::flac::FlacFile;
 use lofty::id3::v2::{Frame, FrameId, Id3v2Tag, Id3v2Version, TextInformationFrame};
+use lofty::iff::aiff::AiffFile;
+use lofty::iff::wav::{RiffInfoList, WavFile};
 use lofty::mp4::{Atom, AtomData, AtomIdent, Ilst, Mp4File};
 use lofty::mpeg::MpegFile;
 use lofty::ogg::tag::VorbisComments;
@@ -26,7 +41,7 @@ use lofty::probe::Probe;
 use lofty::tag::TagExt;
 use serde::{Deserialize, Serialize};
 
-use super::fields::{Field, LABEL_SEPARATOR};
+use super::fields::{DEFAULT_FIELD, Field, LABEL_SEPARATOR};
 
 /// The file kinds write-back handles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +57,10 @@ pub enum TagFormat {
     Opus,
     /// MP4/M4A with `ilst` atoms.
     M4a,
+    /// RIFF WAVE with an ID3v2 chunk (and the genre and labels in `LIST/INFO` too).
+    Wav,
+    /// AIFF or AIFF-C with an ID3v2 chunk.
+    Aiff,
 }
 
 impl TagFormat {
@@ -53,9 +72,29 @@ impl TagFormat {
             TagFormat::Vorbis => "Ogg Vorbis, Vorbis comments",
             TagFormat::Opus => "Opus, Vorbis comments",
             TagFormat::M4a => "M4A, MP4 atoms",
+            TagFormat::Wav => "WAV, ID3v2 chunk and RIFF INFO",
+            TagFormat::Aiff => "AIFF, ID3v2 chunk",
         }
     }
+
+    /// Whether the file is chunked (RIFF/IFF): its audio chunks are checked unchanged after a
+    /// write.
+    pub fn is_chunked(self) -> bool {
+        matches!(self, TagFormat::Wav | TagFormat::Aiff)
+    }
 }
+
+/// The formats write-back handles, for people.
+pub const SUPPORTED: &str = "MP3, FLAC, Ogg Vorbis, Opus, M4A, WAV and AIFF";
+
+/// The reason given for a file whose kind (`what`: "CAF files", "WavPack files") write-back
+/// does not handle.
+pub fn unsupported(what: &str) -> String {
+    format!("not supported for writing tags: {what} (Earmark writes tags into {SUPPORTED} files)")
+}
+
+/// What an unrecognised file is called when its name says nothing either.
+const UNKNOWN_KIND: &str = "files of this kind";
 
 /// The format of the file `reader` reads, judged by its content; an error (the reason) for
 /// files write-back does not handle.
@@ -69,17 +108,29 @@ pub fn detect<R: Read + Seek>(reader: R) -> Result<TagFormat, String> {
         Some(FileType::Vorbis) => Ok(TagFormat::Vorbis),
         Some(FileType::Opus) => Ok(TagFormat::Opus),
         Some(FileType::Mp4) => Ok(TagFormat::M4a),
-        Some(other) => Err(format!(
-            "tags are not written into {other:?} files (only MP3, FLAC, Ogg Vorbis, Opus and M4A)"
-        )),
-        None => Err("not an audio file whose tags Earmark can write".into()),
+        Some(FileType::Wav) => Ok(TagFormat::Wav),
+        Some(FileType::Aiff) => Ok(TagFormat::Aiff),
+        Some(other) => Err(unsupported(&format!("{other:?} files"))),
+        None => Err(unsupported(UNKNOWN_KIND)),
     }
+}
+
+/// [`detect`], naming the kind of an unrecognised file by `path`'s extension ("CAF files").
+pub fn detect_file<R: Read + Seek>(reader: R, path: &std::path::Path) -> Result<TagFormat, String> {
+    detect(reader).map_err(|why| match path.extension().and_then(|e| e.to_str()) {
+        Some(ext) if why == unsupported(UNKNOWN_KIND) => {
+            unsupported(&format!("{} files", ext.to_ascii_uppercase()))
+        }
+        _ => why,
+    })
 }
 
 enum Inner {
     Id3(Id3v2Tag),
     Vorbis(VorbisComments),
     Mp4(Ilst),
+    /// A WAV file's ID3v2 chunk, its `LIST/INFO` and whether the INFO list was changed.
+    Wav(Id3v2Tag, RiffInfoList, bool),
 }
 
 /// A file's tag, read to be looked at or edited.
@@ -96,6 +147,15 @@ fn parse_options() -> ParseOptions {
 }
 
 const ID3_MOOD_TXXX: &str = "MOOD";
+
+/// The RIFF INFO entry that also holds `field` in a WAV file, if any.
+fn riff_key(field: &Field) -> Option<&'static str> {
+    match field {
+        Field::Genre => Some("IGNR"),
+        Field::Custom(name) if name == DEFAULT_FIELD => Some("IKEY"),
+        _ => None,
+    }
+}
 const MP4_FREEFORM_MEAN: &str = "com.apple.iTunes";
 const MP4_GENRE: AtomIdent<'static> = AtomIdent::Fourcc(*b"\xa9gen");
 
@@ -163,6 +223,21 @@ impl FileTags {
                     .cloned()
                     .unwrap_or_default(),
             ),
+            TagFormat::Wav => {
+                let file = WavFile::read_from(reader, opts).map_err(bad)?;
+                Inner::Wav(
+                    file.id3v2().cloned().unwrap_or_default(),
+                    file.riff_info().cloned().unwrap_or_default(),
+                    false,
+                )
+            }
+            TagFormat::Aiff => Inner::Id3(
+                AiffFile::read_from(reader, opts)
+                    .map_err(bad)?
+                    .id3v2()
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
         };
         Ok(FileTags { format, inner })
     }
@@ -170,7 +245,9 @@ impl FileTags {
     /// The ID3v2 version the file's tag had, for MP3 files that have one.
     pub fn id3_version(&self) -> Option<Id3v2Version> {
         match &self.inner {
-            Inner::Id3(tag) if !tag.is_empty() => Some(tag.original_version()),
+            Inner::Id3(tag) | Inner::Wav(tag, ..) if !tag.is_empty() => {
+                Some(tag.original_version())
+            }
             _ => None,
         }
     }
@@ -178,14 +255,9 @@ impl FileTags {
     /// The field's current value (several values joined by `"; "`); `None` when empty.
     pub fn get(&self, field: &Field) -> Option<String> {
         match &self.inner {
-            Inner::Id3(tag) => match field {
-                Field::Genre => tag.get_texts(&frame_id("TCON")).and_then(joined),
-                Field::Mood => tag
-                    .get_texts(&frame_id("TMOO"))
-                    .and_then(joined)
-                    .or_else(|| joined(tag.get_user_text(ID3_MOOD_TXXX).into_iter())),
-                Field::Custom(name) => joined(tag.get_user_text(name).into_iter()),
-            },
+            Inner::Id3(tag) => id3_get(tag, field),
+            Inner::Wav(tag, info, _) => id3_get(tag, field)
+                .or_else(|| riff_key(field).and_then(|key| joined(info.get(key).into_iter()))),
             Inner::Vorbis(tag) => joined(tag.get_all(&vorbis_key(field))),
             Inner::Mp4(tag) => {
                 let ident = match field {
@@ -205,29 +277,12 @@ impl FileTags {
     /// Sets the field to `value`, replacing what it held. `id3v23` picks the ID3v2.3 frames.
     pub fn set(&mut self, field: &Field, value: &str, id3v23: bool) {
         match &mut self.inner {
-            Inner::Id3(tag) => {
-                let text = |id: &'static str| {
-                    Frame::Text(TextInformationFrame::new(
-                        frame_id(id),
-                        lofty::TextEncoding::UTF8,
-                        value.to_owned(),
-                    ))
-                };
-                match field {
-                    Field::Genre => {
-                        tag.insert(text("TCON"));
-                    }
-                    Field::Mood if id3v23 => {
-                        let _ = tag.remove(&frame_id("TMOO")).count();
-                        tag.insert_user_text(ID3_MOOD_TXXX.to_owned(), value.to_owned());
-                    }
-                    Field::Mood => {
-                        let _ = tag.remove_user_text(ID3_MOOD_TXXX);
-                        tag.insert(text("TMOO"));
-                    }
-                    Field::Custom(name) => {
-                        tag.insert_user_text(name.clone(), value.to_owned());
-                    }
+            Inner::Id3(tag) => id3_set(tag, field, value, id3v23),
+            Inner::Wav(tag, info, info_changed) => {
+                id3_set(tag, field, value, id3v23);
+                if let Some(key) = riff_key(field) {
+                    info.insert(key.to_owned(), value.to_owned());
+                    *info_changed = true;
                 }
             }
             Inner::Vorbis(tag) => tag.insert(vorbis_key(field), value.to_owned()),
@@ -259,9 +314,56 @@ impl FileTags {
             Inner::Id3(tag) => tag.save_to(&mut file, opts),
             Inner::Vorbis(tag) => tag.save_to(&mut file, opts),
             Inner::Mp4(tag) => tag.save_to(&mut file, opts),
+            Inner::Wav(tag, info, info_changed) => tag.save_to(&mut file, opts).and_then(|()| {
+                if *info_changed {
+                    std::io::Seek::rewind(&mut file)?;
+                    info.save_to(&mut file, opts)
+                } else {
+                    Ok(())
+                }
+            }),
         };
         result.map_err(|e| format!("cannot write the tag: {e}"))?;
         Ok(file.into_inner())
+    }
+}
+
+/// The field's value in an ID3v2 tag.
+fn id3_get(tag: &Id3v2Tag, field: &Field) -> Option<String> {
+    match field {
+        Field::Genre => tag.get_texts(&frame_id("TCON")).and_then(joined),
+        Field::Mood => tag
+            .get_texts(&frame_id("TMOO"))
+            .and_then(joined)
+            .or_else(|| joined(tag.get_user_text(ID3_MOOD_TXXX).into_iter())),
+        Field::Custom(name) => joined(tag.get_user_text(name).into_iter()),
+    }
+}
+
+/// Sets the field in an ID3v2 tag; `id3v23` picks the ID3v2.3 frames.
+fn id3_set(tag: &mut Id3v2Tag, field: &Field, value: &str, id3v23: bool) {
+    let text = |id: &'static str| {
+        Frame::Text(TextInformationFrame::new(
+            frame_id(id),
+            lofty::TextEncoding::UTF8,
+            value.to_owned(),
+        ))
+    };
+    match field {
+        Field::Genre => {
+            tag.insert(text("TCON"));
+        }
+        Field::Mood if id3v23 => {
+            let _ = tag.remove(&frame_id("TMOO")).count();
+            tag.insert_user_text(ID3_MOOD_TXXX.to_owned(), value.to_owned());
+        }
+        Field::Mood => {
+            let _ = tag.remove_user_text(ID3_MOOD_TXXX);
+            tag.insert(text("TMOO"));
+        }
+        Field::Custom(name) => {
+            tag.insert_user_text(name.clone(), value.to_owned());
+        }
     }
 }
 
@@ -270,14 +372,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn non_audio_and_unhandled_formats_are_refused_with_a_reason() {
-        let err = detect(Cursor::new(b"just some text, not audio".to_vec())).unwrap_err();
-        assert!(err.contains("not an audio file"), "{err}");
+    fn unhandled_files_are_not_supported_and_wav_is() {
+        let text = b"just some text, not audio".to_vec();
+        let err = detect(Cursor::new(text.clone())).unwrap_err();
+        assert!(err.starts_with("not supported for writing tags: "), "{err}");
+        let err = detect_file(Cursor::new(text), std::path::Path::new("loop.caf")).unwrap_err();
+        assert!(
+            err.starts_with("not supported for writing tags: CAF files"),
+            "{err}"
+        );
         let mut wav = b"RIFF\x24\x00\x00\x00WAVEfmt ".to_vec();
         wav.extend_from_slice(&[16, 0, 0, 0, 1, 0, 1, 0, 0x40, 0x1f, 0, 0, 0x80, 0x3e, 0, 0]);
         wav.extend_from_slice(&[2, 0, 16, 0]);
         wav.extend_from_slice(b"data\x00\x00\x00\x00");
-        let err = detect(Cursor::new(wav)).unwrap_err();
-        assert!(err.contains("Wav"), "{err}");
+        assert_eq!(detect(Cursor::new(wav)), Ok(TagFormat::Wav));
     }
 }

@@ -4,8 +4,10 @@
 //!
 //! - [`fields`]: which tag fields exist ([`Field`]), where their labels come from ([`FieldSpec`])
 //!   and what to do with a field that already has a value ([`Policy`]);
-//! - [`formats`]: reading and setting those fields in ID3v2 (MP3), Vorbis comments (FLAC, Ogg
-//!   Vorbis, Opus) and MP4 atoms (M4A) with `lofty`;
+//! - [`formats`]: reading and setting those fields in ID3v2 (MP3; an ID3v2 chunk in WAV and
+//!   AIFF, and RIFF INFO for a WAV's genre), Vorbis comments (FLAC, Ogg Vorbis, Opus) and MP4
+//!   atoms (M4A) with `lofty`;
+//! - [`iff`]: the check that writing a WAV or AIFF tag left every other chunk as it was;
 //! - [`plan`]: the per-file diff, computed without touching anything (the dry run);
 //! - [`apply`]: carrying a plan out, file by file, each write atomic and journalled first;
 //! - [`patch`]: the bytes that turn a written file back into its original;
@@ -37,6 +39,7 @@
 pub mod apply;
 pub mod fields;
 pub mod formats;
+pub mod iff;
 pub mod in_place;
 pub mod index;
 pub mod journal;
@@ -71,12 +74,7 @@ pub struct WritebackOptions {
 impl Default for WritebackOptions {
     fn default() -> Self {
         WritebackOptions {
-            fields: vec![FieldSpec::new(
-                Field::Custom("EARMARK_TAGS".into()),
-                Vec::new(),
-                fields::DEFAULT_THRESHOLD,
-                fields::DEFAULT_TOP,
-            )],
+            fields: vec![FieldSpec::default_field()],
             policy: Policy::Keep,
             id3v23: false,
             max_undo_bytes: DEFAULT_MAX_UNDO_BYTES,

@@ -13,6 +13,12 @@
 //! differs at the same offset and `b(i)` = 1 where it differs at the shifted offset, the cost of
 //! splitting at `k` is `Σ_{i<k} a(i) + Σ_{i≥k} b(i)`, minimised in one pass over the prefix sums
 //! of `a(i) − b(i)`.
+//!
+//! A WAV file can change in two places: its RIFF INFO list before the audio and its ID3v2 chunk
+//! after it, so the audio moves by one amount and what follows it by another. For such files the
+//! caller knows where each unchanged chunk went and gives those places as [`Segment`]s
+//! ([`UndoPatch::with_segments`]): from each segment's start on, original bytes line up with the
+//! new file at the segment's own shift. The patch again keeps only the bytes that differ.
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +34,16 @@ pub struct Run {
     pub bytes: String,
 }
 
+/// From `at` on (an offset of the original), original bytes sit `shift` bytes later in the new
+/// file, up to the next segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Segment {
+    /// Offset in the original file where the segment starts.
+    pub at: u64,
+    /// Where its bytes sit in the new file, relative to the original.
+    pub shift: i64,
+}
+
 /// What restores an original file from the file written over it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UndoPatch {
@@ -39,12 +55,73 @@ pub struct UndoPatch {
     pub shift: i64,
     /// The original bytes that differ from their lined-up counterparts.
     pub runs: Vec<Run>,
+    /// Segments with shifts of their own, sorted by start; where one starts, it overrides
+    /// `split` and `shift` up to the next (journals before them have none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
 }
 
 /// The byte of `new` that original byte `i` lines up with, for split `k` and `shift`.
 fn lined_up(new: &[u8], i: usize, k: usize, shift: i64) -> Option<u8> {
     let j = if i < k { i as i64 } else { i as i64 + shift };
     usize::try_from(j).ok().and_then(|j| new.get(j).copied())
+}
+
+/// Lines original bytes up with the new file, walking forward through the segments.
+struct Aligner<'a> {
+    new: &'a [u8],
+    split: usize,
+    shift: i64,
+    segments: &'a [Segment],
+    /// Segments started so far.
+    next: usize,
+}
+
+impl<'a> Aligner<'a> {
+    fn new(new: &'a [u8], split: usize, shift: i64, segments: &'a [Segment]) -> Self {
+        Aligner {
+            new,
+            split,
+            shift,
+            segments,
+            next: 0,
+        }
+    }
+
+    /// The byte of `new` original byte `i` lines up with; `i` must not go backwards.
+    fn at(&mut self, i: usize) -> Option<u8> {
+        while self
+            .segments
+            .get(self.next)
+            .is_some_and(|s| s.at <= i as u64)
+        {
+            self.next += 1;
+        }
+        match self.next.checked_sub(1).map(|n| self.segments[n]) {
+            Some(seg) => lined_up(self.new, i, 0, seg.shift),
+            None => lined_up(self.new, i, self.split, self.shift),
+        }
+    }
+}
+
+/// The runs of `original` that differ from the bytes they line up with.
+fn runs_of(original: &[u8], aligner: &mut Aligner<'_>) -> Vec<Run> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for (i, &byte) in original.iter().enumerate() {
+        if aligner.at(i) == Some(byte) {
+            continue;
+        }
+        match runs.last_mut() {
+            Some((_, end)) if i - *end <= MERGE_GAP => *end = i + 1,
+            _ => runs.push((i, i + 1)),
+        }
+    }
+    runs.into_iter()
+        .map(|(start, end)| Run {
+            offset: start as u64,
+            bytes: data_encoding::BASE64.encode(&original[start..end]),
+        })
+        .collect()
 }
 
 impl UndoPatch {
@@ -63,27 +140,28 @@ impl UndoPatch {
             }
         }
         let split = best.1;
-        let mut runs: Vec<(usize, usize)> = Vec::new();
-        for (i, &byte) in original.iter().enumerate() {
-            if lined_up(new, i, split, shift) == Some(byte) {
-                continue;
-            }
-            match runs.last_mut() {
-                Some((_, end)) if i - *end <= MERGE_GAP => *end = i + 1,
-                _ => runs.push((i, i + 1)),
-            }
-        }
         UndoPatch {
             original_len: original.len() as u64,
             split: split as u64,
             shift,
-            runs: runs
-                .into_iter()
-                .map(|(start, end)| Run {
-                    offset: start as u64,
-                    bytes: data_encoding::BASE64.encode(&original[start..end]),
-                })
-                .collect(),
+            runs: runs_of(original, &mut Aligner::new(new, split, shift, &[])),
+            segments: Vec::new(),
+        }
+    }
+
+    /// The patch that turns `new` back into `original` when the original's parts moved by
+    /// different amounts: `segments` says where (bytes before the first lie at the same offset).
+    pub fn with_segments(original: &[u8], new: &[u8], mut segments: Vec<Segment>) -> Self {
+        segments.sort_by_key(|s| s.at);
+        segments.dedup_by_key(|s| s.at);
+        let shift = new.len() as i64 - original.len() as i64;
+        let split = original.len();
+        UndoPatch {
+            original_len: original.len() as u64,
+            split: split as u64,
+            shift,
+            runs: runs_of(original, &mut Aligner::new(new, split, shift, &segments)),
+            segments,
         }
     }
 
@@ -111,11 +189,20 @@ impl UndoPatch {
             .filter(|&s| s <= len)
             .ok_or("the journal's split point is outside the file")?;
         let mut out = vec![0u8; len];
-        let head = split.min(new.len());
-        out[..head].copy_from_slice(&new[..head]);
-        for (i, byte) in out.iter_mut().enumerate().skip(split) {
-            if let Some(b) = lined_up(new, i, split, self.shift) {
-                *byte = b;
+        if self.segments.is_empty() {
+            let head = split.min(new.len());
+            out[..head].copy_from_slice(&new[..head]);
+            for (i, byte) in out.iter_mut().enumerate().skip(split) {
+                if let Some(b) = lined_up(new, i, split, self.shift) {
+                    *byte = b;
+                }
+            }
+        } else {
+            let mut aligner = Aligner::new(new, split, self.shift, &self.segments);
+            for (i, byte) in out.iter_mut().enumerate() {
+                if let Some(b) = aligner.at(i) {
+                    *byte = b;
+                }
             }
         }
         for run in &self.runs {
@@ -204,6 +291,37 @@ mod tests {
         let p = round_trip(&original, &new);
         let kept = p.kept_bytes();
         assert!(kept <= 12 + pages as u64 * 8, "kept {kept}");
+    }
+
+    #[test]
+    fn parts_moved_by_different_amounts_keep_only_what_changed() {
+        // A list before the audio grows by 8 bytes, a tag after it appears (30 bytes): the
+        // audio moves by 8, the end of the file by 38.
+        let audio = noise(80_000, 5);
+        let original = [b"HEAD-list-old".as_slice(), &audio, b"TAIL"].concat();
+        let new = [
+            b"HEAD-list-new-longer-".as_slice(),
+            &audio,
+            b"TAIL",
+            &[7u8; 30],
+        ]
+        .concat();
+        let segments = vec![
+            Segment { at: 13, shift: 8 },
+            Segment {
+                at: 80_013,
+                shift: 8,
+            },
+        ];
+        let p = UndoPatch::with_segments(&original, &new, segments);
+        assert_eq!(p.restore(&new).unwrap(), original);
+        assert!(p.kept_bytes() <= 13, "kept {}", p.kept_bytes());
+        // One shift for everything would keep the whole audio.
+        assert!(UndoPatch::between(&original, &new).kept_bytes() > 50_000);
+        // Older journals, without segments, still read.
+        let json = r#"{"original_len":3,"split":0,"shift":0,"runs":[]}"#;
+        let old: UndoPatch = serde_json::from_str(json).unwrap();
+        assert_eq!(old.restore(b"abc").unwrap(), b"abc");
     }
 
     #[test]

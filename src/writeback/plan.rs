@@ -177,7 +177,7 @@ fn plan_file(
     let md = file.metadata().map_err(|e| format!("cannot read: {e}"))?;
     let (size, mtime_ns) = size_and_mtime(&md);
     let mut reader = BufReader::new(file);
-    let format = formats::detect(&mut reader)?;
+    let format = formats::detect_file(&mut reader, Path::new(path))?;
     std::io::Seek::rewind(&mut reader).map_err(|e| format!("cannot read: {e}"))?;
     let tags = FileTags::read(&mut reader, format)?;
     let changes = opts

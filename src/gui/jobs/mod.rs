@@ -105,7 +105,16 @@ fn job_ui(ui: &mut egui::Ui, i: usize, job: &JobEntry, commands: &mut Vec<Comman
         _ => {}
     }
     if !job.failures.is_empty() {
-        egui::CollapsingHeader::new(format!("{} files could not be read", job.failures.len()))
+        let heading = match job.kind {
+            // Write-back's failures are files not tagged (unsupported, read-only, changed), not
+            // unreadable ones.
+            crate::jobs::JobKind::Writeback => format!(
+                "{} not tagged",
+                crate::gui::writeback::files(job.failures.len())
+            ),
+            _ => format!("{} files could not be read", job.failures.len()),
+        };
+        egui::CollapsingHeader::new(heading)
             .id_salt(("failures", i))
             .show(ui, |ui| {
                 for (item, reason) in &job.failures {

@@ -1,5 +1,6 @@
 //! "Write tags into files", the write-back feature of the Tags tab: the window's face on
-//! [`crate::writeback`]. The user picks the fields (genre, mood or a field of their own), where
+//! [`crate::writeback`]. The user picks the fields (by default the command line's default,
+//! `EARMARK_TAGS`; genre, mood or a field of their own), where
 //! their labels come from, a threshold and a top-N, what happens to values already there, and
 //! which files; "Preview" computes the plan (the dry run) as a job and lists every change,
 //! "Write" carries it out as a job (atomic, journalled), and "Undo last write" restores the files
@@ -64,15 +65,23 @@ pub struct WritebackPanel {
     undo_slot: Option<Slot<UndoReport>>,
 }
 
+impl FieldRow {
+    /// The row of a field spec.
+    pub fn of(spec: &FieldSpec) -> Self {
+        FieldRow {
+            name: spec.field.name().to_owned(),
+            sources: spec.sources.join(", "),
+            threshold: spec.threshold,
+            top: spec.top,
+        }
+    }
+}
+
 impl Default for WritebackPanel {
     fn default() -> Self {
         WritebackPanel {
-            fields: vec![FieldRow {
-                name: "genre".into(),
-                sources: String::new(),
-                threshold: 0.5,
-                top: 2,
-            }],
+            // The same default field as the command line's (`writeback::fields::DEFAULT_FIELD`).
+            fields: vec![FieldRow::of(&FieldSpec::default_field())],
             policy: Policy::Keep,
             id3v23: false,
             only_selected: false,
@@ -183,7 +192,7 @@ impl WritebackPanel {
                 &ctx.control,
             )?;
             report_failures(ctx, &plan.problems);
-            let summary = format!("{} files would be written", plan.to_write());
+            let summary = format!("{} would be written", files(plan.to_write()));
             Ok(((plan, opts, selection), summary))
         });
         self.plan_slot = slot;
@@ -214,7 +223,7 @@ impl WritebackPanel {
             report_failures(ctx, &report.failed);
             let summary = format!(
                 "{} written, {} failed",
-                report.written.len(),
+                files(report.written.len()),
                 report.failed.len()
             );
             Ok((report, summary))
@@ -249,7 +258,7 @@ impl WritebackPanel {
             report_failures(ctx, &report.refused);
             let summary = format!(
                 "{} restored, {} refused",
-                report.restored.len(),
+                files(report.restored.len()),
                 report.refused.len()
             );
             Ok((report, summary))
@@ -282,6 +291,15 @@ impl WritebackPanel {
     }
 }
 
+/// "1 file", "2 files".
+pub(crate) fn files(n: usize) -> String {
+    if n == 1 {
+        "1 file".to_owned()
+    } else {
+        format!("{n} files")
+    }
+}
+
 /// The answer in `slot`, once there (the slot is emptied).
 fn take<T>(slot: &mut Option<Slot<T>>) -> Option<crate::Result<T>> {
     let answer = slot.as_ref()?.lock().ok()?.take()?;
@@ -296,5 +314,25 @@ fn report_failures(ctx: &JobContext, failures: &[(String, String)]) {
             item: item.clone(),
             reason: reason.clone(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_starts_with_the_command_lines_default_field() {
+        let opts = WritebackPanel::default().options().unwrap();
+        assert_eq!(opts, WritebackOptions::default());
+        assert_eq!(
+            opts.fields[0].field,
+            Field::Custom(writeback::fields::DEFAULT_FIELD.into())
+        );
+        assert_ne!(opts.fields[0].field, Field::Genre);
+        assert_eq!(
+            (files(1), files(2)),
+            ("1 file".to_owned(), "2 files".to_owned())
+        );
     }
 }
