@@ -188,6 +188,7 @@ mod window {
     use std::path::{Path, PathBuf};
     use std::sync::Arc;
 
+    use egui_kittest::SnapshotOptions;
     use egui_kittest::kittest::{By, Queryable};
 
     use super::app::{
@@ -300,6 +301,15 @@ mod window {
         assert!(shown.iter().all(|(s, _)| (0.0..=100.0).contains(s)));
         assert!(shown[0].0 - shown[6].0 >= 20.0, "scores spread: {shown:?}");
         h.get_by_label_contains("Match: 0 % is as close as a typical file");
+        // Score text reads on its bars in the light theme too.
+        h.get_by_label("Light theme").click();
+        h.run_steps(4);
+        h.snapshot_options(
+            "similar_light",
+            &SnapshotOptions::new().max_failed_pixels(600),
+        );
+        h.get_by_label("Dark theme").click();
+        h.run_steps(4);
         let bar = format!("{:.0} %", shown[0].0);
         let best = By::new().role(Role::ProgressIndicator).label(bar.as_str());
         h.query_all(best).next().unwrap().hover();
@@ -357,6 +367,10 @@ mod window {
             h.query_by_role_and_label(Role::Canvas, "Map").is_some()
         });
         assert_eq!(legend(&h), ["lib/oneshots (5)", "lib/music (3)"]);
+        h.snapshot_options(
+            "map_by_folder",
+            &SnapshotOptions::new().max_failed_pixels(600),
+        );
         choose(&mut h, "Colour by", "Top tag");
         let groups = legend(&h);
         let counted: usize = groups

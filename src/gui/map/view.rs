@@ -33,7 +33,8 @@ impl MapPanel {
                 commands.push(Command::ComputeMap);
             }
             let mut mode = cx.state.map_colour.clone();
-            egui::ComboBox::from_label("Colour by")
+            let label = ui.label("Colour by");
+            egui::ComboBox::from_id_salt("map-colour")
                 .selected_text(mode_name(&mode))
                 .truncate()
                 .width(140.0)
@@ -47,7 +48,9 @@ impl MapPanel {
                         let name = mode_name(&choice);
                         ui.selectable_value(&mut mode, choice, name);
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             if mode != cx.state.map_colour {
                 commands.push(Command::ColourMapBy(mode));
             }
@@ -112,6 +115,12 @@ impl MapPanel {
             .iter()
             .map(|g| g.colour.map_or(grey, |c| PALETTE[c]))
             .collect();
+        // Larger dots for smaller libraries.
+        let radius = match points.len() {
+            0..200 => 5.0,
+            200..5000 => 3.5,
+            _ => 2.5,
+        };
         // The grey points first, so the coloured ones stay visible on top.
         let mut order: Vec<usize> = (0..points.len()).collect();
         let group = |i: usize| self.colouring.of_point.get(i).copied();
@@ -126,9 +135,10 @@ impl MapPanel {
                 .and_then(|g| colours.get(g))
                 .copied()
                 .unwrap_or(grey);
-            painter.circle_filled(at, 3.0, colour);
+            painter.circle_filled(at, radius, colour);
             if selected == Some(p.file_id) {
-                painter.circle_stroke(at, 6.0, egui::Stroke::new(2.0, Color32::WHITE));
+                let ring = egui::Stroke::new(2.0, ui.visuals().strong_text_color());
+                painter.circle_stroke(at, radius + 3.0, ring);
             }
             if let Some(h) = hover {
                 let d = h.distance(at);

@@ -104,7 +104,8 @@ impl FilterBar {
                 .folder
                 .as_ref()
                 .map_or("any folder", |(_, s)| s.as_str());
-            egui::ComboBox::from_label("Folder")
+            let label = ui.label("Folder");
+            egui::ComboBox::from_id_salt("similar-folder")
                 .selected_text(shown)
                 .truncate()
                 .width(150.0)
@@ -117,8 +118,11 @@ impl FilterBar {
                         ui.selectable_value(&mut self.folder, choice, shown)
                             .on_hover_text(path);
                     }
-                });
-            egui::ComboBox::from_label("Tag")
+                })
+                .response
+                .labelled_by(label.id);
+            let label = ui.label("Tag");
+            egui::ComboBox::from_id_salt("similar-tag")
                 .selected_text(self.tag.as_deref().unwrap_or("any tag"))
                 .truncate()
                 .width(120.0)
@@ -131,7 +135,9 @@ impl FilterBar {
                             format!("{label} ({n})"),
                         );
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             let any = |v: f64, _: std::ops::RangeInclusive<usize>| {
                 if v > 0.0 {
                     format!("{v:.1} s")

@@ -14,7 +14,7 @@ use crate::gui::shared::view::ViewCtx;
 use crate::gui::shared::widgets::score_bar::ScoreBar;
 
 /// Room kept right of a result's name for its Reveal and Copy buttons.
-const BUTTONS_WIDTH: f32 = 110.0;
+const BUTTONS_WIDTH: f32 = 124.0;
 
 impl SimilarPanel {
     /// Draws the tab; what the user asked for comes back as commands.
@@ -51,18 +51,18 @@ impl SimilarPanel {
         egui::ScrollArea::vertical()
             .auto_shrink(false)
             .show(ui, |ui| {
+                // Read once: a row wider than this would widen the next one.
+                let right = ui.max_rect().right();
                 for (i, hit) in hits.iter().enumerate() {
                     let row = row_of(cx, hit);
+                    let line = Line {
+                        i,
+                        hit,
+                        row,
+                        current: self.current == Some(i),
+                    };
                     ui.horizontal(|ui| {
-                        hit_ui(
-                            ui,
-                            i,
-                            hit,
-                            row,
-                            results,
-                            self.current == Some(i),
-                            &mut commands,
-                        );
+                        hit_ui(ui, right, &line, results.typical, &mut commands);
                     });
                 }
             });
@@ -148,17 +148,32 @@ fn row_of<'a>(cx: &'a ViewCtx, hit: &SimilarHit) -> Option<&'a Row> {
     rows.get(at).filter(|r| r.id == hit.file_id)
 }
 
+/// One result as shown.
+struct Line<'a> {
+    /// Its rank, from 0.
+    i: usize,
+    hit: &'a SimilarHit,
+    /// Its library row, when the window has read it.
+    row: Option<&'a Row>,
+    /// Whether it is being auditioned.
+    current: bool,
+}
+
 /// One result: rank, score bar, title (click to audition) over artist · album · folder ·
-/// duration, then Reveal and Copy.
+/// duration, then Reveal and Copy (right-aligned at `right`).
 fn hit_ui(
     ui: &mut egui::Ui,
-    i: usize,
-    hit: &SimilarHit,
-    row: Option<&Row>,
-    results: &SimilarResults,
-    current: bool,
+    right: f32,
+    line: &Line,
+    typical: Option<f32>,
     commands: &mut Vec<Command>,
 ) {
+    let Line {
+        i,
+        hit,
+        row,
+        current,
+    } = *line;
     ui.monospace(format!("{:>3}", i + 1));
     let percent = (hit.matched * 100.0).round();
     ui.add(ScoreBar::new(hit.matched, format!("{percent:.0} %")).width(80.0))
@@ -167,12 +182,13 @@ fn hit_ui(
              (cosine similarity {:.3}).\n\n{}",
             hit.closer_than * 100.0,
             hit.score,
-            scale_help(results.typical)
+            scale_help(typical)
         ));
     let (title, details) = describe_hit(hit, row);
-    let room = (ui.available_width() - BUTTONS_WIDTH).max(120.0);
+    let room = (right - ui.cursor().left() - BUTTONS_WIDTH).max(120.0);
     ui.vertical(|ui| {
-        ui.set_max_width(room);
+        // A fixed width, so that every row's buttons line up.
+        ui.set_width(room);
         if ui
             .add(egui::Button::selectable(current, title).truncate())
             .on_hover_text(&hit.path)
