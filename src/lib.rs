@@ -26,6 +26,7 @@ pub mod live;
 pub mod model;
 pub mod personal;
 pub mod search;
+pub mod stderr_filter;
 pub mod tags;
 pub mod train;
 pub mod writeback;

@@ -195,3 +195,52 @@ fn eval_prints_few_shot_accuracy_for_model_and_baseline() {
         "{text}"
     );
 }
+
+/// A headless run on a machine without a desktop session (no `XDG_RUNTIME_DIR`): looking for a
+/// GPU prints nothing about Wayland (Mesa's Vulkan device-selection layer used to make the
+/// Wayland client library say "XDG_RUNTIME_DIR is invalid" once per enumeration).
+#[test]
+fn a_headless_eval_prints_no_desktop_session_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("set");
+    for (class, seed) in [("tones", 1), ("noise", 2)] {
+        let d = root.join(class);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..3 {
+            let mut rng = Rng(seed * 10 + i);
+            let x = labelled_sound(
+                if class == "tones" {
+                    "tones"
+                } else {
+                    "noise_bursts"
+                },
+                &mut rng,
+            );
+            write_wav(&d.join(format!("{i}.wav")), 1, RATE, WavFormat::S16, &x);
+        }
+    }
+    let model = tiny_model();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .arg("eval")
+        .arg("--folders")
+        .arg(&root)
+        .arg("--model")
+        .arg(&model)
+        .args([
+            "--device",
+            "auto",
+            "--repeats",
+            "1",
+            "--shots",
+            "1",
+            "--quiet",
+        ])
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("XDG_RUNTIME_DIR"), "noise on stderr:\n{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 classes"));
+}

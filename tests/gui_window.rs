@@ -25,6 +25,9 @@ use std::time::{Duration, Instant};
 
 use common::WavFormat;
 
+/// The window tests take turns: two Xvfb servers started at once could pick the same display.
+static ONE_DISPLAY: Mutex<()> = Mutex::new(());
+
 /// Distinct colours inside a rectangle of an RGB(A) picture.
 fn colours(pixels: &[u8], width: usize, channels: usize, rect: [f32; 4]) -> usize {
     let [x0, y0, x1, y1] = rect.map(|v| v.max(0.0) as usize);
@@ -76,6 +79,9 @@ fn the_window_draws_its_panels_under_xvfb() {
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
 
+    let _turn = ONE_DISPLAY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let xvfb = desktop::Xvfb::start();
     let mut app = Command::new(env!("CARGO_BIN_EXE_earmark"))
         .env("DISPLAY", &xvfb.display)
@@ -209,6 +215,9 @@ fn without_a_portal_a_folder_is_added_through_earmarks_own_picker() {
         std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
     }
 
+    let _turn = ONE_DISPLAY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let xvfb = desktop::Xvfb::start();
     // No session bus (so no portal) and nothing on PATH (so no zenity): no system dialog.
     let mut app = Command::new(env!("CARGO_BIN_EXE_earmark"))
@@ -240,12 +249,15 @@ fn without_a_portal_a_folder_is_added_through_earmarks_own_picker() {
 
     // The window is up: give it the keyboard, then Ctrl+O until the picker is asked for (the
     // first frames may not take keys yet).
-    let shown = xdotool(
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !xdotool(
         &xvfb.display,
-        &["search", "--sync", "--limit", "1", "--name", "Earmark"],
-    );
-    if !shown {
-        fail(&mut app, "the window did not appear");
+        &["search", "--limit", "1", "--name", "Earmark"],
+    ) {
+        if Instant::now() > deadline {
+            fail(&mut app, "the window did not appear");
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
     let missing = "the system's file dialog is not available";
     let deadline = Instant::now() + Duration::from_secs(60);

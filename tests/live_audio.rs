@@ -377,6 +377,35 @@ fn private_server_capture_alignment_and_reconnection() {
     drop(server);
 }
 
+/// `earmark listen --list-devices` prints the devices and nothing else: what ALSA's plugins and
+/// the JACK client say while the devices are opened ("ALSA lib pcm_oss.c: Cannot open device
+/// /dev/dsp", "jack server is not running") stays off the terminal.
+#[test]
+fn listing_devices_prints_no_alsa_or_jack_chatter() {
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .args(["listen", "--list-devices"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    for noise in [
+        "ALSA lib",
+        "jack server",
+        "Cannot connect to server",
+        "JackShm",
+    ] {
+        assert!(!stderr.contains(noise), "{noise} on stderr:\n{stderr}");
+        assert!(!stdout.contains(noise), "{noise} on stdout:\n{stdout}");
+    }
+    assert!(
+        !stdout.trim().is_empty(),
+        "a device list or \"no input devices\""
+    );
+}
+
 /// Runs the `earmark` binary, asserting success within `limit`; returns stdout.
 fn earmark_with_limit(args: &[&str], limit: Duration) -> String {
     let child = Command::new(pulse::private_binary())

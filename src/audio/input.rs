@@ -18,6 +18,7 @@ use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{FromSample, Sample, SampleFormat, SizedSample};
 use rtrb::{Consumer, Producer, RingBuffer};
 
+use crate::stderr_filter::{audio_noise, filtered};
 use crate::{Error, Result};
 
 /// An input device as the user sees it.
@@ -186,8 +187,13 @@ pub fn capture_ring(capacity: usize, channels: usize) -> (CaptureWriter, Capture
     )
 }
 
-/// Lists the host's input devices with the format each would be captured in.
+/// Lists the host's input devices with the format each would be captured in (what ALSA's
+/// plugins and the JACK client print meanwhile is kept off the terminal).
 pub fn list_input_devices() -> Result<Vec<InputDeviceInfo>> {
+    filtered(audio_noise, input_devices)
+}
+
+fn input_devices() -> Result<Vec<InputDeviceInfo>> {
     let host = cpal::default_host();
     let default_id = host.default_input_device().and_then(|d| d.id().ok());
     let devices = host
@@ -220,6 +226,10 @@ fn device_name(device: &cpal::Device) -> String {
 /// Finds the device named `name` (exact name, id or id without its host first, then a unique
 /// case-insensitive part of a name), or the default input when `name` is `None`.
 pub fn find_input_device(name: Option<&str>) -> Result<(cpal::Device, String)> {
+    filtered(audio_noise, || find_device(name))
+}
+
+fn find_device(name: Option<&str>) -> Result<(cpal::Device, String)> {
     let host = cpal::default_host();
     let Some(wanted) = name else {
         let device = host.default_input_device().ok_or_else(|| {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use wgpu::util::DeviceExt;
 
+use crate::stderr_filter::{filtered, gpu_noise};
 use crate::{Error, Result};
 
 /// How long a GPU submission may take before Earmark gives up on the device.
@@ -43,15 +44,22 @@ fn gpu_err(what: impl std::fmt::Display) -> Error {
 impl GpuContext {
     /// Finds an adapter (high-performance preferred) and opens a device on it.
     pub fn new(options: &GpuOptions) -> Result<Self> {
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-            power_preference: wgpu::PowerPreference::HighPerformance,
-            force_fallback_adapter: false,
-            compatible_surface: None,
-            apply_limit_buckets: false,
-        }))
-        .map_err(|e| gpu_err(format!("no GPU adapter: {e}")))?;
+        // Without a Wayland session, Mesa's Vulkan device-selection layer makes the Wayland
+        // client library print "XDG_RUNTIME_DIR is invalid" while adapters are enumerated.
+        let (_instance, adapter) = filtered(gpu_noise, || {
+            let instance = wgpu::Instance::new(
+                wgpu::InstanceDescriptor::new_without_display_handle_from_env(),
+            );
+            let adapter =
+                pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::HighPerformance,
+                    force_fallback_adapter: false,
+                    compatible_surface: None,
+                    apply_limit_buckets: false,
+                }));
+            (instance, adapter)
+        });
+        let adapter = adapter.map_err(|e| gpu_err(format!("no GPU adapter: {e}")))?;
         let info = adapter.get_info();
         if options.reject_software && info.device_type == wgpu::DeviceType::Cpu {
             return Err(gpu_err(format!("{} is a software adapter", info.name)));

@@ -9,10 +9,6 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The environment variable that makes the window use its own picker even where the system's
-/// dialog exists (`EARMARK_DIALOGS=earmark`).
-pub const DIALOGS_VAR: &str = "EARMARK_DIALOGS";
-
 /// What a dialog asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogRequest {

@@ -5,7 +5,9 @@
 
 use std::ffi::OsStr;
 
-use crate::gui::shared::dialogs::DIALOGS_VAR;
+/// The environment variable that makes the window use its own picker even where the system's
+/// dialog exists (`EARMARK_DIALOGS=earmark`).
+pub const DIALOGS_VAR: &str = "EARMARK_DIALOGS";
 
 /// The portal's bus name.
 pub const PORTAL_NAME: &str = "org.freedesktop.portal.Desktop";
