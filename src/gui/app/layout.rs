@@ -199,18 +199,20 @@ fn tabs_ui(ui: &mut egui::Ui, cx: &ViewCtx, similar_hits: usize) -> Vec<Command>
                 commands.push(Command::SetTheme(next));
             }
             let mut inspector = cx.state.show_inspector;
-            let here = has_inspector(cx.state.panel);
-            let toggle = ui
-                .add_enabled(
-                    here,
-                    egui::Button::selectable(inspector && here, "Inspector"),
-                )
-                .on_hover_text(format!(
+            // Always there, so the choice can be made from any tab; it shows on the tabs
+            // that list files.
+            let hint = if has_inspector(cx.state.panel) {
+                format!(
                     "Show or hide the selected file's picture under the list ({INSPECTOR_SHORTCUT})"
-                ))
-                .on_disabled_hover_text(
-                    "The inspector shows on the Library, Similar, Map and Tags tabs",
-                );
+                )
+            } else {
+                "Show or hide the inspector on the Library, Similar, Map and Tags tabs (this tab \
+                 has none)"
+                    .to_string()
+            };
+            let toggle = ui
+                .add(egui::Button::selectable(inspector, "Inspector"))
+                .on_hover_text(hint);
             if toggle.clicked() {
                 inspector = !inspector;
                 commands.push(Command::ShowInspector(inspector));

@@ -41,7 +41,7 @@ impl InspectorPanel {
                                 ui.heading(file_name(path));
                             }
                             None => {
-                                ui.strong("Inspector");
+                                ui.strong("No file selected");
                             }
                         }
                         if let Some(facts) = shown {
@@ -118,7 +118,14 @@ impl InspectorPanel {
             if ui.button(similar).on_hover_text("Enter").clicked() {
                 commands.push(Command::FindSimilar);
             }
-            if ui.button("Export PNG…").clicked() {
+            if ui
+                .button("Export PNG…")
+                .on_hover_text(
+                    "Save what the model hears as a picture: 80 mel bands up to 8 kHz, one column \
+                     per 10 ms",
+                )
+                .clicked()
+            {
                 commands.push(Command::ExportPngDialog);
             }
             if ui
