@@ -1,7 +1,9 @@
 //! The Models panel's download flow, driven by egui_kittest against a loopback HTTP server: the
 //! catalog's entries are listed, Download starts a worker-thread transfer whose progress shows,
 //! Cancel stops it keeping the part received, Resume finishes it with a Range request and the
-//! model appears among the installed ones, and a missing file's 404 is shown.
+//! model appears among the installed ones, a missing file's 404 is shown, an unreachable
+//! server's error names the address once and leaves the list where it was, and the bundled
+//! model is listed once though the data directory holds a copy of it.
 #![cfg(feature = "gui")]
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
@@ -18,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::{
-    AppOptions, H, ModelSource, ScriptedDialogs, click_button, harness, has_label, has_text,
-    in_child_with_env, progress_texts, spinning, text_with, texts, wait_for,
+    AppOptions, H, ModelSource, ScriptedDialogs, click_button, count_label, harness, has_label,
+    has_text, in_child_with_env, progress_texts, spinning, text_with, texts, wait_for,
 };
 use common::fixture;
 use download_fixture::encoder_entry;
@@ -47,23 +49,39 @@ fn listed(h: &H) -> bool {
         && !spinning(h)
 }
 
+/// An address nothing answers at: a loopback port just closed.
+fn offline_url() -> String {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        format!("http://127.0.0.1:{port}/offline.pt")
+    })
+    .clone()
+}
+
 fn catalog(server: &FileServer, dir: &Path) -> std::path::PathBuf {
     let tiny = fixture("tiny.safetensors");
     let size = std::fs::metadata(&tiny).unwrap().len();
     let entry =
         |name: &str, file: &str, checks: &str| encoder_entry(name, file, &server.url(file), checks);
-    let text = format!(
-        "format = 1\n{}{}",
-        entry(
-            "tiny",
-            "tiny.safetensors",
-            &format!(
-                "size = {size}\nsha256 = \"{}\"",
-                sha256_file(&tiny).unwrap()
-            )
-        ),
-        entry("gone", "gone.pt", "")
-    );
+    let text = String::from("format = 1\n")
+        + &format!(
+            "{}{}",
+            entry(
+                "tiny",
+                "tiny.safetensors",
+                &format!(
+                    "size = {size}\nsha256 = \"{}\"",
+                    sha256_file(&tiny).unwrap()
+                )
+            ),
+            entry("gone", "gone.pt", "")
+        )
+        + &encoder_entry("offline", "offline.pt", &offline_url(), "");
     let path = dir.join("catalog.toml");
     std::fs::write(&path, text).unwrap();
     path
@@ -91,6 +109,16 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     std::fs::create_dir_all(cat.parent().unwrap()).unwrap();
     std::fs::copy(catalog(&server, dir.path()), &cat).unwrap();
     let settings_dir = dir.path().join("config");
+    let bundled = dir.path().join("bundled");
+    for folder in [&bundled, &models] {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::copy(
+            fixture("tiny.safetensors"),
+            folder.join("earmark-default.safetensors"),
+        )
+        .unwrap();
+        std::fs::copy(fixture("tiny.json"), folder.join("earmark-default.json")).unwrap();
+    }
     let opts = AppOptions {
         library: Some(dir.path().join("library.sqlite")),
         settings: Settings {
@@ -100,7 +128,11 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
         settings_dir: Some(settings_dir.clone()),
         dialogs: Arc::new(ScriptedDialogs::default()),
         probe_gpu: false,
-        model_folders: Some(vec![(models.clone(), ModelSource::Installed)]),
+        // The bundled model, and its copy in the data directory (as Earmark writes it).
+        model_folders: Some(vec![
+            (bundled.clone(), ModelSource::Bundled),
+            (models.clone(), ModelSource::Installed),
+        ]),
         ..AppOptions::default()
     };
     let mut h = harness(opts, [1280.0, 800.0]);
@@ -109,7 +141,12 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     h.get_by_label("Available to download");
     h.get_by_label("tiny");
     h.get_by_label("gone");
-    h.get_by_label("No model installed: import one or train one.");
+    // The bundled model once, though both folders hold it.
+    wait_for(&mut h, "the bundled model", 60, |h| {
+        has_label(h, "earmark-default.safetensors")
+    });
+    assert_eq!(count_label(&h, "earmark-default.safetensors"), 1);
+    h.get_by_label("bundled");
 
     // Download the first entry; stop it once bytes have arrived.
     h.get_all_by_label("Download").next().unwrap().click();
@@ -169,7 +206,10 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     );
 
     // A file the server does not have: the 404 is shown, nothing is written.
-    h.get_by_label("Download").click();
+    h.get_all_by_label("Download")
+        .min_by(|a, b| a.rect().min.y.total_cmp(&b.rect().min.y))
+        .unwrap()
+        .click();
     wait_for(&mut h, "the failed download", 60, |h| {
         has_text(h, "Download of gone failed: ") && listed(h)
     });
@@ -180,6 +220,27 @@ fn download_cancel_resume_and_a_404_in_the_models_panel() {
     );
     assert!(note.contains("HTTP 404 Not Found"), "{note}");
     assert!(!models.join("gone.pt").exists());
+
+    // An unreachable server: the error names the address once, and neither the download nor
+    // its error moves the list under the pointer.
+    let row = |h: &H| h.get_by_label("offline").rect();
+    let before = row(&h);
+    let offline_button = h
+        .get_all_by_label("Download")
+        .max_by(|a, b| a.rect().min.y.total_cmp(&b.rect().min.y))
+        .unwrap();
+    assert!((offline_button.rect().center().y - before.center().y).abs() < 4.0);
+    offline_button.click();
+    h.run_steps(3);
+    assert_eq!(row(&h), before, "the download's bar does not move the list");
+    wait_for(&mut h, "the failed offline download", 60, |h| {
+        has_text(h, "Download of offline failed: ") && listed(h)
+    });
+    let note = text_with(&h, "Download of offline failed: ");
+    assert_eq!(note.matches(&offline_url()).count(), 1, "{note}");
+    assert!(note.contains("gave up after 4 tries"), "{note}");
+    assert_eq!(row(&h), before, "the error does not move the list");
+    assert!(!models.join("offline.pt").exists());
 
     // Heads unpacked from a probe archive are offered as tag heads, with their class names.
     let group = models.join("heads/matpac++_general_audio");

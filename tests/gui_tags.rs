@@ -19,9 +19,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use app::{
-    H, Role, ScriptedDialogs, bars_after, count_label, drag, harness, has_label, has_text,
-    inspected, job_running, nodes, select, spectrogram_x, spinning, text_with, texts, tiny_options,
-    wait_for, wait_for_text,
+    H, Role, ScriptedDialogs, bars_after, count_label, drag, drop_files, harness, has_label,
+    has_text, inspected, job_running, nodes, select, spectrogram_x, spinning, text_with, texts,
+    tiny_options, wait_for, wait_for_text, wait_inspected,
 };
 use common::WavFormat;
 use earmark::library::Library;
@@ -123,7 +123,7 @@ fn timeline_tooltip(h: &mut H, pos: egui::Pos2) -> String {
 }
 
 #[test]
-fn tag_filter_timeline_personal_tags_and_review() {
+fn tag_filter_timeline_personal_tags_and_head_limits() {
     let dir = desktop::fixed_dir("tags");
     let root = sounds(&dir);
     let lib_path = dir.join("library.sqlite");
@@ -309,58 +309,6 @@ fn tag_filter_timeline_personal_tags_and_review() {
     h.key_press(egui::Key::Escape);
     h.run_steps(2);
 
-    // The review list: likely files without an answer, best first.
-    h.get_by_label("Tags").click();
-    h.run_steps(2);
-    let review_row: Vec<String> = {
-        let all = texts(&h);
-        let at = all.iter().position(|t| t == "Review:").unwrap();
-        all[at + 1..]
-            .iter()
-            .take_while(|t| *t == "bright")
-            .cloned()
-            .collect()
-    };
-    assert_eq!(review_row, ["bright"], "one personal tag");
-    h.get_by_label("bright").click();
-    wait_for(&mut h, "the review list", 120, |h| {
-        has_text(h, "Most likely `bright` among files without an answer") && !spinning(h)
-    });
-    let labelled: BTreeSet<String> = examples
-        .iter()
-        .map(|e| name_of[&e.file_id].clone())
-        .collect();
-    let items = review(&h);
-    assert_eq!(items.len(), 9, "every analysed file without an answer");
-    assert!(
-        items.iter().all(|(_, n)| !labelled.contains(n)),
-        "{items:?}"
-    );
-    assert!(items.windows(2).all(|w| w[0].0 >= w[1].0), "{items:?}");
-    snapshot(&mut h, "tags_review");
-
-    // Accept the highlighted (likeliest) file with the keyboard: it becomes an example, the tag
-    // is refitted and its predictions change.
-    let before = predictions(&lib_path, "bright");
-    let accepted = id_of[&items[0].1];
-    h.key_press(egui::Key::A);
-    h.run_steps(2);
-    wait_for(&mut h, "the answer to be fitted", 120, |h| {
-        !job_running(h) && !spinning(h) && count_label(h, "Accept") == 8
-    });
-    let examples = Library::open(&lib_path)
-        .unwrap()
-        .examples(Some("bright"))
-        .unwrap();
-    assert_eq!(examples.len(), 4);
-    assert!(examples.iter().any(|e| e.file_id == accepted && e.positive));
-    let after = predictions(&lib_path, "bright");
-    assert_eq!(after.get(&accepted), Some(&1.0));
-    assert_ne!(before, after, "accepting a file changes the predictions");
-    let left = review(&h);
-    assert_eq!(left.len(), 8);
-    assert!(left.iter().all(|(_, n)| *n != items[0].1), "{left:?}");
-
     // New limits for the head, applied to the library: one tag per file, timelines kept.
     let timeline_before = lib.segment_tags(id, Some("probe_tiny")).unwrap();
     h.get_by_label("Head probe_tiny: keep tags from");
@@ -406,4 +354,231 @@ fn tag_filter_timeline_personal_tags_and_review() {
         lib.segment_tags(id, Some("probe_tiny")).unwrap(),
         timeline_before
     );
+}
+
+/// Adds `label` to the whole file `name` through the inspector's "Add tag…" and waits for the
+/// tag job.
+fn add_tag(h: &mut H, name: &str, label: &str) {
+    select(h, name, 120);
+    h.get_by_label("Add tag…").click();
+    h.run_steps(3);
+    h.event(egui::Event::Text(label.into()));
+    h.run_steps(2);
+    h.key_press(egui::Key::Enter);
+    h.run_steps(2);
+    wait_for(h, "the tag job", 120, |h| {
+        !job_running(h)
+            && inspected(h).is_some_and(|(shown, _)| shown == name)
+            && bars_after(h, "Your tags:") == [format!("{label} 1.00")]
+    });
+}
+
+#[test]
+fn review_answers_are_stable_undoable_and_new_files_get_the_tag() {
+    let dir = desktop::fixed_dir("tags-review");
+    let root = sounds(&dir);
+    let lib_path = dir.join("library.sqlite");
+    let dialogs = Arc::new(ScriptedDialogs::default());
+    let mut h = harness(
+        tiny_options(&dir, Arc::clone(&dialogs), false),
+        [1280.0, 800.0],
+    );
+    wait_for(&mut h, "the empty library and the model", 120, |h| {
+        has_label(h, "Add a folder…") && has_label(h, "Model: tiny")
+    });
+    dialogs.answer(Some(root.clone()));
+    h.get_by_label("Add a folder…").click();
+    wait_for(&mut h, "the scan", 120, |h| {
+        has_label(h, "12 files") && has_label(h, "12 analysed · 0 waiting") && !job_running(h)
+    });
+    let lib = Library::open(&lib_path).unwrap();
+    let id_of = ids(&lib);
+    let name_of: BTreeMap<i64, String> = id_of.iter().map(|(n, i)| (*i, n.clone())).collect();
+    let model_id = lib.latest_model().unwrap().unwrap().0;
+    for name in ["s02.wav", "s05.wav", "s08.wav"] {
+        add_tag(&mut h, name, "bright");
+    }
+    let examples = Library::open(&lib_path)
+        .unwrap()
+        .examples(Some("bright"))
+        .unwrap();
+    assert_eq!(examples.len(), 3);
+
+    // The review list: likely files without an answer, best first.
+    h.get_by_role_and_label(Role::Button, "Tags").click();
+    h.run_steps(2);
+    let review_row: Vec<String> = {
+        let all = texts(&h);
+        let at = all.iter().position(|t| t == "Review:").unwrap();
+        all[at + 1..]
+            .iter()
+            .take_while(|t| *t == "bright")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(review_row, ["bright"], "one personal tag");
+    h.get_by_label("bright").click();
+    wait_for(&mut h, "the review list", 120, |h| {
+        has_text(h, "Most likely `bright` among files without an answer") && !spinning(h)
+    });
+    let labelled: BTreeSet<String> = examples
+        .iter()
+        .map(|e| name_of[&e.file_id].clone())
+        .collect();
+    let items = review(&h);
+    assert_eq!(items.len(), 9, "every analysed file without an answer");
+    assert!(
+        items.iter().all(|(_, n)| !labelled.contains(n)),
+        "{items:?}"
+    );
+    assert!(items.windows(2).all(|w| w[0].0 >= w[1].0), "{items:?}");
+    snapshot(&mut h, "tags_review");
+
+    // The highlighted (likeliest) row is loaded in the inspector without a click, and Space
+    // plays it (or says plainly that there is no output device).
+    let names = |items: &[(f64, String)]| items.iter().map(|i| i.1.clone()).collect::<Vec<_>>();
+    let all_names = names(&items);
+    wait_inspected(&mut h, &items[0].1, 120);
+    h.key_press(egui::Key::Space);
+    wait_for(&mut h, "playback of the highlighted file", 60, |h| {
+        has_label(h, "Pause") || has_text(h, "No sound:")
+    });
+    if has_label(&h, "Pause") {
+        h.key_press(egui::Key::Space);
+        h.run_steps(2);
+    }
+    assert!(
+        h.get_by_role_and_label(Role::Button, "Undo answer")
+            .accesskit_node()
+            .is_disabled(),
+        "nothing to undo yet"
+    );
+
+    // Accept the highlighted file with the keyboard: it becomes an example, the tag is refitted
+    // and its predictions change. The other rows keep their order and the highlight moves to
+    // the row that took the answered one's place (loaded in the inspector at once).
+    let before = predictions(&lib_path, "bright");
+    let accepted = id_of[&items[0].1];
+    let fitted = |h: &mut H, rows: usize| {
+        wait_for(
+            h,
+            &format!("the answer to be fitted ({rows} rows)"),
+            120,
+            |h| !job_running(h) && !spinning(h) && count_label(h, "Accept") == rows,
+        );
+    };
+    let examples_now = || {
+        Library::open(&lib_path)
+            .unwrap()
+            .examples(Some("bright"))
+            .unwrap()
+    };
+    h.key_press(egui::Key::A);
+    h.run_steps(2);
+    fitted(&mut h, 8);
+    let examples = examples_now();
+    assert_eq!(examples.len(), 4);
+    assert!(examples.iter().any(|e| e.file_id == accepted && e.positive));
+    let after = predictions(&lib_path, "bright");
+    assert_eq!(after.get(&accepted), Some(&1.0));
+    assert_ne!(before, after, "accepting a file changes the predictions");
+    assert_eq!(
+        names(&review(&h)),
+        all_names[1..],
+        "the rows keep their order"
+    );
+    wait_inspected(&mut h, &items[1].1, 120);
+
+    // R rejects the newly highlighted row — the one that took the accepted one's place.
+    let rejected = id_of[&items[1].1];
+    h.key_press(egui::Key::R);
+    h.run_steps(2);
+    fitted(&mut h, 7);
+    assert!(
+        examples_now()
+            .iter()
+            .any(|e| e.file_id == rejected && !e.positive)
+    );
+    assert_eq!(names(&review(&h)), all_names[2..]);
+    h.get_by_label(&format!("Last answer: Reject {}", items[1].1));
+
+    // Ctrl+Z takes the rejection back: the file returns to its place, highlighted and inspected.
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Z);
+    h.run_steps(2);
+    fitted(&mut h, 8);
+    let examples = examples_now();
+    assert_eq!(examples.len(), 4);
+    assert!(examples.iter().all(|e| e.file_id != rejected));
+    assert_eq!(names(&review(&h)), all_names[1..]);
+    wait_inspected(&mut h, &items[1].1, 120);
+    h.get_by_label(&format!("Last answer: Accept {}", items[0].1));
+
+    // "Undo answer" takes the acceptance back: the list and the predictions are as before.
+    h.get_by_role_and_label(Role::Button, "Undo answer").click();
+    h.run_steps(2);
+    fitted(&mut h, 9);
+    assert_eq!(examples_now().len(), 3);
+    assert_eq!(names(&review(&h)), all_names);
+    assert_eq!(predictions(&lib_path, "bright"), before);
+    wait_inspected(&mut h, &items[0].1, 120);
+    assert!(
+        h.get_by_role_and_label(Role::Button, "Undo answer")
+            .accesskit_node()
+            .is_disabled()
+    );
+
+    // Accept it again for what follows.
+    h.key_press(egui::Key::A);
+    h.run_steps(2);
+    fitted(&mut h, 8);
+    let fitted_predictions = predictions(&lib_path, "bright");
+    assert_eq!(fitted_predictions.get(&accepted), Some(&1.0));
+
+    // Files scanned after the tag was fitted get it, without a refit: copies of three of its
+    // examples in a new folder carry it like their originals, through a job after the scan.
+    let late = dir.join("late");
+    std::fs::create_dir_all(&late).unwrap();
+    let originals = ["s05.wav", "s08.wav", items[0].1.as_str()];
+    for (n, name) in originals.iter().enumerate() {
+        let from = lib
+            .all_known_files()
+            .unwrap()
+            .into_iter()
+            .find(|f| f.path.ends_with(&format!("/{name}")))
+            .unwrap()
+            .path;
+        std::fs::copy(&from, late.join(format!("late{n}.wav"))).unwrap();
+    }
+    drop_files(&mut h, std::slice::from_ref(&late));
+    wait_for(&mut h, "the late scan", 120, |h| has_label(h, "15 files"));
+    if !has_text(&h, "Personal tags") {
+        h.get_by_role_and_label(Role::Button, "Tags").click();
+    }
+    wait_for(&mut h, "the personal tags applied", 120, |h| {
+        !job_running(h) && has_text(h, "`bright` on ")
+    });
+    let lib = Library::open(&lib_path).unwrap();
+    let (head, _) = lib.head("bright", model_id).unwrap().unwrap();
+    let now = predictions(&lib_path, "bright");
+    let late_ids: Vec<i64> = ids(&lib)
+        .into_iter()
+        .filter(|(n, _)| n.starts_with("late"))
+        .map(|(_, id)| id)
+        .collect();
+    assert_eq!(late_ids.len(), 3);
+    for id in &late_ids {
+        let p = head.probability(&lib.clip_vector(*id, model_id).unwrap().unwrap());
+        eprintln!("late file {id}: p(bright) = {p:.3}");
+        assert_eq!(now.contains_key(id), p >= 0.5, "file {id}: {p}");
+        if let Some(score) = now.get(id) {
+            assert!((score - p).abs() < 1e-9);
+        }
+    }
+    assert!(
+        late_ids.iter().any(|id| now.contains_key(id)),
+        "a copy of an example carries the tag: {now:?}"
+    );
+    for (id, score) in &fitted_predictions {
+        assert_eq!(now.get(id), Some(score), "earlier predictions stay");
+    }
 }

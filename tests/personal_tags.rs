@@ -377,3 +377,78 @@ fn tag_cli_and_m3u_playlists() {
         printed.iter().map(String::as_str).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn an_answer_taken_back_and_files_scanned_after_a_fit() {
+    let (dir, lib_path, files) = scanned();
+    let mut lib = Library::open(&lib_path).unwrap();
+    let (model, _) = lib.latest_model().unwrap().unwrap();
+    let id = |lib: &Library, p: &str| lib.file_by_path(p).unwrap().unwrap().0;
+    let tag = "hiss";
+    let targets: Vec<&String> = files
+        .iter()
+        .filter(|(k, _)| *k == TARGET)
+        .map(|(_, p)| p)
+        .collect();
+    for p in &targets[..2] {
+        let fid = id(&lib, p);
+        lib.add_example(tag, fid, None, true, ExampleSource::Manual)
+            .unwrap();
+    }
+    let opts = TagOptions::default();
+    personal::refit(&mut lib, model, tag, &opts).unwrap();
+    let fitted = lib.tagged_files(tag, 0.0).unwrap();
+
+    // An answer taken back leaves the examples and the predictions as they were; a hand-given
+    // example is never taken back as an answer.
+    let answered = id(&lib, targets[2]);
+    personal::answer(&mut lib, model, tag, &[answered], false, &opts).unwrap();
+    assert_eq!(lib.examples(Some(tag)).unwrap().len(), 3);
+    assert_ne!(lib.tagged_files(tag, 0.0).unwrap(), fitted);
+    let manual = id(&lib, targets[0]);
+    let (removed, report) =
+        personal::unanswer(&mut lib, model, tag, &[answered, manual], &opts).unwrap();
+    assert_eq!((removed, report.positives, report.negatives), (1, 2, 0));
+    assert_eq!(lib.examples(Some(tag)).unwrap().len(), 2);
+    assert_eq!(lib.tagged_files(tag, 0.0).unwrap(), fitted);
+
+    // Files scanned after the fit: copies of the examples in a new folder get the tag from the
+    // stored classifier, as its predictions say, without a refit; the earlier ones stay.
+    let late = dir.path().join("lib/late");
+    std::fs::create_dir_all(&late).unwrap();
+    for (n, p) in targets[..2].iter().enumerate() {
+        std::fs::copy(p, late.join(format!("copy{n}.wav"))).unwrap();
+    }
+    scan_with_tiny_model(&dir.path().join("lib"), &lib_path);
+    let mut lib = Library::open(&lib_path).unwrap();
+    let late_ids: Vec<i64> = (0..2)
+        .map(|n| id(&lib, &canon(&late.join(format!("copy{n}.wav")))))
+        .collect();
+    let carries = |lib: &Library, fid: i64| {
+        lib.tags_of_file(fid)
+            .unwrap()
+            .iter()
+            .any(|(source, l, _)| source == earmark::library::examples::PERSONAL_SOURCE && l == tag)
+    };
+    assert!(late_ids.iter().all(|&f| !carries(&lib, f)), "not before");
+    let (head, _) = lib.head(tag, model).unwrap().unwrap();
+    let applied = personal::apply_fitted(&mut lib, model, &opts).unwrap();
+    assert_eq!(applied.len(), 1);
+    assert_eq!(applied[0].0, tag);
+    for &f in &late_ids {
+        let p = head.probability(&lib.clip_vector(f, model).unwrap().unwrap());
+        eprintln!("copy {f}: p = {p:.3}");
+        assert_eq!(carries(&lib, f), p >= personal::TAG_THRESHOLD, "{p}");
+    }
+    let now = lib.tagged_files(tag, 0.0).unwrap();
+    assert_eq!(applied[0].1, now.len());
+    for t in &fitted {
+        assert!(now.contains(t), "{} kept its score", t.path);
+    }
+    let (_, stored_key) = lib.head(tag, model).unwrap().unwrap();
+    assert_eq!(
+        stored_key,
+        lib.examples_key(tag).unwrap(),
+        "no refit was needed"
+    );
+}

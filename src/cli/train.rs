@@ -143,14 +143,10 @@ fn print_event(ev: &TrainEvent, json: bool) {
         return;
     }
     match ev {
-        TrainEvent::Started {
-            step,
-            total,
-            files,
-            held_out,
-        } => {
+        TrainEvent::Started { step, total, .. } => {
             println!(
-                "training on {files} files ({held_out} held out), from update {step} of {total}"
+                "{}, from update {step} of {total}",
+                earmark::train::trainer::files_used(ev)
             )
         }
         TrainEvent::Unusable { path, reason } => eprintln!("skipped {path}: {reason}"),

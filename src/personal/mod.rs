@@ -35,5 +35,7 @@ pub use crate::library::examples::{
 };
 pub use crate::tags::classifier::{TagClassifier, TagOptions};
 pub use examples::{RegionFailure, embed_missing_regions};
-pub use refit::{BACKGROUND_MAX, BACKGROUND_WEIGHT, RefitReport, TAG_THRESHOLD, refit};
-pub use review::{ReviewItem, ReviewOrder, answer, review};
+pub use refit::{
+    BACKGROUND_MAX, BACKGROUND_WEIGHT, RefitReport, TAG_THRESHOLD, apply_fitted, refit,
+};
+pub use review::{ReviewItem, ReviewOrder, answer, review, unanswer};

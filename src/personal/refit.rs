@@ -162,6 +162,35 @@ pub fn refit(
     })
 }
 
+/// Tags the files analysed since each personal tag was fitted: every tag whose stored
+/// classifier under `model_id` still matches its examples predicts again for the whole library
+/// (files scanned after the fit get the tag); a tag whose examples changed since is refitted.
+/// Returns the tags applied, as `(label, files carrying it)`.
+pub fn apply_fitted(
+    lib: &mut Library,
+    model_id: i64,
+    opts: &TagOptions,
+) -> Result<Vec<(String, usize)>> {
+    let mut labels: Vec<String> = lib.examples(None)?.into_iter().map(|e| e.label).collect();
+    labels.sort();
+    labels.dedup();
+    let mut applied = Vec::new();
+    for label in labels {
+        let key = lib.examples_key(&label)?;
+        let tagged = match lib.head(&label, model_id)? {
+            Some((head, stored)) if stored == key => {
+                store_predictions(lib, model_id, &label, &head)?
+            }
+            Some(_) => refit(lib, model_id, &label, opts)?.tagged,
+            // Never fitted under this model: left to the user (its examples may not be
+            // analysed by it).
+            None => continue,
+        };
+        applied.push((label, tagged));
+    }
+    Ok(applied)
+}
+
 fn opts_with_seed(opts: &TagOptions, label: &str) -> TagOptions {
     TagOptions {
         seed: opts.seed ^ label_seed(label),

@@ -109,3 +109,25 @@ pub fn answer(
     }
     refit(lib, model_id, label, opts)
 }
+
+/// Takes back review answers: removes the whole-file examples of `label` that the review list
+/// recorded for `file_ids` (examples given by hand stay) and refits the tag. Returns how many
+/// answers were removed and the refit's report.
+pub fn unanswer(
+    lib: &mut Library,
+    model_id: i64,
+    label: &str,
+    file_ids: &[i64],
+    opts: &TagOptions,
+) -> Result<(usize, RefitReport)> {
+    check_label(label)?;
+    let mut removed = 0;
+    for e in lib.examples(Some(label))? {
+        if e.region.is_none() && e.source == ExampleSource::Review && file_ids.contains(&e.file_id)
+        {
+            lib.remove_example(e.id)?;
+            removed += 1;
+        }
+    }
+    Ok((removed, refit(lib, model_id, label, opts)?))
+}

@@ -4,7 +4,9 @@
 //!
 //! The official recipe discards files shorter than one crop. Sample libraries are mostly short
 //! one-shots, so a file of at least [`MIN_FRAMES`] frames (1 s) is repeated end to end to fill a
-//! crop instead; shorter files are skipped and reported.
+//! crop instead; shorter files are skipped and reported. Files whose container says they are
+//! shorter are set aside before the run starts ([`TrainData::set_aside`]), so the run says how
+//! many files it really trains on; the others are checked as they are decoded.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,10 @@ use crate::model::pos::SplitMix;
 
 /// Shortest usable file, in log-mel frames (1 s).
 pub const MIN_FRAMES: usize = 100;
+
+/// Shortest usable file in seconds, as the container states it (a little under [`MIN_FRAMES`]
+/// so a file at the edge is left to the decoder to judge).
+pub const MIN_SECONDS: f64 = 0.99;
 
 /// Where the stream of crops stands (stored in checkpoints).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -52,7 +58,17 @@ pub struct TrainData {
     cache_bytes: usize,
     cache_limit: usize,
     unusable: Vec<(PathBuf, String)>,
+    set_aside: Vec<(PathBuf, String)>,
     n_t: usize,
+}
+
+/// Why `path` cannot be trained on, when its header already says so: shorter than
+/// [`MIN_SECONDS`]. A file that cannot be opened or does not state its length is kept (the
+/// decoder reports it when the run reaches it).
+fn too_short(path: &Path) -> Option<String> {
+    let decoder = crate::audio::decode::AudioDecoder::open(path).ok()?;
+    let seconds = decoder.info().duration_s()?;
+    (seconds < MIN_SECONDS).then(|| format!("too short to train on ({seconds:.2} s, need 1 s)"))
 }
 
 /// Whether `path` falls in the held-out split (about 1 file in 20, stable across runs).
@@ -77,17 +93,30 @@ impl TrainData {
         Self::from_files(files, n_t, seed)
     }
 
-    /// Uses the given files (sorted, deduplicated).
+    /// Uses the given files (sorted, deduplicated); files shorter than [`MIN_SECONDS`] by
+    /// their header are set aside.
     pub fn from_files(mut files: Vec<PathBuf>, n_t: usize, seed: u64) -> Result<Self> {
         files.sort();
         files.dedup();
+        let mut set_aside = Vec::new();
+        files.retain(|p| match too_short(p) {
+            Some(why) => {
+                set_aside.push((p.clone(), why));
+                false
+            }
+            None => true,
+        });
         let (mut held_out, mut train): (Vec<_>, Vec<_>) =
             files.into_iter().partition(|p| is_held_out(p));
         if train.is_empty() {
             train = std::mem::take(&mut held_out);
         }
         if train.is_empty() {
-            return Err(Error::InvalidInput("no audio files to train on".into()));
+            return Err(Error::InvalidInput(match set_aside.len() {
+                0 => "no audio files to train on".into(),
+                1 => "no audio file of 1 s or more to train on (1 file is shorter)".into(),
+                n => format!("no audio file of 1 s or more to train on ({n} files are shorter)"),
+            }));
         }
         let mut data = TrainData {
             train,
@@ -104,6 +133,7 @@ impl TrainData {
             cache_bytes: 0,
             cache_limit: 2 << 30,
             unusable: Vec::new(),
+            set_aside,
             n_t,
         };
         data.shuffle();
@@ -118,6 +148,16 @@ impl TrainData {
     /// Held-out files.
     pub fn held_out_files(&self) -> &[PathBuf] {
         &self.held_out
+    }
+
+    /// Files left out before the run, with the reason (shorter than 1 s).
+    pub fn set_aside(&self) -> &[(PathBuf, String)] {
+        &self.set_aside
+    }
+
+    /// Every audio file found: the training, held-out and set-aside files.
+    pub fn found(&self) -> usize {
+        self.train.len() + self.held_out.len() + self.set_aside.len()
     }
 
     /// Files that could not be used, with the reason.
@@ -291,5 +331,50 @@ mod tests {
         assert_eq!(all.len(), 1);
         assert!(all[0].is_file(), "{}", all[0].display());
         assert_eq!(all[0].file_name(), Some(name));
+    }
+
+    fn tone(path: &Path, seconds: f64) {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..(seconds * 16_000.0) as usize {
+            let x = (i as f64 * 0.05).sin() * 8000.0;
+            w.write_sample(x as i16).unwrap();
+        }
+        w.finalize().unwrap();
+    }
+
+    #[test]
+    fn files_shorter_than_a_second_are_set_aside_and_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, seconds) in [0.2, 0.5, 1.5, 2.0, 3.0].into_iter().enumerate() {
+            tone(&dir.path().join(format!("t{n}.wav")), seconds);
+        }
+        let data = TrainData::from_roots(&[dir.path().to_path_buf()], 608, 0).unwrap();
+        assert_eq!(data.found(), 5);
+        assert_eq!(data.train_files().len() + data.held_out_files().len(), 3);
+        let aside: Vec<String> = data
+            .set_aside()
+            .iter()
+            .map(|(p, why)| format!("{}: {why}", p.file_name().unwrap().to_string_lossy()))
+            .collect();
+        assert_eq!(
+            aside,
+            [
+                "t0.wav: too short to train on (0.20 s, need 1 s)",
+                "t1.wav: too short to train on (0.50 s, need 1 s)"
+            ]
+        );
+
+        let short = tempfile::tempdir().unwrap();
+        tone(&short.path().join("blip.wav"), 0.1);
+        let err = TrainData::from_roots(&[short.path().to_path_buf()], 608, 0)
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("(1 file is shorter)"), "{err}");
     }
 }

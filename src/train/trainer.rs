@@ -35,6 +35,13 @@ pub enum TrainEvent {
         files: usize,
         /// Held-out files.
         held_out: usize,
+        /// Audio files found in the data folders (training, held-out and set aside).
+        #[serde(default)]
+        found: usize,
+        /// Files set aside before the run: shorter than 1 s (each also reported as
+        /// [`TrainEvent::Unusable`]).
+        #[serde(default)]
+        too_short: usize,
     },
     /// A file could not be used; the run goes on without it.
     Unusable {
@@ -176,7 +183,15 @@ impl TrainRun {
             total,
             files: self.data.train_files().len(),
             held_out: self.data.held_out_files().len(),
+            found: self.data.found(),
+            too_short: self.data.set_aside().len(),
         });
+        for (path, why) in self.data.set_aside() {
+            emit(TrainEvent::Unusable {
+                path: path.display().to_string(),
+                reason: why.clone(),
+            });
+        }
         let device = self.state.device().clone();
         let batch = self.state.cfg.batch_size;
         let started = Instant::now();
@@ -259,19 +274,52 @@ fn remove_partial_files(dir: &Path) {
     }
 }
 
+/// What a run's start says about its files: "training on 63 of 120 files (3 held out): 57
+/// shorter than 1 s". Empty for other events.
+pub fn files_used(ev: &TrainEvent) -> String {
+    let TrainEvent::Started {
+        files,
+        held_out,
+        found,
+        too_short,
+        ..
+    } = ev
+    else {
+        return String::new();
+    };
+    let used = files + held_out;
+    let mut line = if *found > used {
+        format!("training on {used} of {}", plural(*found, "file"))
+    } else {
+        format!("training on {}", plural(used, "file"))
+    };
+    if *held_out > 0 {
+        line += &format!(" ({held_out} held out to measure the loss)");
+    }
+    if *too_short > 0 {
+        line += &format!(": {too_short} shorter than 1 s");
+    }
+    line
+}
+
+/// "1 file", "2 files".
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
 /// What a run's event means for the job around it: progress (updates done of the run, with the
 /// time left), a note, or a file that could not be used.
 fn report(events: &EventSink, ev: &TrainEvent, total: &mut u64, started: Instant) {
     match ev {
-        TrainEvent::Started {
-            step,
-            total: t,
-            files,
-            held_out,
-        } => {
+        TrainEvent::Started { step, total: t, .. } => {
             *total = *t;
             events.send(JobEvent::Note(format!(
-                "training on {files} files ({held_out} held out) from update {step}"
+                "{} from update {step}",
+                files_used(ev)
             )));
         }
         TrainEvent::Unusable { path, reason } => events.send(JobEvent::ItemFailed {
@@ -427,5 +475,33 @@ impl TrainHandle {
                 reason: "the training thread ended unexpectedly".into(),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_start_says_how_many_files_are_really_used() {
+        let started = |files, held_out, found, too_short| TrainEvent::Started {
+            step: 0,
+            total: 10,
+            files,
+            held_out,
+            found,
+            too_short,
+        };
+        assert_eq!(
+            files_used(&started(60, 3, 120, 57)),
+            "training on 63 of 120 files (3 held out to measure the loss): 57 shorter than 1 s"
+        );
+        assert_eq!(files_used(&started(1, 0, 1, 0)), "training on 1 file");
+        // A log written before the counts existed reads as "every file used".
+        let old: TrainEvent = serde_json::from_str(
+            r#"{"event":"started","step":0,"total":4,"files":4,"held_out":0}"#,
+        )
+        .unwrap();
+        assert_eq!(files_used(&old), "training on 4 files");
     }
 }

@@ -71,6 +71,8 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::ReviewAnswer(label, file_id, accepted) => {
             super::on_personal_tags::answer(app, label, file_id, accepted);
         }
+        Command::UndoReviewAnswer => super::on_personal_tags::undo(app),
+        Command::ApplyPersonalTags => super::on_personal_tags::apply(app),
         Command::RetagLibrary => submit_retag(app),
         Command::ToggleTagFilter(label) => super::on_library::toggle_tag_filter(app, label),
         Command::Notify(message) => app.shared.notices.push(message),
@@ -121,6 +123,7 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::PauseTraining => super::on_training::pause(app),
         Command::StopTraining => super::on_training::stop(app),
         Command::EvaluateCheckpoint(ck) => super::on_training::evaluate(app, ctx, ck),
+        Command::CompareTrainedModel => super::on_training::compare(app, ctx),
         Command::ReadModels => super::on_models::read(app, ctx),
         Command::ProbeGpu => super::on_models::probe_gpu(app, ctx),
         Command::DownloadModel(name) => super::on_models::download(app, ctx, &name),

@@ -41,6 +41,18 @@ pub(super) fn answer(app: &mut EarmarkApp, label: String, file_id: i64, accepted
     notify(app, started);
 }
 
+/// Takes the last review answer back.
+pub(super) fn undo(app: &mut EarmarkApp) {
+    let started = app.tags.start_undo(&ViewCtx::new(&app.shared));
+    notify(app, started);
+}
+
+/// Applies the fitted personal tags to the files scanned since they were fitted.
+pub(super) fn apply(app: &mut EarmarkApp) {
+    let started = app.tags.start_apply(&ViewCtx::new(&app.shared));
+    notify(app, started);
+}
+
 /// Reads the review list of the chosen tag.
 pub(super) fn read_review(app: &mut EarmarkApp, ctx: &egui::Context) {
     app.tags.start_review(&ViewCtx::new(&app.shared), ctx);

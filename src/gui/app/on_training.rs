@@ -27,7 +27,8 @@ pub(super) fn start(app: &mut EarmarkApp, resume: bool) {
     if app.training.running() {
         return;
     }
-    let Some(job) = app.training.new_run(resume) else {
+    let active = app.shared.model.active.as_ref().map(|m| m.path.clone());
+    let Some(job) = app.training.new_run(resume, active.as_deref()) else {
         return;
     };
     let started = app
@@ -54,6 +55,12 @@ pub(super) fn evaluate(app: &mut EarmarkApp, ctx: &egui::Context, ck: PathBuf) {
         .evaluate_checkpoint(&app.shared.service, ctx, &ck);
 }
 
+/// Compares the finished run's model with the active one on the evaluation folder.
+pub(super) fn compare(app: &mut EarmarkApp, ctx: &egui::Context) {
+    let cx = ViewCtx::new(&app.shared);
+    app.training.start_compare(&app.shared.service, ctx, &cx);
+}
+
 /// The folder dialog chose a data folder.
 pub(super) fn folder_chosen(app: &mut EarmarkApp, path: PathBuf) {
     let roots = &mut app.training.form.roots;
@@ -70,4 +77,5 @@ pub(super) fn eval_folder_chosen(app: &mut EarmarkApp, path: PathBuf) {
 /// The file dialog chose the model a run continues.
 pub(super) fn init_model_chosen(app: &mut EarmarkApp, path: PathBuf) {
     app.training.form.init = Some(path);
+    app.training.form.from_scratch = false;
 }

@@ -86,6 +86,16 @@ pub fn download_dir(folders: Option<&[(PathBuf, ModelSource)]>) -> Option<PathBu
     }
 }
 
+/// `why` with the entry's address said once: a transfer that gave up after its tries reports
+/// "URL: URL: could not connect …" (the last try's reason carries the address too).
+fn url_once(why: &str, catalog: &Catalog, name: &str) -> String {
+    let Some(entry) = catalog.entries.iter().find(|e| e.name == name) else {
+        return why.to_string();
+    };
+    let once = format!("{}: ", entry.url);
+    why.replace(&once.repeat(2), &once)
+}
+
 /// What a download tells the Models tab while it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DownloadNews {
@@ -145,10 +155,13 @@ pub fn download_work(
                 )),
                 Err(Error::Cancelled),
             ),
-            Err(Error::Download(why)) => (
-                Err(format!("Download of {name} failed: {why}")),
-                Err(Error::Download(why)),
-            ),
+            Err(Error::Download(why)) => {
+                let why = url_once(&why, &catalog, &name);
+                (
+                    Err(format!("Download of {name} failed: {why}")),
+                    Err(Error::Download(why)),
+                )
+            }
             Err(e) => (Err(format!("Download of {name} failed: {e}")), Err(e)),
         };
         let _ = news.send(DownloadNews::Ended(note));

@@ -1,6 +1,7 @@
 //! "Available to download" in the Models tab: the catalog's models and probe heads, each with
 //! its kind, size, status and a Download (or Resume, or Download again) button; the download in
-//! progress with its bar (bytes, speed, time left) and Cancel; the last download's outcome.
+//! progress with its bar (bytes, speed, time left) and Cancel; the last download's outcome —
+//! both under the list, which keeps its place.
 
 use eframe::egui;
 
@@ -11,10 +12,16 @@ use crate::gui::shared::active_model::format_size;
 use crate::gui::shared::command::Command;
 
 impl ModelManager {
+    /// The catalog's entries, then the download in progress and the last download's outcome
+    /// under them (so the list never moves under the pointer when they come and go).
     pub(super) fn catalog_ui(&self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         ui.heading("Available to download");
+        self.entries_ui(ui, out);
         self.download_progress_ui(ui, out);
         note_ui(ui, self.download_note.as_ref());
+    }
+
+    fn entries_ui(&self, ui: &mut egui::Ui, out: &mut Vec<Command>) {
         let Some(view) = &self.catalog else {
             ui.spinner();
             return;

@@ -85,14 +85,17 @@ pub struct ModelManager {
     pub download: Option<DownloadSlot>,
     /// The last download's outcome.
     pub download_note: Option<Result<String, String>>,
+    /// The lists shown are to be read again (they stay shown until the new ones arrive, so
+    /// nothing moves under the pointer).
+    stale: bool,
 }
 
 impl ModelManager {
     /// Whether the installed models or the catalog are to be read (the tab asks for
     /// [`Command::ReadModels`]).
     fn wants_reads(&self) -> bool {
-        (self.list.is_none() && self.list_task.is_none())
-            || (self.catalog.is_none() && self.catalog_task.is_none())
+        ((self.list.is_none() || self.stale) && self.list_task.is_none())
+            || ((self.catalog.is_none() || self.stale) && self.catalog_task.is_none())
     }
 
     /// Lists the installed models of `folders` (`None`: the usual folders) and reads the catalog,
@@ -103,13 +106,14 @@ impl ModelManager {
         ctx: &egui::Context,
         folders: Option<Vec<(PathBuf, ModelSource)>>,
     ) {
-        if self.list.is_none() && self.list_task.is_none() {
+        let stale = std::mem::take(&mut self.stale);
+        if (self.list.is_none() || stale) && self.list_task.is_none() {
             let listed = folders.clone();
             self.list_task = Some(Task::on(service, "earmark-models", ctx, move || {
                 installed_models(listed.as_deref())
             }));
         }
-        if self.catalog.is_none() && self.catalog_task.is_none() {
+        if (self.catalog.is_none() || stale) && self.catalog_task.is_none() {
             let file = self.catalog_file.clone();
             let dir = download_dir(folders.as_deref());
             self.catalog_task = Some(Task::on(service, "earmark-catalog", ctx, move || {
@@ -118,10 +122,9 @@ impl ModelManager {
         }
     }
 
-    /// Reads both lists again.
+    /// Reads both lists again (the old ones stay shown until then).
     fn forget_lists(&mut self) {
-        self.list = None;
-        self.catalog = None;
+        self.stale = true;
     }
 
     /// Looks for a GPU (once), as a GPU-probe job of `service`.
@@ -242,7 +245,7 @@ impl ModelManager {
             match result {
                 Ok(path) => {
                     self.import_note = Some(Ok(format!("Imported {}", path.display())));
-                    self.list = None;
+                    self.forget_lists();
                     commands.push(Command::UseModel(path));
                 }
                 Err(e) => self.import_note = Some(Err(format!("Not imported: {e}"))),

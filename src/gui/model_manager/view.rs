@@ -2,10 +2,13 @@
 //! models with Use and Import, then the downloads (see `downloads`) and the tag head with the
 //! heads of downloaded archives.
 
+use std::path::{Path, PathBuf};
+
 use eframe::egui;
 
 use super::ModelManager;
-use crate::gui::shared::active_model::{ModelSource, format_size};
+use crate::config::BUNDLED_MODEL;
+use crate::gui::shared::active_model::{InstalledModel, ModelSource, format_size};
 use crate::gui::shared::command::Command;
 use crate::gui::shared::view::ViewCtx;
 
@@ -94,7 +97,7 @@ impl ModelManager {
         }
         let active = cx.model.path.as_ref();
         egui::Grid::new("models").striped(true).show(ui, |ui| {
-            for m in list {
+            for m in &shown_models(list, active.map(PathBuf::as_path)) {
                 let name = m
                     .path
                     .file_name()
@@ -200,6 +203,37 @@ impl ModelManager {
             }
         }
     }
+}
+
+/// The installed models to list: the bundled model once, though Earmark also writes a copy of
+/// it into the data directory (the copy that is active is the one listed, shown as bundled).
+fn shown_models<'a>(list: &'a [InstalledModel], active: Option<&Path>) -> Vec<InstalledModel> {
+    let is_default = |m: &InstalledModel| m.path.file_name() == Some(BUNDLED_MODEL.as_ref());
+    let copies: Vec<&'a InstalledModel> = list.iter().filter(|m| is_default(m)).collect();
+    let kept = copies
+        .iter()
+        .find(|m| Some(m.path.as_path()) == active)
+        .or(copies.first())
+        .copied();
+    let mut out = Vec::new();
+    for m in list {
+        if !is_default(m) {
+            out.push(m.clone());
+            continue;
+        }
+        let same = kept.is_some_and(|k| k.size == m.size);
+        if kept.is_some_and(|k| std::ptr::eq(k, m)) {
+            let mut shown = m.clone();
+            if copies.iter().any(|c| c.source == ModelSource::Bundled) {
+                shown.source = ModelSource::Bundled;
+            }
+            out.push(shown);
+        } else if !same {
+            // A different file under the same name (an older default): listed too.
+            out.push(m.clone());
+        }
+    }
+    out
 }
 
 /// An outcome line: plain when it went well, in the error colour when not.

@@ -1,6 +1,7 @@
 //! Drawing the Tags tab's left column: the tag head's threshold and top-N (saved in the
 //! settings, applied to the library again on request), the personal tags, and the review list
-//! of the chosen one with Accept / Reject (keys A / R act on the highlighted file).
+//! of the chosen one with Accept / Reject (keys A / R act on the highlighted file, which the
+//! inspector shows) and "Undo answer" (Ctrl+Z).
 
 use eframe::egui;
 
@@ -50,69 +51,100 @@ impl PersonalTagsPanel {
             ui.colored_label(ui.visuals().error_fg_color, e);
             return commands;
         }
-        self.review_ui(ui, label, &mut commands);
+        self.review_ui(ui, cx, label, &mut commands);
         commands
     }
 
-    fn review_ui(&mut self, ui: &mut egui::Ui, label: String, commands: &mut Vec<Command>) {
+    fn review_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &ViewCtx,
+        label: String,
+        commands: &mut Vec<Command>,
+    ) {
         let items: Vec<ReviewItem> = self.open_items().into_iter().cloned().collect();
+        let typing = ui.ctx().egui_wants_keyboard_input();
+        let (accept_key, reject_key, undo_key) = if typing {
+            (false, false, false)
+        } else {
+            ui.input_mut(|i| {
+                (
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::A),
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::R),
+                    i.consume_key(egui::Modifiers::COMMAND, egui::Key::Z),
+                )
+            })
+        };
+        let undo = self.undo_text();
+        ui.horizontal_wrapped(|ui| {
+            let button = ui
+                .add_enabled(undo.is_some(), egui::Button::new("Undo answer"))
+                .on_hover_text(match &undo {
+                    Some(what) => format!("Take back \"{what}\" (Ctrl+Z)"),
+                    None => "No answer to take back (Ctrl+Z)".into(),
+                });
+            if (button.clicked() || undo_key) && undo.is_some() {
+                commands.push(Command::UndoReviewAnswer);
+            }
+            if let Some(what) = &undo {
+                ui.weak(format!("Last answer: {what}"));
+            }
+        });
         if items.is_empty() {
             ui.weak("Nothing to review: every analysed file has an answer.");
             return;
         }
         ui.weak(format!(
             "Most likely `{label}` among files without an answer. A accepts, R rejects the \
-             highlighted file."
+             highlighted file (it is loaded in the inspector: Space plays it)."
         ));
-        self.highlighted = self.highlighted.min(items.len() - 1);
-        let typing = ui.ctx().egui_wants_keyboard_input();
-        let (accept_key, reject_key) = if typing {
-            (false, false)
-        } else {
-            ui.input_mut(|i| {
-                (
-                    i.consume_key(egui::Modifiers::NONE, egui::Key::A),
-                    i.consume_key(egui::Modifiers::NONE, egui::Key::R),
-                )
-            })
-        };
+        if !items.iter().any(|i| Some(i.file_id) == self.highlighted) {
+            self.highlighted = items.first().map(|i| i.file_id);
+        }
         let mut answer: Option<(i64, bool)> = None;
-        let mut select: Option<(usize, i64, String)> = None;
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            for (n, item) in items.iter().enumerate() {
-                ui.horizontal(|ui| {
-                    let name = std::path::Path::new(&item.path)
-                        .file_name()
-                        .map_or_else(|| item.path.clone(), |f| f.to_string_lossy().into_owned());
-                    if ui.button("Accept").on_hover_text("A").clicked() {
-                        answer = Some((item.file_id, true));
-                    }
-                    if ui.button("Reject").on_hover_text("R").clicked() {
-                        answer = Some((item.file_id, false));
-                    }
-                    ui.add(
-                        egui::ProgressBar::new(item.probability as f32)
-                            .desired_width(70.0)
-                            .text(format!("{:.2}", item.probability)),
-                    );
-                    if ui
-                        .selectable_label(n == self.highlighted, name)
-                        .on_hover_text(&item.path)
-                        .clicked()
-                    {
-                        select = Some((n, item.file_id, item.path.clone()));
-                    }
-                });
-            }
-        });
-        if let Some(item) = items.get(self.highlighted)
+        let mut select: Option<i64> = None;
+        egui::ScrollArea::vertical()
+            .id_salt("review-list")
+            .show(ui, |ui| {
+                for item in &items {
+                    ui.horizontal(|ui| {
+                        if ui.button("Accept").on_hover_text("A").clicked() {
+                            answer = Some((item.file_id, true));
+                        }
+                        if ui.button("Reject").on_hover_text("R").clicked() {
+                            answer = Some((item.file_id, false));
+                        }
+                        ui.add(
+                            egui::ProgressBar::new(item.probability as f32)
+                                .desired_width(70.0)
+                                .text(format!("{:.2}", item.probability)),
+                        );
+                        let row = ui
+                            .selectable_label(
+                                Some(item.file_id) == self.highlighted,
+                                super::file_name(&item.path),
+                            )
+                            .on_hover_text(&item.path);
+                        if row.clicked() {
+                            select = Some(item.file_id);
+                        }
+                    });
+                }
+            });
+        if let Some(id) = self.highlighted
             && (accept_key || reject_key)
         {
-            answer = Some((item.file_id, accept_key));
+            answer = Some((id, accept_key));
         }
-        if let Some((n, id, path)) = select {
-            self.highlighted = n;
-            commands.push(Command::Select(id, path));
+        if let Some(id) = select {
+            self.highlighted = Some(id);
+        }
+        // The highlighted file is the inspected one, without a click.
+        if let Some(item) = items.iter().find(|i| Some(i.file_id) == self.highlighted)
+            && cx.selected.as_ref().map(|s| s.0) != Some(item.file_id)
+            && answer.is_none()
+        {
+            commands.push(Command::Select(item.file_id, item.path.clone()));
         }
         if let Some((id, accepted)) = answer {
             commands.push(Command::ReviewAnswer(label, id, accepted));

@@ -65,6 +65,10 @@ pub enum Command {
     AddTag(String, i64, Option<(f64, f64)>),
     /// Answer the review of a personal tag: label, file id, accepted.
     ReviewAnswer(String, i64, bool),
+    /// Take the last review answer back (its example is removed and the tag refitted).
+    UndoReviewAnswer,
+    /// Apply the fitted personal tags to the files analysed since they were fitted.
+    ApplyPersonalTags,
     /// Apply the tag head's threshold and top-N to the whole library again.
     RetagLibrary,
     /// Show or hide files carrying this tag in the table (the tag filter).
@@ -115,6 +119,8 @@ pub enum Command {
     StopTraining,
     /// Evaluate this training checkpoint on the Training tab's evaluation folder.
     EvaluateCheckpoint(PathBuf),
+    /// Compare the finished training run's model with the active one (Training tab).
+    CompareTrainedModel,
     /// List the installed models and read the download catalog (Models tab).
     ReadModels,
     /// Look for a GPU to show in the Models tab.

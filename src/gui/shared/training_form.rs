@@ -18,9 +18,12 @@ use crate::train::{TrainConfig, TrainPreset, TrainState};
 pub struct TrainingForm {
     /// Preset name (`tiny`, `small`, `base`), used when no model is continued.
     pub preset: String,
-    /// A model whose encoder the run starts from (continued pretraining) instead of random
-    /// weights; its sizes replace the preset's.
+    /// A model whose encoder the run starts from (continued pretraining); its sizes replace
+    /// the preset's. `None`: the active model, or random weights with `from_scratch`.
     pub init: Option<PathBuf>,
+    /// Start from the preset's random weights (only when asked: by default a run continues a
+    /// model, which takes far fewer updates to be useful).
+    pub from_scratch: bool,
     /// Updates of the run.
     pub steps: u64,
     /// Crops per update.
@@ -46,6 +49,7 @@ impl Default for TrainingForm {
         TrainingForm {
             preset: "tiny".into(),
             init: None,
+            from_scratch: false,
             steps: 2000,
             batch: 16,
             lr: 5e-4,
@@ -66,6 +70,16 @@ impl TrainingForm {
         cfg.mask_ratio = self.mask_ratio;
         cfg.roots = self.roots.clone();
         cfg
+    }
+
+    /// The model a new run continues: the chosen one, else the `active` one unless the form
+    /// asks for random weights; `None` for random weights (or no model to continue).
+    pub fn start_model(&self, active: Option<&std::path::Path>) -> Option<PathBuf> {
+        match &self.init {
+            Some(m) => Some(m.clone()),
+            None if self.from_scratch => None,
+            None => active.map(std::path::Path::to_path_buf),
+        }
     }
 
     /// The state a new run starts from: the continued model's encoder, or random weights of the
@@ -96,6 +110,26 @@ mod tests {
         let partial: TrainingForm = serde_json::from_str(r#"{"steps":7}"#).unwrap();
         assert_eq!(partial.steps, 7);
         assert_eq!(partial.preset, "tiny");
+        assert!(!partial.from_scratch, "an older form continues a model");
+    }
+
+    #[test]
+    fn a_run_continues_the_active_model_unless_asked_otherwise() {
+        let active = std::path::Path::new("/m/active.safetensors");
+        let chosen = PathBuf::from("/m/chosen.safetensors");
+        let form = TrainingForm::default();
+        assert_eq!(form.start_model(Some(active)), Some(active.to_path_buf()));
+        assert_eq!(form.start_model(None), None);
+        let scratch = TrainingForm {
+            from_scratch: true,
+            ..TrainingForm::default()
+        };
+        assert_eq!(scratch.start_model(Some(active)), None);
+        let picked = TrainingForm {
+            init: Some(chosen.clone()),
+            ..scratch
+        };
+        assert_eq!(picked.start_model(Some(active)), Some(chosen));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! A training run's checkpoints beyond the run itself: exporting one as a model, evaluating it
-//! on a labelled folder (k-NN and few-shot scores next to the log-mel baseline), and keeping
-//! those evaluations in the run's folder so they are listed again after a restart.
+//! on a labelled folder (k-NN and few-shot scores next to the log-mel baseline), comparing a
+//! finished run's model with the active one on that folder, and keeping the evaluations in the
+//! run's folder so they are listed again after a restart.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -47,7 +48,25 @@ pub fn export_checkpoint(ck: &Path) -> crate::Result<PathBuf> {
 /// to the log-mel baseline.
 pub fn evaluate_summary(ck: &Path, folder: &Path) -> crate::Result<String> {
     let model_path = export_checkpoint(ck)?;
-    let encoder = crate::model::Encoder::load(&model_path, &candle_core::Device::Cpu)?;
+    let scores = score_model(&model_path, folder)?;
+    Ok(format!("{} (log-mel: {})", scores.model, scores.baseline))
+}
+
+/// A model's scores on a labelled folder, as one line each: "P@1 0.75, 1-shot 0.50, …".
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// The model's line.
+    pub model: String,
+    /// The log-mel baseline's line.
+    pub baseline: String,
+    /// The model's k-NN precision at 1 (0–1).
+    pub precision_at_1: f64,
+}
+
+/// Evaluates the model file `model_path` on the labelled `folder` (subfolder = class): k-NN
+/// precision at 1 and few-shot accuracies, beside the log-mel baseline.
+pub fn score_model(model_path: &Path, folder: &Path) -> crate::Result<Scores> {
+    let encoder = crate::model::Encoder::load(model_path, &candle_core::Device::Cpu)?;
     let files = crate::eval::dataset::from_folders(folder)?;
     let (tx, _rx) = crossbeam_channel::unbounded();
     let ctx = crate::jobs::JobContext {
@@ -72,11 +91,40 @@ pub fn evaluate_summary(ck: &Path, folder: &Path) -> crate::Result<String> {
             .join(", ");
         format!("P@1 {:.2}, {shots}", s.knn_precision_at_1)
     };
-    let model_line = report.model.as_ref().map(line).unwrap_or_default();
-    Ok(format!(
-        "{model_line} (log-mel: {})",
-        line(&report.baseline)
-    ))
+    let scored = report.model.as_ref().ok_or_else(|| {
+        crate::Error::InvalidInput("the model could not be evaluated on this folder".into())
+    })?;
+    Ok(Scores {
+        model: line(scored),
+        baseline: line(&report.baseline),
+        precision_at_1: scored.knn_precision_at_1,
+    })
+}
+
+/// A finished run's model beside the active model, on the same labelled folder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The run's model.
+    pub trained: Scores,
+    /// The active model, with its name (none when no model is active, or it is the same file).
+    pub active: Option<(String, Scores)>,
+}
+
+/// Evaluates the run's `trained` model and the `active` one (when given) on `folder`.
+pub fn compare(
+    trained: &Path,
+    active: Option<(String, PathBuf)>,
+    folder: &Path,
+) -> crate::Result<Comparison> {
+    let trained_scores = score_model(trained, folder)?;
+    let active = match active {
+        Some((name, path)) => Some((name, score_model(&path, folder)?)),
+        None => None,
+    };
+    Ok(Comparison {
+        trained: trained_scores,
+        active,
+    })
 }
 
 #[cfg(test)]

@@ -9,42 +9,69 @@ use eframe::egui;
 use crate::gui::shared::command::Command;
 use crate::gui::shared::training_form::TrainingForm;
 
-fn file_name(p: &Path) -> String {
+/// The file name of `p` (the path when it has none).
+pub(super) fn file_name(p: &Path) -> String {
     p.file_name().map_or_else(
         || p.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
     )
 }
 
-/// Draws `form` (greyed out while `enabled` is false); the dialogs it asks for come back as
-/// commands.
+/// Draws `form` (greyed out while `enabled` is false); `active` is the active model, which a
+/// run continues by default. The dialogs it asks for come back as commands.
 pub(super) fn form_ui(
     form: &mut TrainingForm,
     ui: &mut egui::Ui,
     enabled: bool,
+    active: Option<&Path>,
     commands: &mut Vec<Command>,
 ) {
     ui.add_enabled_ui(enabled, |ui| {
         egui::Grid::new("train_form").num_columns(2).show(ui, |ui| {
             ui.label("Start from");
-            ui.horizontal(|ui| {
-                let text = match &form.init {
-                    Some(p) => format!("continue {}", file_name(p)),
-                    None => "random weights".into(),
+            ui.horizontal_wrapped(|ui| {
+                let text = match (&form.init, form.from_scratch, active) {
+                    (Some(p), _, _) => format!("continue {}", file_name(p)),
+                    (None, true, _) => "random weights".into(),
+                    (None, false, Some(a)) => {
+                        format!("continue the active model ({})", file_name(a))
+                    }
+                    (None, false, None) => "continue the active model (none is loaded)".into(),
                 };
                 ui.label(text).on_hover_text(
-                    "Continue pretraining an existing model on your sounds, or start anew",
+                    "Continuing a model adapts what it already knows to your sounds: a few \
+                     thousand updates help. Random weights start from nothing: many hours of \
+                     training before the model is useful.",
                 );
                 if ui.small_button("Model…").clicked() {
                     commands.push(Command::InitModelDialog);
                 }
-                if form.init.is_some() && ui.small_button("Random").clicked() {
+                if (form.init.is_some() || form.from_scratch)
+                    && ui
+                        .small_button("Active model")
+                        .on_hover_text("Continue the active model")
+                        .clicked()
+                {
                     form.init = None;
+                    form.from_scratch = false;
+                }
+                if !form.from_scratch
+                    && ui
+                        .small_button("Random weights")
+                        .on_hover_text(
+                            "Start a new model from random weights: only to build one from \
+                             scratch (many hours before it is useful)",
+                        )
+                        .clicked()
+                {
+                    form.init = None;
+                    form.from_scratch = true;
                 }
             });
             ui.end_row();
             let preset_label = ui.label("Preset").id;
-            ui.add_enabled_ui(form.init.is_none(), |ui| {
+            let scratch = form.init.is_none() && form.from_scratch;
+            ui.add_enabled_ui(scratch, |ui| {
                 egui::ComboBox::from_id_salt("preset")
                     .selected_text(&form.preset)
                     .show_ui(ui, |ui| {
@@ -73,9 +100,13 @@ pub(super) fn form_ui(
             )
             .labelled_by(label);
             ui.end_row();
-            let label = ui.label("Mask ratio").id;
+            let label = ui
+                .label("Mask ratio")
+                .on_hover_text(super::help::MASK_RATIO)
+                .id;
             ui.add(egui::Slider::new(&mut form.mask_ratio, 0.3..=0.9))
-                .labelled_by(label);
+                .labelled_by(label)
+                .on_hover_text(super::help::MASK_RATIO);
             ui.end_row();
             let label = ui.label("Device").id;
             egui::ComboBox::from_id_salt("train_device")

@@ -1,7 +1,10 @@
-//! The Training tab: pretrain a MATPAC encoder on folders of the user's audio. Preset, steps,
-//! batch size, learning rate, mask ratio, data folders and device; start / pause / resume /
-//! stop; live plots of the losses, learning rate, teacher temperature and throughput; the run's
-//! checkpoints, each of which can be evaluated or become the active model at once.
+//! The Training tab: pretrain a MATPAC encoder on folders of the user's audio. A run continues
+//! the active model by default (random weights only when asked); steps, batch size, learning
+//! rate, mask ratio, data folders and device; start / pause / resume / stop; live plots of the
+//! losses, learning rate, teacher temperature and throughput, each figure explained in words;
+//! how many of the files found are really used; the run's checkpoints, each of which can be
+//! evaluated or become the active model at once; and, before a finished run's model is used,
+//! its scores beside the active model's.
 //!
 //! The run is a job of the window's background service (it shows in the Jobs tab, where it can
 //! be paused and cancelled too): the handler submits the job this feature prepares
@@ -11,10 +14,14 @@
 //!
 //! - [`view`]: the form column, the checkpoints and the plots;
 //! - [`form`]: the run options' widgets;
-//! - [`checkpoints`]: exporting and evaluating a checkpoint, and the kept evaluations.
+//! - [`checkpoints`]: exporting and evaluating a checkpoint, and the kept evaluations;
+//! - [`compare`]: the finished run's model beside the active one, before "Use this model";
+//! - [`help`]: what the figures mean, in words.
 
 pub mod checkpoints;
+mod compare;
 mod form;
+mod help;
 mod view;
 
 use std::collections::HashMap;
@@ -70,6 +77,11 @@ pub struct TrainingPanel {
     problems: Vec<String>,
     checkpoints: Vec<PathBuf>,
     finished_model: Option<PathBuf>,
+    /// Held-out files of the run.
+    held_out: usize,
+    /// Where the run started from, in words ("continuing tiny.safetensors").
+    start_text: String,
+    compare: compare::CompareSlot,
 }
 
 impl Default for TrainingPanel {
@@ -90,6 +102,9 @@ impl Default for TrainingPanel {
             problems: Vec::new(),
             checkpoints: Vec::new(),
             finished_model: None,
+            held_out: 0,
+            start_text: String::new(),
+            compare: compare::CompareSlot::default(),
         }
     }
 }
@@ -148,9 +163,27 @@ impl TrainingPanel {
 
     /// Prepares a run with the form's options in a new folder under the data directory (or,
     /// with `resume`, the continuation of the last run's newest checkpoint); `None` when there
-    /// is no last run to resume. The panel shows the run from now on; the caller submits the
-    /// job and hands its control to [`started`](Self::started).
-    pub fn new_run(&mut self, resume: bool) -> Option<TrainJob> {
+    /// is no last run to resume, or no model to continue (the status says so). A new run
+    /// continues the form's model, else the `active` model, unless the form asks for random
+    /// weights. The panel shows the run from now on; the caller submits the job and hands its
+    /// control to [`started`](Self::started).
+    pub fn new_run(&mut self, resume: bool, active: Option<&Path>) -> Option<TrainJob> {
+        let start = if resume {
+            "resuming the last run".to_string()
+        } else {
+            match self.form.start_model(active) {
+                Some(m) => format!("continuing {}", form::file_name(&m)),
+                None if self.form.from_scratch => {
+                    format!("from random weights (preset {})", self.form.preset)
+                }
+                None => {
+                    self.status = "No model to continue: choose one with \"Model…\", or \
+                                   start from random weights."
+                        .into();
+                    return None;
+                }
+            }
+        };
         let (dir, prepare): (PathBuf, Box<dyn FnOnce() -> crate::Result<TrainRun> + Send>) =
             if resume {
                 let dir = self.run_dir.clone()?;
@@ -164,7 +197,8 @@ impl TrainingPanel {
                 (dir, Box::new(prepare))
             } else {
                 let dir = self.fresh_run_dir();
-                let (form, run_dir) = (self.form.clone(), dir.clone());
+                let (mut form, run_dir) = (self.form.clone(), dir.clone());
+                form.init = form.start_model(active);
                 let prepare = move || -> crate::Result<TrainRun> {
                     let device = crate::model::device::open(form.device.parse()?)?;
                     let state = form.initial_state(&device)?;
@@ -191,7 +225,9 @@ impl TrainingPanel {
         self.evals.clear();
         self.problems.clear();
         self.finished_model = None;
-        self.status = "Reading the data folders…".into();
+        self.held_out = 0;
+        self.status = format!("Reading the data folders… ({start})");
+        self.start_text = start;
         self.form.last_run = Some(dir.clone());
         self.run_dir = Some(dir);
         self.run = Some(RunSlot {
@@ -251,10 +287,11 @@ impl TrainingPanel {
     }
 
     /// Takes the run's events and the evaluation's result; called once per frame.
-    pub fn poll(&mut self, _cx: &ViewCtx) -> Vec<Command> {
+    pub fn poll(&mut self, cx: &ViewCtx) -> Vec<Command> {
         self.poll_eval();
+        let compare = self.poll_compare(cx);
         let Some(run) = &self.run else {
-            return Vec::new();
+            return compare.into_iter().collect();
         };
         let mut events = Vec::new();
         let gone = loop {
@@ -286,12 +323,18 @@ impl TrainingPanel {
             TrainEvent::Started {
                 step,
                 total,
-                files,
                 held_out,
+                ..
             } => {
                 self.total = total;
+                self.held_out = held_out;
+                let mut line = crate::train::trainer::files_used(&ev);
+                if let Some(first) = line.get(..1) {
+                    line.replace_range(..1, &first.to_uppercase());
+                }
                 self.status = format!(
-                    "Training on {files} files ({held_out} held out) from update {step} of {total}."
+                    "{line}; {}, from update {step} of {total}.",
+                    self.start_text
                 );
             }
             TrainEvent::Unusable { path, reason } => {
@@ -322,8 +365,10 @@ impl TrainingPanel {
                 model,
             } => {
                 self.status = format!(
-                    "{} after {step} updates. The model is ready to use.",
-                    if complete { "Finished" } else { "Stopped" }
+                    "{} after {step} updates; the model is saved as {}. Compare it with the \
+                     active model below before you use it.",
+                    if complete { "Finished" } else { "Stopped" },
+                    model.display()
                 );
                 self.finished_model = Some(model);
                 return true;
@@ -372,7 +417,7 @@ impl TrainingPanel {
         if self.form.roots.is_empty() && !self.running() {
             self.form.roots = cx.snapshot.present_roots();
         }
-        if self.running() || self.eval_task.is_some() {
+        if self.running() || self.eval_task.is_some() || self.comparing() {
             ui.ctx()
                 .request_repaint_after(std::time::Duration::from_millis(250));
         }
@@ -381,7 +426,7 @@ impl TrainingPanel {
             .resizable(true)
             .default_size(280.0)
             .show(ui, |ui| {
-                egui::ScrollArea::vertical().show(ui, |ui| self.form_ui(ui, &mut commands));
+                egui::ScrollArea::vertical().show(ui, |ui| self.form_ui(ui, cx, &mut commands));
             });
         egui::CentralPanel::default().show(ui, |ui| self.plots_ui(ui));
         commands

@@ -6,20 +6,22 @@ use eframe::egui;
 use egui_plot::{Legend, Line, Plot, PlotPoints};
 
 use super::checkpoints::export_checkpoint;
-use super::{TrainingPanel, form};
+use super::{TrainingPanel, form, help};
 use crate::gui::shared::command::Command;
 use crate::gui::shared::job_list::format_eta;
+use crate::gui::shared::view::ViewCtx;
 use crate::train::StepStats;
 use crate::train::checkpoint::latest;
 
 impl TrainingPanel {
     /// The form column: options, start / resume / pause / stop, the status, the checkpoints.
-    pub(super) fn form_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
+    pub(super) fn form_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
         ui.heading("Train a model");
         ui.label("Self-supervised MATPAC pretraining on your own sounds. No labels needed.");
         ui.add_space(6.0);
         let idle = !self.running();
-        form::form_ui(&mut self.form, ui, idle, commands);
+        let active = cx.model.active.as_ref().map(|m| m.path.as_path());
+        form::form_ui(&mut self.form, ui, idle, active, commands);
         ui.add_space(8.0);
         ui.horizontal(|ui| {
             if idle {
@@ -51,19 +53,21 @@ impl TrainingPanel {
             }
         });
         ui.label(&self.status);
-        if let Some(model) = &self.finished_model
-            && ui.button("Use this model").clicked()
-        {
-            commands.push(Command::UseModel(model.clone()));
-        }
-        self.checkpoints_ui(ui, commands);
         if !self.problems.is_empty() {
-            ui.collapsing(format!("{} files skipped", self.problems.len()), |ui| {
+            let n = self.problems.len();
+            let title = if n == 1 {
+                "1 file skipped".to_string()
+            } else {
+                format!("{n} files skipped")
+            };
+            ui.collapsing(title, |ui| {
                 for p in self.problems.iter().take(200) {
                     ui.label(p);
                 }
             });
         }
+        self.compare_ui(ui, commands);
+        self.checkpoints_ui(ui, commands);
     }
 
     fn checkpoints_ui(&mut self, ui: &mut egui::Ui, commands: &mut Vec<Command>) {
@@ -143,11 +147,18 @@ impl TrainingPanel {
                         .desired_width(260.0),
                 );
                 ui.label(format!(
-                    "{rate:.1} crops/s · ETA {} · perplexity {:.0} · |g| {:.2}",
+                    "{rate:.1} crops/s · ETA {}",
                     format_eta(std::time::Duration::from_secs_f64(self.eta_s)),
-                    last.teacher_perplexity,
-                    last.grad_norm
                 ));
+                ui.label(format!("perplexity {:.0}", last.teacher_perplexity))
+                    .on_hover_text(help::PERPLEXITY);
+                ui.label(format!("|g| {:.2}", last.grad_norm))
+                    .on_hover_text(help::GRAD_NORM);
+            });
+            ui.collapsing("What these numbers mean", |ui| {
+                for line in help::ALL {
+                    ui.label(line);
+                }
             });
         }
         let h = (ui.available_height() / 2.0 - 10.0).max(120.0);
@@ -176,8 +187,11 @@ impl TrainingPanel {
                 .show(&mut cols[0], |p| {
                     p.line(Line::new("learning rate", series(&|s| s.lr)));
                 });
+            cols[1]
+                .label("Teacher temperature")
+                .on_hover_text(help::TEACHER_TEMPERATURE);
             Plot::new("temp")
-                .height(h - 20.0)
+                .height(h - 40.0)
                 .legend(Legend::default())
                 .show(&mut cols[1], |p| {
                     p.line(Line::new(
