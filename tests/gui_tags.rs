@@ -220,6 +220,10 @@ fn tag_filter_timeline_personal_tags_and_head_limits() {
     assert!(segments.starts.len() >= 4, "a 4 s file has ≥ 4 segments");
     let (source, stored) = lib.segment_tags(id, Some("probe_tiny")).unwrap().unwrap();
     assert_eq!(source, "probe_tiny");
+    // The inspector scrolls: bring the timeline into view first.
+    h.get_by_role_and_label(Role::Canvas, "Tag timeline")
+        .scroll_to_me();
+    h.run_steps(4);
     let rect = h.get_by_role_and_label(Role::Canvas, "Tag timeline").rect();
     let plot_left = rect.min.x + 44.0;
     let middle = egui::pos2((plot_left + rect.max.x) / 2.0, rect.min.y + 5.0);
@@ -232,11 +236,14 @@ fn tag_filter_timeline_personal_tags_and_head_limits() {
     );
     // The last cell starts where the last stored segment starts.
     let last = *segments.starts.last().unwrap();
-    let hover = timeline_tooltip(&mut h, egui::pos2(rect.max.x - 2.0, rect.min.y + 5.0));
+    // (At 3.9 s on the shared time axis: the inspector's scroll bar lies over the last pixels.)
+    let end = spectrogram_x(&h, 3.9, 4.0).x;
+    let hover = timeline_tooltip(&mut h, egui::pos2(end, rect.min.y + 5.0));
     assert!(hover.contains(&format!(" at {last:.2}–")), "{hover}");
-    // Zoomed to 2–4 s (the wheel over the spectrogram's right end halves the view: e^(-0.003 ·
-    // 231.05) = 0.5), the middle of the plot is 3 s: the cell of 2.88–3.84 s.
-    let right = spectrogram_x(&h, 3.9999, 4.0);
+    // Zoomed (the wheel over the spectrogram halves the view: e^(-0.003 ·
+    // 231.05) = 0.5), the middle of the plot is in the cell of 2.88–3.84 s.
+    // (At 3.9 s, clear of the inspector's scroll bar: the view becomes 1.95–3.95 s, middle 2.95 s.)
+    let right = spectrogram_x(&h, 3.9, 4.0);
     wheel(&mut h, right, std::f32::consts::LN_2 / 0.003);
     let hover = timeline_tooltip(&mut h, middle);
     assert!(hover.ends_with("at 2.88–3.84 s (probe_tiny)"), "{hover}");
@@ -311,6 +318,10 @@ fn tag_filter_timeline_personal_tags_and_head_limits() {
 
     // New limits for the head, applied to the library: one tag per file, timelines kept.
     let timeline_before = lib.segment_tags(id, Some("probe_tiny")).unwrap();
+    if !has_label(&h, "Head probe_tiny: keep tags from") {
+        h.get_by_role_and_label(Role::Button, "Tags").click();
+        h.run_steps(3);
+    }
     h.get_by_label("Head probe_tiny: keep tags from");
     let spin = |h: &H, i: usize| {
         h.query_all_by_role(Role::SpinButton)
@@ -432,13 +443,13 @@ fn review_answers_are_stable_undoable_and_new_files_get_the_tag() {
         "{items:?}"
     );
     assert!(items.windows(2).all(|w| w[0].0 >= w[1].0), "{items:?}");
-    snapshot(&mut h, "tags_review");
 
     // The highlighted (likeliest) row is loaded in the inspector without a click, and Space
     // plays it (or says plainly that there is no output device).
     let names = |items: &[(f64, String)]| items.iter().map(|i| i.1.clone()).collect::<Vec<_>>();
     let all_names = names(&items);
     wait_inspected(&mut h, &items[0].1, 120);
+    snapshot(&mut h, "tags_review");
     h.key_press(egui::Key::Space);
     wait_for(&mut h, "playback of the highlighted file", 60, |h| {
         has_label(h, "Pause") || has_text(h, "No sound:")

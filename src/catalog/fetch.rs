@@ -145,6 +145,9 @@ impl Fetcher {
                 Err(TryError::Retry(why)) => last = why,
             }
         }
+        // The reasons name the address already; say it once.
+        let prefix = format!("{url}: ");
+        let last = last.strip_prefix(prefix.as_str()).unwrap_or(&last);
         Err(Error::Download(format!(
             "{url}: {last} (gave up after {attempts} tries; the part received is kept and a \
              later download resumes it)"

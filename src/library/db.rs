@@ -265,6 +265,13 @@ pub fn integrity_check(conn: &Connection) -> Result<Vec<String>> {
         .map_err(sql("integrity check"))
 }
 
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,8 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::db::sql;
-use super::store::now_ms;
+use super::db::{now_ms, sql};
 use super::{Library, paths};
 use crate::audio::{self, AudioDecoder, AudioInfo, MonoResampler, StreamSummary};
 use crate::dsp::{LoudnessMeter, TempoEstimator};

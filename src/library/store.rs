@@ -141,12 +141,7 @@ pub fn too_short_reason(duration_s: f64) -> String {
     format!("too short to analyse ({duration_s:.3} s of audio)")
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub(crate) use super::db::now_ms;
 
 impl Library {
     /// The id of library root `path`, added if new.

@@ -15,7 +15,7 @@ use crate::gui::shared::widgets::spectrogram::FrequencyAxis;
 /// Rows of the picture (mel-spaced).
 pub const ROWS: usize = 192;
 /// Widest picture (GPUs allow textures at least this wide).
-pub const MAX_COLUMNS: usize = super::read::MAX_IMAGE_WIDTH;
+pub const MAX_COLUMNS: usize = 8192;
 /// Dynamic range shown: 80 dB below the loudest cell.
 const RANGE_DB: f32 = 80.0;
 

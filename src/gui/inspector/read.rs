@@ -23,7 +23,7 @@ use crate::gui::shared::active_model::ActiveModel;
 /// Longest audio kept at its source rate for playback; longer files play from 16 kHz mono.
 const MAX_SOURCE_PLAY_S: f64 = 20.0 * 60.0;
 /// Widest spectrogram texture (GPUs allow at least 8192).
-pub const MAX_IMAGE_WIDTH: usize = 8192;
+pub use super::band::MAX_COLUMNS as MAX_IMAGE_WIDTH;
 /// Waveform overview resolution.
 const PEAK_BUCKETS: usize = 4096;
 /// Predicted tags shown.

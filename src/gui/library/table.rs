@@ -80,15 +80,24 @@ impl LibraryPanel {
         let mut clicked = None;
         // The columns start at widths that fit the space there is (the user may widen them).
         let status_least = if errors_view { 200.0 } else { 70.0 };
+        // Number columns keep room for their short headers; text columns share what is left.
+        const NUMBER_WIDTH: f32 = 48.0;
+        let fixed = |c: SortColumn| columns::numeric(c) || c == SortColumn::Status;
+        let numbers = shown.iter().filter(|&&c| columns::numeric(c)).count() as f32;
         let wanted: f32 = shown
             .iter()
-            .filter(|&&c| c != SortColumn::Status)
-            .map(|&c| columns::width(c) + ui.spacing().item_spacing.x)
+            .filter(|&&c| !fixed(c))
+            .map(|&c| columns::width(c))
             .sum();
-        let room = (ui.available_width() - status_least).max(1.0);
-        let scale = (room / wanted).clamp(0.5, 1.0);
+        // Each column also takes the spacing and its resize grip.
+        let gaps = (ui.spacing().item_spacing.x + 4.0) * (shown.len() as f32 + 1.0);
+        // The visible width (inside a sideways-scrolling area the available width is unbounded).
+        let visible = (ui.clip_rect().right() - ui.cursor().left()).min(ui.available_width());
+        let room = (visible - status_least - gaps - numbers * NUMBER_WIDTH).max(1.0);
+        let scale = (room / wanted.max(1.0)).clamp(0.2, 1.0);
         let mut builder = TableBuilder::new(ui)
-            .id_salt(("library table", shown.len()))
+            // Columns re-fit when the shown columns or the room change (a resized window).
+            .id_salt(("library table", shown.len(), (visible / 50.0) as i32))
             .striped(true)
             .resizable(true)
             .sense(egui::Sense::click())
@@ -97,9 +106,12 @@ impl LibraryPanel {
             builder = builder.column(if column == SortColumn::Status {
                 Column::remainder().at_least(status_least).clip(true)
             } else {
-                Column::initial(columns::width(column) * scale)
-                    .at_least(32.0)
-                    .clip(true)
+                let width = if columns::numeric(column) {
+                    NUMBER_WIDTH
+                } else {
+                    (columns::width(column) * scale).max(36.0)
+                };
+                Column::initial(width).at_least(36.0).clip(true)
             });
         }
         if let Some(i) = self.scroll_to.take() {
@@ -176,7 +188,8 @@ fn header_button(
         (true, false) => " v",
         _ => "",
     };
-    ui.button(format!("{label}{arrow}"))
+    // The label is cut at the column's edge (the whole name is in the tooltip).
+    ui.add(egui::Button::new(format!("{label}{arrow}")).truncate())
         .on_hover_text(about)
         .clicked()
         .then(|| {

@@ -188,7 +188,11 @@ pub struct UiState {
 
 /// The library table's columns hidden at first (the Columns menu shows them).
 pub fn default_hidden_columns() -> Vec<SortColumn> {
-    vec![SortColumn::Album, SortColumn::Channels, SortColumn::TruePeak]
+    vec![
+        SortColumn::Album,
+        SortColumn::Channels,
+        SortColumn::TruePeak,
+    ]
 }
 
 impl Default for UiState {
