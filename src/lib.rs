@@ -29,6 +29,7 @@ pub mod search;
 pub mod stderr_filter;
 pub mod tags;
 pub mod train;
+pub mod wording;
 pub mod writeback;
 
 pub use error::{Error, Result};

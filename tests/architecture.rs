@@ -36,7 +36,13 @@ const ALLOWED_SQL_FILES: &[&str] = &[];
 /// Top-level modules from the bottom up: a module may import only modules of lower layers.
 const LAYERS: &[&[&str]] = &[
     &["error"],
-    &["atomic_file", "calendar", "jobs", "stderr_filter"],
+    &[
+        "atomic_file",
+        "calendar",
+        "jobs",
+        "stderr_filter",
+        "wording",
+    ],
     &["config", "audio", "dsp"],
     &["model"],
     &["gpu"],

@@ -272,6 +272,34 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// Runs `stmt` (selecting `id, path, path_bytes`, its first parameter the root's id, then
+/// `extra`) for each of `root_ids`: `(id, stored path, real path)`, sorted by stored path.
+pub(super) fn files_of_roots(
+    stmt: &mut rusqlite::Statement<'_>,
+    root_ids: &[i64],
+    extra: &[&dyn rusqlite::ToSql],
+    what: &str,
+) -> Result<Vec<(i64, String, std::path::PathBuf)>> {
+    let mut out = Vec::new();
+    for root in root_ids {
+        let mut params: Vec<&dyn rusqlite::ToSql> = vec![root];
+        params.extend_from_slice(extra);
+        let rows = stmt
+            .query_map(params.as_slice(), |r| {
+                let path: String = r.get(1)?;
+                let bytes: Option<Vec<u8>> = r.get(2)?;
+                let real = super::paths::disk_path(&path, bytes.as_deref());
+                Ok((r.get(0)?, path, real))
+            })
+            .map_err(sql(what))?;
+        for row in rows {
+            out.push(row.map_err(sql(what))?);
+        }
+    }
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

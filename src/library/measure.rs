@@ -11,12 +11,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::db::{now_ms, sql};
-use super::{Library, paths};
+use super::Library;
+use super::db::{files_of_roots, now_ms, sql};
 use crate::audio::{self, AudioDecoder, AudioInfo, MonoResampler, StreamSummary};
 use crate::dsp::{LoudnessMeter, TempoEstimator};
 use crate::error::Result;
 use crate::jobs::{JobContext, JobEvent, ProgressTracker};
+use crate::wording::count;
 
 /// Files at least this long (seconds) get a tempo: shorter ones are one-shots and loops whose
 /// "tempo" would mislead.
@@ -157,22 +158,7 @@ impl Library {
                  ORDER BY path",
             )
             .map_err(sql(what))?;
-        let mut out = Vec::new();
-        for &root in root_ids {
-            let rows = stmt
-                .query_map([root], |r| {
-                    let path: String = r.get(1)?;
-                    let bytes: Option<Vec<u8>> = r.get(2)?;
-                    let real = paths::disk_path(&path, bytes.as_deref());
-                    Ok((r.get(0)?, path, real))
-                })
-                .map_err(sql(what))?;
-            for row in rows {
-                out.push(row.map_err(sql(what))?);
-            }
-        }
-        out.sort_by(|a, b| a.1.cmp(&b.1));
-        Ok(out)
+        files_of_roots(&mut stmt, root_ids, &[], what)
     }
 
     /// Stores the measures of file `file_id` (and the bit depth, when known).
@@ -201,7 +187,7 @@ pub fn measure_missing(lib: &Library, root_ids: &[i64], ctx: &JobContext) -> Res
     }
     ctx.events.send(JobEvent::Note(format!(
         "measuring loudness and tempo of {} analysed before",
-        files(todo.len())
+        count(todo.len(), "file")
     )));
     let mut tracker = ProgressTracker::new(todo.len());
     let mut measured = 0;
@@ -222,15 +208,6 @@ pub fn measure_missing(lib: &Library, root_ids: &[i64], ctx: &JobContext) -> Res
         ctx.events.progress(tracker.snapshot(Some(path)));
     }
     Ok(measured)
-}
-
-/// "1 file", "2 files".
-pub fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
 }
 
 /// An error's text without the path of the file it is about (views show the path beside it).
@@ -333,34 +310,25 @@ mod tests {
         );
         assert_eq!(strip_own_path("/a/b.wav", "/a/c.wav: x"), "/a/c.wav: x");
         assert_eq!(strip_own_path("/a/b.wav", "no path here"), "no path here");
-        assert_eq!(files(1), "1 file");
-        assert_eq!(files(2), "2 files");
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(2, "file"), "2 files");
     }
 
     /// A 16-bit mono WAV of a 997 Hz sine of `amplitude` lasting `secs` at `rate`.
     fn sine_wav(path: &Path, rate: u32, secs: f64, amplitude: f64) {
-        let n = (f64::from(rate) * secs) as usize;
-        let mut data = Vec::with_capacity(n * 2);
-        for i in 0..n {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: rate,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(path, spec).unwrap();
+        for i in 0..(f64::from(rate) * secs) as usize {
             let v =
                 amplitude * (2.0 * std::f64::consts::PI * 997.0 * i as f64 / f64::from(rate)).sin();
-            data.extend_from_slice(&((v * 32767.0) as i16).to_le_bytes());
+            w.write_sample((v * 32767.0) as i16).unwrap();
         }
-        let mut out = Vec::new();
-        out.extend_from_slice(b"RIFF");
-        out.extend_from_slice(&(36 + data.len() as u32).to_le_bytes());
-        out.extend_from_slice(b"WAVEfmt ");
-        out.extend_from_slice(&16u32.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&1u16.to_le_bytes());
-        out.extend_from_slice(&rate.to_le_bytes());
-        out.extend_from_slice(&(rate * 2).to_le_bytes());
-        out.extend_from_slice(&2u16.to_le_bytes());
-        out.extend_from_slice(&16u16.to_le_bytes());
-        out.extend_from_slice(b"data");
-        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        out.extend_from_slice(&data);
-        std::fs::write(path, out).unwrap();
+        w.finalize().unwrap();
     }
 
     fn model() -> crate::library::model_id::ModelIdentity {

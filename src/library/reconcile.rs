@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use super::Library;
-use super::db::sql;
+use super::db::{files_of_roots, sql};
 use super::model_id::hash_file;
 use super::paths;
 use super::store::{KnownFile, now_ms};
@@ -357,21 +357,7 @@ impl Library {
                   WHERE c.file_id = f.id AND c.model_id = ?2))) ORDER BY path",
             )
             .map_err(sql(what))?;
-        let mut out = Vec::new();
-        for &root in root_ids {
-            let rows = stmt
-                .query_map([root, model_id], |r| {
-                    let path: String = r.get(1)?;
-                    let bytes: Option<Vec<u8>> = r.get(2)?;
-                    let real = paths::disk_path(&path, bytes.as_deref());
-                    Ok((r.get(0)?, path, real))
-                })
-                .map_err(sql(what))?;
-            for row in rows {
-                out.push(row.map_err(sql(what))?);
-            }
-        }
-        out.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut out = files_of_roots(&mut stmt, root_ids, &[&model_id], what)?;
         out.dedup();
         Ok(out)
     }

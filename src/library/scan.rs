@@ -84,7 +84,7 @@ impl ScanReport {
         };
         let measured = match self.measured {
             0 => String::new(),
-            n => format!("; {} measured", super::measure::files(n)),
+            n => format!("; {} measured", crate::wording::count(n, "file")),
         };
         let offline: Vec<&str> = self
             .roots

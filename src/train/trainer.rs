@@ -20,6 +20,7 @@ use super::export::{Precision, export_model};
 use super::state::{StepStats, TrainState};
 use crate::error::{Error, Result};
 use crate::jobs::{EventSink, JobContext, JobControl, JobEvent, Progress, run_caught};
+use crate::wording::count;
 
 /// What a running trainer reports.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -289,9 +290,9 @@ pub fn files_used(ev: &TrainEvent) -> String {
     };
     let used = files + held_out;
     let mut line = if *found > used {
-        format!("training on {used} of {}", plural(*found, "file"))
+        format!("training on {used} of {}", count(*found, "file"))
     } else {
-        format!("training on {}", plural(used, "file"))
+        format!("training on {}", count(used, "file"))
     };
     if *held_out > 0 {
         line += &format!(" ({held_out} held out to measure the loss)");
@@ -300,15 +301,6 @@ pub fn files_used(ev: &TrainEvent) -> String {
         line += &format!(": {too_short} shorter than 1 s");
     }
     line
-}
-
-/// "1 file", "2 files".
-fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
 }
 
 /// What a run's event means for the job around it: progress (updates done of the run, with the

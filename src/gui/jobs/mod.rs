@@ -110,7 +110,7 @@ fn job_ui(ui: &mut egui::Ui, i: usize, job: &JobEntry, commands: &mut Vec<Comman
             // unreadable ones.
             crate::jobs::JobKind::Writeback => format!(
                 "{} not tagged",
-                crate::gui::writeback::files(job.failures.len())
+                crate::wording::count(job.failures.len(), "file")
             ),
             _ => format!("{} files could not be read", job.failures.len()),
         };

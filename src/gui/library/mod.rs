@@ -18,7 +18,7 @@ use eframe::egui;
 use crate::gui::shared::command::Command;
 use crate::gui::shared::state::Panel;
 use crate::gui::shared::view::ViewCtx;
-use crate::library::measure::files;
+use crate::wording::count;
 
 /// Id of the filter field (focused by Ctrl+F).
 pub const FILTER_ID: &str = "library filter";
@@ -80,7 +80,7 @@ impl LibraryPanel {
         }
         ui.separator();
         let c = &cx.snapshot.counts;
-        ui.label(files(c.files));
+        ui.label(count(c.files, "file"));
         ui.label(format!("{} analysed · {} waiting", c.indexed, c.pending));
         let problems = [
             (c.errors, format!("{} could not be read", c.errors)),

@@ -41,6 +41,7 @@ use crate::personal::{
     ExampleSource, RefitReport, Region, ReviewItem, ReviewOrder, TagOptions, answer, apply_fitted,
     embed_missing_regions, refit, review, unanswer,
 };
+use crate::wording::count;
 
 /// Files listed for review.
 pub const REVIEW_LENGTH: usize = 40;
@@ -299,7 +300,7 @@ impl PersonalTagsPanel {
                 [] => "no fitted personal tag to apply".to_string(),
                 tags => tags
                     .iter()
-                    .map(|(label, n)| format!("`{label}` on {}", files(*n)))
+                    .map(|(label, n)| format!("`{label}` on {}", count(*n, "file")))
                     .collect::<Vec<_>>()
                     .join(", "),
             })
@@ -317,15 +318,6 @@ impl PersonalTagsPanel {
             .map_err(|e| e.to_string())?;
         self.waiting = true;
         Ok(())
-    }
-}
-
-/// "1 file", "2 files".
-fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
     }
 }
 
@@ -354,7 +346,7 @@ fn summary(r: &RefitReport) -> String {
         "{} positive, {} negative examples; {} carry it",
         r.positives,
         r.negatives,
-        files(r.tagged)
+        count(r.tagged, "file")
     )
 }
 

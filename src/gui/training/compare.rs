@@ -14,6 +14,7 @@ use crate::gui::shared::command::Command;
 use crate::gui::shared::tasks::Task;
 use crate::gui::shared::view::ViewCtx;
 use crate::jobs::Service;
+use crate::wording::count;
 
 /// What a comparison was made of: the run's model, the folder, the active model.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,7 +103,7 @@ impl TrainingPanel {
             ui.label(format!(
                 "Held-out prediction loss (the run's own {}, never trained on; lower is \
                  better): {:.3} after update {} → {:.3} after update {}.",
-                files(self.held_out),
+                count(self.held_out, "file"),
                 first[1],
                 first[0],
                 last[1],
@@ -182,13 +183,4 @@ fn comparison_ui(ui: &mut egui::Ui, folder: &Path, c: &Comparison) {
         }
     }
     ui.weak(format!("Log-mel baseline: {}", c.trained.baseline));
-}
-
-/// "1 file", "2 files".
-pub(super) fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".into()
-    } else {
-        format!("{n} files")
-    }
 }

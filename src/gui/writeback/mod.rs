@@ -20,6 +20,7 @@ use crate::gui::shared::command::Command;
 use crate::gui::shared::view::ViewCtx;
 use crate::jobs::{JobContext, JobEvent, JobKind};
 use crate::library::Library;
+use crate::wording::count;
 use crate::writeback::{
     self, Field, FieldSpec, Plan, Policy, Selection, WritebackOptions, apply::ApplyReport,
     undo::UndoReport,
@@ -192,7 +193,7 @@ impl WritebackPanel {
                 &ctx.control,
             )?;
             report_failures(ctx, &plan.problems);
-            let summary = format!("{} would be written", files(plan.to_write()));
+            let summary = format!("{} would be written", count(plan.to_write(), "file"));
             Ok(((plan, opts, selection), summary))
         });
         self.plan_slot = slot;
@@ -223,7 +224,7 @@ impl WritebackPanel {
             report_failures(ctx, &report.failed);
             let summary = format!(
                 "{} written, {} failed",
-                files(report.written.len()),
+                count(report.written.len(), "file"),
                 report.failed.len()
             );
             Ok((report, summary))
@@ -258,7 +259,7 @@ impl WritebackPanel {
             report_failures(ctx, &report.refused);
             let summary = format!(
                 "{} restored, {} refused",
-                files(report.restored.len()),
+                count(report.restored.len(), "file"),
                 report.refused.len()
             );
             Ok((report, summary))
@@ -288,15 +289,6 @@ impl WritebackPanel {
             }
         }
         Vec::new()
-    }
-}
-
-/// "1 file", "2 files".
-pub(crate) fn files(n: usize) -> String {
-    if n == 1 {
-        "1 file".to_owned()
-    } else {
-        format!("{n} files")
     }
 }
 
@@ -331,7 +323,7 @@ mod tests {
         );
         assert_ne!(opts.fields[0].field, Field::Genre);
         assert_eq!(
-            (files(1), files(2)),
+            (count(1, "file"), count(2, "file")),
             ("1 file".to_owned(), "2 files".to_owned())
         );
     }

@@ -5,7 +5,8 @@ use eframe::egui;
 
 use crate::gui::shared::command::Command;
 use crate::gui::shared::view::ViewCtx;
-use crate::gui::writeback::{FieldRow, WritebackPanel, files};
+use crate::gui::writeback::{FieldRow, WritebackPanel};
+use crate::wording::count;
 use crate::writeback::fields::DEFAULT_FIELD;
 use crate::writeback::formats::SUPPORTED;
 use crate::writeback::{Action, FieldSpec, Policy};
@@ -58,7 +59,7 @@ impl WritebackPanel {
             if ui
                 .add_enabled(
                     !busy && n > 0,
-                    egui::Button::new(format!("Write {}", files(n))),
+                    egui::Button::new(format!("Write {}", count(n, "file"))),
                 )
                 .clicked()
             {
@@ -149,7 +150,7 @@ impl WritebackPanel {
         if let Some(r) = &self.applied {
             ui.label(format!(
                 "Written: {} · unchanged {} · failed {}{}",
-                files(r.written.len()),
+                count(r.written.len(), "file"),
                 r.unchanged,
                 r.failed.len(),
                 if r.cancelled { " · cancelled" } else { "" }
@@ -173,7 +174,7 @@ impl WritebackPanel {
         };
         ui.label(format!(
             "Preview: {} to write · {} keep their values · {} without labels above the threshold · {} cannot be tagged",
-            files(plan.to_write()),
+            count(plan.to_write(), "file"),
             plan.files.len() - plan.to_write(),
             plan.without_labels,
             plan.problems.len()
@@ -199,7 +200,7 @@ impl WritebackPanel {
                 if plan.files.len() > PREVIEW_ROWS {
                     ui.weak(format!(
                         "… and {} more",
-                        files(plan.files.len() - PREVIEW_ROWS)
+                        count(plan.files.len() - PREVIEW_ROWS, "file")
                     ));
                 }
             });
@@ -231,7 +232,7 @@ fn problems_ui(ui: &mut egui::Ui, problems: &[(String, String)]) {
     if problems.is_empty() {
         return;
     }
-    egui::CollapsingHeader::new(format!("{} with a problem", files(problems.len())))
+    egui::CollapsingHeader::new(format!("{} with a problem", count(problems.len(), "file")))
         .id_salt(problems.as_ptr())
         .show(ui, |ui| {
             for (path, why) in problems.iter().take(PREVIEW_ROWS) {
