@@ -70,41 +70,99 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Starts Xvfb on a free display (1280×800, 24 bits).
+    /// Starts Xvfb on a free display (1280×800, 24 bits) and returns once it accepts clients.
+    ///
+    /// The server picks the display itself and names it on `-displayfd` only when it is ready
+    /// (a socket file can appear before the server listens), and a client must then connect.
     pub fn start() -> Xvfb {
-        for n in 90..130 {
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{n}"));
-            let lock = PathBuf::from(format!("/tmp/.X{n}-lock"));
-            if socket.exists() || lock.exists() {
-                continue;
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Xvfb::try_start() {
+                Ok(server) => return server,
+                Err(why) => last = why,
             }
-            let display = format!(":{n}");
-            let child = Command::new("Xvfb")
-                .args([
-                    display.as_str(),
-                    "-screen",
-                    "0",
-                    "1280x800x24",
-                    "-nolisten",
-                    "tcp",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb must be installed (packaging/install-deps.sh test installs it)");
-            let mut server = Xvfb { child, display };
-            if wait_for(&socket, Duration::from_secs(10)) {
-                return server;
-            }
-            let _ = server.child.kill();
-            let _ = server.child.wait();
         }
-        panic!("no free X display between :90 and :129");
+        panic!("Xvfb did not start three times: {last}");
+    }
+
+    fn try_start() -> Result<Xvfb, String> {
+        use std::io::BufRead;
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1280x800x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (packaging/install-deps.sh test installs it)");
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let read = std::io::BufReader::new(stdout).read_line(&mut line);
+            let _ = sender.send(read.map(|_| line));
+        });
+        let mut server = Xvfb {
+            child,
+            display: String::new(),
+        };
+        let number = match receiver.recv_timeout(Duration::from_secs(30)) {
+            Ok(Ok(line)) if line.trim().parse::<u32>().is_ok() => line.trim().to_string(),
+            other => return Err(format!("it named no display ({other:?})")),
+        };
+        server.display = format!(":{number}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if server.accepts_clients() {
+                return Ok(server);
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                return Err(format!("it exited ({status})"));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Err(format!("{} took no client in 20 s", server.display))
+    }
+
+    /// Whether a client can connect (checked with xdpyinfo or xdotool where installed).
+    fn accepts_clients(&self) -> bool {
+        let probe = if installed("xdpyinfo") {
+            vec!["xdpyinfo"]
+        } else if installed("xdotool") {
+            vec!["xdotool", "getdisplaygeometry"]
+        } else {
+            return true;
+        };
+        Command::new(probe[0])
+            .args(&probe[1..])
+            .env("DISPLAY", &self.display)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 }
 
 impl Drop for Xvfb {
+    /// Asks the server to end (so it removes its socket and lock file), then kills it if it
+    /// has not ended within 2 s.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
