@@ -1,70 +1,196 @@
 #!/usr/bin/env bash
 # Builds the training and evaluation audio of Earmark's bundled model from Debian packages.
 #
-#   models/recipe/make-dataset.sh OUT
+#   models/recipe/make-dataset.sh OUT [STAGE...]
 #
-# OUT/train   : links to the game soundtracks and effects of the packages below, instrument
-#               phrases rendered with fluidsynth and the FluidR3 GM soundfont, speech from espeak-ng.
-# OUT/eval    : labelled folders (subfolder = label) made from the same sources with other seeds,
-#               never trained on: nine instrument families and speech.
-# OUT/eval-samples : real recordings never trained on, the sample pack of sonic-pi-samples
-#               (freesound.org uploads, CC0, and MIT), in nine folders by the pack's own prefixes:
-#               ambi, bass, bd, drum, elec, glitch, loop, perc, tabla.
+# Stages (all by default, in this order): install pool render speech noise labels eval counts.
+# Every stage skips the files that already exist, so the script can be re-run after an interruption.
+#
+# The packages are split by package (models/recipe/sources.tsv lists them with versions and
+# licences):
+#   heldout : freepats (rendered through timidity) and sonic-pi-samples. Used only for the final
+#             figures; nothing is trained or tuned on them.
+#   val     : lmms-common (its drum and instrument samples), to choose checkpoints.
+#   train   : everything else.
+# Never used, in any role: hydrogen-drumkits, hydrogen-drumkits-effects, hydrogen-data,
+# fluid-soundfont-gm, fluid-soundfont-gs, timgm6mb-soundfont, wesnoth-1.16-music, hyperrogue-music,
+# nexuiz-music, warzone2100-music, drascula-music, asc-music, singularity-music,
+# planetblupi-music-ogg (they are kept for evaluation outside the project).
+#
+# OUT/train/pkg/<name>   links to the audio folders of the train packages (the unlabelled pool for
+#                        self-supervised pretraining); OpenArena's sounds are extracted from its pk3
+#                        archives, Tux Paint's stamp sounds are linked file by file.
+# OUT/train/renders      notes, phrases, drum hits, drum loops and short pieces rendered from MIDI
+#                        written by make_notes.py, with fluidsynth: the OPL3 soundfont
+#                        (opl3-soundfont), csound's GM bank (csound-soundfont) and the AVL drum kits
+#                        Black Pearl and Red Zeppelin (avldrums.lv2-soundfont, drums only).
+# OUT/train/speech       sentences spoken by espeak-ng (several languages and voices) and flite.
+# OUT/train/renders/sox-noise  white, pink and brown noise, some filtered, made with sox.
+# OUT/val/renders        csound GM bank notes with another seed (a small instrument set for
+#                        validation; the bank's other renders are trained on, so a weaker check).
+# OUT/heldout/renders    the same kinds of notes and hits rendered by timidity with freepats.
+# MuseScore_General (musescore-general-soundfont) is not used by default: it is a fork of
+# FluidR3Mono and most of its instruments still play FluidR3 samples, which are reserved.
+# EARMARK_DATA_MUSESCORE=1 renders it anyway (OUT/train/renders/musescore).
+# OUT/labels.tsv         path, label, package, split: one row per labelled file, the label taken from
+#                        the MIDI program or drum note of a render, or from the sample's own folder
+#                        and file name (label_files.py; files whose names say nothing stay unlabelled).
+# OUT/eval/<set>/<label> hard links for `earmark eval --folders`.
+# OUT/counts.txt         files per label, split and package.
 set -euo pipefail
-out=${1:?usage: make-dataset.sh OUT}
+out=${1:?usage: make-dataset.sh OUT [STAGE...]}
+shift
+stages=${*:-install pool render speech noise labels eval counts}
 here=$(cd "$(dirname "$0")" && pwd)
-packages="wesnoth-1.16-music frozen-bubble-data hedgewars-data neverball-data pingus-data
-  warzone2100-music extremetuxracer-data sound-theme-freedesktop fluid-soundfont-gm fluidsynth espeak-ng
-  sonic-pi-samples"
-missing=$(for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
-if [ -n "$missing" ]; then
-  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
-  $sudo apt-get install -y --no-install-recommends $missing
-fi
-sf=/usr/share/sounds/sf2/FluidR3_GM.sf2
-mkdir -p "$out/train/packages" "$out/train/instruments" "$out/train/speech" "$out/eval"
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+NICE="nice -n 10"
 
-for d in /usr/share/games/wesnoth /usr/share/games/frozen-bubble /usr/share/games/hedgewars \
-         /usr/share/games/neverball /usr/share/games/pingus /usr/share/games/warzone2100 \
-         /usr/share/games/etr /usr/share/sounds/freedesktop; do
-  [ -d "$d" ] && ln -sfn "$d" "$out/train/packages/$(basename "$d")"
-done
+packages="opl3-soundfont csound-soundfont avldrums.lv2-soundfont freepats timidity fluidsynth lmms-common
+  sonic-pi-samples espeak-ng flite scratch sound-theme-freedesktop yaru-theme-sound oxygen-sounds
+  openarena-data tuxpaint-data hedgewars-data neverball-data extremetuxracer-data
+  frozen-bubble-data pingus-data supertuxkart-data tuxpaint-stamps-default sox unzip"
+[ "${EARMARK_DATA_MUSESCORE:-0}" = 1 ] && packages="$packages musescore-general-soundfont"
+PY="python3 -W ignore::DeprecationWarning"
 
-render() { # midi-dir wav-dir
-  find "$1" -name '*.mid' | while read -r mid; do
-    rel=${mid#"$1"/}; wav="$2/${rel%.mid}.wav"
-    mkdir -p "$(dirname "$wav")"
-    [ -s "$wav" ] || fluidsynth -ni -g 0.8 -r 22050 -F "$wav" "$sf" "$mid" >/dev/null 2>&1
+stage_install() {
+  local missing
+  missing=$(for p in $packages; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+  if [ -n "$missing" ]; then
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    # --no-install-recommends keeps fluid-soundfont-gm (a recommend of fluidsynth) out.
+    $sudo apt-get install -y --no-install-recommends $missing
+  fi
+}
+
+# The unlabelled pool: links to the audio folders of the train packages.
+stage_pool() {
+  local pool="$out/train/pkg"
+  mkdir -p "$pool" "$out/train/renders" "$out/train/speech"
+  link() { [ -d "$2" ] && ln -sfn "$2" "$pool/$1"; return 0; }
+  link supertuxkart-sfx /usr/share/games/supertuxkart/data/sfx
+  link supertuxkart-music /usr/share/games/supertuxkart/data/music
+  link hedgewars-sounds /usr/share/games/hedgewars/Data/Sounds
+  link hedgewars-music /usr/share/games/hedgewars/Data/Music
+  link neverball-sounds /usr/share/games/neverball/snd
+  link neverball-music /usr/share/games/neverball/bgm
+  link etr-sounds /usr/share/games/etr/sounds
+  link etr-music /usr/share/games/etr/music
+  link frozen-bubble /usr/share/games/frozen-bubble/snd
+  link pingus /usr/share/games/pingus/data/sounds
+  link tuxpaint /usr/share/tuxpaint/sounds
+  link scratch /usr/share/scratch/Media/Sounds
+  link freedesktop /usr/share/sounds/freedesktop/stereo
+  link yaru /usr/share/sounds/Yaru/stereo
+  # Oxygen's sounds lie loose in /usr/share/sounds (beside other packages' files): file links.
+  mkdir -p "$pool/oxygen"
+  dpkg -L oxygen-sounds | grep -E '^/usr/share/sounds/Oxygen-.*\.ogg$' | while read -r f; do
+    ln -sfn "$f" "$pool/oxygen/$(basename "$f")"
+  done
+  # Tux Paint stamps: every stamp sound (animals, vehicles, ...) and the spoken stamp names, at
+  # most 40 per language so that these short words do not swamp the pool.
+  mkdir -p "$pool/tuxpaint-stamps"
+  dpkg -L tuxpaint-stamps-default 2>/dev/null | grep -E '\.(ogg|wav)$' | python3 -c '
+import collections, os, sys
+per_lang = collections.defaultdict(list)
+for line in sys.stdin:
+    f = line.strip()
+    base = os.path.basename(f)
+    if "_desc" not in base:
+        print(f)
+    else:
+        lang = base.rsplit("_desc", 1)[1][:-4].lstrip("_") or "en"
+        per_lang[lang].append(f)
+for lang, files in sorted(per_lang.items()):
+    files.sort()
+    step = max(1, len(files) // 40)
+    for f in files[::step][:40]:
+        print(f)
+' | while read -r f; do
+    rel=${f#/usr/share/tuxpaint/stamps/}
+    ln -sfn "$f" "$pool/tuxpaint-stamps/${rel//\//__}"
+  done
+  # OpenArena keeps its sounds and music inside pk3 (zip) archives: extract those entries.
+  local oa="$pool/openarena"
+  if [ ! -e "$oa/.done" ]; then
+    mkdir -p "$oa"
+    for pk3 in /usr/share/games/openarena/baseoa/*.pk3 /usr/share/games/openarena/missionpack/*.pk3; do
+      [ -f "$pk3" ] || continue
+      local dest
+      dest="$oa/$(basename "$(dirname "$pk3")")-$(basename "$pk3" .pk3)"
+      mkdir -p "$dest"
+      unzip -qqon "$pk3" '*.wav' '*.ogg' '*.WAV' '*.OGG' -d "$dest" 2>/dev/null || true
+    done
+    touch "$oa/.done"
+  fi
+}
+
+stage_render() {
+  # timidity always reads /etc/timidity/timidity.cfg before -c, and Debian's sources the FluidR3
+  # patches when fluid-soundfont-gm is installed: refuse rather than mix reserved sounds in.
+  local p
+  for p in fluid-soundfont-gm fluid-soundfont-gs timgm6mb-soundfont; do
+    if dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+      echo "make-dataset: $p is installed; timidity could play its sounds. Remove it first." >&2
+      exit 1
+    fi
+  done
+  mkdir -p "$out/midi"
+  $PY "$here/make_notes.py" "$out"
+  # Each batch is one long MIDI file of segments (see make_notes.py); rendered once, then cut.
+  local batch
+  for batch in "$out"/midi/*.mid; do
+    local name wav
+    name=$(basename "$batch" .mid)
+    [ -e "$out/midi/$name.cut" ] && continue
+    wav="$out/midi/$name.wav"
+    local sf=""
+    case "$name" in
+      opl3-*) sf=$(sf_of opl3-soundfont '/OPL-3_FM_128M\.sf2$') ;;
+      csound-*) sf=$(sf_of csound-soundfont '/sounds/sf2/sf_GMbank\.sf2$') ;;
+      avlpearl-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Black_Pearl_4_LV2\.sf2$') ;;
+      avlzeppelin-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Red_Zeppelin_4_LV2\.sf2$') ;;
+      musescore-*) sf=$(sf_of musescore-general-soundfont '/MuseScore_General(_Full)?\.sf3$') ;;
+      freepats-*) ;;
+      *) echo "unknown batch $name" >&2; exit 1 ;;
+    esac
+    if [ -n "$sf" ]; then
+      $NICE fluidsynth -ni -q -g 0.6 -r 22050 -R 1 -C 1 -F "$wav" "$sf" "$batch" >/dev/null 2>&1
+    else
+      $NICE timidity -c /etc/timidity/freepats.cfg -idq -Ow -s 22050 -o "$wav" "$batch" \
+        >/dev/null 2>&1
+    fi
+    $NICE $PY "$here/cut_segments.py" "$out/midi/$name.tsv" "$wav" && touch "$out/midi/$name.cut"
+    rm -f "$wav"
   done
 }
-python3 "$here/make_midi.py" "$out/midi/train" 1 16
-python3 "$here/make_midi.py" "$out/midi/eval" 2 12
-render "$out/midi/train" "$out/train/instruments"
-render "$out/midi/eval" "$out/eval"
 
-speak() { # seed count dir
-  local voices=(en en-us en-gb-x-rp de fr es it pt nl sv pl el)
-  python3 - "$1" "$2" <<'PY' | while IFS=$'\t' read -r n voice pitch speed text; do
-import random, sys
-rng = random.Random(int(sys.argv[1]))
-words = ("the a sound river quiet morning signal window garden music light small over under "
-         "between people listen record every little number morning distance evening bright "
-         "machine voice paper yellow winter summer station forward silver later table open").split()
-voices = ["en", "en-us", "en-gb-x-rp", "de", "fr", "es", "it", "pt", "nl", "sv", "pl", "el"]
-for n in range(int(sys.argv[2])):
-    text = " ".join(rng.choice(words) for _ in range(rng.randint(12, 24)))
-    print(f"{n}\t{rng.choice(voices)}+{rng.choice(['m1','m3','f1','f3','f4'])}\t{rng.randint(30,70)}\t{rng.randint(130,190)}\t{text}")
-PY
-    f="$3/speech-$1-$n.wav"
-    [ -s "$f" ] || espeak-ng -v "$voice" -p "$pitch" -s "$speed" -w "$f" "$text"
-  done
+# The soundfont a package installs (by its own file list, never through /etc/alternatives).
+sf_of() { dpkg -L "$1" | grep -m1 -E "$2"; }
+
+stage_speech() {
+  $PY "$here/make_speech.py" "$out/train/speech"
 }
-speak 1 60 "$out/train/speech"
-mkdir -p "$out/eval/speech"
-speak 2 12 "$out/eval/speech"
-for class in ambi bass bd drum elec glitch loop perc tabla; do
-  mkdir -p "$out/eval-samples/$class"
-  cp /usr/share/sonic-pi/samples/"$class"_*.flac "$out/eval-samples/$class/"
+
+stage_noise() {
+  $PY "$here/make_noise.py" "$out/train/renders/sox-noise"
+}
+
+stage_labels() {
+  $PY "$here/label_files.py" "$out"
+}
+
+stage_eval() {
+  $PY "$here/make_eval.py" "$out"
+}
+
+stage_counts() {
+  $PY "$here/count_labels.py" "$out/labels.tsv" > "$out/counts.txt"
+  cat "$out/counts.txt"
+}
+
+for s in $stages; do
+  echo "== $s"
+  "stage_$s"
 done
-echo "train: $(find -L "$out/train" -type f | wc -l) files; eval: $(find "$out/eval" -type f | wc -l)" \
-     "+ $(find "$out/eval-samples" -type f | wc -l) files"
