@@ -106,7 +106,8 @@ SCRATCH = rule([
     (r"^Instruments/Trumpet", "brass"),
     (r"^Instruments/Tambura", "plucked"),
     (r"^Music Loops/(Drum|DrumMachine|DrumSet\d)\.", "drum-loop"),
-    (r"^Music Loops/(Cave|Eggs|Garden|HipHop|Jungle|Medieval\d|Techno\d?|Triumph)\.", "music"),
+    # Genre-named loops (HipHop, Jungle, Techno) may be beats alone: left unlabelled.
+    (r"^Music Loops/(Cave|Eggs|Garden|Medieval\d|Triumph)\.", "music"),
     (r"^Music Loops/xylo\d", "mallets"),
     (r"^Percussion/CymbalCrash", "crash"),
     (r"^Percussion/HandClap", "clap"),
