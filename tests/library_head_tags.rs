@@ -104,7 +104,9 @@ fn assert_timeline(lib: &Library, path: &str, source: &str, enc: &Encoder, head:
     let vocab_index = |label: &str| -> usize {
         let v = match head {
             Head::AudioSet { .. } => Vocabulary::load(&fixture("audioset_test_mapping.csv")),
-            Head::Probe(_) => Vocabulary::load(&fixture("probe_tiny_labels.txt")),
+            Head::Probe(_) | Head::MultiLabel(_) => {
+                Vocabulary::load(&fixture("probe_tiny_labels.txt"))
+            }
         };
         v.unwrap().labels.iter().position(|l| l == label).unwrap()
     };

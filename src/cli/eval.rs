@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use earmark::config::Settings;
 use earmark::engine::Engine;
-use earmark::eval::{self, EvalModel, EvalOptions, EvalReport, FeatureScores};
+use earmark::eval::{self, EvalHead, EvalModel, EvalOptions, EvalReport, FeatureScores};
 use earmark::jobs::{JobEvent, JobQueue};
 use earmark::library::analyse::Budget;
 use earmark::library::{ACTIVE_MODEL_KEY, Library};
 use earmark::model::device::DeviceChoice;
+use earmark::tags::Head;
 use earmark::tags::TagOptions;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -31,6 +32,13 @@ pub struct EvalArgs {
     /// The library whose active model is used without --model.
     #[arg(long, value_name = "PATH")]
     library: Option<PathBuf>,
+    /// A tag head on the model (with its vocabulary beside it, or `--head-labels`): its top-1
+    /// accuracy and per-label precision/recall on the classes whose names are its labels.
+    #[arg(long, value_name = "PATH", conflicts_with = "baseline_only")]
+    head: Option<PathBuf>,
+    /// The head's vocabulary (default: the one beside it).
+    #[arg(long, value_name = "PATH", requires = "head")]
+    head_labels: Option<PathBuf>,
     /// Only the log-mel baseline, no model.
     #[arg(long, conflicts_with = "model")]
     baseline_only: bool,
@@ -106,6 +114,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
+    let head = match &args.head {
+        Some(path) => {
+            let head = Head::load(path).with_context(|| format!("loading {}", path.display()))?;
+            let vocab =
+                super::predict::head_vocabulary(path, args.head_labels.as_deref(), head.classes())?;
+            Some((head, vocab.labels))
+        }
+        None => None,
+    };
     let opts = EvalOptions {
         shots: args.shots.clone(),
         repeats: args.repeats,
@@ -135,6 +152,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         let m = model.as_ref().map(|(name, engine)| EvalModel {
             name,
             encoder: engine,
+            head: head
+                .as_ref()
+                .map(|(head, vocabulary)| EvalHead { head, vocabulary }),
         });
         let report = eval::evaluate(&files, m, &opts, ctx)?;
         let summary = format!("{} files evaluated", report.items);
@@ -199,6 +219,28 @@ fn print_report(r: &EvalReport) {
         println!("{}", row(scores));
     }
     println!("chance: {:.3}; few-shot: mean ± std over repeats", r.chance);
+    if let Some(h) = &r.head {
+        println!(
+            "tag head: top-1 accuracy {:.3} on {} files (among the set's labels)",
+            h.top1_accuracy, h.files
+        );
+        println!(
+            "{:<20} {:>6} {:>10} {:>8}",
+            "label", "files", "precision", "recall"
+        );
+        for l in &h.labels {
+            println!(
+                "{:<20} {:>6} {:>10.3} {:>8.3}",
+                l.label, l.files, l.precision, l.recall
+            );
+        }
+        if !h.unknown_classes.is_empty() {
+            println!(
+                "not labels of the head (not scored): {}",
+                h.unknown_classes.join(", ")
+            );
+        }
+    }
 }
 
 fn row(s: &FeatureScores) -> String {

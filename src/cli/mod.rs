@@ -14,6 +14,7 @@ mod bench_train;
 mod embed;
 mod embed_out;
 mod eval;
+mod finetune;
 mod generate;
 mod info;
 mod library_args;
@@ -103,6 +104,8 @@ enum Command {
     Map(map::MapArgs),
     /// Pretrain a MATPAC encoder on your own audio (self-supervised).
     Train(train::TrainArgs),
+    /// Teach an encoder sound types from labelled files, and make its tag head (supervised).
+    Finetune(finetune::FinetuneArgs),
     /// Listen to an input device: tags (or an embedding summary) every hop, headless.
     #[cfg(feature = "live")]
     Listen(listen::ListenArgs),
@@ -160,6 +163,7 @@ pub fn main() -> ExitCode {
         Some(Command::Export(args)) => status::export(&args),
         Some(Command::Map(args)) => map::run(&args),
         Some(Command::Train(args)) => train::run(&args),
+        Some(Command::Finetune(args)) => finetune::run(&args).map(|()| ExitCode::SUCCESS),
         Some(Command::Tag(args)) => tag::run(&args),
         Some(Command::Eval(args)) => eval::run(&args),
         #[cfg(feature = "live")]

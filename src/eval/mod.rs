@@ -17,6 +17,7 @@
 pub mod baseline;
 pub mod dataset;
 pub mod fewshot;
+pub mod head_scores;
 pub mod knn;
 
 use serde::Serialize;
@@ -30,6 +31,7 @@ use crate::tags::TagOptions;
 pub use baseline::{BASELINE_DIM, logmel_stats};
 pub use dataset::LabelledFile;
 pub use fewshot::{ShotAccuracy, few_shot_accuracy};
+pub use head_scores::{HeadScores, score_head};
 pub use knn::knn_precision;
 
 /// Chunk length and patch size assumed for the budget when no model is evaluated.
@@ -117,6 +119,9 @@ pub struct EvalReport {
     pub model: Option<FeatureScores>,
     /// The log-mel statistics baseline's scores.
     pub baseline: FeatureScores,
+    /// How the model's tag head names the classes (when a head was given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<HeadScores>,
 }
 
 /// The model to evaluate.
@@ -126,6 +131,18 @@ pub struct EvalModel<'a> {
     pub name: &'a str,
     /// The encoder.
     pub encoder: &'a dyn ChunkEncoder,
+    /// A tag head on the encoder's clip embedding, scored when the set's class names are
+    /// labels of it.
+    pub head: Option<EvalHead<'a>>,
+}
+
+/// A tag head and the names of its outputs.
+#[derive(Clone, Copy)]
+pub struct EvalHead<'a> {
+    /// The head.
+    pub head: &'a crate::tags::Head,
+    /// Its labels, one per output.
+    pub vocabulary: &'a [String],
 }
 
 /// Scores one feature set: `features` is `n × dim`, `labels[i]` the class of item `i`.
@@ -240,6 +257,17 @@ pub fn evaluate(
         .flat_map(|k| k.baseline.iter().copied())
         .collect();
     let baseline = score_features("log-mel statistics", &base, BASELINE_DIM, &labels, opts)?;
+    let head = match model.and_then(|m| m.head) {
+        Some(h) => {
+            let rows = kept
+                .iter()
+                .filter_map(|k| k.clip.as_ref())
+                .map(|clip| h.head.probabilities(clip))
+                .collect::<Result<Vec<_>>>()?;
+            Some(score_head(&rows, &labels, &names, h.vocabulary))
+        }
+        None => None,
+    };
     let model_scores = match model {
         Some(m) => {
             let clips: Vec<&Vec<f32>> = kept.iter().filter_map(|k| k.clip.as_ref()).collect();
@@ -264,5 +292,6 @@ pub fn evaluate(
         chance: 1.0 / names.len() as f64,
         model: model_scores,
         baseline,
+        head,
     })
 }

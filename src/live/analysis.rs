@@ -202,7 +202,7 @@ impl WindowAnalyser {
         let (concat, mean) = encoder_dims;
         for h in &heads {
             let want = match h.head {
-                Head::Probe(_) => concat,
+                Head::Probe(_) | Head::MultiLabel(_) => concat,
                 Head::AudioSet { .. } => mean,
             };
             if h.head.inputs() != want {
@@ -254,7 +254,7 @@ impl WindowAnalyser {
         let mut tags = Vec::with_capacity(self.heads.len());
         for (h, smoother) in self.heads.iter().zip(&mut self.smoothers) {
             let input = match h.head {
-                Head::Probe(_) => embedding.clone(),
+                Head::Probe(_) | Head::MultiLabel(_) => embedding.clone(),
                 Head::AudioSet { .. } => frequency_mean(&embedding, freq_patches),
             };
             let probs = h.head.probabilities(&input)?;

@@ -18,7 +18,7 @@ use super::weights::WeightFile;
 use crate::error::{Error, Result};
 
 /// Prefixes of head tensors that may sit in an encoder file (read by [`crate::tags`]).
-pub const HEAD_PREFIXES: [&str; 3] = ["head.", "head_norm.", "probe."];
+pub const HEAD_PREFIXES: [&str; 4] = ["head.", "head_norm.", "probe.", "tags."];
 
 /// Prefixes of training-only entries that an encoder load ignores.
 pub const TRAINING_PREFIXES: [&str; 9] = [

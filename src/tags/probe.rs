@@ -7,6 +7,10 @@
 //!   the frequency tokens: BatchNorm without affine (eps 1e-5), linear, softmax. Softmax, not a
 //!   sigmoid, as in the reference.
 //!
+//! - A **multi-label tag head** (`tags.weight [C, E]`, `tags.bias [C]`), like the starter head
+//!   of Earmark's bundled model, takes the same clip embedding as a probe, scaled to unit
+//!   length: `sigmoid(W·e/|e| + b)`, one independent probability per label.
+//!
 //! Heads are small, so they run in plain f64 arithmetic on the CPU whatever device the encoder uses.
 
 use std::path::Path;
@@ -73,6 +77,8 @@ pub fn softmax(logits: &[f64]) -> Vec<f32> {
 pub enum Head {
     /// A downstream linear probe on the 3840-d clip embedding.
     Probe(LinearHead),
+    /// A multi-label head on the unit-length clip embedding (sigmoid per label).
+    MultiLabel(LinearHead),
     /// The AudioSet head: BatchNorm statistics, then a linear layer on the 768-d clip mean.
     AudioSet {
         /// BatchNorm running mean.
@@ -145,6 +151,9 @@ impl Head {
         if has("probe.weight") || has("probe.bias") {
             return Ok(Head::Probe(linear(&mut file, "probe")?));
         }
+        if has("tags.weight") || has("tags.bias") {
+            return Ok(Head::MultiLabel(linear(&mut file, "tags")?));
+        }
         if has("head.weight") || has("head_norm.running_mean") {
             let linear = linear(&mut file, "head")?;
             let (_, running_mean) = read(&mut file, "head_norm.running_mean", 1)?;
@@ -182,29 +191,39 @@ impl Head {
     /// Number of classes.
     pub fn classes(&self) -> usize {
         match self {
-            Head::Probe(l) | Head::AudioSet { linear: l, .. } => l.classes(),
+            Head::Probe(l) | Head::MultiLabel(l) | Head::AudioSet { linear: l, .. } => l.classes(),
         }
     }
 
     /// Input width (3840 for a ViT-B probe, 768 for the AudioSet head).
     pub fn inputs(&self) -> usize {
         match self {
-            Head::Probe(l) | Head::AudioSet { linear: l, .. } => l.inputs,
+            Head::Probe(l) | Head::MultiLabel(l) | Head::AudioSet { linear: l, .. } => l.inputs,
         }
     }
 
     /// The embedding options whose [`crate::model::Embeddings::clip_vector`] this head takes.
     pub fn embed_options(&self) -> EmbedOptions {
         match self {
-            Head::Probe(_) => EmbedOptions::for_probe(),
+            Head::Probe(_) | Head::MultiLabel(_) => EmbedOptions::for_probe(),
             Head::AudioSet { .. } => EmbedOptions::for_audioset_head(),
         }
     }
 
-    /// Class probabilities for a clip vector.
+    /// Class probabilities for a clip vector (a multi-label head: one independent probability
+    /// per label).
     pub fn probabilities(&self, clip: &[f32]) -> Result<Vec<f32>> {
         let x: Vec<f64> = match self {
             Head::Probe(_) => clip.iter().map(|&v| f64::from(v)).collect(),
+            Head::MultiLabel(_) => {
+                let norm = clip
+                    .iter()
+                    .map(|&v| f64::from(v) * f64::from(v))
+                    .sum::<f64>()
+                    .sqrt()
+                    .max(1e-12);
+                clip.iter().map(|&v| f64::from(v) / norm).collect()
+            }
             Head::AudioSet {
                 running_mean,
                 running_var,
@@ -225,9 +244,13 @@ impl Head {
                     .collect()
             }
         };
-        let linear = match self {
-            Head::Probe(l) | Head::AudioSet { linear: l, .. } => l,
-        };
-        Ok(softmax(&linear.logits(&x)?))
+        match self {
+            Head::MultiLabel(l) => Ok(l
+                .logits(&x)?
+                .iter()
+                .map(|&z| (1.0 / (1.0 + (-z).exp())) as f32)
+                .collect()),
+            Head::Probe(l) | Head::AudioSet { linear: l, .. } => Ok(softmax(&l.logits(&x)?)),
+        }
     }
 }

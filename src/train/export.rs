@@ -51,16 +51,42 @@ pub fn student_encoder(state: &TrainState) -> Result<NamedTensors> {
 /// description in the header so that every Earmark command loads it as it is.
 pub fn export_model(state: &TrainState, path: &Path, precision: Precision) -> Result<()> {
     let tensors = student_encoder(state)?;
-    let json = ModelDescription::new(state.cfg.preset.encoder.clone()).to_json()?;
+    let trained = format!(
+        "preset {}, {} updates, batch {}",
+        state.cfg.preset.name, state.step, state.cfg.batch_size
+    );
+    write_model(
+        &tensors,
+        &state.cfg.preset.encoder,
+        &trained,
+        path,
+        precision,
+    )
+}
+
+/// Writes encoder `tensors` (official names) of an encoder of `cfg` to `path` atomically, with
+/// the description in the header and `trained` (how it was made) beside it.
+pub fn write_model(
+    tensors: &NamedTensors,
+    cfg: &EncoderConfig,
+    trained: &str,
+    path: &Path,
+    precision: Precision,
+) -> Result<()> {
+    let json = ModelDescription::new(cfg.clone()).to_json()?;
     let mut metadata = HashMap::new();
     metadata.insert(METADATA_KEY.to_string(), json);
-    metadata.insert(
-        "earmark.trained".to_string(),
-        format!(
-            "preset {}, {} updates, batch {}",
-            state.cfg.preset.name, state.step, state.cfg.batch_size
-        ),
-    );
+    metadata.insert("earmark.trained".to_string(), trained.to_string());
+    write_tensors(tensors, metadata, path, precision)
+}
+
+/// Writes named tensors and `metadata` to a `.safetensors` file atomically.
+pub fn write_tensors(
+    tensors: &NamedTensors,
+    metadata: HashMap<String, String>,
+    path: &Path,
+    precision: Precision,
+) -> Result<()> {
     let (dtype, width) = match precision {
         Precision::F32 => (safetensors::Dtype::F32, 4),
         Precision::F16 => (safetensors::Dtype::F16, 2),

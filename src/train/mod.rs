@@ -11,6 +11,8 @@
 //! - [`state`]: the full training state (student, teacher, optimiser, centre) and one step.
 //! - [`optim`]: fairseq's Adam with decoupled weight decay, gradient clipping.
 //! - [`dataset`]: random crops from audio files; [`checkpoint`]: atomic save and exact resume.
+//! - [`labelled`], [`finetune`], [`finetune_io`]: supervised fine-tuning on labelled files
+//!   (sound types), its checkpoints, and the calibrated tag head it yields.
 //! - [`trainer`]: the job (events, pause, resume, stop) and [`export`] of the student.
 
 pub mod checkpoint;
@@ -18,7 +20,10 @@ pub mod cls_head;
 pub mod dataset;
 pub mod decoder;
 pub mod export;
+pub mod finetune;
+pub mod finetune_io;
 pub mod init;
+pub mod labelled;
 pub mod layers;
 pub mod losses;
 pub mod masking;

@@ -53,6 +53,33 @@ impl PatchEmbed {
         Ok(tokens.broadcast_add(&self.pos_embed.narrow(1, 1, f * g)?)?)
     }
 
+    /// Patch tokens of crops of any whole number of columns up to a chunk, `[B, n_mels, 16·G']`
+    /// → `[B, F·G', D]`, with the positions of the first `G'` columns (as the encoder places
+    /// the last, shorter chunk of a file at inference).
+    pub fn tokens_prefix(&self, x: &Tensor) -> Result<Tensor> {
+        let (b, mels, frames) = x.dims3()?;
+        let p = self.cfg.patch_size;
+        let (f, g) = (self.cfg.freq_patches(), self.cfg.time_patches());
+        if mels != self.cfg.n_mels || frames % p != 0 || frames == 0 || frames > self.cfg.n_t {
+            return Err(Error::InvalidInput(format!(
+                "crops must be [B, {}, a multiple of {p} up to {}], got [{b}, {mels}, {frames}]",
+                self.cfg.n_mels, self.cfg.n_t
+            )));
+        }
+        let cols = frames / p;
+        let patches = x
+            .reshape((b, f, p, cols, p))?
+            .permute((0, 1, 3, 2, 4))?
+            .reshape((b, f * cols, p * p))?;
+        let tokens = self.proj.forward(&patches)?;
+        let rows: Vec<u32> = (0..f)
+            .flat_map(|fi| (0..cols).map(move |c| (1 + fi * g + c) as u32))
+            .collect();
+        let index = Tensor::from_vec(rows, f * cols, self.pos_embed.device())?;
+        let pos = self.pos_embed.squeeze(0)?.index_select(&index, 0)?;
+        Ok(tokens.broadcast_add(&pos.unsqueeze(0)?)?)
+    }
+
     /// `cls_token + pos_embed[0]`, `[1, 1, D]`.
     pub fn cls(&self) -> Result<Tensor> {
         Ok((&self.cls_token + self.pos_embed.narrow(1, 0, 1)?)?)

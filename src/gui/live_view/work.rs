@@ -91,7 +91,7 @@ pub fn start(req: StartRequest) -> Result<Started> {
 fn live_head(path: &Path, labels: Option<&Path>, concat: usize, mean: usize) -> Result<LiveHead> {
     let head = Head::load(path)?;
     let want = match head {
-        Head::Probe(_) => concat,
+        Head::Probe(_) | Head::MultiLabel(_) => concat,
         Head::AudioSet { .. } => mean,
     };
     if head.inputs() != want {

@@ -80,6 +80,7 @@ pub fn score_model(model_path: &Path, folder: &Path) -> crate::Result<Scores> {
     let model = crate::eval::EvalModel {
         name: "checkpoint",
         encoder: &encoder,
+        head: None,
     };
     let report = crate::eval::evaluate(&files, Some(model), &opts, &ctx)?;
     let line = |s: &crate::eval::FeatureScores| {
