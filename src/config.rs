@@ -18,10 +18,13 @@ pub struct Settings {
     pub device: String,
     /// The active encoder's weight file (`None`: the bundled model when there is one).
     pub model: Option<PathBuf>,
-    /// A tag head (probe) run on stored clip embeddings to predict tags.
+    /// A tag head (probe) run on stored clip embeddings to predict tags (`None`: the bundled
+    /// model's starter head when the bundled model is active, unless [`Settings::no_head`]).
     pub head: Option<PathBuf>,
     /// The head's vocabulary (one label per line, or an official mapping file).
     pub head_labels: Option<PathBuf>,
+    /// The user chose no tag head: predicted tags are off, the starter head's too.
+    pub no_head: bool,
     /// The audio input live listening captures from (`None`: the system's default input).
     pub input_device: Option<String>,
     /// The audio output playback uses (`None`: the system's default output).
@@ -37,6 +40,7 @@ impl Default for Settings {
             model: None,
             head: None,
             head_labels: None,
+            no_head: false,
             input_device: None,
             output_device: None,
             head_limits: Default::default(),
@@ -62,6 +66,37 @@ impl Default for TagLimits {
         }
     }
 }
+
+impl Settings {
+    /// The threshold and top-N of the head whose tags are stored under `source`: the saved
+    /// ones, else [`STARTER_LIMITS`] for the starter head and [`TagLimits::default`] for others.
+    pub fn limits_for(&self, source: &str) -> TagLimits {
+        self.head_limits
+            .get(source)
+            .copied()
+            .unwrap_or(if source == STARTER_SOURCE {
+                STARTER_LIMITS
+            } else {
+                TagLimits::default()
+            })
+    }
+}
+
+/// File name of the bundled model's starter tag head (a multi-label head).
+pub const STARTER_HEAD: &str = "earmark-default-tags.safetensors";
+
+/// File name of the starter head's labels, one per line (found beside the head).
+pub const STARTER_VOCAB: &str = "earmark-default-tags.vocab.txt";
+
+/// The name the starter head's tags are stored under (its file's stem).
+pub const STARTER_SOURCE: &str = "earmark-default-tags";
+
+/// The starter head's limits until the user changes them: its scores are independent
+/// probabilities (one sigmoid per label), so a file keeps the labels the head is fairly sure of.
+pub const STARTER_LIMITS: TagLimits = TagLimits {
+    threshold: 0.3,
+    top_n: 3,
+};
 
 /// Earmark's data directory (library index, installed models): `EARMARK_DATA_DIR`, else the
 /// platform's (`$XDG_DATA_HOME/earmark` on Linux).
@@ -143,5 +178,19 @@ mod tests {
         let old = Settings::load_from(dir.path());
         assert_eq!((old.device.as_str(), old.input_device), ("cpu", None));
         assert_eq!(old.output_device, None);
+        assert!(!old.no_head, "tags are on unless the user turned them off");
+    }
+
+    #[test]
+    fn the_starter_head_has_its_own_default_limits() {
+        let mut s = Settings::default();
+        assert_eq!(s.limits_for(STARTER_SOURCE), STARTER_LIMITS);
+        assert_eq!(s.limits_for("esc50"), TagLimits::default());
+        let mine = TagLimits {
+            threshold: 0.5,
+            top_n: 1,
+        };
+        s.head_limits.insert(STARTER_SOURCE.into(), mine);
+        assert_eq!(s.limits_for(STARTER_SOURCE), mine);
     }
 }

@@ -84,7 +84,10 @@ pub fn live_config(setup: &LiveSetup<'_>, settings: &Settings) -> anyhow::Result
     let compute = setup.compute.unwrap_or(&settings.device);
     let engine = Arc::new(load_encoder(&model, compute)?);
     let mut config = LiveConfig::new(engine);
-    if let Some((head_path, labels)) = setup.head {
+    // Without --head: the head in force (the chosen one, else the bundled model's starter head).
+    let in_force = earmark::model::bundled::head_in_force(settings, Some(&model)).head();
+    let default = in_force.as_ref().map(|(h, l)| (h.as_path(), l.as_deref()));
+    if let Some((head_path, labels)) = setup.head.or(default) {
         let head =
             Head::load(head_path).with_context(|| format!("loading {}", head_path.display()))?;
         let vocab = head_vocabulary(head_path, labels, head.classes())?;
@@ -116,6 +119,7 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<ExitCode> {
         compute: args.compute.as_deref(),
     };
     let mut config = live_config(&setup, &settings)?;
+    let has_head = !config.heads.is_empty();
     config.device = args.device.clone().or(settings.input_device.clone());
     config.hop_s = args.hop;
     config.window_s = args.window;
@@ -132,7 +136,7 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<ExitCode> {
         level_dbfs: f32::NEG_INFINITY,
         previous: None,
         dim,
-        has_head: args.head.is_some(),
+        has_head,
     };
     let started = Instant::now();
     let limit = args.seconds.map(Duration::from_secs_f64);

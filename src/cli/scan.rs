@@ -37,19 +37,23 @@ pub struct ScanArgs {
     /// Encoder chunks per batch.
     #[arg(long, default_value_t = 8)]
     batch: usize,
-    /// A tag head run on the library after the scan: a probe file, or an AudioSet
-    /// encoder+head checkpoint (which runs its own encoder pass).
+    /// A tag head run on the library after the scan: a probe file, a multi-label tag head, or an
+    /// AudioSet encoder+head checkpoint (which runs its own encoder pass). Default: the head
+    /// chosen in the window, else the bundled model's starter head when the bundled model is
+    /// active.
     #[arg(long)]
     head: Option<PathBuf>,
     /// The head's vocabulary (official mapping file or one label per line).
     #[arg(long, requires = "head")]
     labels: Option<PathBuf>,
-    /// Lowest probability a file's tag keeps.
-    #[arg(long, default_value_t = TagLimits::default().threshold)]
-    threshold: f32,
-    /// Most tags per file from the head.
-    #[arg(long, default_value_t = TagLimits::default().top_n)]
-    top_n: usize,
+    /// Lowest probability a file's tag keeps (default: the head's saved threshold, 0.05 for a
+    /// probe, 0.3 for the starter head).
+    #[arg(long)]
+    threshold: Option<f32>,
+    /// Most tags per file from the head (default: the head's saved top-N, 5, 3 for the starter
+    /// head).
+    #[arg(long)]
+    top_n: Option<usize>,
     /// Print the scan report as JSON.
     #[arg(long)]
     json: bool,
@@ -58,9 +62,34 @@ pub struct ScanArgs {
     quiet: bool,
 }
 
+/// The head that tags the library: `--head`, else the head in force for the model at `weights`
+/// (the chosen one, else the bundled model's starter head), with its limits.
+fn head_choice(args: &ScanArgs, weights: &std::path::Path) -> Option<HeadChoice> {
+    let settings = earmark::config::Settings::load();
+    let (path, labels) = match &args.head {
+        Some(h) => (h.clone(), args.labels.clone()),
+        None => earmark::model::bundled::head_in_force(&settings, Some(weights)).head()?,
+    };
+    let saved = if args.head.is_some() {
+        TagLimits::default()
+    } else {
+        settings.limits_for(&earmark::library::tagging::source_name(&path))
+    };
+    Some(HeadChoice {
+        limits: TagLimits {
+            threshold: args.threshold.unwrap_or(saved.threshold),
+            top_n: args.top_n.unwrap_or(saved.top_n),
+        },
+        path,
+        labels,
+        device: args.model.device,
+    })
+}
+
 /// Runs the scan job on the job queue and shows its events.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let mut lib = args.library.open_writable()?;
+    let weights = args.model.weights(&lib)?;
     let active = args.model.load(&lib)?;
     let budget = if args.full || active.on_gpu {
         Budget::Full
@@ -77,19 +106,7 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         },
         budget,
         max_batch: args.batch,
-        heads: args
-            .head
-            .iter()
-            .map(|path| HeadChoice {
-                path: path.clone(),
-                labels: args.labels.clone(),
-                limits: TagLimits {
-                    threshold: args.threshold,
-                    top_n: args.top_n,
-                },
-                device: args.model.device,
-            })
-            .collect(),
+        heads: head_choice(args, &weights).into_iter().collect(),
     };
     let (report_tx, report_rx) = crossbeam_channel::bounded::<ScanReport>(1);
     let queue = JobQueue::new()?;

@@ -57,6 +57,13 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
         Command::UseHead { head, labels } => {
             app.shared.settings.head = Some(head);
             app.shared.settings.head_labels = labels;
+            app.shared.settings.no_head = false;
+            app.save_settings();
+        }
+        Command::UseNoHead | Command::UseStarterHead => {
+            app.shared.settings.no_head = matches!(command, Command::UseNoHead);
+            app.shared.settings.head = None;
+            app.shared.settings.head_labels = None;
             app.save_settings();
         }
         Command::SetDevice(device) => {

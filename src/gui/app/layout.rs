@@ -316,6 +316,18 @@ fn welcome_ui(ui: &mut egui::Ui, cx: &ViewCtx) -> Vec<Command> {
         ui.weak("…or drop folders or files onto this window.");
         ui.add_space(14.0);
         ui.label(cx.model_line());
+        let bundled = cx.wanted_model();
+        if bundled
+            .as_deref()
+            .is_some_and(crate::model::bundled::is_bundled_model)
+        {
+            // What the bundled model is, and the way to the official weights.
+            ui.add_space(8.0);
+            crate::gui::model_manager::official::bundled_intro_ui(ui);
+            commands.extend(crate::gui::model_manager::official::offer_ui(
+                ui, None, false,
+            ));
+        }
         if let Some(e) = &cx.library_error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }

@@ -50,7 +50,8 @@ pub(super) fn import(app: &mut EarmarkApp, ctx: &egui::Context, src: PathBuf) {
 
 /// Downloads (or resumes) catalog entry `name`.
 pub(super) fn download(app: &mut EarmarkApp, ctx: &egui::Context, name: &str) {
-    let Some(job) = app.models.new_download(ctx, name) else {
+    let folders = app.shared.opts.model_folders.clone();
+    let Some(job) = app.models.new_download(ctx, name, folders.as_deref()) else {
         return;
     };
     let started = app

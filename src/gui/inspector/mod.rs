@@ -54,11 +54,7 @@ impl InspectorPanel {
         let Some((id, path)) = cx.selected.clone() else {
             return;
         };
-        let head = cx
-            .settings
-            .head
-            .clone()
-            .map(|h| (h, cx.settings.head_labels.clone()));
+        let head = cx.head_in_force().head();
         let req = InspectRequest {
             file_id: id,
             path: PathBuf::from(path),

@@ -15,6 +15,7 @@ use crate::gui::shared::widgets::spectrogram::{
     HZ_AXIS, MIN_HEIGHT, Spectrogram, SpectrogramAction,
 };
 use crate::gui::shared::widgets::timeline::Timeline;
+use crate::library::tagging::source_name;
 
 type TagList = Vec<(String, f32)>;
 
@@ -151,7 +152,7 @@ impl InspectorPanel {
                 format!("No sound: {reason}. Playback is off; everything else works."),
             );
         }
-        tags_ui(ui, &stored, predicted.as_ref());
+        tags_ui(ui, cx, &stored, predicted.as_ref());
         personal_ui(ui, &personal);
         if let Some(p) = &self.exported {
             ui.weak(format!("Saved {}", p.display()));
@@ -210,37 +211,65 @@ impl InspectorPanel {
     }
 }
 
-fn tags_ui(ui: &mut egui::Ui, stored: &TagList, predicted: Option<&Result<TagList, String>>) {
+/// The stored tags (the head's, above its threshold) and the head's best guesses, each tag
+/// with its definition on hover when it is a starter tag; or why there are none.
+fn tags_ui(
+    ui: &mut egui::Ui,
+    cx: &ViewCtx,
+    stored: &TagList,
+    predicted: Option<&Result<TagList, String>>,
+) {
     ui.horizontal_wrapped(|ui| {
         if !stored.is_empty() {
             ui.label("Tags:");
             for (label, score) in stored {
-                ui.label(
+                let chip = ui.label(
                     egui::RichText::new(format!("{label} {score:.2}"))
                         .background_color(ui.visuals().faint_bg_color),
                 );
+                define(chip, label);
             }
         }
         match predicted {
             Some(Ok(tags)) => {
+                if stored.is_empty() {
+                    let threshold = cx
+                        .head_in_force()
+                        .head()
+                        .map(|(h, _)| cx.settings.limits_for(&source_name(&h)).threshold);
+                    if let Some(t) = threshold {
+                        ui.weak(format!(
+                            "No tag reaches the threshold ({t:.2}) for this file."
+                        ));
+                    }
+                }
                 ui.label("Predicted:");
                 for (label, p) in tags {
-                    ui.add(
+                    let bar = ui.add(
                         egui::ProgressBar::new(*p)
                             .desired_width(90.0)
                             .text(format!("{label} {p:.2}")),
                     );
+                    define(bar, label);
                 }
             }
             Some(Err(why)) => {
                 ui.weak(format!("No predicted tags: {why}"));
             }
             None if stored.is_empty() => {
-                ui.weak("No tags yet: choose a tag head in Models.");
+                let why = cx.head_in_force().why_none().unwrap_or_default();
+                ui.weak(format!("No tags. {why}"));
             }
             None => {}
         }
     });
+}
+
+/// Shows the starter definition of `label` when `response` is hovered.
+fn define(response: egui::Response, label: &str) {
+    if let Some(d) = crate::model::bundled::definition(label) {
+        response.on_hover_text(d);
+    }
 }
 
 /// The file's personal tags: examples carry 1.00, predictions their probability.

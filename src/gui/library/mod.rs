@@ -138,7 +138,7 @@ impl LibraryPanel {
 
     fn tag_menu_ui(&mut self, ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
         if cx.snapshot.labels.is_empty() {
-            ui.weak("No tags yet: choose a tag head in Models and rescan, or add personal tags.");
+            ui.weak(no_tags_line(cx));
             return;
         }
         ui.add(
@@ -161,7 +161,12 @@ impl LibraryPanel {
                 let mut toggled = None;
                 for (label, count) in listed {
                     let mut on = cx.state.tag_filter.contains(label);
-                    if ui.checkbox(&mut on, format!("{label} ({count})")).clicked() {
+                    let check = ui.checkbox(&mut on, format!("{label} ({count})"));
+                    let check = match crate::model::bundled::definition(label) {
+                        Some(d) => check.on_hover_text(d),
+                        None => check,
+                    };
+                    if check.clicked() {
                         toggled = Some(label.clone());
                     }
                 }
@@ -169,5 +174,20 @@ impl LibraryPanel {
                     commands.push(Command::ToggleTagFilter(label));
                 }
             });
+    }
+}
+
+/// Why the library has no tags yet, and where they will come from.
+fn no_tags_line(cx: &ViewCtx) -> String {
+    let in_force = cx.head_in_force();
+    match in_force.why_none() {
+        None if in_force.is_starter() => "No tags yet: the bundled model's starter tags are \
+             given to each file as it is analysed (Rescan tags files analysed before). You can \
+             also add personal tags."
+            .into(),
+        None => "No tags yet: the tag head tags each file as it is analysed (Rescan tags files \
+                 analysed before). You can also add personal tags."
+            .into(),
+        Some(why) => format!("No tags yet. {why} You can also add personal tags."),
     }
 }

@@ -145,6 +145,7 @@ impl LibraryPanel {
                                     |ui| cell(ui, columns::text(r, c)),
                                 );
                             }
+                            SortColumn::Tags => tags_cell(ui, &r.tags),
                             c => cell(ui, columns::text(r, c)),
                         });
                     }
@@ -201,6 +202,23 @@ fn header_button(
 /// A table cell's text: not selectable, so a click selects the row; cut at the column's edge.
 fn cell(ui: &mut egui::Ui, text: impl Into<egui::WidgetText>) {
     ui.add(egui::Label::new(text).selectable(false).truncate());
+}
+
+/// The top tags; hovering shows what each starter tag means.
+fn tags_cell(ui: &mut egui::Ui, tags: &str) {
+    let response = ui.add(egui::Label::new(tags).selectable(false).truncate());
+    let defined: Vec<(&str, &str)> = tags
+        .split(',')
+        .map(str::trim)
+        .filter_map(|t| crate::model::bundled::definition(t).map(|d| (t, d)))
+        .collect();
+    if !defined.is_empty() {
+        response.on_hover_ui(|ui| {
+            for (tag, definition) in defined {
+                ui.label(format!("{tag}: {definition}"));
+            }
+        });
+    }
 }
 
 /// The status, or in the errors view the reason: the reason first (the path is in the Name

@@ -41,11 +41,7 @@ impl LivePanel {
             model,
             compute: cx.settings.device.clone(),
             input: cx.settings.input_device.clone(),
-            head: cx
-                .settings
-                .head
-                .clone()
-                .map(|h| (h, cx.settings.head_labels.clone())),
+            head: cx.head_in_force().head(),
             library: cx.library_path.clone(),
         };
         self.error = None;

@@ -74,11 +74,11 @@ impl LivePanel {
         ui.strong("Tags now");
         if self.tags.is_empty() {
             let note = if self.active() {
-                "Tags appear after the first two seconds."
-            } else if cx.settings.head.is_none() {
-                "Choose a tag head in Models (or add personal tags) to see tags here."
+                "Tags appear after the first two seconds.".to_string()
+            } else if let Some(why) = cx.head_in_force().why_none() {
+                format!("{why} Personal tags show here too.")
             } else {
-                "Start listening to see tags."
+                "Start listening to see tags.".to_string()
             };
             ui.weak(note);
             return;
@@ -92,7 +92,10 @@ impl LivePanel {
                             .desired_width(140.0)
                             .text(format!("{:.2}", tag.score)),
                     );
-                    ui.label(&tag.label);
+                    let shown = ui.label(&tag.label);
+                    if let Some(d) = crate::model::bundled::definition(&tag.label) {
+                        shown.on_hover_text(d);
+                    }
                 });
             }
         }

@@ -1,7 +1,8 @@
 //! The download side of the Models tab: the catalog and where each entry stands, the probe heads
 //! unpacked from downloaded archives, the folder downloads go to, and the download itself as a
 //! job of the background service ([`download_work`]: progress with speed and time left, pause
-//! and cancel at its next piece, what arrived kept for a resume).
+//! and cancel at its next piece, what arrived kept for a resume), including the one download of
+//! the official model with its probe heads ([`OFFICIAL`]).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,25 @@ use crate::catalog::{
 use crate::error::{Error, Result};
 use crate::gui::shared::active_model::{ModelSource, is_weight_file};
 use crate::jobs::{JobContext, Progress, run_caught};
+
+/// The name `Command::DownloadModel` takes for the official model with its probe heads.
+pub const OFFICIAL: &str = "matpac-plus+probes";
+
+/// The catalog entries of [`OFFICIAL`], in download order.
+pub const OFFICIAL_PARTS: [&str; 2] = ["matpac-plus", "probes"];
+
+/// The download's approximate size: the ViT-B encoder is 85.4 M numbers (≈342 MB as float32,
+/// docs/matpac-spec.md §1.4); the probe archive holds linear heads on 3840-d inputs.
+pub const OFFICIAL_SIZE: &str = "about 360 MB";
+
+/// The catalog entries a download of `name` fetches.
+pub fn parts(name: &str) -> Vec<String> {
+    if name == OFFICIAL {
+        OFFICIAL_PARTS.iter().map(|p| (*p).to_string()).collect()
+    } else {
+        vec![name.to_string()]
+    }
+}
 
 /// The catalog and where each entry stands, read off the UI thread.
 #[derive(Debug, Clone)]
@@ -105,7 +125,8 @@ pub enum DownloadNews {
     Ended(std::result::Result<String, String>),
 }
 
-/// The download of catalog entry `name` into `dir` as a job: its progress goes to the job's
+/// The download of catalog entry `name` (or of the official model's parts, for
+/// [`OFFICIAL`]) into `dir` as a job: its progress goes to the job's
 /// events (bytes done of the total, with speed and time left) and to `news` (with `wake` asked
 /// to redraw), a pause holds it at its next piece and a cancel stops it there, keeping what
 /// arrived. A panic inside ends it failed with its message.
@@ -138,31 +159,54 @@ pub fn download_work(
             let _ = news.try_send(DownloadNews::Progress(p.clone()));
             wake();
         };
-        let outcome = run_caught(|| installer.install(&name, &stop, &mut progress))
-            .unwrap_or_else(|panicked| Err(panicked.into()));
-        let (note, result) = match outcome {
-            Ok(report) => {
-                let mut note = format!("Downloaded {name}: {}", report.path.display());
-                for n in &report.notes {
-                    note.push_str(&format!("\n{n}"));
+        // One entry, or the official model's parts one after the other (the first that fails
+        // ends the job, with its reason said once).
+        let mut installed = Vec::new();
+        let mut outcome = Ok(Vec::new());
+        for part in parts(&name) {
+            let got = run_caught(|| installer.install(&part, &stop, &mut progress))
+                .unwrap_or_else(|panicked| Err(panicked.into()));
+            match got {
+                Ok(report) => installed.push((part, report)),
+                Err(e) => {
+                    outcome = Err((part, e));
+                    break;
                 }
-                let summary = format!("{name}: {}", report.path.display());
-                (Ok(note), Ok(summary))
             }
-            Err(Error::Cancelled) => (
+        }
+        if outcome.is_ok() {
+            outcome = Ok(installed);
+        }
+        let (note, result) = match outcome {
+            Ok(reports) => {
+                let mut note = String::new();
+                let mut summary = Vec::new();
+                for (part, report) in &reports {
+                    if !note.is_empty() {
+                        note.push('\n');
+                    }
+                    note.push_str(&format!("Downloaded {part}: {}", report.path.display()));
+                    for n in &report.notes {
+                        note.push_str(&format!("\n{n}"));
+                    }
+                    summary.push(format!("{part}: {}", report.path.display()));
+                }
+                (Ok(note), Ok(summary.join("; ")))
+            }
+            Err((part, Error::Cancelled)) => (
                 Err(format!(
-                    "Download of {name} cancelled; Download again resumes it."
+                    "Download of {part} cancelled; Download again resumes it."
                 )),
                 Err(Error::Cancelled),
             ),
-            Err(Error::Download(why)) => {
-                let why = url_once(&why, &catalog, &name);
+            Err((part, Error::Download(why))) => {
+                let why = url_once(&why, &catalog, &part);
                 (
-                    Err(format!("Download of {name} failed: {why}")),
+                    Err(format!("Download of {part} failed: {why}")),
                     Err(Error::Download(why)),
                 )
             }
-            Err(e) => (Err(format!("Download of {name} failed: {e}")), Err(e)),
+            Err((part, e)) => (Err(format!("Download of {part} failed: {e}")), Err(e)),
         };
         let _ = news.send(DownloadNews::Ended(note));
         wake();

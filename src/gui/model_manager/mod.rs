@@ -11,10 +11,13 @@
 //!
 //! - [`catalog`]: the catalog view, downloaded heads, the download job;
 //! - `view`: the installed models, the device and the tag head;
-//! - `downloads`: "Available to download" and the download's bar.
+//! - `downloads`: "Available to download" and the download's bar;
+//! - [`official`]: what the bundled model is, and the one download of the official model with
+//!   its probe heads.
 
 pub mod catalog;
 mod downloads;
+pub mod official;
 mod view;
 
 use std::path::PathBuf;
@@ -173,9 +176,20 @@ impl ModelManager {
     /// Prepares the download of catalog entry `name` (`None`: one is running, or the catalog or
     /// the models folder is missing). The tab follows it from now on; the caller submits the job
     /// and hands its control to [`download_started`](Self::download_started).
-    pub fn new_download(&mut self, ctx: &egui::Context, name: &str) -> Option<DownloadJob> {
+    /// The catalog is read here when the tab has not read it yet (a download asked for from the
+    /// first start), with the models folder of `folders`.
+    pub fn new_download(
+        &mut self,
+        ctx: &egui::Context,
+        name: &str,
+        folders: Option<&[(PathBuf, ModelSource)]>,
+    ) -> Option<DownloadJob> {
         if self.download.is_some() {
             return None;
+        }
+        if self.catalog.is_none() {
+            let view = CatalogView::read(self.catalog_file.as_deref(), download_dir(folders));
+            self.catalog = Some(view);
         }
         let view = self.catalog.as_ref()?;
         let (catalog, dir) = (view.catalog.clone().ok()?, view.dir.clone()?);
@@ -191,6 +205,14 @@ impl ModelManager {
             control: None,
         });
         self.download_note = None;
+        let name = if name == catalog::OFFICIAL {
+            "MATPAC++ and its probe heads"
+        } else {
+            name
+        };
+        if let Some(slot) = &mut self.download {
+            slot.name = name.to_owned();
+        }
         Some(DownloadJob {
             name: format!("Download {name}"),
             work: Box::new(work),

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use eframe::egui;
 
 use super::ModelManager;
-use crate::config::BUNDLED_MODEL;
+use super::official;
+use crate::config::{BUNDLED_MODEL, STARTER_HEAD, STARTER_SOURCE};
 use crate::gui::shared::active_model::{InstalledModel, ModelSource, format_size};
 use crate::gui::shared::command::Command;
 use crate::gui::shared::view::ViewCtx;
+use crate::model::bundled::{HeadInForce, is_bundled_model};
 
 /// Device choices offered.
 const DEVICES: [(&str, &str); 3] = [
@@ -39,6 +41,8 @@ impl ModelManager {
             }
         }
         self.device_ui(ui, cx, out);
+        ui.separator();
+        self.official_ui(ui, cx, out);
         ui.separator();
         ui.horizontal(|ui| {
             ui.heading("Installed models");
@@ -69,22 +73,75 @@ impl ModelManager {
         ui.separator();
         self.catalog_ui(ui, out);
         ui.separator();
+        self.head_ui(ui, cx, out);
+        self.downloaded_heads_ui(ui, cx, out);
+    }
+
+    /// What the bundled model is (when it is the one in use) and the official model's offer.
+    fn official_ui(&self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
+        ui.heading("The official model");
+        let bundled = cx.model.path.as_deref().is_some_and(is_bundled_model);
+        if bundled {
+            official::bundled_intro_ui(ui);
+        }
+        let busy = self.download.is_some();
+        out.extend(official::offer_ui(ui, self.catalog.as_ref(), busy));
+    }
+
+    /// The tag head in force, with the choice of the starter head or none.
+    fn head_ui(&self, ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
         ui.heading("Tag head");
-        match &cx.settings.head {
-            Some(h) if h.is_file() => {
-                ui.label(h.display().to_string());
+        let in_force = cx.head_in_force();
+        match &in_force {
+            HeadInForce::Chosen { head, .. } if head.is_file() => {
+                ui.label(head.display().to_string());
             }
-            Some(h) => {
+            HeadInForce::Chosen { head, .. } => {
                 ui.colored_label(
                     ui.visuals().error_fg_color,
-                    format!("Head file not found: {}", h.display()),
+                    format!("Head file not found: {}", head.display()),
                 );
             }
-            None => {
-                ui.weak("No head chosen: predicted tags are off.");
+            HeadInForce::Starter { .. } => {
+                let labels = crate::model::bundled::starter_labels();
+                ui.label(format!(
+                    "The starter tags of the bundled model: {} types of sound, each file's \
+                     likeliest kept from a score of {:.2} (Tags tab).",
+                    labels.len(),
+                    cx.settings.limits_for(STARTER_SOURCE).threshold
+                ));
+                ui.collapsing("The starter labels", |ui| {
+                    for (label, group, definition) in crate::model::bundled::starter_definitions() {
+                        ui.label(format!("{label} ({group}): {definition}"));
+                    }
+                });
+            }
+            HeadInForce::Off | HeadInForce::NotForThisModel | HeadInForce::Unavailable(_) => {
+                ui.weak(in_force.why_none().unwrap_or_default());
             }
         }
-        self.downloaded_heads_ui(ui, cx, out);
+        ui.horizontal(|ui| {
+            let starter_here = matches!(in_force, HeadInForce::Starter { .. });
+            let bundled = cx.model.path.as_deref().is_some_and(is_bundled_model);
+            if bundled
+                && !starter_here
+                && (cx.settings.head.is_some() || cx.settings.no_head)
+                && ui
+                    .button("Use the starter tags")
+                    .on_hover_text("The bundled model's own head (with the bundled model only)")
+                    .clicked()
+            {
+                out.push(Command::UseStarterHead);
+            }
+            if !matches!(in_force, HeadInForce::Off)
+                && ui
+                    .button("No tag head")
+                    .on_hover_text("Turn predicted tags off")
+                    .clicked()
+            {
+                out.push(Command::UseNoHead);
+            }
+        });
     }
 
     /// The installed models, each with its size, its shape and Use (or "active").
@@ -134,11 +191,20 @@ impl ModelManager {
         let Some(view) = &self.catalog else {
             return;
         };
-        if view.heads.is_empty() {
+        if view
+            .heads
+            .iter()
+            .all(|(h, _)| h.file_name() == Some(STARTER_HEAD.as_ref()))
+        {
             return;
         }
         egui::Grid::new("heads").striped(true).show(ui, |ui| {
-            for (head, labels) in &view.heads {
+            // The starter head (written beside the downloaded ones) has the section above.
+            let downloaded = view
+                .heads
+                .iter()
+                .filter(|(h, _)| h.file_name() != Some(STARTER_HEAD.as_ref()));
+            for (head, labels) in downloaded {
                 let group = head
                     .parent()
                     .and_then(|g| g.file_name())
@@ -217,6 +283,10 @@ fn shown_models<'a>(list: &'a [InstalledModel], active: Option<&Path>) -> Vec<In
         .copied();
     let mut out = Vec::new();
     for m in list {
+        if m.path.file_name() == Some(STARTER_HEAD.as_ref()) {
+            // The bundled model's tag head, not an encoder: it is the Tag head section's.
+            continue;
+        }
         if !is_default(m) {
             out.push(m.clone());
             continue;

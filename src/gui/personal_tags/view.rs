@@ -154,17 +154,14 @@ impl PersonalTagsPanel {
 
 /// The tag head's threshold and top-N (saved in the settings), and applying them again.
 fn head_limits_ui(ui: &mut egui::Ui, cx: &ViewCtx, commands: &mut Vec<Command>) {
-    let Some(head) = &cx.settings.head else {
-        ui.weak("No tag head: choose one in Models to tag the library as it is scanned.");
+    let in_force = cx.head_in_force();
+    let Some((head, _)) = in_force.head() else {
+        let why = in_force.why_none().unwrap_or_default();
+        ui.weak(format!("{why} A head tags the library as it is scanned."));
         return;
     };
-    let source = source_name(head);
-    let before = cx
-        .settings
-        .head_limits
-        .get(&source)
-        .copied()
-        .unwrap_or_default();
+    let source = source_name(&head);
+    let before = cx.settings.limits_for(&source);
     let mut limits = before;
     ui.horizontal(|ui| {
         ui.label(format!("Head {source}: keep tags from"));

@@ -45,6 +45,10 @@ pub enum Command {
         /// Its vocabulary, if it has one.
         labels: Option<PathBuf>,
     },
+    /// No tag head: predicted tags off (the starter head's too).
+    UseNoHead,
+    /// Forget the chosen head: the bundled model's starter head tags again (with that model).
+    UseStarterHead,
     /// Open the file dialog and import a checkpoint.
     ImportModelDialog,
     /// Open the save dialog and export the spectrogram as PNG.

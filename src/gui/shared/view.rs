@@ -16,6 +16,7 @@ use crate::gui::shared::state::UiState;
 use crate::gui::shared::tasks::Task;
 use crate::jobs::Service;
 use crate::library::tagging::{HeadChoice, source_name};
+use crate::model::bundled::{HeadInForce, head_in_force};
 
 /// The active model: what is wanted, and what is known about it.
 #[derive(Debug, Default)]
@@ -98,22 +99,25 @@ impl Shared {
             .or_else(|| self.bundled.clone())
     }
 
-    /// The heads the settings choose for tagging the library: the one tag head, with its
-    /// limits and the device it runs on.
+    /// The tag head in force for the window's model: the one chosen in Models, else the
+    /// bundled model's starter head when the bundled model is in use (see
+    /// [`crate::model::bundled::head_in_force`]).
+    pub fn head_in_force(&self) -> HeadInForce {
+        head_in_force(&self.settings, self.wanted_model().as_deref())
+    }
+
+    /// The heads that tag the library: the head in force, with its limits and the device it
+    /// runs on.
     pub fn head_choices(&self) -> Vec<HeadChoice> {
         let settings = &self.settings;
         let device = settings.device.parse().unwrap_or_default();
-        settings
-            .head
-            .iter()
-            .map(|path| HeadChoice {
-                path: path.clone(),
-                labels: settings.head_labels.clone(),
-                limits: settings
-                    .head_limits
-                    .get(&source_name(path))
-                    .copied()
-                    .unwrap_or_default(),
+        self.head_in_force()
+            .head()
+            .into_iter()
+            .map(|(path, labels)| HeadChoice {
+                limits: settings.limits_for(&source_name(&path)),
+                path,
+                labels,
                 device,
             })
             .collect()
