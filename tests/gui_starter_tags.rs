@@ -24,7 +24,7 @@ use app::{
     in_child_with_env, job_running, select, spinning, text_with, texts, wait_for, wait_for_text,
 };
 use earmark::config::Settings;
-use earmark::model::bundled::starter_labels;
+use earmark::model::bundled::{definition, starter_labels};
 use egui_kittest::kittest::Queryable;
 
 /// A folder with the four sounds of `tests/fixtures/starter` (kick, hi-hat, note, speech).
@@ -100,6 +100,12 @@ fn a_fresh_library_shows_starter_tags_in_the_table() {
     wait_for(&mut h, "starter tags in the table", 60, |h| {
         texts(h).iter().any(|t| is_starter_list(t))
     });
+    // Hovering a file's tags says what each one means.
+    let shown = texts(&h).into_iter().find(|t| is_starter_list(t)).unwrap();
+    let first = shown.split(", ").next().unwrap().to_string();
+    h.get_by_label(&shown).hover();
+    let meaning = definition(&first).unwrap();
+    wait_for_text(&mut h, meaning, 10);
 
     // The tag filter lists the starter tags with their file counts.
     h.get_by_label_contains("Tag filter").click();

@@ -271,4 +271,27 @@ mod tests {
         assert!(is_bundled_model(&model_path));
         assert!(!is_bundled_model(&head_path));
     }
+
+    #[test]
+    fn the_chosen_head_wins_and_the_starter_head_needs_the_bundled_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = dir.path().join("other.safetensors");
+        std::fs::write(&other, b"not the bundled model").unwrap();
+        let mut settings = Settings::default();
+        // Another model, nothing chosen: no head, and a line that says why.
+        let none = head_in_force(&settings, Some(&other));
+        assert_eq!(none, HeadInForce::NotForThisModel);
+        assert!(none.head().is_none() && none.why_none().unwrap().contains("bundled model"));
+        assert_eq!(head_in_force(&settings, None), HeadInForce::NotForThisModel);
+        // Turned off: off whatever the model.
+        settings.no_head = true;
+        assert_eq!(head_in_force(&settings, Some(&other)), HeadInForce::Off);
+        // A chosen head is used with any model, with its labels.
+        let head = dir.path().join("esc50.pth");
+        settings.head = Some(head.clone());
+        settings.head_labels = Some(dir.path().join("esc50.json"));
+        let chosen = head_in_force(&settings, Some(&other));
+        assert_eq!(chosen.head(), Some((head, settings.head_labels.clone())));
+        assert!(!chosen.is_starter() && chosen.why_none().is_none());
+    }
 }
