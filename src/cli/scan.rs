@@ -68,7 +68,17 @@ fn head_choice(args: &ScanArgs, weights: &std::path::Path) -> Option<HeadChoice>
     let settings = earmark::config::Settings::load();
     let (path, labels) = match &args.head {
         Some(h) => (h.clone(), args.labels.clone()),
-        None => earmark::model::bundled::head_in_force(&settings, Some(weights)).head()?,
+        None => {
+            let in_force = earmark::model::bundled::head_in_force(&settings, Some(weights));
+            if let Some(why) = in_force.why_none()
+                && !args.json
+                && !args.quiet
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+            {
+                eprintln!("note: {why} (Or pass --head.)");
+            }
+            in_force.head()?
+        }
     };
     let saved = if args.head.is_some() {
         TagLimits::default()
