@@ -13,6 +13,7 @@ use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
+use super::export::NamedTensors;
 use super::init::encoder_positions;
 use super::labelled::{COLUMN, CropGroup};
 use super::optim::{AdamState, AdamStep, clip};
@@ -340,7 +341,7 @@ impl FineTune {
     }
 
     /// The encoder's tensors in the official layout (with the positional table), for export.
-    pub fn encoder_tensors(&self) -> Result<Vec<(String, Vec<usize>, Vec<f32>)>> {
+    pub fn encoder_tensors(&self) -> Result<NamedTensors> {
         let mut out = Vec::new();
         for (name, shape) in expected_encoder_keys(&self.encoder) {
             let values = if name == "pos_embed" {

@@ -281,26 +281,70 @@ fn crop_into(item: &Item, start: usize, len: usize, out: &mut Vec<f32>) {
     }
 }
 
-/// Level, spectral tilt, a small shift across bands and one masked band range, applied to the
-/// first `valid` frames of a crop `[80, len]` (padding stays at zero).
+/// Level (±10 dB), spectral tilt and two smooth band boosts or cuts, a small shift across
+/// bands, half of the time a room-like tail, one masked band range and, half of the time, up to
+/// 80 ms of silence before the sound (as recordings often have), applied to the first `valid`
+/// frames of a crop `[80, len]` (padding stays at zero).
 fn augment_crop(crop: &mut [f32], len: usize, valid: usize, rng: &mut SplitMix) {
     let valid = valid.min(len);
-    let level = (rng.uniform() - 0.5) * 0.5;
+    let delay = if rng.uniform() < 0.5 {
+        (rng.next_u64() % 9) as usize
+    } else {
+        0
+    };
+    if delay > 0 {
+        for band in 0..N_MELS {
+            let row = &mut crop[band * len..(band + 1) * len];
+            row.copy_within(0..len - delay, delay);
+            row[..delay].fill(0.0);
+            // Frames pushed past the crop's valid part are dropped with the padding.
+            let end = (valid + delay).min(len);
+            row[end..].fill(0.0);
+        }
+    }
+    let valid = (valid + delay).min(len);
+    let level = (rng.uniform() - 0.5) * 1.1;
     let tilt = (rng.uniform() - 0.5) * 0.6;
     let shift = (rng.next_u64() % 5) as isize - 2;
+    // Two smooth boosts or cuts of a random band region (a different microphone, synthesizer
+    // or room colours the sound differently).
+    let bumps: Vec<(f32, f32, f32)> = (0..2)
+        .map(|_| {
+            let centre = rng.uniform() * N_MELS as f32;
+            let width = 3.0 + rng.uniform() * 12.0;
+            let gain = (rng.uniform() - 0.5) * 0.8;
+            (centre, width, gain)
+        })
+        .collect();
+    // Half of the time a room's tail: each frame keeps at least the previous one less a decay.
+    let tail = if rng.uniform() < 0.5 {
+        Some(0.05 + rng.uniform() * 0.25)
+    } else {
+        None
+    };
     let original: Vec<f32> = crop.to_vec();
     for band in 0..N_MELS {
         let source = (band as isize - shift).clamp(0, N_MELS as isize - 1) as usize;
         let slope = tilt * (band as f32 / (N_MELS - 1) as f32 * 2.0 - 1.0);
-        for t in 0..valid {
-            crop[band * len + t] = original[source * len + t] + level + slope;
+        let colour: f32 = bumps
+            .iter()
+            .map(|&(c, w, g)| g * (-((band as f32 - c) / w).powi(2)).exp())
+            .sum();
+        let mut previous = f32::MIN;
+        for t in delay..valid {
+            let mut v = original[source * len + t] + level + slope + colour;
+            if let Some(decay) = tail {
+                v = v.max(previous - decay);
+                previous = v;
+            }
+            crop[band * len + t] = v;
         }
     }
     if rng.uniform() < 0.5 {
         let width = 1 + (rng.next_u64() % 8) as usize;
         let first = (rng.next_u64() % (N_MELS - width) as u64) as usize;
         for band in first..first + width {
-            crop[band * len..band * len + valid].fill(0.0);
+            crop[band * len + delay..band * len + valid].fill(0.0);
         }
     }
 }
@@ -377,9 +421,14 @@ mod tests {
         for _ in 0..20 {
             let mut c = crop.clone();
             augment_crop(&mut c, 32, 20, &mut rng);
+            // The sound may start up to 8 frames late; nothing appears after it.
             for band in 0..N_MELS {
-                assert!(c[band * 32 + 20..band * 32 + 32].iter().all(|&v| v == 0.0));
+                assert!(c[band * 32 + 28..band * 32 + 32].iter().all(|&v| v == 0.0));
             }
+            let first_sound = (0..32)
+                .find(|&t| (0..N_MELS).any(|b| c[b * 32 + t] != 0.0))
+                .unwrap();
+            assert!(first_sound <= 8);
         }
     }
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Trains Earmark's bundled model and its starter tag head from the data that make-dataset.sh
+# builds, evaluates them on the held-out packages, and writes the files that ship.
+#
+#   models/recipe/train-bundled.sh DATA RUNS [stage...]
+#
+# DATA: the folder make-dataset.sh filled. RUNS: where the runs live (checkpoints, logs).
+# Stages (default: all, in this order): pretrain finetune export eval.
+# Every stage resumes where it stopped: run the script again after an interruption.
+#
+# EARMARK (default: earmark on PATH) is the binary used; THREADS (default 2) the compute threads.
+set -euo pipefail
+data=${1:?usage: train-bundled.sh DATA RUNS [stage...]}
+runs=${2:?usage: train-bundled.sh DATA RUNS [stage...]}
+shift 2
+stages=${*:-pretrain finetune export eval}
+earmark=${EARMARK:-earmark}
+export RAYON_NUM_THREADS=${THREADS:-2}
+here=$(cd "$(dirname "$0")" && pwd)
+models=$(cd "$here/.." && pwd)
+mkdir -p "$runs"
+
+# Self-supervised MATPAC pretraining of the tiny preset on the unlabelled pool (the game,
+# desktop-theme, Scratch and Tux Paint packages). The shipped model stops it after 1,300 of the
+# 2,400 updates its schedule is laid out over (PRETRAIN_STOP, PRETRAIN_STEPS).
+pretrain_steps=${PRETRAIN_STEPS:-2400}
+pretrain_stop=${PRETRAIN_STOP:-1300}
+# Supervised fine-tuning on the labelled files of the train split.
+finetune_steps=${FINETUNE_STEPS:-2500}
+
+for stage in $stages; do
+  case $stage in
+    pretrain)
+      if [ -d "$runs/ssl" ]; then
+        "$earmark" train --resume "$runs/ssl" --stop-at "$pretrain_stop" --f16 --json > "$runs/ssl-resume.log"
+      else
+        roots=$(find "$data/train/pkg" -mindepth 1 -maxdepth 1 | sort)
+        "$earmark" train --preset tiny --steps "$pretrain_steps" --stop-at "$pretrain_stop" \
+          --batch 16 --lr 5e-4 --seed 2026 --out "$runs/ssl" --checkpoint-every 100 \
+          --eval-every 100 --f16 --json --roots $roots > "$runs/ssl.log"
+      fi
+      "$earmark" train --resume "$runs/ssl" --export-only --f16 --model-out "$runs/ssl.safetensors"
+      ;;
+    finetune)
+      if [ -d "$runs/finetune" ]; then
+        "$earmark" finetune --resume "$runs/finetune" --labels "$data/labels.tsv"
+      else
+        "$earmark" finetune --model "$runs/ssl.safetensors" --labels "$data/labels.tsv" \
+          --vocab "$here/starter-labels.tsv" --out "$runs/finetune" --steps "$finetune_steps" \
+          --batch 32 --lr 3e-4 --seed 2026 --every 250
+      fi
+      ;;
+    export)
+      cp "$runs/finetune/model.safetensors" "$models/earmark-default.safetensors"
+      cp "$runs/finetune/head.safetensors" "$models/earmark-default-tags.safetensors"
+      cp "$runs/finetune/head.vocab.txt" "$models/earmark-default-tags.vocab.txt"
+      python3 "$here/plot_finetune.py" "$runs/ssl/log.jsonl" "$pretrain_stop" \
+        "$runs/finetune/log.jsonl" "$models/earmark-default-curves.png"
+      ;;
+    eval)
+      for set in drums-heldout instruments-heldout sonicpi-heldout drums-val instruments-val; do
+        [ -d "$data/eval/$set" ] || continue
+        echo "== $set"
+        "$earmark" eval --folders "$data/eval/$set" --model "$models/earmark-default.safetensors" \
+          --head "$models/earmark-default-tags.safetensors" --quiet
+      done | tee "$runs/eval.txt"
+      ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
