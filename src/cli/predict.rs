@@ -131,7 +131,8 @@ fn scores(encoder: &Engine, head: &Head, path: &Path) -> anyhow::Result<Vec<f32>
     };
     anyhow::ensure!(
         clip.len() == head.inputs(),
-        "the head takes {}-d inputs but the encoder gives {}-d embeddings",
+        "{}: the head takes {}-d inputs but the encoder gives {}-d embeddings",
+        path.display(),
         head.inputs(),
         clip.len()
     );
@@ -157,18 +158,18 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let several = args.files.len() > 1;
     let mut failed = 0;
     for path in &args.files {
-        let result =
-            scores(&encoder, &head, path).with_context(|| format!("predicting {}", path.display()));
+        // The error names the file already.
+        let result = scores(&encoder, &head, path);
         let top = match result {
             Ok(s) => top_k(&s, args.top),
             Err(e) if !several && !args.json => return Err(e),
             Err(e) => {
                 failed += 1;
                 if args.json {
-                    let line = serde_json::json!({"path": path, "error": format!("{e:#}")});
+                    let line = serde_json::json!({"path": path, "error": e.to_string()});
                     println!("{line}");
                 }
-                eprintln!("error: {e:#}");
+                eprintln!("error: {e}");
                 continue;
             }
         };
