@@ -82,7 +82,8 @@ check_appimage() {
   chmod 700 "$runtime_dir"
   # Xvfb picks a free display number and writes it to fd 3.
   : >"$runtime_dir/display"
-  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$runtime_dir/display" >/dev/null 2>&1 &
+  # -noreset: the readiness probe below is the last client; a reset could refuse the window.
+  Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp -noreset 3>"$runtime_dir/display" >/dev/null 2>&1 &
   xvfb_pid=$!
   for _ in $(seq 1 100); do
     display="$(cat "$runtime_dir/display")"
