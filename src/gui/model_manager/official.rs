@@ -48,7 +48,8 @@ pub fn offer_ui(ui: &mut egui::Ui, view: Option<&CatalogView>, busy: bool) -> Op
          FSD50K and 50 ESC-50 sound classes) to choose as tag heads.",
     );
     let mut command = None;
-    ui.horizontal(|ui| {
+    // A scope, not a row: the welcome screen centres the button, the Models tab does not.
+    ui.scope(|ui| {
         if installed {
             ui.label("MATPAC++ and its probe heads are installed: Use it in Installed models.");
             return;
