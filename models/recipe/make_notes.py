@@ -120,27 +120,10 @@ def sf_presets(path):
     raise ValueError(f"{path}: no preset headers")
 
 
-def timidity_presets(cfg):
-    """(bank, program) of the instruments a timidity config maps; drum sets as bank 128."""
-    out, section = set(), None
-    with open(cfg) as f:
-        for line in f:
-            line = line.split("#")[0].strip()
-            m = re.match(r"(bank|drumset)\s+(\d+)$", line)
-            if m:
-                section = (128 if m.group(1) == "drumset" else 0, int(m.group(2)))
-                continue
-            m = re.match(r"(\d+)\s+\S+", line)
-            if m and section:
-                if section[0] == 128:
-                    out.add((128, section[1]))
-                elif section[1] == 0:
-                    out.add((0, int(m.group(1))))
-    return out
-
-
-def timidity_drum_notes(cfg, kit=0):
-    notes, section = set(), None
+def timidity_entries(cfg):
+    """(section kind, section number, entry number) of each mapping line of a timidity config:
+    kind "bank" (entry = program) or "drumset" (entry = note)."""
+    section = None
     with open(cfg) as f:
         for line in f:
             line = line.split("#")[0].strip()
@@ -149,9 +132,24 @@ def timidity_drum_notes(cfg, kit=0):
                 section = (m.group(1), int(m.group(2)))
                 continue
             m = re.match(r"(\d+)\s+\S+", line)
-            if m and section == ("drumset", kit):
-                notes.add(int(m.group(1)))
-    return notes
+            if m and section:
+                yield section[0], section[1], int(m.group(1))
+
+
+def timidity_presets(cfg):
+    """(bank, program) of the instruments a timidity config maps; drum sets as bank 128."""
+    out = set()
+    for kind, number, entry in timidity_entries(cfg):
+        if kind == "drumset":
+            out.add((128, number))
+        elif number == 0:
+            out.add((0, entry))
+    return out
+
+
+def timidity_drum_notes(cfg, kit=0):
+    return {entry for kind, number, entry in timidity_entries(cfg)
+            if (kind, number) == ("drumset", kit)}
 
 
 # ---- MIDI writing -----------------------------------------------------------------------------

@@ -14,15 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-
-def smooth(xs, k=25):
-    out, acc = [], []
-    for x in xs:
-        acc.append(x)
-        if len(acc) > k:
-            acc.pop(0)
-        out.append(sum(acc) / len(acc))
-    return out
+from plot_curves import smooth  # noqa: E402  (beside this script)
 
 
 def read(path):

@@ -8,16 +8,16 @@
 //! `log.jsonl`, `model.safetensors` (16-bit, loads like any Earmark model) and `head.safetensors`
 //! with `head.vocab.txt`.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use earmark::model::device::{DeviceChoice, open};
+use earmark::train::checkpoint::append_log;
 use earmark::train::export::{Precision, write_model};
 use earmark::train::finetune::{FineTune, FineTuneConfig};
 use earmark::train::finetune_io::{
     checkpoint_name, encoder_tensors, export_head, latest_checkpoint, load_checkpoint,
-    save_checkpoint,
+    prune_checkpoints, save_checkpoint,
 };
 use earmark::train::labelled::{LabelledFile, LabelledSet, read_table, read_vocabulary};
 
@@ -108,12 +108,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
     let train = load(&train_rows, &run.labels, "train")?;
     let calibration = load(&calibration_rows, &run.labels, "calibration")?;
     let val = load(&read_table(&args.labels, "val")?, &run.labels, "val")?;
-    let log_path = dir.join("log.jsonl");
-    let mut log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)
-        .with_context(|| format!("opening {}", log_path.display()))?;
+    let log = dir.join("log.jsonl");
     let val_groups = val.all(64, run.cfg.max_cols);
     let end = args.stop_at.unwrap_or(run.cfg.steps).min(run.cfg.steps);
     while run.step < end {
@@ -121,11 +116,7 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
         let groups = train.draw(run.cfg.batch, run.cfg.max_cols, true, &mut rng);
         run.rng = rng;
         let stats = run.train_step(&groups)?;
-        writeln!(
-            log,
-            "{}",
-            serde_json::json!({"event": "step", "stats": stats})
-        )?;
+        append_log(&log, &serde_json::json!({"event": "step", "stats": stats}))?;
         if stats.step % 10 == 0 {
             println!(
                 "step {:>6}  loss {:.4}  acc {:.3}  lr {:.2e}  |g| {:.3}  {:.2} s",
@@ -141,14 +132,13 @@ pub fn run(args: &FinetuneArgs) -> anyhow::Result<()> {
             if !val_groups.is_empty() {
                 let (loss, acc) = run.evaluate(&val_groups)?;
                 println!("val    {:>6}  loss {loss:.4}  acc {acc:.3}", run.step);
-                writeln!(
-                    log,
-                    "{}",
-                    serde_json::json!({"event": "val", "step": run.step, "loss": loss, "accuracy": acc})
+                append_log(
+                    &log,
+                    &serde_json::json!({"event": "val", "step": run.step, "loss": loss, "accuracy": acc}),
                 )?;
             }
             save_checkpoint(&run, &dir.join(checkpoint_name(run.step)))?;
-            prune(&dir, 3);
+            prune_checkpoints(&dir, 3);
         }
     }
     let model = dir.join("model.safetensors");
@@ -196,23 +186,4 @@ fn load(rows: &[LabelledFile], labels: &[String], what: &str) -> anyhow::Result<
         labels.len()
     );
     Ok(set)
-}
-
-/// Keeps the newest `keep` checkpoints of `dir`.
-fn prune(dir: &Path, keep: usize) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut found: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("finetune-"))
-        })
-        .collect();
-    found.sort();
-    for old in found.iter().rev().skip(keep) {
-        let _ = std::fs::remove_file(old);
-    }
 }

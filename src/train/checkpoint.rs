@@ -142,6 +142,12 @@ fn empty() -> Moments {
 /// The checkpoints in `dir`, oldest first (by step in the file name); temporary files of an
 /// interrupted write are not checkpoints.
 pub fn list(dir: &Path) -> Vec<PathBuf> {
+    list_named(dir, "checkpoint-")
+}
+
+/// The files `<prefix>….safetensors` in `dir`, oldest first (their names carry the step with
+/// leading zeros): the checkpoints of a run whose files start with `prefix`.
+pub fn list_named(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -150,7 +156,7 @@ pub fn list(dir: &Path) -> Vec<PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("checkpoint-") && n.ends_with(".safetensors"))
+                .is_some_and(|n| n.starts_with(prefix) && n.ends_with(".safetensors"))
         })
         .collect();
     found.sort();
@@ -164,7 +170,12 @@ pub fn latest(dir: &Path) -> Option<PathBuf> {
 
 /// Removes all but the newest `keep` checkpoints of `dir`.
 pub fn prune(dir: &Path, keep: usize) {
-    let found = list(dir);
+    prune_named(dir, "checkpoint-", keep);
+}
+
+/// Removes all but the newest `keep` files of [`list_named`]`(dir, prefix)`.
+pub fn prune_named(dir: &Path, prefix: &str, keep: usize) {
+    let found = list_named(dir, prefix);
     let n = found.len().saturating_sub(keep.max(1));
     for old in &found[..n] {
         let _ = std::fs::remove_file(old);

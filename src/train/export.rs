@@ -1,10 +1,10 @@
 //! Turning a run into a model the whole app uses (the student encoder in the official key layout
 //! with its description in the header), and starting a run from an existing encoder.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use candle_core::Device;
+use candle_core::{Device, Var};
 use half::f16;
 
 use super::preset::{TrainConfig, TrainPreset};
@@ -30,14 +30,21 @@ pub type NamedTensors = Vec<(String, Vec<usize>, Vec<f32>)>;
 
 /// The encoder tensors (official names) of the student in `state`, with the positional table.
 pub fn student_encoder(state: &TrainState) -> Result<NamedTensors> {
-    let cfg = &state.cfg.preset.encoder;
+    encoder_tensors_of(&state.cfg.preset.encoder, &state.params)
+}
+
+/// The tensors of an encoder of `cfg` in the official layout, taken from trainable variables
+/// by official name, with the (fixed) positional table.
+pub fn encoder_tensors_of(
+    cfg: &EncoderConfig,
+    params: &BTreeMap<String, Var>,
+) -> Result<NamedTensors> {
     let mut out = Vec::new();
     for (name, shape) in expected_encoder_keys(cfg) {
         let values = if name == "pos_embed" {
             super::init::encoder_positions(cfg)
         } else {
-            let var = state
-                .params
+            let var = params
                 .get(&name)
                 .ok_or_else(|| Error::Model(format!("the run has no tensor `{name}`")))?;
             var.as_tensor().flatten_all()?.to_vec1::<f32>()?

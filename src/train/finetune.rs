@@ -10,12 +10,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use candle_core::{D, DType, Device, Tensor, Var};
-use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::export::NamedTensors;
+use super::export::{NamedTensors, encoder_tensors_of};
 use super::init::encoder_positions;
 use super::labelled::{COLUMN, CropGroup};
+use super::layers::var_builder;
 use super::optim::{AdamState, AdamStep, clip};
 use super::vit::{BlockStack, PatchEmbed};
 use crate::error::{Error, Result};
@@ -191,12 +191,7 @@ impl FineTune {
     }
 
     fn modules(&self) -> Result<(PatchEmbed, BlockStack)> {
-        let map: HashMap<String, Tensor> = self
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect();
-        let vb = VarBuilder::from_tensors(map, DType::F32, &self.device);
+        let vb = var_builder(&self.params, &self.device);
         Ok((
             PatchEmbed::new(&vb, &self.encoder, self.pos_embed.clone())?,
             BlockStack::encoder(&vb.pp("student_encoder"), &self.encoder)?,
@@ -342,20 +337,7 @@ impl FineTune {
 
     /// The encoder's tensors in the official layout (with the positional table), for export.
     pub fn encoder_tensors(&self) -> Result<NamedTensors> {
-        let mut out = Vec::new();
-        for (name, shape) in expected_encoder_keys(&self.encoder) {
-            let values = if name == "pos_embed" {
-                encoder_positions(&self.encoder)
-            } else {
-                let var = self
-                    .params
-                    .get(&name)
-                    .ok_or_else(|| Error::Model(format!("the run has no tensor `{name}`")))?;
-                var.as_tensor().flatten_all()?.to_vec1::<f32>()?
-            };
-            out.push((name, shape, values));
-        }
-        Ok(out)
+        encoder_tensors_of(&self.encoder, &self.params)
     }
 
     /// The classifier's rows, each scaled to unit length times `s`: `[labels, F·D]`.

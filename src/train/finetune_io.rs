@@ -51,24 +51,22 @@ struct RunState {
     rng: u64,
 }
 
+/// File names of a fine-tuning run's checkpoints start with this.
+const CHECKPOINT_PREFIX: &str = "finetune-";
+
 /// Checkpoint file name of update `step`.
 pub fn checkpoint_name(step: u64) -> String {
-    format!("finetune-{step:07}.safetensors")
+    format!("{CHECKPOINT_PREFIX}{step:07}.safetensors")
 }
 
 /// The newest checkpoint in `dir`.
 pub fn latest_checkpoint(dir: &Path) -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("finetune-") && n.ends_with(".safetensors"))
-        })
-        .collect();
-    found.sort();
-    found.pop()
+    super::checkpoint::list_named(dir, CHECKPOINT_PREFIX).pop()
+}
+
+/// Removes all but the newest `keep` checkpoints of `dir`.
+pub fn prune_checkpoints(dir: &Path, keep: usize) {
+    super::checkpoint::prune_named(dir, CHECKPOINT_PREFIX, keep);
 }
 
 /// Saves the whole run (variables, moments, step, random state) atomically.

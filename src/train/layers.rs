@@ -6,10 +6,22 @@
 //! and are built from a [`VarBuilder`] over trainable variables (student, decoder, heads) or over
 //! plain tensors (EMA teachers). Names follow the official state dict (`norm1`, `attn.qkv`, …).
 
-use candle_core::{D, Tensor};
+use std::collections::{BTreeMap, HashMap};
+
+use candle_core::{D, DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 
 use crate::error::Result;
+
+/// A builder over the current values of trainable variables (by checkpoint name), from which a
+/// step's modules are built so that gradients reach the variables.
+pub fn var_builder(params: &BTreeMap<String, Var>, device: &Device) -> VarBuilder<'static> {
+    let map: HashMap<String, Tensor> = params
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+        .collect();
+    VarBuilder::from_tensors(map, DType::F32, device)
+}
 
 /// `y = x·Wᵀ + b` over the last dimension of any rank.
 #[derive(Debug, Clone)]

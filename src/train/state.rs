@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::cls_head::{Centre, ClsHead};
 use super::decoder::{Decoder, teacher_latents};
 use super::init::{Values, decoder_positions, encoder_positions, initial_values};
-use super::layers::gather_rows;
+use super::layers::{gather_rows, var_builder};
 use super::losses::{
     classification_loss, multiple_choice_loss, perplexity, prediction_loss, select_heads,
 };
@@ -144,12 +144,7 @@ impl TrainState {
     }
 
     fn student(&self) -> Result<Student> {
-        let map: HashMap<String, Tensor> = self
-            .params
-            .iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect();
-        let vb = VarBuilder::from_tensors(map, DType::F32, &self.device);
+        let vb = var_builder(&self.params, &self.device);
         let p = &self.cfg.preset;
         let e = &p.encoder;
         Ok(Student {
