@@ -88,11 +88,7 @@ impl Centre {
 
     /// Applies any pending update, then returns `softmax((logits − c)/τ)` over the last dim.
     pub fn teacher_probs(&mut self, logits: &Tensor, temperature: f64) -> Result<Tensor> {
-        if let Some(mean) = self.pending.take() {
-            for (c, m) in self.value.iter_mut().zip(mean) {
-                *c = *c * self.momentum + m * (1.0 - self.momentum);
-            }
-        }
+        self.apply_pending();
         let k = logits.dim(D::Minus1)?;
         if k != self.value.len() {
             return Err(Error::InvalidInput(format!(
@@ -104,6 +100,36 @@ impl Centre {
         softmax_last(&(logits.broadcast_sub(&c)? / temperature)?)
     }
 
+    /// [`Centre::teacher_probs`] on host values: `logits` holds rows of `outputs` values.
+    pub fn teacher_probs_host(&mut self, logits: &[f32], temperature: f64) -> Result<Vec<f32>> {
+        self.apply_pending();
+        let k = self.value.len();
+        if k == 0 || !logits.len().is_multiple_of(k) {
+            return Err(Error::InvalidInput(format!(
+                "centre has {k} outputs, logits {} values",
+                logits.len()
+            )));
+        }
+        Ok(super::fast::head::centred_softmax(
+            logits,
+            &self.value,
+            temperature,
+        ))
+    }
+
+    /// [`Centre::schedule_update`] on host probabilities (rows of `outputs` values).
+    pub fn schedule_update_host(&mut self, probs: &[f32]) {
+        self.pending = Some(column_means(probs, self.value.len()));
+    }
+
+    fn apply_pending(&mut self) {
+        if let Some(mean) = self.pending.take() {
+            for (c, m) in self.value.iter_mut().zip(mean) {
+                *c = *c * self.momentum + m * (1.0 - self.momentum);
+            }
+        }
+    }
+
     /// Schedules the next update with the mean of `probs` over all tokens.
     pub fn schedule_update(&mut self, probs: &Tensor) -> Result<()> {
         let k = probs.dim(D::Minus1)?;
@@ -112,4 +138,16 @@ impl Centre {
         self.pending = Some(mean);
         Ok(())
     }
+}
+
+/// The mean of each column of `rows [_, k]` (f64 sums).
+pub fn column_means(rows: &[f32], k: usize) -> Vec<f32> {
+    let n = rows.len() / k.max(1);
+    let mut sums = vec![0.0f64; k];
+    for row in rows.chunks(k) {
+        for (s, &v) in sums.iter_mut().zip(row) {
+            *s += v as f64;
+        }
+    }
+    sums.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
 }

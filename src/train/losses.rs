@@ -78,3 +78,14 @@ pub fn perplexity(probs: &Tensor) -> Result<f64> {
         .sum();
     Ok(entropy.exp())
 }
+
+/// [`perplexity`] of host probabilities (rows of `k` values).
+pub fn perplexity_host(probs: &[f32], k: usize) -> f64 {
+    let mean = super::cls_head::column_means(probs, k);
+    let entropy: f64 = mean
+        .iter()
+        .filter(|&&p| p > 0.0)
+        .map(|&p| -(p as f64) * (p as f64).ln())
+        .sum();
+    entropy.exp()
+}

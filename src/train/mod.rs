@@ -13,6 +13,7 @@
 //! - [`dataset`]: random crops from audio files; [`checkpoint`]: atomic save and exact resume.
 //! - [`labelled`], [`finetune`], [`finetune_io`]: supervised fine-tuning on labelled files
 //!   (sound types), its checkpoints, and the calibrated tag head it yields.
+//! - [`fast`]: the update written out by hand for the CPU (explicit backward passes).
 //! - [`trainer`]: the job (events, pause, resume, stop) and [`export`] of the student.
 
 pub mod checkpoint;
@@ -20,6 +21,7 @@ pub mod cls_head;
 pub mod dataset;
 pub mod decoder;
 pub mod export;
+pub mod fast;
 pub mod finetune;
 pub mod finetune_io;
 pub mod init;

@@ -1,12 +1,16 @@
 //! fairseq's Adam with decoupled weight decay (spec §7.7), global gradient-norm clipping and
-//! the EMA rule of the teachers. Updates run over flat `f32` vectors in a fixed (name) order,
-//! so a run is reproducible bit for bit.
+//! the EMA rule of the teachers. Updates run in a fixed (name) order and fixed blocks, in place on
+//! CPU tensors, so a run is reproducible bit for bit.
 
 use std::collections::BTreeMap;
 
-use candle_core::{Tensor, Var};
+use std::cell::RefCell;
 
-use crate::error::Result;
+use candle_core::{Tensor, Var};
+use rayon::prelude::*;
+
+use super::fast::inplace::AdamInPlace;
+use crate::error::{Error, Result};
 
 /// First and second moments of one tensor.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,14 +43,13 @@ pub struct AdamStep {
     pub weight_decay: f64,
 }
 
-/// The global L2 norm of `grads` (f64 accumulation).
+/// The global L2 norm of `grads` (f64 accumulation; tensors summed in parallel, then in order).
 pub fn global_norm(grads: &[(&str, Vec<f32>)]) -> f64 {
-    grads
-        .iter()
-        .flat_map(|(_, g)| g.iter())
-        .map(|&x| (x as f64) * (x as f64))
-        .sum::<f64>()
-        .sqrt()
+    let sums: Vec<f64> = grads
+        .par_iter()
+        .map(|(_, g)| g.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>())
+        .collect();
+    sums.iter().sum::<f64>().sqrt()
 }
 
 /// Scales gradients so that their global norm is at most `max_norm` (PyTorch's rule:
@@ -55,11 +58,11 @@ pub fn clip(grads: &mut [(&str, Vec<f32>)], max_norm: f64) -> f64 {
     let norm = global_norm(grads);
     let coef = max_norm / (norm + 1e-6);
     if coef < 1.0 {
-        for (_, g) in grads.iter_mut() {
+        grads.par_iter_mut().for_each(|(_, g)| {
             for x in g.iter_mut() {
                 *x = (*x as f64 * coef) as f32;
             }
-        }
+        });
     }
     norm
 }
@@ -83,14 +86,31 @@ impl AdamState {
             let Some(var) = params.get(*name) else {
                 continue;
             };
-            let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+            let len = var.elem_count();
             let mom = self
                 .moments
                 .entry((*name).to_string())
                 .or_insert_with(|| Moments {
-                    m: vec![0.0; p.len()],
-                    v: vec![0.0; p.len()],
+                    m: vec![0.0; len],
+                    v: vec![0.0; len],
                 });
+            if var.device().is_cpu() {
+                let op = AdamInPlace {
+                    grad: g,
+                    m: RefCell::new(&mut mom.m),
+                    v: RefCell::new(&mut mom.v),
+                    step_size,
+                    decay,
+                    b1: b1f,
+                    b2: b2f,
+                    eps,
+                };
+                var.as_tensor()
+                    .inplace_op1(&op)
+                    .map_err(|e| Error::Tensor(format!("{name}: {e}")))?;
+                continue;
+            }
+            let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
             for (((x, m), v), &gi) in p.iter_mut().zip(&mut mom.m).zip(&mut mom.v).zip(g) {
                 *m = b1f * *m + (1.0 - b1f) * gi;
                 *v = b2f * *v + (1.0 - b2f) * gi * gi;

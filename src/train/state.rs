@@ -9,10 +9,13 @@ use serde::{Deserialize, Serialize};
 
 use super::cls_head::{Centre, ClsHead};
 use super::decoder::{Decoder, teacher_latents};
+use super::fast::inplace::ema_in_place;
+use super::fast::step::{StepInput, forward_backward};
 use super::init::{Values, decoder_positions, encoder_positions, initial_values};
 use super::layers::{gather_rows, var_builder};
 use super::losses::{
-    classification_loss, multiple_choice_loss, perplexity, prediction_loss, select_heads,
+    classification_loss, multiple_choice_loss, perplexity, perplexity_host, prediction_loss,
+    select_heads,
 };
 use super::masking::Masking;
 use super::optim::{AdamState, AdamStep, clip, ema};
@@ -222,8 +225,105 @@ impl TrainState {
         Ok((pred_sum, cls_sum, probs, count, total))
     }
 
+    /// Whether [`TrainState::train_step`] takes the hand-written CPU path ([`super::fast`]):
+    /// on the CPU with one prediction head.
+    pub fn uses_fast_path(&self) -> bool {
+        self.device.is_cpu() && self.cfg.preset.decoder.prediction_heads <= 1
+    }
+
     /// One update on crops `[B, n_mels, n_t]`.
     pub fn train_step(&mut self, crops: &Tensor) -> Result<StepStats> {
+        if self.uses_fast_path() {
+            self.train_step_fast(crops)
+        } else {
+            self.train_step_graph(crops)
+        }
+    }
+
+    /// One update through the hand-written CPU forward and backward passes.
+    pub fn train_step_fast(&mut self, crops: &Tensor) -> Result<StepStats> {
+        let k = self.step;
+        let s = self.cfg.schedules.clone();
+        let t0 = std::time::Instant::now();
+        let masking = self.draw_masking(crops.dim(0)?)?;
+        let mut centre = self.centre.clone();
+        let pos = self.pos_embed.flatten_all()?.to_vec1::<f32>()?;
+        let dec_pos = self.dec_pos_embed.flatten_all()?.to_vec1::<f32>()?;
+        let input = StepInput {
+            cfg: &self.cfg,
+            params: &self.params,
+            teacher: &self.teacher,
+            pos: &pos,
+            dec_pos: &dec_pos,
+            teacher_temp: s.teacher_temp(k),
+        };
+        let mut out = forward_backward(&input, crops, &masking, &mut centre)?;
+        centre.schedule_update_host(&out.probs);
+        self.centre = centre;
+        let ppl = perplexity_host(&out.probs, self.cfg.preset.head.outputs);
+        let loss = out.loss;
+        if !loss.is_finite() {
+            return Err(Error::Tensor(format!("loss became {loss} at step {k}")));
+        }
+        let t_forward = out.forward_s;
+        let t_backward = t0.elapsed().as_secs_f64() - t_forward;
+        let ema_decay = s.ema_encoder(k);
+        if k > 0 {
+            self.update_teacher("teacher_head", "student_head", s.ema_head(k))?;
+            self.update_teacher("teacher_encoder", "student_encoder", ema_decay)?;
+        }
+        let mut flat = Vec::with_capacity(self.params.len());
+        for name in self.params.keys() {
+            if let Some(g) = out.grads.remove(name) {
+                flat.push((name.as_str(), g));
+            }
+        }
+        let lr = Self::apply_update(&self.cfg, &mut self.adam, &self.params, &mut flat, k)?;
+        self.step += 1;
+        let grad_norm = lr.1;
+        let count = out.count as f64;
+        Ok(StepStats {
+            step: k,
+            loss_pred: out.pred_sum / count,
+            loss_cls: out.cls_sum / count,
+            loss,
+            lr: lr.0,
+            teacher_temp: s.teacher_temp(k),
+            ema_decay,
+            teacher_perplexity: ppl,
+            grad_norm,
+            seconds: [
+                t_forward,
+                t_backward,
+                t0.elapsed().as_secs_f64() - t_forward - t_backward,
+            ],
+        })
+    }
+
+    /// Clips `grads` and applies the optimiser for update `k`: `(learning rate, norm before
+    /// clipping)`.
+    fn apply_update(
+        cfg: &TrainConfig,
+        adam: &mut AdamState,
+        params: &BTreeMap<String, Var>,
+        grads: &mut [(&str, Vec<f32>)],
+        k: u64,
+    ) -> Result<(f64, f64)> {
+        let grad_norm = clip(grads, cfg.clip_norm);
+        let lr = cfg.schedules.lr(k);
+        let step = AdamStep {
+            lr,
+            betas: cfg.betas,
+            eps: cfg.adam_eps,
+            weight_decay: cfg.weight_decay,
+        };
+        adam.update(params, grads, step)?;
+        Ok((lr, grad_norm))
+    }
+
+    /// One update through candle's autograd graph (the reference of the fast path, and the path
+    /// of MATPAC++ runs and of other devices).
+    pub fn train_step_graph(&mut self, crops: &Tensor) -> Result<StepStats> {
         let k = self.step;
         let s = self.cfg.schedules.clone();
         let t0 = std::time::Instant::now();
@@ -252,15 +352,8 @@ impl TrainState {
                 flat.push((name.as_str(), g.flatten_all()?.to_vec1::<f32>()?));
             }
         }
-        let grad_norm = clip(&mut flat, self.cfg.clip_norm);
-        let lr = s.lr(k);
-        let step = AdamStep {
-            lr,
-            betas: self.cfg.betas,
-            eps: self.cfg.adam_eps,
-            weight_decay: self.cfg.weight_decay,
-        };
-        self.adam.update(&self.params, &flat, step)?;
+        let (lr, grad_norm) =
+            Self::apply_update(&self.cfg, &mut self.adam, &self.params, &mut flat, k)?;
         self.step += 1;
         Ok(StepStats {
             step: k,
@@ -299,6 +392,48 @@ impl TrainState {
         ))
     }
 
+    /// The optimised loss and the student's gradients on `crops` with masks from `seed`,
+    /// through the fast path or candle's graph, changing nothing (for checking one against the
+    /// other).
+    pub fn gradients(
+        &self,
+        crops: &Tensor,
+        seed: u64,
+        fast: bool,
+    ) -> Result<(f64, BTreeMap<String, Vec<f32>>)> {
+        let e = &self.cfg.preset.encoder;
+        let n = e.freq_patches() * e.time_patches();
+        let mut rng = SplitMix(seed);
+        let noise: Vec<Vec<f32>> = (0..crops.dim(0)?)
+            .map(|_| (0..n).map(|_| rng.uniform()).collect())
+            .collect();
+        let masking = Masking::from_noise(&noise, self.cfg.mask_ratio)?;
+        let mut centre = self.centre.clone();
+        if fast {
+            let pos = self.pos_embed.flatten_all()?.to_vec1::<f32>()?;
+            let dec_pos = self.dec_pos_embed.flatten_all()?.to_vec1::<f32>()?;
+            let input = StepInput {
+                cfg: &self.cfg,
+                params: &self.params,
+                teacher: &self.teacher,
+                pos: &pos,
+                dec_pos: &dec_pos,
+                teacher_temp: self.cfg.schedules.teacher_temp(self.step),
+            };
+            let out = forward_backward(&input, crops, &masking, &mut centre)?;
+            return Ok((out.loss, out.grads));
+        }
+        let (_, _, _, _, total) = self.losses(crops, &masking, &mut centre)?;
+        let grads = total.backward()?;
+        let mut map = BTreeMap::new();
+        for (name, var) in &self.params {
+            if let Some(g) = grads.get(var.as_tensor()) {
+                map.insert(name.clone(), g.flatten_all()?.to_vec1::<f32>()?);
+            }
+        }
+        Ok((total.to_scalar::<f32>()? as f64, map))
+    }
+
     fn update_teacher(&mut self, teacher_prefix: &str, student_prefix: &str, d: f64) -> Result<()> {
         if d >= 1.0 {
             return Ok(());
@@ -311,6 +446,10 @@ impl TrainState {
             let s = self.params.get(&source).ok_or_else(|| {
                 Error::Model(format!("teacher tensor `{name}` has no student `{source}`"))
             })?;
+            if t.device().is_cpu() && s.device().is_cpu() {
+                ema_in_place(t, s.as_tensor(), d, name)?;
+                continue;
+            }
             let mut tv = t.flatten_all()?.to_vec1::<f32>()?;
             ema(&mut tv, &s.as_tensor().flatten_all()?.to_vec1::<f32>()?, d);
             *t = Tensor::from_vec(tv, t.shape(), &self.device)?;

@@ -1,0 +1,446 @@
+//! Linear layers, pre-norm transformer blocks and block stacks with explicit backward passes:
+//! the forward pass keeps what the backward pass needs (a [`BlockCache`] per block), the backward
+//! pass adds every weight's gradient into [`Grads`] and returns the input's gradient.
+//!
+//! The functions are those of `train::layers` (LayerNorm with biased variance, `q·k/√d`
+//! attention, exact GELU), computed on `[rows, width]` slices; attention runs per sample on
+//! strided views of the fused `q|k|v` rows, so nothing is split or permuted.
+
+use rayon::prelude::*;
+
+use super::kernels::{
+    View, add_column_sums, bias_act, gelu_backward, gelu_of, layer_norm, layer_norm_backward,
+    matmul, par_rows, softmax_row,
+};
+use super::params::{Grads, Weights};
+use crate::error::Result;
+
+/// `y = x·Wᵀ + b` with `W [out, inp]`, named by its prefix.
+#[derive(Debug, Clone)]
+pub struct Linear<'a> {
+    w: &'a [f32],
+    b: Option<&'a [f32]>,
+    inp: usize,
+    out: usize,
+    prefix: String,
+}
+
+impl<'a> Linear<'a> {
+    /// `prefix.weight [out, inp]` and `prefix.bias [out]` from `w`.
+    pub fn new(w: &Weights<'a>, prefix: &str, inp: usize, out: usize) -> Result<Self> {
+        Ok(Linear {
+            w: w.get(&format!("{prefix}.weight"), out * inp)?,
+            b: Some(w.get(&format!("{prefix}.bias"), out)?),
+            inp,
+            out,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// The product of `x [rows, inp]`; `gelu` applies GELU after the bias.
+    pub fn forward(&self, x: &[f32], gelu: bool) -> Vec<f32> {
+        let rows = x.len() / self.inp;
+        let mut y = vec![0.0; rows * self.out];
+        let w = View::rows(self.w, self.out, self.inp).t();
+        matmul(
+            &mut y,
+            self.out,
+            View::rows(x, rows, self.inp),
+            w,
+            1.0,
+            false,
+            true,
+        );
+        bias_act(&mut y, self.b, self.out, gelu);
+        y
+    }
+
+    /// Adds `dW`, `db` of `dy [rows, out]` (input `x`) into `grads`; returns `dx` when asked.
+    pub fn backward(&self, dy: &[f32], x: &[f32], grads: &mut Grads, dx: bool) -> Option<Vec<f32>> {
+        let rows = dy.len() / self.out;
+        let dyv = View::rows(dy, rows, self.out);
+        let gw = grads.slot(&format!("{}.weight", self.prefix), self.out * self.inp);
+        matmul(
+            gw,
+            self.inp,
+            dyv.t(),
+            View::rows(x, rows, self.inp),
+            1.0,
+            true,
+            true,
+        );
+        if self.b.is_some() {
+            let gb = grads.slot(&format!("{}.bias", self.prefix), self.out);
+            add_column_sums(gb, dy, self.out);
+        }
+        dx.then(|| {
+            let mut dx = vec![0.0; rows * self.inp];
+            let w = View::rows(self.w, self.out, self.inp);
+            matmul(&mut dx, self.inp, dyv, w, 1.0, false, true);
+            dx
+        })
+    }
+}
+
+/// LayerNorm weights, named by prefix.
+#[derive(Debug, Clone)]
+pub struct Norm<'a> {
+    gamma: &'a [f32],
+    beta: &'a [f32],
+    eps: f32,
+    prefix: String,
+}
+
+/// What a LayerNorm keeps for its backward pass.
+pub struct NormCache {
+    mean: Vec<f32>,
+    rstd: Vec<f32>,
+}
+
+impl<'a> Norm<'a> {
+    /// `prefix.weight`, `prefix.bias` of width `d`.
+    pub fn new(w: &Weights<'a>, prefix: &str, d: usize, eps: f64) -> Result<Self> {
+        Ok(Norm {
+            gamma: w.get(&format!("{prefix}.weight"), d)?,
+            beta: w.get(&format!("{prefix}.bias"), d)?,
+            eps: eps as f32,
+            prefix: prefix.to_string(),
+        })
+    }
+
+    /// Normalises the rows of `x`.
+    pub fn forward(&self, x: &[f32]) -> (Vec<f32>, NormCache) {
+        let (y, mean, rstd) = layer_norm(x, self.gamma.len(), self.gamma, self.beta, self.eps);
+        (y, NormCache { mean, rstd })
+    }
+
+    /// `dx` of `dy` (input `x`), adding the weights' gradients into `grads`.
+    pub fn backward(&self, dy: &[f32], x: &[f32], c: &NormCache, grads: &mut Grads) -> Vec<f32> {
+        let d = self.gamma.len();
+        let mut dg = grads.take(&format!("{}.weight", self.prefix), d);
+        let mut db = grads.take(&format!("{}.bias", self.prefix), d);
+        let dx = layer_norm_backward(dy, x, &c.mean, &c.rstd, self.gamma, d, &mut dg, &mut db);
+        grads.put(&format!("{}.weight", self.prefix), dg);
+        grads.put(&format!("{}.bias", self.prefix), db);
+        dx
+    }
+}
+
+/// One pre-norm block: `x + proj(attn(LN1 x))`, then `x + fc2(GELU(fc1(LN2 x)))`.
+pub struct Block<'a> {
+    norm1: Norm<'a>,
+    qkv: Linear<'a>,
+    proj: Linear<'a>,
+    norm2: Norm<'a>,
+    fc1: Linear<'a>,
+    fc2: Linear<'a>,
+    heads: usize,
+}
+
+/// What a block keeps for its backward pass.
+pub struct BlockCache {
+    x: Vec<f32>,
+    ln1: Vec<f32>,
+    n1: NormCache,
+    qkv: Vec<f32>,
+    probs: Vec<f32>,
+    att: Vec<f32>,
+    x1: Vec<f32>,
+    ln2: Vec<f32>,
+    n2: NormCache,
+    hpre: Vec<f32>,
+    h: Vec<f32>,
+}
+
+/// The shape of a token batch: `b` sequences of `n` tokens of width `d`.
+#[derive(Debug, Clone, Copy)]
+pub struct Seq {
+    /// Sequences.
+    pub b: usize,
+    /// Tokens per sequence.
+    pub n: usize,
+    /// Width.
+    pub d: usize,
+}
+
+fn add_into(y: &mut [f32], x: &[f32]) {
+    par_rows(y, 1024, |start, block| {
+        for (a, &b) in block.iter_mut().zip(&x[start * 1024..]) {
+            *a += b;
+        }
+    });
+}
+
+impl<'a> Block<'a> {
+    /// The block `prefix` (`….blocks.N`) of width `d`.
+    pub fn new(
+        w: &Weights<'a>,
+        prefix: &str,
+        d: usize,
+        heads: usize,
+        mlp: usize,
+        eps: f64,
+    ) -> Result<Self> {
+        Ok(Block {
+            norm1: Norm::new(w, &format!("{prefix}.norm1"), d, eps)?,
+            qkv: Linear::new(w, &format!("{prefix}.attn.qkv"), d, 3 * d)?,
+            proj: Linear::new(w, &format!("{prefix}.attn.proj"), d, d)?,
+            norm2: Norm::new(w, &format!("{prefix}.norm2"), d, eps)?,
+            fc1: Linear::new(w, &format!("{prefix}.mlp.fc1"), d, mlp)?,
+            fc2: Linear::new(w, &format!("{prefix}.mlp.fc2"), mlp, d)?,
+            heads,
+        })
+    }
+
+    /// Applies the block to `x [b·n, d]`.
+    pub fn forward(&self, x: Vec<f32>, s: Seq) -> (Vec<f32>, BlockCache) {
+        let (ln1, n1) = self.norm1.forward(&x);
+        let qkv = self.qkv.forward(&ln1, false);
+        let (att, probs) = attention(&qkv, s, self.heads);
+        let mut x1 = self.proj.forward(&att, false);
+        add_into(&mut x1, &x);
+        let (ln2, n2) = self.norm2.forward(&x1);
+        let hpre = self.fc1.forward(&ln2, false);
+        let mut h = hpre.clone();
+        bias_act(&mut h, None, 1024, true);
+        let mut out = self.fc2.forward(&h, false);
+        add_into(&mut out, &x1);
+        let cache = BlockCache {
+            x,
+            ln1,
+            n1,
+            qkv,
+            probs,
+            att,
+            x1,
+            ln2,
+            n2,
+            hpre,
+            h,
+        };
+        (out, cache)
+    }
+
+    /// Applies the block without keeping anything for a backward pass.
+    pub fn infer(&self, x: &[f32], s: Seq) -> Vec<f32> {
+        let (ln1, _) = self.norm1.forward(x);
+        let qkv = self.qkv.forward(&ln1, false);
+        drop(ln1);
+        let (att, _) = attention(&qkv, s, self.heads);
+        drop(qkv);
+        let mut x1 = self.proj.forward(&att, false);
+        add_into(&mut x1, x);
+        let (ln2, _) = self.norm2.forward(&x1);
+        let h = self.fc1.forward(&ln2, true);
+        let mut out = self.fc2.forward(&h, false);
+        add_into(&mut out, &x1);
+        out
+    }
+
+    /// `dx` of `dy`, adding every weight's gradient into `grads`.
+    pub fn backward(&self, dy: &[f32], c: BlockCache, s: Seq, grads: &mut Grads) -> Vec<f32> {
+        let mut dh = self.fc2.backward(dy, &c.h, grads, true).unwrap_or_default();
+        drop(c.h);
+        gelu_backward(&mut dh, &c.hpre);
+        drop(c.hpre);
+        let dln2 = self
+            .fc1
+            .backward(&dh, &c.ln2, grads, true)
+            .unwrap_or_default();
+        drop(dh);
+        let mut dx1 = self.norm2.backward(&dln2, &c.x1, &c.n2, grads);
+        add_into(&mut dx1, dy);
+        let datt = self
+            .proj
+            .backward(&dx1, &c.att, grads, true)
+            .unwrap_or_default();
+        let dqkv = attention_backward(&datt, &c.qkv, &c.probs, s, self.heads);
+        drop(datt);
+        let dln1 = self
+            .qkv
+            .backward(&dqkv, &c.ln1, grads, true)
+            .unwrap_or_default();
+        let mut dx = self.norm1.backward(&dln1, &c.x, &c.n1, grads);
+        add_into(&mut dx, &dx1);
+        dx
+    }
+}
+
+/// The view of head `h`'s part `part` (0 q, 1 k, 2 v) of sample `bi` in `qkv [b·n, 3d]`.
+fn head_view(qkv: &[f32], s: Seq, hd: usize, bi: usize, part: usize, h: usize) -> View<'_> {
+    let start = bi * s.n * 3 * s.d + part * s.d + h * hd;
+    View {
+        data: &qkv[start..],
+        rows: s.n,
+        cols: hd,
+        rs: 3 * s.d,
+        cs: 1,
+    }
+}
+
+/// Softmax attention of fused `qkv [b·n, 3d]` → `(out [b·n, d], probabilities [b, h, n, n])`.
+fn attention(qkv: &[f32], s: Seq, heads: usize) -> (Vec<f32>, Vec<f32>) {
+    let hd = s.d / heads;
+    let scale = (hd as f64).powf(-0.5) as f32;
+    let n = s.n;
+    let mut out = vec![0.0; s.b * n * s.d];
+    let mut probs = vec![0.0; s.b * heads * n * n];
+    out.par_chunks_mut(n * s.d)
+        .zip(probs.par_chunks_mut(heads * n * n))
+        .enumerate()
+        .for_each(|(bi, (ob, pb))| {
+            for h in 0..heads {
+                let p = &mut pb[h * n * n..(h + 1) * n * n];
+                let q = head_view(qkv, s, hd, bi, 0, h);
+                let k = head_view(qkv, s, hd, bi, 1, h);
+                matmul(p, n, q, k.t(), scale, false, false);
+                for row in p.chunks_mut(n) {
+                    softmax_row(row);
+                }
+                let v = head_view(qkv, s, hd, bi, 2, h);
+                matmul(
+                    &mut ob[h * hd..],
+                    s.d,
+                    View::rows(p, n, n),
+                    v,
+                    1.0,
+                    false,
+                    false,
+                );
+            }
+        });
+    (out, probs)
+}
+
+/// The gradient of `qkv` from the gradient of the attention output.
+fn attention_backward(dout: &[f32], qkv: &[f32], probs: &[f32], s: Seq, heads: usize) -> Vec<f32> {
+    let hd = s.d / heads;
+    let scale = (hd as f64).powf(-0.5) as f32;
+    let n = s.n;
+    let mut dqkv = vec![0.0; s.b * n * 3 * s.d];
+    dqkv.par_chunks_mut(n * 3 * s.d)
+        .enumerate()
+        .for_each(|(bi, dq)| {
+            let mut ds = vec![0.0f32; n * n];
+            for h in 0..heads {
+                let p = &probs[(bi * heads + h) * n * n..(bi * heads + h + 1) * n * n];
+                let dout_h = View {
+                    data: &dout[bi * n * s.d + h * hd..],
+                    rows: n,
+                    cols: hd,
+                    rs: s.d,
+                    cs: 1,
+                };
+                let (q, k, v) = (
+                    head_view(qkv, s, hd, bi, 0, h),
+                    head_view(qkv, s, hd, bi, 1, h),
+                    head_view(qkv, s, hd, bi, 2, h),
+                );
+                let pv = View::rows(p, n, n);
+                matmul(
+                    &mut dq[2 * s.d + h * hd..],
+                    3 * s.d,
+                    pv.t(),
+                    dout_h,
+                    1.0,
+                    false,
+                    false,
+                );
+                matmul(&mut ds, n, dout_h, v.t(), 1.0, false, false);
+                for (dr, pr) in ds.chunks_mut(n).zip(p.chunks(n)) {
+                    let dot: f32 = dr.iter().zip(pr).map(|(a, b)| a * b).sum();
+                    for (a, &b) in dr.iter_mut().zip(pr) {
+                        *a = b * (*a - dot);
+                    }
+                }
+                let dsv = View::rows(&ds, n, n);
+                matmul(&mut dq[h * hd..], 3 * s.d, dsv, k, scale, false, false);
+                matmul(
+                    &mut dq[s.d + h * hd..],
+                    3 * s.d,
+                    dsv.t(),
+                    q,
+                    scale,
+                    false,
+                    false,
+                );
+            }
+        });
+    dqkv
+}
+
+/// Blocks followed by a final LayerNorm.
+pub struct Stack<'a> {
+    blocks: Vec<Block<'a>>,
+    norm: Norm<'a>,
+}
+
+/// What a stack keeps for its backward pass.
+pub struct StackCache {
+    blocks: Vec<BlockCache>,
+    last: Vec<f32>,
+    norm: NormCache,
+}
+
+impl<'a> Stack<'a> {
+    /// Blocks `{blocks}.N` (`depth` of them) and the norm `norm`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        w: &Weights<'a>,
+        blocks: &str,
+        norm: &str,
+        depth: usize,
+        d: usize,
+        heads: usize,
+        mlp: usize,
+        eps: f64,
+    ) -> Result<Self> {
+        Ok(Stack {
+            blocks: (0..depth)
+                .map(|i| Block::new(w, &format!("{blocks}.{i}"), d, heads, mlp, eps))
+                .collect::<Result<_>>()?,
+            norm: Norm::new(w, norm, d, eps)?,
+        })
+    }
+
+    /// Runs the blocks and the norm on `x [b·n, d]`, keeping what the backward pass needs.
+    pub fn forward(&self, x: Vec<f32>, s: Seq) -> (Vec<f32>, StackCache) {
+        let mut h = x;
+        let mut caches = Vec::with_capacity(self.blocks.len());
+        for b in &self.blocks {
+            let (y, c) = b.forward(h, s);
+            caches.push(c);
+            h = y;
+        }
+        let (out, norm) = self.norm.forward(&h);
+        let cache = StackCache {
+            blocks: caches,
+            last: h,
+            norm,
+        };
+        (out, cache)
+    }
+
+    /// Runs the blocks and the norm without keeping anything.
+    pub fn infer(&self, x: &[f32], s: Seq) -> Vec<f32> {
+        let mut h = x.to_vec();
+        for b in &self.blocks {
+            h = b.infer(&h, s);
+        }
+        self.norm.forward(&h).0
+    }
+
+    /// `dx` of `dy`, adding every weight's gradient into `grads`.
+    pub fn backward(&self, dy: &[f32], c: StackCache, s: Seq, grads: &mut Grads) -> Vec<f32> {
+        let mut g = self.norm.backward(dy, &c.last, &c.norm, grads);
+        for (b, cache) in self.blocks.iter().zip(c.blocks).rev() {
+            g = b.backward(&g, cache, s, grads);
+        }
+        g
+    }
+}
+
+/// GELU of each value (for callers outside this module).
+pub fn gelu_vec(x: &[f32]) -> Vec<f32> {
+    x.par_iter().map(|&v| gelu_of(v)).collect()
+}

@@ -1,0 +1,490 @@
+//! CPU kernels of the fast training path: strided matrix products through the `gemm` crate,
+//! and multi-threaded row passes (LayerNorm, GELU, softmax, column sums) with their backward
+//! passes. Every pass splits its work in a fixed way, so results do not depend on timing.
+
+use rayon::prelude::*;
+
+/// Below this many values a row pass runs on the calling thread.
+const PAR_MIN: usize = 16 * 1024;
+
+/// A read-only strided matrix view: element `(r, c)` is `data[r·rs + c·cs]`.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The values (the view may skip some).
+    pub data: &'a [f32],
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// Row stride.
+    pub rs: usize,
+    /// Column stride.
+    pub cs: usize,
+}
+
+impl<'a> View<'a> {
+    /// A contiguous row-major `[rows, cols]` matrix.
+    pub fn rows(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        View {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    /// The transposed view (no copy).
+    pub fn t(self) -> Self {
+        View {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// The last index the view reads, plus one (0 for an empty view).
+    fn extent(&self) -> usize {
+        if self.rows == 0 || self.cols == 0 {
+            0
+        } else {
+            (self.rows - 1) * self.rs + (self.cols - 1) * self.cs + 1
+        }
+    }
+}
+
+/// The worker threads of the current pool.
+pub fn threads() -> usize {
+    rayon::current_num_threads().max(1)
+}
+
+/// `dst[m, n] (row stride d_rs) = scale·a·b`, or `+=` when `accumulate`; `par` lets the
+/// product use every thread (off inside an already parallel loop).
+pub fn matmul(
+    dst: &mut [f32],
+    d_rs: usize,
+    a: View,
+    b: View,
+    scale: f32,
+    accumulate: bool,
+    par: bool,
+) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert_eq!(b.rows, k, "matmul: inner sizes differ");
+    assert!(a.extent() <= a.data.len() && b.extent() <= b.data.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(
+        n <= d_rs && (m - 1) * d_rs + n <= dst.len(),
+        "matmul: dst too small"
+    );
+    if k == 0 {
+        if !accumulate {
+            for r in 0..m {
+                dst[r * d_rs..r * d_rs + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    let t = threads();
+    if par && t > 1 && m >= 2 * 16 && m * n * k >= 64 * 64 * 64 {
+        // Split the rows of the product over the threads (each packs its own panels): this
+        // scales better than the product's own threading on the model's mid-sized shapes.
+        let per = m.div_ceil(t).next_multiple_of(16).min(m);
+        let used = (m - 1) * d_rs + n;
+        dst[..used]
+            .par_chunks_mut(per * d_rs)
+            .enumerate()
+            .for_each(|(i, block)| {
+                let r0 = i * per;
+                let rows = per.min(m - r0);
+                let a = View {
+                    data: &a.data[r0 * a.rs..],
+                    rows,
+                    ..a
+                };
+                matmul_serial(block, d_rs, a, b, scale, accumulate);
+            });
+        return;
+    }
+    matmul_serial(dst, d_rs, a, b, scale, accumulate);
+}
+
+/// [`matmul`] on the calling thread (sizes already checked).
+fn matmul_serial(dst: &mut [f32], d_rs: usize, a: View, b: View, scale: f32, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    assert!(a.extent() <= a.data.len() && b.extent() <= b.data.len());
+    assert!((m - 1) * d_rs + n <= dst.len(), "matmul: dst too small");
+    // SAFETY: the asserts above prove that every index the product reads (`a`, `b`: up to
+    // `extent`) and writes (`dst`: rows `0..m` of `n` values at stride `d_rs`) lies inside the
+    // slices, which are f32 and outlive the call; `dst` is borrowed mutably, so it overlaps
+    // neither input.
+    #[allow(unsafe_code)]
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            d_rs as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Rows per block so that `rows` split into a few blocks per thread.
+fn block_rows(rows: usize, cols: usize) -> usize {
+    if rows * cols < PAR_MIN {
+        return rows.max(1);
+    }
+    rows.div_ceil(threads() * 4).max(1)
+}
+
+/// Runs `f(first_row, block)` over blocks of whole rows of `data` (`cols` values a row).
+pub fn par_rows(data: &mut [f32], cols: usize, f: impl Fn(usize, &mut [f32]) + Sync + Send) {
+    let cols = cols.max(1);
+    let per = block_rows(data.len() / cols, cols);
+    data.par_chunks_mut(per * cols)
+        .enumerate()
+        .for_each(|(i, block)| f(i * per, block));
+}
+
+/// `Σ` of 8 independent lanes (vectorisable).
+#[inline]
+fn sum8(v: &[f32], f: impl Fn(usize) -> f32) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let whole = v.len() / 8 * 8;
+    for i in (0..whole).step_by(8) {
+        for (l, a) in acc.iter_mut().enumerate() {
+            *a += f(i + l);
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for i in whole..v.len() {
+        s += f(i);
+    }
+    s
+}
+
+/// LayerNorm of `x [rows, d]` → `(y, mean, rstd)`.
+pub fn layer_norm(
+    x: &[f32],
+    d: usize,
+    gamma: &[f32],
+    beta: &[f32],
+    eps: f32,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let rows = x.len() / d;
+    let mut y = vec![0.0; x.len()];
+    let mut stats = vec![0.0f32; 2 * rows];
+    let per = block_rows(rows, d);
+    y.par_chunks_mut(per * d)
+        .zip(stats.par_chunks_mut(per * 2))
+        .enumerate()
+        .for_each(|(bi, (yb, sb))| {
+            for (r, (yr, s)) in yb.chunks_mut(d).zip(sb.chunks_mut(2)).enumerate() {
+                let row = bi * per + r;
+                let xr = &x[row * d..(row + 1) * d];
+                let mean = sum8(xr, |i| xr[i]) / d as f32;
+                let var = sum8(xr, |i| (xr[i] - mean) * (xr[i] - mean)) / d as f32;
+                let rstd = 1.0 / (var + eps).sqrt();
+                for i in 0..d {
+                    yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+                }
+                s[0] = mean;
+                s[1] = rstd;
+            }
+        });
+    let mean = stats.iter().step_by(2).copied().collect();
+    let rstd = stats.iter().skip(1).step_by(2).copied().collect();
+    (y, mean, rstd)
+}
+
+/// LayerNorm backward: `dx` of `dy`, adding `dγ` and `dβ` into `dgamma`, `dbeta`.
+#[allow(clippy::too_many_arguments)]
+pub fn layer_norm_backward(
+    dy: &[f32],
+    x: &[f32],
+    mean: &[f32],
+    rstd: &[f32],
+    gamma: &[f32],
+    d: usize,
+    dgamma: &mut [f32],
+    dbeta: &mut [f32],
+) -> Vec<f32> {
+    let rows = x.len() / d;
+    let mut dx = vec![0.0; x.len()];
+    let per = block_rows(rows, d);
+    let partials: Vec<Vec<f32>> = dx
+        .par_chunks_mut(per * d)
+        .enumerate()
+        .map(|(bi, dxb)| {
+            let mut part = vec![0.0f32; 2 * d];
+            let mut xhat = vec![0.0f32; d];
+            let mut g = vec![0.0f32; d];
+            for (r, dxr) in dxb.chunks_mut(d).enumerate() {
+                let row = bi * per + r;
+                let xr = &x[row * d..(row + 1) * d];
+                let dyr = &dy[row * d..(row + 1) * d];
+                let (m, s) = (mean[row], rstd[row]);
+                for i in 0..d {
+                    xhat[i] = (xr[i] - m) * s;
+                    g[i] = dyr[i] * gamma[i];
+                    part[i] += dyr[i] * xhat[i];
+                    part[d + i] += dyr[i];
+                }
+                let mg = sum8(&g, |i| g[i]) / d as f32;
+                let mgx = sum8(&g, |i| g[i] * xhat[i]) / d as f32;
+                for i in 0..d {
+                    dxr[i] = s * (g[i] - mg - xhat[i] * mgx);
+                }
+            }
+            part
+        })
+        .collect();
+    for part in &partials {
+        for i in 0..d {
+            dgamma[i] += part[i];
+            dbeta[i] += part[d + i];
+        }
+    }
+    dx
+}
+
+/// `y += b` per row of `y [rows, n]`, then GELU when `gelu`.
+pub fn bias_act(y: &mut [f32], b: Option<&[f32]>, n: usize, gelu: bool) {
+    if b.is_none() && !gelu {
+        return;
+    }
+    par_rows(y, n, |_, block| {
+        for row in block.chunks_mut(n) {
+            if let Some(b) = b {
+                for (v, &bi) in row.iter_mut().zip(b) {
+                    *v += bi;
+                }
+            }
+            if gelu {
+                for v in row.iter_mut() {
+                    *v = gelu_of(*v);
+                }
+            }
+        }
+    });
+}
+
+/// Exact (erf) GELU.
+#[inline]
+pub fn gelu_of(x: f32) -> f32 {
+    0.5 * x * (1.0 + erf_fast(x * std::f32::consts::FRAC_1_SQRT_2))
+}
+
+/// `dy · GELU'(pre)` in place over `dy`.
+pub fn gelu_backward(dy: &mut [f32], pre: &[f32]) {
+    const INV_SQRT_2PI: f32 = 0.398_942_3;
+    par_rows(dy, 1024, |start, block| {
+        let pre = &pre[start * 1024..start * 1024 + block.len()];
+        for (g, &x) in block.iter_mut().zip(pre) {
+            let cdf = 0.5 * (1.0 + erf_fast(x * std::f32::consts::FRAC_1_SQRT_2));
+            let pdf = INV_SQRT_2PI * exp_fast(-0.5 * x * x);
+            *g *= cdf + x * pdf;
+        }
+    });
+}
+
+/// In place softmax of one row.
+#[inline]
+pub fn softmax_row(row: &mut [f32]) {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    for v in row.iter_mut() {
+        *v = exp_fast(*v - max);
+    }
+    let s = sum8(row, |i| row[i]);
+    let inv = 1.0 / s;
+    for v in row.iter_mut() {
+        *v *= inv;
+    }
+}
+
+/// `acc[j] += Σ_r y[r, j]` for `y [rows, n]` (parallel over column blocks).
+pub fn add_column_sums(acc: &mut [f32], y: &[f32], n: usize) {
+    let rows = y.len() / n.max(1);
+    let per = if rows * n < PAR_MIN {
+        n.max(1)
+    } else {
+        n.div_ceil(threads() * 2).max(16)
+    };
+    acc.par_chunks_mut(per).enumerate().for_each(|(bi, a)| {
+        let c0 = bi * per;
+        for r in 0..rows {
+            let yr = &y[r * n + c0..r * n + c0 + a.len()];
+            for (x, &v) in a.iter_mut().zip(yr) {
+                *x += v;
+            }
+        }
+    });
+}
+
+/// `erf(x)` for f32 as a rational function of `x` on `[-4, 4]` (±1 outside); max abs error ≈ 1e-7.
+/// (The same approximation as the inference kernels'.)
+#[inline(always)]
+pub fn erf_fast(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
+    p = p * x2 + -2.101_024e-6;
+    p = p * x2 + -5.692_506_4e-5;
+    p = p * x2 + -7.349_906e-4;
+    p = p * x2 + -2.954_600_1e-3;
+    p = p * x2 + -1.609_603_3e-2;
+    p *= x;
+    let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
+    q = q * x2 + -1.682_827e-3;
+    q = q * x2 + -7.373_329e-3;
+    q = q * x2 + -1.426_474e-2;
+    p / q
+}
+
+/// `e^x` for f32 by range reduction and a degree-6 polynomial (relative error below 3e-7);
+/// branch-free so that loops over it vectorise. Inputs are clamped to `[-87, 88]`.
+#[inline(always)]
+pub fn exp_fast(x: f32) -> f32 {
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding and subtracting it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let z = x * std::f32::consts::LOG2_E + ROUND;
+    let n = z - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = 1.0 / 720.0;
+    let p = p * r + 1.0 / 120.0;
+    let p = p * r + 1.0 / 24.0;
+    let p = p * r + 1.0 / 6.0;
+    let p = p * r + 0.5;
+    let p = p * r + 1.0;
+    let p = p * r + 1.0;
+    // `z`'s low mantissa bits hold the integer `n`: 2^n from them without a conversion.
+    let two_n = z.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
+    p * f32::from_bits(two_n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strided_products_match_a_plain_loop() {
+        let a: Vec<f32> = (0..12).map(|i| i as f32 * 0.5 - 2.0).collect(); // [3, 4]
+        let b: Vec<f32> = (0..8).map(|i| 1.0 - i as f32 * 0.25).collect(); // [2, 4]
+        let mut c = vec![1.0f32; 6];
+        // c[3,2] += 2·a·bᵀ
+        matmul(
+            &mut c,
+            2,
+            View::rows(&a, 3, 4),
+            View::rows(&b, 2, 4).t(),
+            2.0,
+            true,
+            true,
+        );
+        for i in 0..3 {
+            for j in 0..2 {
+                let want: f32 =
+                    1.0 + 2.0 * (0..4).map(|k| a[i * 4 + k] * b[j * 4 + k]).sum::<f32>();
+                assert!((c[i * 2 + j] - want).abs() < 1e-5, "{i},{j}");
+            }
+        }
+    }
+
+    #[test]
+    fn layer_norm_backward_matches_finite_differences() {
+        let d = 5;
+        let x: Vec<f32> = (0..10).map(|i| ((i * 7) % 11) as f32 * 0.3 - 1.0).collect();
+        let gamma: Vec<f32> = (0..d).map(|i| 0.5 + i as f32 * 0.1).collect();
+        let beta = vec![0.1f32; d];
+        let dy: Vec<f32> = (0..10).map(|i| (i as f32 * 0.37).sin()).collect();
+        let loss = |x: &[f32]| -> f64 {
+            let (y, _, _) = layer_norm(x, d, &gamma, &beta, 1e-6);
+            y.iter()
+                .zip(&dy)
+                .map(|(a, b)| (*a as f64) * (*b as f64))
+                .sum()
+        };
+        let (_, mean, rstd) = layer_norm(&x, d, &gamma, &beta, 1e-6);
+        let (mut dg, mut db) = (vec![0.0; d], vec![0.0; d]);
+        let dx = layer_norm_backward(&dy, &x, &mean, &rstd, &gamma, d, &mut dg, &mut db);
+        for i in 0..x.len() {
+            let mut xp = x.clone();
+            xp[i] += 1e-2;
+            let mut xm = x.clone();
+            xm[i] -= 1e-2;
+            let fd = (loss(&xp) - loss(&xm)) / 2e-2;
+            assert!((fd - dx[i] as f64).abs() < 2e-3, "x{i}: {fd} vs {}", dx[i]);
+        }
+        let db_want: Vec<f32> = (0..d).map(|i| dy[i] + dy[d + i]).collect();
+        assert_eq!(db, db_want);
+    }
+
+    #[test]
+    fn gelu_backward_matches_finite_differences() {
+        let pre: Vec<f32> = (0..40).map(|i| i as f32 * 0.2 - 4.0).collect();
+        let mut g = vec![1.0f32; pre.len()];
+        gelu_backward(&mut g, &pre);
+        for (i, &x) in pre.iter().enumerate() {
+            let fd = (gelu_of(x + 1e-3) - gelu_of(x - 1e-3)) / 2e-3;
+            assert!((fd - g[i]).abs() < 2e-3, "{x}: {fd} vs {}", g[i]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    use super::*;
+
+    /// Prints the matrix products' speed (`cargo test --release --lib fast::kernels::speed -- --ignored --nocapture`).
+    #[test]
+    #[ignore]
+    fn product_speed() {
+        for (m, k, n) in [
+            (1072, 384, 1536),
+            (464, 384, 1152),
+            (1528, 256, 1024),
+            (6112, 512, 2048),
+        ] {
+            let a = vec![0.5f32; m * k];
+            let w = vec![0.25f32; n * k];
+            let mut c = vec![0.0f32; m * n];
+            for (what, b) in [
+                ("x·wᵀ", View::rows(&w, n, k).t()),
+                ("x·w", View::rows(&w, k, n)),
+            ] {
+                for par in [false, true] {
+                    let t = std::time::Instant::now();
+                    for _ in 0..10 {
+                        matmul(&mut c, n, View::rows(&a, m, k), b, 1.0, false, par);
+                    }
+                    let dt = t.elapsed().as_secs_f64() / 10.0;
+                    println!(
+                        "{m}x{k}x{n} {what} par={par}: {:.1} GFLOP/s",
+                        2.0 * (m * k * n) as f64 / dt / 1e9
+                    );
+                }
+            }
+        }
+    }
+}
