@@ -16,6 +16,8 @@ use crate::{Error, Result};
 pub struct Settings {
     /// Where the encoder runs: `auto`, `cpu`, `wgpu`, `cuda[:N]`, `metal[:N]`.
     pub device: String,
+    /// Precision of the encoder's matrix products on the CPU: `auto`, `f32`, `bf16`, `int8`.
+    pub precision: String,
     /// The active encoder's weight file (`None`: the bundled model when there is one).
     pub model: Option<PathBuf>,
     /// A tag head (probe) run on stored clip embeddings to predict tags (`None`: the bundled
@@ -37,6 +39,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             device: "auto".to_string(),
+            precision: "auto".to_string(),
             model: None,
             head: None,
             head_labels: None,

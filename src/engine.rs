@@ -14,6 +14,7 @@ use crate::Result;
 use crate::gpu::{GpuContext, GpuEncoder, GpuOptions};
 use crate::model::chunk::ChunkEncoder;
 use crate::model::device::{self, DeviceChoice};
+use crate::model::lowp::{self, Precision};
 use crate::model::{Encoder, EncoderConfig};
 
 /// An encoder bound to a device, with its CPU fallback.
@@ -76,11 +77,18 @@ impl Engine {
                 Err(e) => notices.push(format!("{e}; running on the CPU instead")),
             }
         }
-        let cpu = if on_candle_gpu {
+        let mut cpu = if on_candle_gpu {
             Some(Encoder::load(path, &Device::Cpu)?)
         } else {
             None
         };
+        let mut encoder = encoder;
+        let cpu_encoder = cpu.as_mut().unwrap_or(&mut encoder);
+        let requested = lowp::default_request();
+        if let Err(e) = cpu_encoder.set_precision(requested) {
+            let used = cpu_encoder.set_precision(Precision::Auto)?;
+            notices.push(format!("{e}; running in {used} instead"));
+        }
         Ok(Engine {
             main: encoder,
             cpu,
@@ -129,6 +137,11 @@ impl Engine {
             .lock()
             .map(|mut n| std::mem::take(&mut *n))
             .unwrap_or_default()
+    }
+
+    /// The precision of the CPU encoder's matrix products (never `auto`).
+    pub fn precision(&self) -> Precision {
+        self.cpu_encoder().precision()
     }
 
     /// The encoder's hyper-parameters.

@@ -15,7 +15,7 @@ use earmark::library::model_id::ModelIdentity;
 use earmark::library::query::Candidate;
 use earmark::library::scan::{ScanOptions, ScanReport, scan};
 use earmark::library::walk::WalkOptions;
-use earmark::model::{Encoder, EncoderConfig};
+use earmark::model::{Encoder, EncoderConfig, Precision};
 use earmark::search::{ClipIndex, Filter};
 
 use super::output::peak_rss_mib;
@@ -52,6 +52,10 @@ pub struct ScanBenchArgs {
     /// Keep generated files here (reused when present) instead of a temporary folder.
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Precisions of the encoder's CPU matrix products to scan with, one scan each (f32, bf16,
+    /// int8, auto).
+    #[arg(long, value_delimiter = ',', default_value = "auto")]
+    precision: Vec<Precision>,
 }
 
 /// Top-10 latency over synthetic normalised vectors.
@@ -113,8 +117,12 @@ pub fn search(args: &SearchBenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn model(name: &str) -> anyhow::Result<(Engine, ModelIdentity)> {
+fn model(name: &str, precision: Precision) -> anyhow::Result<(Engine, ModelIdentity)> {
     let dev = candle_core::Device::Cpu;
+    let engine = |mut encoder: Encoder| -> anyhow::Result<Engine> {
+        encoder.set_precision(precision)?;
+        Ok(Engine::from_encoder(encoder))
+    };
     Ok(match name {
         "tiny" => {
             let p = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -122,14 +130,14 @@ fn model(name: &str) -> anyhow::Result<(Engine, ModelIdentity)> {
             let file = earmark::model::WeightFile::open(&p)?;
             let cfg = earmark::model::load::resolve_config(&file)?;
             (
-                Engine::from_encoder(Encoder::load_with_config(&p, &cfg, &dev)?),
+                engine(Encoder::load_with_config(&p, &cfg, &dev)?)?,
                 ModelIdentity::of_file(&p, &cfg)?,
             )
         }
         "vit-b-random" => {
             let cfg = EncoderConfig::vit_base();
             (
-                Engine::from_encoder(Encoder::random(&cfg, 1, &dev)?),
+                engine(Encoder::random(&cfg, 1, &dev)?)?,
                 ModelIdentity::new("random-seed-1", "vit-b-random", &cfg)?,
             )
         }
@@ -138,7 +146,7 @@ fn model(name: &str) -> anyhow::Result<(Engine, ModelIdentity)> {
             let file = earmark::model::WeightFile::open(p)?;
             let cfg = earmark::model::load::resolve_config(&file)?;
             (
-                Engine::from_encoder(Encoder::load_with_config(p, &cfg, &dev)?),
+                engine(Encoder::load_with_config(p, &cfg, &dev)?)?,
                 ModelIdentity::of_file(p, &cfg)?,
             )
         }
@@ -223,35 +231,40 @@ pub fn scan_throughput(args: &ScanBenchArgs) -> anyhow::Result<ExitCode> {
     let (dir, _keep) = workdir(args.dir.as_ref())?;
     let root = dir.join("audio");
     generate(&root, args.files, args.seconds)?;
-    let (enc, id) = model(&args.model)?;
     let budget = if args.full {
         Budget::Full
     } else {
         Budget::CPU_DEFAULT
     };
-    let mut lib = Library::open(&dir.join(format!("bench-{}.sqlite", std::process::id())))?;
-    let (report, secs) = run_scan(&mut lib, &enc, &id, &root, budget)?;
-    // Every file under the folder counts (a reused --dir may hold more than --files).
-    let files = report.analysed.len() as f64;
-    let audio_s = files * args.seconds;
-    println!(
-        "scan {} files × {:.1} s, model {} ({}), budget {}: {:.1} s → {:.0} files/min, {:.1}× real time ({} analysed, {} failed)",
-        files,
-        args.seconds,
-        id.name,
-        enc.config().embed_dim,
-        budget.label(),
-        secs,
-        files / secs * 60.0,
-        audio_s / secs,
-        report.analysed.len(),
-        report.failed.len()
-    );
+    for &precision in &args.precision {
+        let (enc, id) = model(&args.model, precision)?;
+        let lib_path = dir.join(format!("bench-{}-{precision}.sqlite", std::process::id()));
+        let mut lib = Library::open(&lib_path)?;
+        let (report, secs) = run_scan(&mut lib, &enc, &id, &root, budget)?;
+        // Every file under the folder counts (a reused --dir may hold more than --files).
+        let files = report.analysed.len() as f64;
+        let audio_s = files * args.seconds;
+        println!(
+            "scan {} files × {:.1} s, model {} ({}), {}, budget {}: {:.1} s → {:.0} files/min, {:.1}× real time ({} analysed, {} failed)",
+            files,
+            args.seconds,
+            id.name,
+            enc.config().embed_dim,
+            enc.precision(),
+            budget.label(),
+            secs,
+            files / secs * 60.0,
+            audio_s / secs,
+            report.analysed.len(),
+            report.failed.len()
+        );
+        drop(lib);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", lib_path.display()));
+        }
+    }
     if let Some(mib) = peak_rss_mib() {
         println!("peak memory: {mib:.0} MiB");
-    }
-    if let Some(p) = lib.path() {
-        let _ = std::fs::remove_file(p);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -267,7 +280,10 @@ pub fn rescan(args: &ScanBenchArgs) -> anyhow::Result<ExitCode> {
         args.files,
         t.elapsed().as_secs_f64()
     );
-    let (enc, id) = model(&args.model)?;
+    let (enc, id) = model(
+        &args.model,
+        args.precision.first().copied().unwrap_or_default(),
+    )?;
     let lib_path = dir.join(format!("bench-{}.sqlite", std::process::id()));
     let mut lib = Library::open(&lib_path)?;
     let (report, first) = run_scan(&mut lib, &enc, &id, &root, Budget::CPU_DEFAULT)?;

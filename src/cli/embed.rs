@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use earmark::dsp::{LogMel, LogMelFrontEnd};
 use earmark::engine::Engine;
+use earmark::model::Precision;
 use earmark::model::device::DeviceChoice;
 use earmark::model::embed_stream::{ChunkStream, Geometry};
 use earmark::model::{EmbedOptions, FreqLayout, Mode};
@@ -74,6 +75,10 @@ pub struct EmbedArgs {
     /// Device: auto, cpu, wgpu, cuda[:N], metal[:N].
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Precision of the encoder's matrix products on the CPU: f32, bf16 (AVX512-BF16), int8
+    /// (AVX512-VNNI) or auto (the fastest this CPU runs within Earmark's accuracy bars).
+    #[arg(long, default_value = "auto", value_name = "P")]
+    pub precision: Precision,
 }
 
 /// Whether `path` holds a precomputed normalised log-mel rather than audio.
@@ -95,6 +100,14 @@ pub fn load_input(path: &Path) -> anyhow::Result<LogMel> {
     let clip = earmark::audio::load_mono_16k(path)?;
     earmark::dsp::log_mel_normalised(&clip.samples)
         .with_context(|| format!("{}: cannot analyse", path.display()))
+}
+
+/// Makes `requested` the precision of the encoders loaded from now on; an explicit precision
+/// this CPU cannot run is an error that says why.
+pub fn use_precision(requested: Precision) -> anyhow::Result<Precision> {
+    let used = earmark::model::lowp::resolve(requested)?;
+    earmark::model::lowp::set_default(requested);
+    Ok(used)
 }
 
 /// Loads the encoder on the chosen device (with the CPU as fallback); GPU notices go to stderr.
@@ -168,6 +181,7 @@ struct Pending {
 /// Runs `earmark embed`: each input is decoded, analysed and encoded as a stream, and its
 /// tensor written to a temporary file as soon as it is complete.
 pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
+    use_precision(args.precision)?;
     let encoder = load_encoder(&args.model, &args.device)?;
     let opts = EmbedOptions {
         mode: match args.mode {

@@ -11,6 +11,7 @@ use earmark::eval::{self, EvalHead, EvalModel, EvalOptions, EvalReport, FeatureS
 use earmark::jobs::{JobEvent, JobQueue};
 use earmark::library::analyse::Budget;
 use earmark::library::{ACTIVE_MODEL_KEY, Library};
+use earmark::model::Precision;
 use earmark::model::device::DeviceChoice;
 use earmark::tags::Head;
 use earmark::tags::TagOptions;
@@ -45,6 +46,10 @@ pub struct EvalArgs {
     /// Where the encoder runs (default: the device in the settings).
     #[arg(long)]
     device: Option<DeviceChoice>,
+    /// Precision of the encoder's matrix products on the CPU: f32, bf16 (AVX512-BF16), int8
+    /// (AVX512-VNNI) or auto (the fastest this CPU runs within Earmark's accuracy bars).
+    #[arg(long, default_value = "auto", value_name = "P")]
+    precision: Precision,
     /// Examples per class of the few-shot scores.
     #[arg(long, value_delimiter = ',', default_value = "1,5,10")]
     shots: Vec<usize>,
@@ -102,6 +107,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     };
     let model = match model_path(args)? {
         Some(path) => {
+            let used = super::embed::use_precision(args.precision)?;
+            if !args.quiet && !args.json {
+                eprintln!("encoder precision: {used}");
+            }
             let engine = Engine::load(&path, device)
                 .with_context(|| format!("loading {}", path.display()))?;
             for notice in engine.take_notices() {

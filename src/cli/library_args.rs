@@ -6,6 +6,7 @@ use anyhow::Context;
 use earmark::engine::Engine;
 use earmark::library::model_id::ModelIdentity;
 use earmark::library::{ACTIVE_MODEL_KEY, Library};
+use earmark::model::Precision;
 use earmark::model::device::DeviceChoice;
 use earmark::model::{EncoderConfig, load};
 
@@ -47,6 +48,10 @@ pub struct ModelArg {
     /// back to the CPU with a notice).
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
+    /// Precision of the encoder's matrix products on the CPU: f32, bf16 (AVX512-BF16), int8
+    /// (AVX512-VNNI) or auto (the fastest this CPU runs within Earmark's accuracy bars).
+    #[arg(long, default_value = "auto", value_name = "P")]
+    pub precision: Precision,
 }
 
 /// A loaded model with its identity in the index.
@@ -75,6 +80,7 @@ impl ModelArg {
         let file = earmark::model::WeightFile::open(&path)?;
         let cfg: EncoderConfig = load::resolve_config(&file)?;
         drop(file);
+        super::embed::use_precision(self.precision)?;
         let encoder = Engine::load(&path, self.device)?;
         for notice in encoder.take_notices() {
             eprintln!("notice: {notice}");

@@ -10,6 +10,7 @@ mod bench_library;
 #[cfg(feature = "live")]
 mod bench_live;
 mod bench_tags;
+pub(crate) mod bench_torch;
 mod bench_train;
 mod embed;
 mod embed_out;

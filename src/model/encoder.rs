@@ -12,98 +12,11 @@
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use super::attention::FusedAttention;
 use super::config::EncoderConfig;
-use super::fused;
+use super::layers::{Epilogue, Linear, Norm};
+use super::lowp::{self, Precision};
 use crate::error::{Error, Result};
-
-/// A dense layer `y = x·Wᵀ + b`. The weight is kept transposed (`[in, out]`, contiguous), the
-/// layout the matrix-product kernels read fastest.
-#[derive(Debug, Clone)]
-pub struct Linear {
-    pub(super) weight_t: Tensor,
-    pub(super) bias: Tensor,
-    pub(super) cpu: bool,
-}
-
-/// What follows the product of a [`Linear`].
-pub(super) enum Epilogue<'a> {
-    /// `+ b`.
-    Bias,
-    /// `GELU(· + b)`.
-    BiasGelu,
-    /// `+ b + residual`.
-    BiasResidual(&'a Tensor),
-}
-
-impl Linear {
-    fn new(vb: &VarBuilder, out: usize, inp: usize) -> Result<Self> {
-        let weight = vb.get((out, inp), "weight")?;
-        Self::from_parts(&weight, vb.get(out, "bias")?)
-    }
-
-    fn from_parts(weight: &Tensor, bias: Tensor) -> Result<Self> {
-        let cpu = weight.device().is_cpu();
-        Ok(Linear {
-            weight_t: weight.t()?.contiguous()?,
-            bias,
-            cpu,
-        })
-    }
-
-    /// Applies the layer and its epilogue to rows `[n, in]`; on the CPU the epilogue is one fused
-    /// in-place pass over the product.
-    pub(super) fn apply(&self, x: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
-        let y = x.matmul(&self.weight_t)?;
-        if self.cpu {
-            match epilogue {
-                Epilogue::Bias => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: false })?,
-                Epilogue::BiasGelu => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: true })?,
-                Epilogue::BiasResidual(r) => {
-                    y.inplace_op3(&self.bias, &r.contiguous()?, &fused::BiasResidual)?
-                }
-            }
-            return Ok(y);
-        }
-        let y = y.broadcast_add(&self.bias)?;
-        Ok(match epilogue {
-            Epilogue::Bias => y,
-            Epilogue::BiasGelu => y.gelu_erf()?,
-            Epilogue::BiasResidual(r) => (y + r)?,
-        })
-    }
-
-    /// `x·Wᵀ + b` for rows `[n, in]`.
-    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        self.apply(x, Epilogue::Bias)
-    }
-}
-
-/// LayerNorm over the last dimension.
-#[derive(Debug, Clone)]
-pub struct Norm {
-    pub(super) weight: Tensor,
-    pub(super) bias: Tensor,
-    pub(super) eps: f32,
-}
-
-impl Norm {
-    fn new(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
-        Ok(Norm {
-            weight: vb.get(dim, "weight")?,
-            bias: vb.get(dim, "bias")?,
-            eps: eps as f32,
-        })
-    }
-
-    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::layer_norm(
-            &x.contiguous()?,
-            &self.weight,
-            &self.bias,
-            self.eps,
-        )?)
-    }
-}
 
 /// The intermediate values of one block, for diagnostics and parity tests.
 #[derive(Debug, Clone)]
@@ -160,7 +73,7 @@ impl Block {
 
     /// Splits fused q|k|v rows `[B·N, 3D]` into contiguous per-head `q`, `k`, `v`
     /// `[B, heads, N, head_dim]`.
-    pub(super) fn split_heads(
+    fn split_heads(
         &self,
         qkv: &Tensor,
         b: usize,
@@ -181,16 +94,23 @@ impl Block {
     /// outputs `[B·N, D]`, before `proj`.
     fn attention_heads(&self, h: &Tensor) -> Result<Tensor> {
         let (b, n, d) = h.dims3()?;
-        let hd = d / self.num_heads;
-        let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
-        let (q, k, v) = self.split_heads(&qkv, b, n, hd)?;
-        let att = q.matmul(&k.t()?)?;
-        let att = if self.qkv.cpu {
-            att.inplace_op1(&fused::SoftmaxLastDim)?;
-            att
-        } else {
-            candle_nn::ops::softmax_last_dim(&att)?
-        };
+        self.attend(&self.qkv.forward(&h.reshape((b * n, d))?)?, b, n)
+    }
+
+    /// Attention from the fused q|k|v rows `[B·N, 3D]` (queries pre-scaled) to the merged head
+    /// outputs `[B·N, D]`: one fused pass on the CPU, candle's operations elsewhere.
+    pub(super) fn attend(&self, qkv: &Tensor, b: usize, n: usize) -> Result<Tensor> {
+        if self.qkv.cpu {
+            let op = FusedAttention {
+                batch: b,
+                tokens: n,
+                heads: self.num_heads,
+            };
+            return Ok(qkv.apply_op1_no_bwd(&op)?);
+        }
+        let d = qkv.dim(1)? / 3;
+        let (q, k, v) = self.split_heads(qkv, b, n, d / self.num_heads)?;
+        let att = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
         Ok(att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?)
     }
 
@@ -260,6 +180,7 @@ pub struct Encoder {
     pub(super) blocks: Vec<Block>,
     pub(super) norm: Norm,
     pub(super) device: Device,
+    pub(super) precision: Precision,
 }
 
 impl Encoder {
@@ -286,6 +207,7 @@ impl Encoder {
             blocks,
             norm: Norm::new(&se.pp("norm"), d, cfg.layer_norm_eps)?,
             device: vb.device().clone(),
+            precision: Precision::F32,
         })
     }
 
@@ -299,6 +221,32 @@ impl Encoder {
                 l.cpu = on;
             }
         }
+    }
+
+    /// Runs the CPU matrix products in `requested` precision (`auto`: the fastest that keeps
+    /// Earmark's accuracy bars on this CPU) and returns the precision now in use. Other devices
+    /// stay in f32. An explicit precision this CPU lacks is an error and changes nothing.
+    pub fn set_precision(&mut self, requested: Precision) -> Result<Precision> {
+        let precision = if self.device.is_cpu() {
+            lowp::resolve(requested)?
+        } else {
+            Precision::F32
+        };
+        if precision != self.precision {
+            self.patch.set_precision(precision)?;
+            for b in &mut self.blocks {
+                for l in [&mut b.qkv, &mut b.proj, &mut b.fc1, &mut b.fc2] {
+                    l.set_precision(precision)?;
+                }
+            }
+            self.precision = precision;
+        }
+        Ok(precision)
+    }
+
+    /// The precision of the CPU matrix products (never `auto`).
+    pub fn precision(&self) -> Precision {
+        self.precision
     }
 
     /// The encoder's hyper-parameters.

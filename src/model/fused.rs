@@ -4,10 +4,10 @@
 //! allocating a new tensor. On the CPU the encoder instead finishes each product in one
 //! multi-threaded pass over the fresh output: `y + b` (qkv), `GELU(y + b)` (fc1) and
 //! `y + b + x` (proj, fc2). GELU is the exact erf form with a rational erf approximation
-//! (absolute error below 1e-6, see the tests). The attention softmax runs in place too, with an
-//! exponential the compiler can vectorise. Other devices use candle's own ops.
+//! (absolute error below 1e-6, see the tests). [`exp_fast`] is the exponential the fused
+//! attention (`super::attention`) vectorises. Other devices use candle's own ops.
 
-use candle_core::{CpuStorage, InplaceOp1, InplaceOp2, InplaceOp3, Layout, Result, bail};
+use candle_core::{CpuStorage, InplaceOp2, InplaceOp3, Layout, Result, bail};
 
 /// Below this many values a pass runs on the calling thread.
 const PAR_MIN: usize = 1 << 15;
@@ -174,48 +174,6 @@ impl InplaceOp3 for BiasResidual {
                 for ((v, &bb), &xx) in r.iter_mut().zip(b).zip(xr) {
                     *v += bb + xx;
                 }
-            }
-        });
-        Ok(())
-    }
-}
-
-/// Reduces `v` with `f` over 8 independent lanes (vectorisable), then across the lanes.
-#[inline(always)]
-fn lanes(v: &[f32], init: f32, f: impl Fn(f32, f32) -> f32) -> f32 {
-    let mut acc = [init; 8];
-    let mut chunks = v.chunks_exact(8);
-    for c in &mut chunks {
-        for (a, &x) in acc.iter_mut().zip(c) {
-            *a = f(*a, x);
-        }
-    }
-    let tail = chunks.remainder().iter().fold(init, |a, &x| f(a, x));
-    acc.iter().fold(tail, |a, &x| f(a, x))
-}
-
-/// In place softmax over the last dimension of a contiguous tensor.
-#[derive(Debug, Clone, Copy)]
-pub struct SoftmaxLastDim;
-
-impl InplaceOp1 for SoftmaxLastDim {
-    fn name(&self) -> &'static str {
-        "softmax-last-dim"
-    }
-
-    fn cpu_fwd(&self, s: &mut CpuStorage, l: &Layout) -> Result<()> {
-        let n = l.dims().last().copied().unwrap_or(0);
-        let y = slice_mut(s, l, self.name())?;
-        if n == 0 {
-            return Ok(());
-        }
-        par_rows(y, n, |_, rows| {
-            for r in rows.chunks_exact_mut(n) {
-                let max = lanes(r, f32::NEG_INFINITY, f32::max);
-                // Independent per element, so the compiler vectorises it.
-                r.iter_mut().for_each(|v| *v = exp_fast(*v - max));
-                let inv = 1.0 / lanes(r, 0.0, |a, b| a + b);
-                r.iter_mut().for_each(|v| *v *= inv);
             }
         });
         Ok(())

@@ -3,7 +3,8 @@
 use candle_core::Tensor;
 
 use super::config::EncoderConfig;
-use super::encoder::{Encoder, Linear, Norm};
+use super::encoder::Encoder;
+use super::layers::{Linear, Norm};
 use crate::error::Result;
 
 /// A dense layer: `weight` is `[out, in]` row-major (PyTorch's layout), `bias` is `[out]`.

@@ -16,6 +16,7 @@
 //! # Ok(()) }
 //! ```
 
+mod attention;
 pub mod budget;
 pub mod bundled;
 pub mod chunk;
@@ -28,7 +29,9 @@ pub mod encoder;
 mod fused;
 pub mod host;
 pub mod keys;
+pub mod layers;
 pub mod load;
+pub mod lowp;
 pub mod mel_file;
 pub mod pickle;
 pub mod pos;
@@ -39,6 +42,7 @@ pub mod weights;
 pub use config::{EncoderConfig, ModelDescription};
 pub use embed::{EmbedOptions, Embeddings, FreqLayout, Mode, embed, embed_batch};
 pub use encoder::Encoder;
+pub use lowp::Precision;
 pub use weights::WeightFile;
 
 impl From<candle_core::Error> for crate::Error {

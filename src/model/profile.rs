@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use candle_core::Tensor;
 
-use super::encoder::{Block, Encoder, Epilogue};
+use super::encoder::{Block, Encoder};
+use super::layers::Epilogue;
 use crate::error::Result;
 
 /// Accumulated stage timings.
@@ -30,7 +31,6 @@ impl Block {
     /// Runs the block like [`Block::forward`], timing its stages.
     fn forward_profiled(&self, x: &Tensor, prof: &mut Profile) -> Result<Tensor> {
         let (b, n, d) = x.dims3()?;
-        let hd = d / self.num_heads;
         let rows = x.reshape((b * n, d))?;
         let t = Instant::now();
         let h = self.norm1.forward(x)?;
@@ -39,25 +39,8 @@ impl Block {
         let qkv = self.qkv.forward(&h.reshape((b * n, d))?)?;
         prof.add("qkv linear (+bias)", t);
         let t = Instant::now();
-        let (q, k, v) = self.split_heads(&qkv, b, n, hd)?;
-        prof.add("attention: split heads", t);
-        let t = Instant::now();
-        let att = q.matmul(&k.t()?)?;
-        prof.add("attention: q·kᵀ", t);
-        let t = Instant::now();
-        let att = if self.qkv.cpu {
-            att.inplace_op1(&super::fused::SoftmaxLastDim)?;
-            att
-        } else {
-            candle_nn::ops::softmax_last_dim(&att)?
-        };
-        prof.add("attention: softmax", t);
-        let t = Instant::now();
-        let o = att.matmul(&v)?;
-        prof.add("attention: A·v", t);
-        let t = Instant::now();
-        let o = o.transpose(1, 2)?.reshape((b * n, d))?;
-        prof.add("attention: merge heads", t);
+        let o = self.attend(&qkv, b, n)?;
+        prof.add("attention (q·kᵀ, softmax, A·v)", t);
         let t = Instant::now();
         let x = self.proj.apply(&o, Epilogue::BiasResidual(&rows))?;
         prof.add("proj linear (+bias+residual)", t);

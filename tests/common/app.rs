@@ -377,6 +377,8 @@ pub fn tiny_options(dir: &Path, dialogs: Arc<ScriptedDialogs>, with_head: bool) 
         model: Some(tiny_model_in(dir)),
         settings: Settings {
             device: "cpu".into(),
+            // Exact arithmetic, so that snapshots do not depend on the CPU's instruction set.
+            precision: "f32".into(),
             head,
             head_labels,
             ..Settings::default()

@@ -70,6 +70,11 @@ pub fn run(app: &mut EarmarkApp, ctx: &egui::Context, command: Command) {
             app.shared.settings.device = device;
             app.save_settings();
         }
+        Command::SetPrecision(precision) => {
+            crate::model::lowp::set_default(precision);
+            app.shared.settings.precision = precision.to_string();
+            app.save_settings();
+        }
         Command::Reveal(path) => super::on_library::reveal(app, &path),
         Command::CopyPaths(paths) => ctx.copy_text(paths.join("\n")),
         Command::AddTag(label, file_id, region) => {

@@ -108,6 +108,8 @@ impl EarmarkApp {
         };
         let service = Service::new();
         let settings = opts.settings.clone();
+        // An unknown or unsupported remembered precision falls back to `auto` when engines load.
+        crate::model::lowp::set_default(settings.precision.parse().unwrap_or_default());
         let mut app = EarmarkApp {
             shared: Shared {
                 state,

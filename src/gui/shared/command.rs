@@ -59,6 +59,8 @@ pub enum Command {
     CopyPaths(Vec<String>),
     /// Change where the encoder runs.
     SetDevice(String),
+    /// Choose the precision of the encoder's CPU matrix products (engines loaded from now on).
+    SetPrecision(crate::model::Precision),
     /// Open the folder dialog for a training data folder.
     TrainingFolderDialog,
     /// Open the folder dialog for the labelled folder checkpoints are evaluated on.

@@ -1,0 +1,337 @@
+//! Matrix products in bfloat16 with f32 accumulation, for CPUs with AVX512-BF16.
+//!
+//! A weight matrix `W` (`[k, n]`, the layout [`super::super::layers::Linear`] keeps) is packed
+//! once into panels of [`NR`] columns, each row pair `(2p, 2p + 1)` of a panel interleaved so
+//! that one `vdpbf16ps` multiplies a broadcast pair of activations with 16 column pairs. The
+//! activations are rounded to bfloat16 (round to nearest even) per call. A tile of [`MR`] rows ×
+//! [`NR`] columns lives in 24 registers for the whole inner dimension, then goes through the
+//! caller's epilogue (bias, GELU, residual) while it is still in cache.
+
+use super::{bf16_bits, split_rows};
+
+/// Columns of a packed panel (two 16-lane vectors).
+pub const NR: usize = 32;
+/// Rows of a register tile.
+pub const MR: usize = 12;
+/// Rows whose packed activations are reused across all panels before moving on (fits L2).
+const ROW_BLOCK: usize = 8 * MR;
+
+/// A weight matrix `[k, n]` packed for [`matmul`]: `panels[panel][pair][column]` holds the bf16
+/// pair `(W[2p][c], W[2p + 1][c])` of column `panel·NR + c` (zero beyond `k` and `n`).
+#[derive(Debug, Clone)]
+pub struct PackedBf16 {
+    k: usize,
+    n: usize,
+    panels: Vec<u32>,
+}
+
+impl PackedBf16 {
+    /// Packs the row-major `[k, n]` matrix `w`.
+    pub fn pack(w: &[f32], k: usize, n: usize) -> Self {
+        let pairs = k.div_ceil(2);
+        let panel_count = n.div_ceil(NR);
+        let mut panels = vec![0u32; panel_count * pairs * NR];
+        let at = |row: usize, col: usize| -> u32 {
+            if row < k && col < n {
+                u32::from(bf16_bits(w[row * n + col]))
+            } else {
+                0
+            }
+        };
+        for (panel, out) in panels.chunks_exact_mut(pairs * NR).enumerate() {
+            for (p, pair_row) in out.chunks_exact_mut(NR).enumerate() {
+                for (c, v) in pair_row.iter_mut().enumerate() {
+                    let col = panel * NR + c;
+                    *v = at(2 * p, col) | (at(2 * p + 1, col) << 16);
+                }
+            }
+        }
+        PackedBf16 { k, n, panels }
+    }
+
+    /// Inner dimension.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Output columns.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+/// Whether this CPU runs the bf16 kernel.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bf16")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `out[m, n] = a[m, k] · W`, then `epilogue(row, col0, values)` on every run of up to [`NR`]
+/// finished values of a row (`values[j]` is column `col0 + j`). Rows are split across candle's
+/// thread count. Returns `false` (leaving `out` untouched) when the CPU lacks AVX512-BF16.
+pub fn matmul<E>(a: &[f32], m: usize, w: &PackedBf16, out: &mut [f32], epilogue: &E) -> bool
+where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    assert_eq!(
+        a.len(),
+        m * w.k,
+        "bf16 matmul: activations of the wrong size"
+    );
+    assert_eq!(out.len(), m * w.n, "bf16 matmul: output of the wrong size");
+    if !available() {
+        return false;
+    }
+    split_rows(out, m, w.n, MR, |row0, rows, out_rows| {
+        let a_rows = &a[row0 * w.k..(row0 + rows) * w.k];
+        run_rows_fast(a_rows, rows, row0, w, out_rows, epilogue);
+    });
+    true
+}
+
+/// [`run_rows`] compiled for the CPU features of the kernel, so that the activation packing,
+/// the conversions and the caller's epilogue are vectorised 16 lanes wide as well.
+fn run_rows_fast<E>(
+    a: &[f32],
+    rows: usize,
+    row0: usize,
+    w: &PackedBf16,
+    out: &mut [f32],
+    epilogue: &E,
+) where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+    #[allow(unsafe_code)]
+    unsafe {
+        x86::run_rows(a, rows, row0, w, out, epilogue)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    run_rows(a, rows, row0, w, out, epilogue)
+}
+
+/// The work of one thread: rows `row0 .. row0 + rows` of the product.
+#[inline(always)]
+pub(super) fn run_rows<E>(
+    a: &[f32],
+    rows: usize,
+    row0: usize,
+    w: &PackedBf16,
+    out: &mut [f32],
+    epilogue: &E,
+) where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    let pairs = w.k.div_ceil(2);
+    let mut packed = Vec::new();
+    let mut tile = [[0f32; NR]; MR];
+    for block0 in (0..rows).step_by(ROW_BLOCK) {
+        let block_rows = ROW_BLOCK.min(rows - block0);
+        let tiles = block_rows.div_ceil(MR);
+        // Activations of this block as bf16 pairs, rows padded to whole tiles with zeros.
+        packed.clear();
+        packed.resize(tiles * MR * pairs, 0u32);
+        for (r, dst) in packed.chunks_exact_mut(pairs).take(block_rows).enumerate() {
+            let src = &a[(block0 + r) * w.k..(block0 + r + 1) * w.k];
+            pack_row(src, dst);
+        }
+        for (panel, b) in w.panels.chunks_exact(pairs * NR).enumerate() {
+            let col0 = panel * NR;
+            let cols = NR.min(w.n - col0);
+            for t in 0..tiles {
+                let a_tile = &packed[t * MR * pairs..(t + 1) * MR * pairs];
+                kernel(a_tile, b, pairs, &mut tile);
+                for (i, values) in tile.iter_mut().enumerate() {
+                    let r = block0 + t * MR + i;
+                    if r >= rows {
+                        break;
+                    }
+                    let dst = &mut out[r * w.n + col0..r * w.n + col0 + cols];
+                    dst.copy_from_slice(&values[..cols]);
+                    epilogue(row0 + r, col0, dst);
+                }
+            }
+        }
+    }
+}
+
+/// One row of activations as bf16 pairs (the last pair zero-padded when `k` is odd).
+#[inline(always)]
+fn pack_row(src: &[f32], dst: &mut [u32]) {
+    let mut pairs = src.chunks_exact(2);
+    for (d, p) in dst.iter_mut().zip(&mut pairs) {
+        *d = u32::from(bf16_bits(p[0])) | (u32::from(bf16_bits(p[1])) << 16);
+    }
+    if let ([last], Some(d)) = (pairs.remainder(), dst.last_mut()) {
+        *d = u32::from(bf16_bits(*last));
+    }
+}
+
+/// One [`MR`] × [`NR`] tile over all `pairs` of the inner dimension.
+#[inline(always)]
+fn kernel(a: &[u32], b: &[u32], pairs: usize, tile: &mut [[f32; NR]; MR]) {
+    assert!(a.len() >= MR * pairs && b.len() >= NR * pairs);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-BF16, and the
+    // slices were checked above to hold every element the kernel reads.
+    #[allow(unsafe_code)]
+    unsafe {
+        x86::tile(a.as_ptr(), b.as_ptr(), pairs, tile)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, b, pairs, tile);
+        unreachable!("bf16 kernel without x86-64")
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use super::{MR, NR};
+    use std::arch::x86_64::*;
+
+    /// [`super::run_rows`] with the kernel's CPU features enabled.
+    ///
+    /// # Safety
+    /// The CPU supports avx512f and avx512bf16.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(super) unsafe fn run_rows<E>(
+        a: &[f32],
+        rows: usize,
+        row0: usize,
+        w: &super::PackedBf16,
+        out: &mut [f32],
+        epilogue: &E,
+    ) where
+        E: Fn(usize, usize, &mut [f32]) + Sync,
+    {
+        super::run_rows(a, rows, row0, w, out, epilogue)
+    }
+
+    /// `tile[r][c] = Σ_p a[r·pairs + p] · b[p·NR + c]` over bf16 pairs.
+    ///
+    /// # Safety
+    /// The CPU supports AVX512F and AVX512-BF16; `a` points to `MR · pairs` and `b` to
+    /// `NR · pairs` readable values.
+    #[target_feature(enable = "avx512f,avx512bf16")]
+    pub(super) unsafe fn tile(
+        a: *const u32,
+        b: *const u32,
+        pairs: usize,
+        tile: &mut [[f32; NR]; MR],
+    ) {
+        let mut lo = [_mm512_setzero_ps(); MR];
+        let mut hi = [_mm512_setzero_ps(); MR];
+        for p in 0..pairs {
+            // SAFETY (all reads): `p < pairs`, within the extents the caller guarantees.
+            let bp = unsafe { b.add(p * NR) };
+            let b0: __m512bh = unsafe { std::mem::transmute(_mm512_loadu_si512(bp.cast())) };
+            let b1: __m512bh =
+                unsafe { std::mem::transmute(_mm512_loadu_si512(bp.add(16).cast())) };
+            for r in 0..MR {
+                let pair = unsafe { *a.add(r * pairs + p) };
+                let av: __m512bh = unsafe { std::mem::transmute(_mm512_set1_epi32(pair as i32)) };
+                lo[r] = _mm512_dpbf16_ps(lo[r], av, b0);
+                hi[r] = _mm512_dpbf16_ps(hi[r], av, b1);
+            }
+        }
+        for r in 0..MR {
+            // SAFETY: each row of `tile` holds NR = 32 f32 values.
+            unsafe {
+                _mm512_storeu_ps(tile[r].as_mut_ptr(), lo[r]);
+                _mm512_storeu_ps(tile[r].as_mut_ptr().add(16), hi[r]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(x: f32) -> f32 {
+        f32::from_bits(u32::from(bf16_bits(x)) << 16)
+    }
+
+    #[test]
+    fn product_equals_f32_arithmetic_on_bf16_inputs() {
+        // Odd sizes: partial tiles, a partial panel and an odd inner dimension.
+        for (m, k, n) in [(1, 1, 1), (13, 37, 45), (100, 64, 70), (25, 256, 33)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let w: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 53 % 89) as f32 - 44.0) / 23.0)
+                .collect();
+            let packed = PackedBf16::pack(&w, k, n);
+            let mut out = vec![f32::NAN; m * n];
+            let ran = matmul(&a, m, &packed, &mut out, &|_, _, _: &mut [f32]| {});
+            if !available() {
+                assert!(
+                    !ran && out[0].is_nan(),
+                    "no AVX512-BF16: nothing may be written"
+                );
+                continue;
+            }
+            assert!(ran);
+            for r in 0..m {
+                for c in 0..n {
+                    let want: f64 = (0..k)
+                        .map(|i| f64::from(round(a[r * k + i])) * f64::from(round(w[i * n + c])))
+                        .sum();
+                    let got = f64::from(out[r * n + c]);
+                    assert!(
+                        (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                        "{m}x{k}x{n} at ({r},{c}): {got} vs {want}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_epilogue_sees_every_value_once_with_its_position() {
+        if !available() {
+            return assert!(!available());
+        }
+        let (m, k, n) = (29, 8, 70);
+        let a = vec![1.0f32; m * k];
+        let w: Vec<f32> = (0..k * n).map(|i| (i % n) as f32).collect();
+        let mut out = vec![0f32; m * n];
+        let seen = std::sync::Mutex::new(vec![0u32; m * n]);
+        let add_row = |row: usize, col0: usize, v: &mut [f32]| {
+            if let Ok(mut seen) = seen.lock() {
+                for (j, x) in v.iter_mut().enumerate() {
+                    seen[row * n + col0 + j] += 1;
+                    *x += row as f32 * 1000.0;
+                }
+            }
+        };
+        assert!(matmul(
+            &a,
+            m,
+            &PackedBf16::pack(&w, k, n),
+            &mut out,
+            &add_row
+        ));
+        for r in 0..m {
+            for c in 0..n {
+                assert_eq!(
+                    out[r * n + c],
+                    8.0 * c as f32 + 1000.0 * r as f32,
+                    "({r},{c})"
+                );
+            }
+        }
+        assert!(seen.into_inner().is_ok_and(|s| s.iter().all(|&c| c == 1)));
+    }
+}

@@ -1,0 +1,381 @@
+//! Matrix products in 8-bit integers for CPUs with AVX512-VNNI.
+//!
+//! Weights are quantised once, symmetrically per output column (`W ≈ s_c · q`, `q ∈ [-127,
+//! 127]`); activations per row on each call (`a ≈ s_r · u`, `u ∈ [-127, 127]`). `vpdpbusd`
+//! multiplies unsigned by signed bytes, so the kernel feeds `u + 128` and subtracts
+//! `128 · Σ_k q[k][c]` afterwards: `y[r][c] = s_r · s_c · (Σ_k (u + 128) · q − 128 · Σ_k q)`,
+//! exact in 32-bit integers. Tiles of [`MR`] rows × [`NR`] columns as in [`super::bf16`].
+
+use super::split_rows;
+
+/// Columns of a packed panel (two 16-lane vectors).
+pub const NR: usize = 32;
+/// Rows of a register tile.
+pub const MR: usize = 12;
+/// Rows whose quantised activations are reused across all panels before moving on.
+const ROW_BLOCK: usize = 8 * MR;
+
+/// A weight matrix `[k, n]` quantised for [`matmul`]: `panels[panel][quad][column]` holds the
+/// four signed bytes `q[4p .. 4p + 4][c]` (zero beyond `k` and `n`).
+#[derive(Debug, Clone)]
+pub struct PackedInt8 {
+    k: usize,
+    n: usize,
+    panels: Vec<u32>,
+    /// `s_c` per column.
+    scales: Vec<f32>,
+    /// `128 · Σ_k q[k][c]` per column.
+    offsets: Vec<i32>,
+}
+
+impl PackedInt8 {
+    /// Quantises and packs the row-major `[k, n]` matrix `w`.
+    pub fn pack(w: &[f32], k: usize, n: usize) -> Self {
+        let quads = k.div_ceil(4);
+        let panel_count = n.div_ceil(NR);
+        let mut scales = vec![0f32; n];
+        for (c, s) in scales.iter_mut().enumerate() {
+            let max = (0..k).map(|r| w[r * n + c].abs()).fold(0f32, f32::max);
+            *s = if max > 0.0 { max / 127.0 } else { 1.0 };
+        }
+        let q = |row: usize, col: usize| -> i8 {
+            if row < k && col < n {
+                (w[row * n + col] / scales[col])
+                    .round()
+                    .clamp(-127.0, 127.0) as i8
+            } else {
+                0
+            }
+        };
+        let offsets = (0..n)
+            .map(|c| 128 * (0..k).map(|r| i32::from(q(r, c))).sum::<i32>())
+            .collect();
+        let mut panels = vec![0u32; panel_count * quads * NR];
+        for (panel, out) in panels.chunks_exact_mut(quads * NR).enumerate() {
+            for (p, quad_row) in out.chunks_exact_mut(NR).enumerate() {
+                for (c, v) in quad_row.iter_mut().enumerate() {
+                    let col = panel * NR + c;
+                    let bytes = [0, 1, 2, 3].map(|i| q(4 * p + i, col) as u8);
+                    *v = u32::from_le_bytes(bytes);
+                }
+            }
+        }
+        PackedInt8 {
+            k,
+            n,
+            panels,
+            scales,
+            offsets,
+        }
+    }
+
+    /// Inner dimension.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Output columns.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+/// Whether this CPU runs the int8 kernel.
+pub fn available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512vnni")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// `out[m, n] ≈ a[m, k] · W`, then `epilogue(row, col0, values)` on every run of up to [`NR`]
+/// finished values of a row. Returns `false` (leaving `out` untouched) without AVX512-VNNI.
+pub fn matmul<E>(a: &[f32], m: usize, w: &PackedInt8, out: &mut [f32], epilogue: &E) -> bool
+where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    assert_eq!(
+        a.len(),
+        m * w.k,
+        "int8 matmul: activations of the wrong size"
+    );
+    assert_eq!(out.len(), m * w.n, "int8 matmul: output of the wrong size");
+    if !available() {
+        return false;
+    }
+    split_rows(out, m, w.n, MR, |row0, rows, out_rows| {
+        let a_rows = &a[row0 * w.k..(row0 + rows) * w.k];
+        run_rows_fast(a_rows, rows, row0, w, out_rows, epilogue);
+    });
+    true
+}
+
+/// [`run_rows`] compiled for the CPU features of the kernel, so that the activation packing,
+/// the conversions and the caller's epilogue are vectorised 16 lanes wide as well.
+fn run_rows_fast<E>(
+    a: &[f32],
+    rows: usize,
+    row0: usize,
+    w: &PackedInt8,
+    out: &mut [f32],
+    epilogue: &E,
+) where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+    #[allow(unsafe_code)]
+    unsafe {
+        x86::run_rows(a, rows, row0, w, out, epilogue)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    run_rows(a, rows, row0, w, out, epilogue)
+}
+
+/// The work of one thread: rows `row0 .. row0 + rows` of the product.
+#[inline(always)]
+pub(super) fn run_rows<E>(
+    a: &[f32],
+    rows: usize,
+    row0: usize,
+    w: &PackedInt8,
+    out: &mut [f32],
+    epilogue: &E,
+) where
+    E: Fn(usize, usize, &mut [f32]) + Sync,
+{
+    let quads = w.k.div_ceil(4);
+    let mut packed = Vec::new();
+    let mut row_scales = [0f32; ROW_BLOCK];
+    let mut tile = [[0i32; NR]; MR];
+    let mut values = [0f32; NR];
+    for block0 in (0..rows).step_by(ROW_BLOCK) {
+        let block_rows = ROW_BLOCK.min(rows - block0);
+        let tiles = block_rows.div_ceil(MR);
+        packed.clear();
+        packed.resize(tiles * MR * quads, 0x8080_8080u32);
+        for (r, dst) in packed.chunks_exact_mut(quads).take(block_rows).enumerate() {
+            let src = &a[(block0 + r) * w.k..(block0 + r + 1) * w.k];
+            row_scales[r] = quantise_row(src, dst);
+        }
+        for (panel, b) in w.panels.chunks_exact(quads * NR).enumerate() {
+            let col0 = panel * NR;
+            let cols = NR.min(w.n - col0);
+            let scales = &w.scales[col0..col0 + cols];
+            let offsets = &w.offsets[col0..col0 + cols];
+            for t in 0..tiles {
+                let a_tile = &packed[t * MR * quads..(t + 1) * MR * quads];
+                kernel(a_tile, b, quads, &mut tile);
+                for (i, acc) in tile.iter().enumerate() {
+                    let r = t * MR + i;
+                    if block0 + r >= rows {
+                        break;
+                    }
+                    let sr = row_scales[r];
+                    for (j, v) in values[..cols].iter_mut().enumerate() {
+                        *v = (acc[j] - offsets[j]) as f32 * (sr * scales[j]);
+                    }
+                    let row = block0 + r;
+                    let dst = &mut out[row * w.n + col0..row * w.n + col0 + cols];
+                    dst.copy_from_slice(&values[..cols]);
+                    epilogue(row0 + row, col0, dst);
+                }
+            }
+        }
+    }
+}
+
+/// Quantises one row to `u + 128` bytes (four per value of `dst`); returns the row's scale.
+#[inline(always)]
+fn quantise_row(src: &[f32], dst: &mut [u32]) -> f32 {
+    let max = src.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let scale = if max > 0.0 && max.is_finite() {
+        max / 127.0
+    } else {
+        1.0
+    };
+    let inv = 1.0 / scale;
+    let byte = |v: f32| ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + 128) as u8;
+    let mut quads = src.chunks_exact(4);
+    for (d, q) in dst.iter_mut().zip(&mut quads) {
+        *d = u32::from_le_bytes([byte(q[0]), byte(q[1]), byte(q[2]), byte(q[3])]);
+    }
+    let rest = quads.remainder();
+    if let (false, Some(d)) = (rest.is_empty(), dst.last_mut()) {
+        let mut bytes = [128u8; 4];
+        for (b, &v) in bytes.iter_mut().zip(rest) {
+            *b = byte(v);
+        }
+        *d = u32::from_le_bytes(bytes);
+    }
+    scale
+}
+
+/// One [`MR`] × [`NR`] tile of integer sums over all `quads` of the inner dimension.
+#[inline(always)]
+fn kernel(a: &[u32], b: &[u32], quads: usize, tile: &mut [[i32; NR]; MR]) {
+    assert!(a.len() >= MR * quads && b.len() >= NR * quads);
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-VNNI, and the
+    // slices were checked above to hold every element the kernel reads.
+    #[allow(unsafe_code)]
+    unsafe {
+        x86::tile(a.as_ptr(), b.as_ptr(), quads, tile)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (a, b, quads, tile);
+        unreachable!("int8 kernel without x86-64")
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+mod x86 {
+    use super::{MR, NR};
+    use std::arch::x86_64::*;
+
+    /// [`super::run_rows`] with the kernel's CPU features enabled.
+    ///
+    /// # Safety
+    /// The CPU supports avx512f and avx512vnni.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub(super) unsafe fn run_rows<E>(
+        a: &[f32],
+        rows: usize,
+        row0: usize,
+        w: &super::PackedInt8,
+        out: &mut [f32],
+        epilogue: &E,
+    ) where
+        E: Fn(usize, usize, &mut [f32]) + Sync,
+    {
+        super::run_rows(a, rows, row0, w, out, epilogue)
+    }
+
+    /// `tile[r][c] = Σ_p Σ_i a[r·quads + p].byte(i) · b[p·NR + c].byte(i)` (unsigned × signed).
+    ///
+    /// # Safety
+    /// The CPU supports AVX512F and AVX512-VNNI; `a` points to `MR · quads` and `b` to
+    /// `NR · quads` readable values.
+    #[target_feature(enable = "avx512f,avx512vnni")]
+    pub(super) unsafe fn tile(
+        a: *const u32,
+        b: *const u32,
+        quads: usize,
+        tile: &mut [[i32; NR]; MR],
+    ) {
+        let mut lo = [_mm512_setzero_si512(); MR];
+        let mut hi = [_mm512_setzero_si512(); MR];
+        for p in 0..quads {
+            // SAFETY (all reads): `p < quads`, within the extents the caller guarantees.
+            let bp = unsafe { b.add(p * NR) };
+            let b0 = unsafe { _mm512_loadu_si512(bp.cast()) };
+            let b1 = unsafe { _mm512_loadu_si512(bp.add(16).cast()) };
+            for r in 0..MR {
+                let av = _mm512_set1_epi32(unsafe { *a.add(r * quads + p) } as i32);
+                lo[r] = _mm512_dpbusd_epi32(lo[r], av, b0);
+                hi[r] = _mm512_dpbusd_epi32(hi[r], av, b1);
+            }
+        }
+        for r in 0..MR {
+            // SAFETY: each row of `tile` holds NR = 32 i32 values.
+            unsafe {
+                _mm512_storeu_si512(tile[r].as_mut_ptr().cast(), lo[r]);
+                _mm512_storeu_si512(tile[r].as_mut_ptr().add(16).cast(), hi[r]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The same quantisation done independently in f64.
+    fn reference(a: &[f32], m: usize, w: &[f32], k: usize, n: usize) -> Vec<f64> {
+        let col_scale: Vec<f64> = (0..n)
+            .map(|c| {
+                (0..k)
+                    .map(|r| f64::from(w[r * n + c]).abs())
+                    .fold(0.0, f64::max)
+                    / 127.0
+            })
+            .collect();
+        let mut out = vec![0f64; m * n];
+        for r in 0..m {
+            let row = &a[r * k..(r + 1) * k];
+            let max = row.iter().map(|v| f64::from(*v).abs()).fold(0.0, f64::max);
+            let rs = if max > 0.0 { max / 127.0 } else { 1.0 };
+            for c in 0..n {
+                let sum: f64 = (0..k)
+                    .map(|i| {
+                        let qa = (f64::from(row[i]) / rs).round_ties_even();
+                        let qw = (f64::from(w[i * n + c]) / col_scale[c]).round_ties_even();
+                        qa * qw
+                    })
+                    .sum();
+                out[r * n + c] = sum * rs * col_scale[c];
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn product_equals_the_quantised_arithmetic_and_stays_near_f32() {
+        for (m, k, n) in [(1, 4, 1), (13, 37, 45), (50, 256, 70)] {
+            let a: Vec<f32> = (0..m * k)
+                .map(|i| ((i * 37 % 101) as f32 - 50.0) / 17.0)
+                .collect();
+            let w: Vec<f32> = (0..k * n)
+                .map(|i| ((i * 53 % 89) as f32 - 44.0) / 23.0)
+                .collect();
+            let mut out = vec![f32::NAN; m * n];
+            let ran = matmul(
+                &a,
+                m,
+                &PackedInt8::pack(&w, k, n),
+                &mut out,
+                &|_, _, _: &mut [f32]| {},
+            );
+            if !available() {
+                assert!(
+                    !ran && out[0].is_nan(),
+                    "no AVX512-VNNI: nothing may be written"
+                );
+                continue;
+            }
+            assert!(ran);
+            let want = reference(&a, m, &w, k, n);
+            let mut err2 = 0f64;
+            let mut ref2 = 0f64;
+            for r in 0..m {
+                for c in 0..n {
+                    let got = f64::from(out[r * n + c]);
+                    let q = want[r * n + c];
+                    // Ties in f32 vs f64 division may move one product by one step; allow a
+                    // few steps of the smallest unit.
+                    assert!(
+                        (got - q).abs() <= 1e-4 * (1.0 + q.abs()) + 0.05,
+                        "({r},{c}): {got} vs {q}"
+                    );
+                    let exact: f64 = (0..k)
+                        .map(|i| f64::from(a[r * k + i]) * f64::from(w[i * n + c]))
+                        .sum();
+                    err2 += (got - exact).powi(2);
+                    ref2 += exact.powi(2);
+                }
+            }
+            assert!(
+                (err2 / ref2.max(1e-30)).sqrt() < 0.02,
+                "relative error {}",
+                (err2 / ref2).sqrt()
+            );
+        }
+    }
+}
