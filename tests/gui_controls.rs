@@ -217,3 +217,40 @@ fn a_scan_from_the_command_line_shows_in_the_open_window() {
     assert!(has_label(&h, "s01.wav"), "{:?}", texts(&h));
     h.key_press(egui::Key::Escape);
 }
+
+/// Models → CPU precision: the choice is remembered in settings.toml and is the precision the
+/// engines loaded from then on take; choices the CPU cannot run are greyed out.
+#[test]
+fn the_cpu_precision_setting_is_remembered_and_applies_to_new_engines() {
+    use earmark::model::lowp::{self, Precision};
+    let dir = desktop::fixed_dir("precision");
+    let config = dir.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    let mut opts = tiny_options(&dir, Arc::new(ScriptedDialogs::default()), false);
+    opts.settings_dir = Some(config.clone());
+    let mut h = harness(opts, [1280.0, 800.0]);
+    wait_for(&mut h, "the model", 90, |h| has_label(h, "Model: tiny"));
+    assert_eq!(
+        lowp::default_request(),
+        Precision::F32,
+        "the test settings ask for f32"
+    );
+    click_button(&mut h, "Models");
+    h.get_by_value("f32 (exact)").click();
+    h.run();
+    let auto = format!("Automatic ({} on this CPU)", lowp::auto_choice());
+    h.get_by_label(&auto).click();
+    wait_for(&mut h, "the new choice", 10, |h| {
+        h.query_by_value(&auto).is_some()
+    });
+    assert_eq!(lowp::default_request(), Precision::Auto);
+    let saved = std::fs::read_to_string(config.join("settings.toml")).unwrap();
+    assert!(saved.contains("precision = \"auto\""), "{saved}");
+    // What a loaded engine runs now (the app loads engines with the same default).
+    let engine = earmark::engine::Engine::load(
+        &common::fixture("tiny.safetensors"),
+        earmark::model::device::DeviceChoice::Cpu,
+    )
+    .unwrap();
+    assert_eq!(engine.precision(), lowp::auto_choice());
+}

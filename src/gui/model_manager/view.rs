@@ -242,14 +242,16 @@ impl ModelManager {
             .to_string();
         let mut chosen = device.clone();
         ui.horizontal(|ui| {
-            ui.label("Encoder device:");
+            let name = ui.label("Encoder device:");
             egui::ComboBox::from_id_salt("device")
                 .selected_text(current)
                 .show_ui(ui, |ui| {
                     for (id, label) in DEVICES {
                         ui.selectable_value(&mut chosen, id.to_string(), label);
                     }
-                });
+                })
+                .response
+                .labelled_by(name.id);
         });
         if &chosen != device {
             out.push(Command::SetDevice(chosen));
@@ -332,7 +334,7 @@ fn precision_ui(ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
     };
     let mut chosen = current;
     ui.horizontal(|ui| {
-        ui.label("CPU precision:");
+        let name = ui.label("CPU precision:");
         egui::ComboBox::from_id_salt("precision")
             .selected_text(label(current))
             .show_ui(ui, |ui| {
@@ -344,6 +346,7 @@ fn precision_ui(ui: &mut egui::Ui, cx: &ViewCtx, out: &mut Vec<Command>) {
                 }
             })
             .response
+            .labelled_by(name.id)
             .on_hover_text(
                 "Reduced precision encodes faster on CPUs with AVX-512 (bf16, VNNI). Automatic \
                  picks the fastest that keeps embeddings within 0.999 cosine of f32. Applies to \
