@@ -236,6 +236,7 @@ impl TrainRun {
                 emit(ev);
             }
         }
+        super::fast::pool::release();
         let path = self.checkpoint()?;
         emit(TrainEvent::Checkpoint {
             step: self.state.step,

@@ -9,10 +9,11 @@
 use rayon::prelude::*;
 
 use super::kernels::{
-    View, add_column_sums, bias_act, gelu_backward, gelu_of, layer_norm, layer_norm_backward,
-    matmul, par_rows, softmax_row,
+    View, add_column_sums, bias_act, bias_residual, gelu_all, gelu_backward, layer_norm,
+    layer_norm_backward, matmul, par_rows, softmax_row,
 };
 use super::params::{Grads, Weights};
+use super::pool::Buf;
 use crate::error::Result;
 
 /// `y = x·Wᵀ + b` with `W [out, inp]`, named by its prefix.
@@ -38,25 +39,30 @@ impl<'a> Linear<'a> {
     }
 
     /// The product of `x [rows, inp]`; `gelu` applies GELU after the bias.
-    pub fn forward(&self, x: &[f32], gelu: bool) -> Vec<f32> {
-        let rows = x.len() / self.inp;
-        let mut y = vec![0.0; rows * self.out];
-        let w = View::rows(self.w, self.out, self.inp).t();
-        matmul(
-            &mut y,
-            self.out,
-            View::rows(x, rows, self.inp),
-            w,
-            1.0,
-            false,
-            true,
-        );
+    pub fn forward(&self, x: &[f32], gelu: bool) -> Buf {
+        let mut y = self.product(x);
         bias_act(&mut y, self.b, self.out, gelu);
         y
     }
 
+    /// The product of `x [rows, inp]` plus `residual [rows, out]`.
+    pub fn forward_add(&self, x: &[f32], residual: &[f32]) -> Buf {
+        let mut y = self.product(x);
+        bias_residual(&mut y, self.b, residual, self.out);
+        y
+    }
+
+    fn product(&self, x: &[f32]) -> Buf {
+        let rows = x.len() / self.inp;
+        let mut y = Buf::zeros(rows * self.out);
+        let w = View::rows(self.w, self.out, self.inp).t();
+        let xv = View::rows(x, rows, self.inp);
+        matmul(&mut y, self.out, xv, w, 1.0, false, true);
+        y
+    }
+
     /// Adds `dW`, `db` of `dy [rows, out]` (input `x`) into `grads`; returns `dx` when asked.
-    pub fn backward(&self, dy: &[f32], x: &[f32], grads: &mut Grads, dx: bool) -> Option<Vec<f32>> {
+    pub fn backward(&self, dy: &[f32], x: &[f32], grads: &mut Grads, dx: bool) -> Option<Buf> {
         let rows = dy.len() / self.out;
         let dyv = View::rows(dy, rows, self.out);
         let gw = grads.slot(&format!("{}.weight", self.prefix), self.out * self.inp);
@@ -74,7 +80,7 @@ impl<'a> Linear<'a> {
             add_column_sums(gb, dy, self.out);
         }
         dx.then(|| {
-            let mut dx = vec![0.0; rows * self.inp];
+            let mut dx = Buf::zeros(rows * self.inp);
             let w = View::rows(self.w, self.out, self.inp);
             matmul(&mut dx, self.inp, dyv, w, 1.0, false, true);
             dx
@@ -109,13 +115,13 @@ impl<'a> Norm<'a> {
     }
 
     /// Normalises the rows of `x`.
-    pub fn forward(&self, x: &[f32]) -> (Vec<f32>, NormCache) {
+    pub fn forward(&self, x: &[f32]) -> (Buf, NormCache) {
         let (y, mean, rstd) = layer_norm(x, self.gamma.len(), self.gamma, self.beta, self.eps);
         (y, NormCache { mean, rstd })
     }
 
     /// `dx` of `dy` (input `x`), adding the weights' gradients into `grads`.
-    pub fn backward(&self, dy: &[f32], x: &[f32], c: &NormCache, grads: &mut Grads) -> Vec<f32> {
+    pub fn backward(&self, dy: &[f32], x: &[f32], c: &NormCache, grads: &mut Grads) -> Buf {
         let d = self.gamma.len();
         let mut dg = grads.take(&format!("{}.weight", self.prefix), d);
         let mut db = grads.take(&format!("{}.bias", self.prefix), d);
@@ -139,17 +145,17 @@ pub struct Block<'a> {
 
 /// What a block keeps for its backward pass.
 pub struct BlockCache {
-    x: Vec<f32>,
-    ln1: Vec<f32>,
+    x: Buf,
+    ln1: Buf,
     n1: NormCache,
-    qkv: Vec<f32>,
-    probs: Vec<f32>,
-    att: Vec<f32>,
-    x1: Vec<f32>,
-    ln2: Vec<f32>,
+    qkv: Buf,
+    probs: Buf,
+    att: Buf,
+    x1: Buf,
+    ln2: Buf,
     n2: NormCache,
-    hpre: Vec<f32>,
-    h: Vec<f32>,
+    hpre: Buf,
+    h: Buf,
 }
 
 /// The shape of a token batch: `b` sequences of `n` tokens of width `d`.
@@ -193,18 +199,15 @@ impl<'a> Block<'a> {
     }
 
     /// Applies the block to `x [b·n, d]`.
-    pub fn forward(&self, x: Vec<f32>, s: Seq) -> (Vec<f32>, BlockCache) {
+    pub fn forward(&self, x: Buf, s: Seq) -> (Buf, BlockCache) {
         let (ln1, n1) = self.norm1.forward(&x);
         let qkv = self.qkv.forward(&ln1, false);
         let (att, probs) = attention(&qkv, s, self.heads);
-        let mut x1 = self.proj.forward(&att, false);
-        add_into(&mut x1, &x);
+        let x1 = self.proj.forward_add(&att, &x);
         let (ln2, n2) = self.norm2.forward(&x1);
         let hpre = self.fc1.forward(&ln2, false);
-        let mut h = hpre.clone();
-        bias_act(&mut h, None, 1024, true);
-        let mut out = self.fc2.forward(&h, false);
-        add_into(&mut out, &x1);
+        let h = gelu_all(&hpre);
+        let out = self.fc2.forward_add(&h, &x1);
         let cache = BlockCache {
             x,
             ln1,
@@ -222,23 +225,20 @@ impl<'a> Block<'a> {
     }
 
     /// Applies the block without keeping anything for a backward pass.
-    pub fn infer(&self, x: &[f32], s: Seq) -> Vec<f32> {
+    pub fn infer(&self, x: &[f32], s: Seq) -> Buf {
         let (ln1, _) = self.norm1.forward(x);
         let qkv = self.qkv.forward(&ln1, false);
         drop(ln1);
         let (att, _) = attention(&qkv, s, self.heads);
         drop(qkv);
-        let mut x1 = self.proj.forward(&att, false);
-        add_into(&mut x1, x);
+        let x1 = self.proj.forward_add(&att, x);
         let (ln2, _) = self.norm2.forward(&x1);
         let h = self.fc1.forward(&ln2, true);
-        let mut out = self.fc2.forward(&h, false);
-        add_into(&mut out, &x1);
-        out
+        self.fc2.forward_add(&h, &x1)
     }
 
     /// `dx` of `dy`, adding every weight's gradient into `grads`.
-    pub fn backward(&self, dy: &[f32], c: BlockCache, s: Seq, grads: &mut Grads) -> Vec<f32> {
+    pub fn backward(&self, dy: &[f32], c: BlockCache, s: Seq, grads: &mut Grads) -> Buf {
         let mut dh = self.fc2.backward(dy, &c.h, grads, true).unwrap_or_default();
         drop(c.h);
         gelu_backward(&mut dh, &c.hpre);
@@ -279,12 +279,12 @@ fn head_view(qkv: &[f32], s: Seq, hd: usize, bi: usize, part: usize, h: usize) -
 }
 
 /// Softmax attention of fused `qkv [b·n, 3d]` → `(out [b·n, d], probabilities [b, h, n, n])`.
-fn attention(qkv: &[f32], s: Seq, heads: usize) -> (Vec<f32>, Vec<f32>) {
+fn attention(qkv: &[f32], s: Seq, heads: usize) -> (Buf, Buf) {
     let hd = s.d / heads;
     let scale = (hd as f64).powf(-0.5) as f32;
     let n = s.n;
-    let mut out = vec![0.0; s.b * n * s.d];
-    let mut probs = vec![0.0; s.b * heads * n * n];
+    let mut out = Buf::zeros(s.b * n * s.d);
+    let mut probs = Buf::zeros(s.b * heads * n * n);
     out.par_chunks_mut(n * s.d)
         .zip(probs.par_chunks_mut(heads * n * n))
         .enumerate()
@@ -313,11 +313,11 @@ fn attention(qkv: &[f32], s: Seq, heads: usize) -> (Vec<f32>, Vec<f32>) {
 }
 
 /// The gradient of `qkv` from the gradient of the attention output.
-fn attention_backward(dout: &[f32], qkv: &[f32], probs: &[f32], s: Seq, heads: usize) -> Vec<f32> {
+fn attention_backward(dout: &[f32], qkv: &[f32], probs: &[f32], s: Seq, heads: usize) -> Buf {
     let hd = s.d / heads;
     let scale = (hd as f64).powf(-0.5) as f32;
     let n = s.n;
-    let mut dqkv = vec![0.0; s.b * n * 3 * s.d];
+    let mut dqkv = Buf::zeros(s.b * n * 3 * s.d);
     dqkv.par_chunks_mut(n * 3 * s.d)
         .enumerate()
         .for_each(|(bi, dq)| {
@@ -378,7 +378,7 @@ pub struct Stack<'a> {
 /// What a stack keeps for its backward pass.
 pub struct StackCache {
     blocks: Vec<BlockCache>,
-    last: Vec<f32>,
+    last: Buf,
     norm: NormCache,
 }
 
@@ -404,7 +404,7 @@ impl<'a> Stack<'a> {
     }
 
     /// Runs the blocks and the norm on `x [b·n, d]`, keeping what the backward pass needs.
-    pub fn forward(&self, x: Vec<f32>, s: Seq) -> (Vec<f32>, StackCache) {
+    pub fn forward(&self, x: Buf, s: Seq) -> (Buf, StackCache) {
         let mut h = x;
         let mut caches = Vec::with_capacity(self.blocks.len());
         for b in &self.blocks {
@@ -422,8 +422,8 @@ impl<'a> Stack<'a> {
     }
 
     /// Runs the blocks and the norm without keeping anything.
-    pub fn infer(&self, x: &[f32], s: Seq) -> Vec<f32> {
-        let mut h = x.to_vec();
+    pub fn infer(&self, x: &[f32], s: Seq) -> Buf {
+        let mut h = Buf::copy_of(x);
         for b in &self.blocks {
             h = b.infer(&h, s);
         }
@@ -431,16 +431,11 @@ impl<'a> Stack<'a> {
     }
 
     /// `dx` of `dy`, adding every weight's gradient into `grads`.
-    pub fn backward(&self, dy: &[f32], c: StackCache, s: Seq, grads: &mut Grads) -> Vec<f32> {
+    pub fn backward(&self, dy: &[f32], c: StackCache, s: Seq, grads: &mut Grads) -> Buf {
         let mut g = self.norm.backward(dy, &c.last, &c.norm, grads);
         for (b, cache) in self.blocks.iter().zip(c.blocks).rev() {
             g = b.backward(&g, cache, s, grads);
         }
         g
     }
-}
-
-/// GELU of each value (for callers outside this module).
-pub fn gelu_vec(x: &[f32]) -> Vec<f32> {
-    x.par_iter().map(|&v| gelu_of(v)).collect()
 }

@@ -4,8 +4,9 @@
 use rayon::prelude::*;
 
 use super::block::Linear;
-use super::kernels::{View, bias_act, gelu_backward, matmul, softmax_row};
+use super::kernels::{View, exp_fast, gelu_all, gelu_backward, matmul, softmax_row};
 use super::params::{Grads, Weights};
+use super::pool::Buf;
 use crate::error::Result;
 use crate::train::cls_head::HeadConfig;
 use crate::train::losses::STUDENT_TEMP;
@@ -26,19 +27,19 @@ pub struct Head<'a> {
 
 /// What the head keeps for its backward pass.
 pub struct HeadCache {
-    a0: Vec<f32>,
-    h0: Vec<f32>,
-    a2: Vec<f32>,
-    h2: Vec<f32>,
+    a0: Buf,
+    h0: Buf,
+    a2: Buf,
+    h2: Buf,
     norm: Vec<f32>,
-    n: Vec<f32>,
-    w: Vec<f32>,
+    n: Buf,
+    w: Buf,
     v_norm: Vec<f32>,
 }
 
 /// `x / max(‖x‖, 1e-12)` per row of width `d`, and the (clamped) norms.
-fn normalise_rows(x: &[f32], d: usize) -> (Vec<f32>, Vec<f32>) {
-    let mut n = x.to_vec();
+fn normalise_rows(x: &[f32], d: usize) -> (Buf, Vec<f32>) {
+    let mut n = Buf::copy_of(x);
     let norms: Vec<f32> = n
         .par_chunks_mut(d)
         .map(|r| {
@@ -71,9 +72,9 @@ impl<'a> Head<'a> {
     }
 
     /// `W = g ⊙ v / ‖v‖_row` and the row norms of `v`.
-    fn prototypes(&self) -> (Vec<f32>, Vec<f32>) {
+    fn prototypes(&self) -> (Buf, Vec<f32>) {
         let k = self.cfg.bottleneck;
-        let mut w = self.v.to_vec();
+        let mut w = Buf::copy_of(self.v);
         let mut v_norm = vec![0.0f32; self.cfg.outputs];
         for ((row, vn), &g) in w.chunks_mut(k).zip(v_norm.iter_mut()).zip(self.g) {
             *vn = row.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -86,13 +87,11 @@ impl<'a> Head<'a> {
     }
 
     /// Logits `[rows, outputs]` of `x [rows, input]`, keeping what the backward pass needs.
-    pub fn forward(&self, x: &[f32]) -> (Vec<f32>, HeadCache) {
+    pub fn forward(&self, x: &[f32]) -> (Buf, HeadCache) {
         let a0 = self.l0.forward(x, false);
-        let mut h0 = a0.clone();
-        bias_act(&mut h0, None, 1024, true);
+        let h0 = gelu_all(&a0);
         let a2 = self.l2.forward(&h0, false);
-        let mut h2 = a2.clone();
-        bias_act(&mut h2, None, 1024, true);
+        let h2 = gelu_all(&a2);
         let u = self.l4.forward(&h2, false);
         let (n, norm) = normalise_rows(&u, self.cfg.bottleneck);
         let (w, v_norm) = self.prototypes();
@@ -111,7 +110,7 @@ impl<'a> Head<'a> {
     }
 
     /// Logits without keeping anything.
-    pub fn infer(&self, x: &[f32]) -> Vec<f32> {
+    pub fn infer(&self, x: &[f32]) -> Buf {
         let h0 = self.l0.forward(x, true);
         let h2 = self.l2.forward(&h0, true);
         let u = self.l4.forward(&h2, false);
@@ -120,10 +119,10 @@ impl<'a> Head<'a> {
         self.logits(&n, &w)
     }
 
-    fn logits(&self, n: &[f32], w: &[f32]) -> Vec<f32> {
+    fn logits(&self, n: &[f32], w: &[f32]) -> Buf {
         let (k, o) = (self.cfg.bottleneck, self.cfg.outputs);
         let rows = n.len() / k;
-        let mut logits = vec![0.0; rows * o];
+        let mut logits = Buf::zeros(rows * o);
         matmul(
             &mut logits,
             o,
@@ -137,20 +136,14 @@ impl<'a> Head<'a> {
     }
 
     /// `dx` of `dlogits` (input `x`), adding every weight's gradient into `grads`.
-    pub fn backward(
-        &self,
-        dlogits: &[f32],
-        x: &[f32],
-        c: HeadCache,
-        grads: &mut Grads,
-    ) -> Vec<f32> {
+    pub fn backward(&self, dlogits: &[f32], x: &[f32], c: HeadCache, grads: &mut Grads) -> Buf {
         let (k, o) = (self.cfg.bottleneck, self.cfg.outputs);
         let rows = dlogits.len() / o;
         let dl = View::rows(dlogits, rows, o);
         // Through the prototypes: dn = dlogits·W, dW = dlogitsᵀ·n.
-        let mut dn = vec![0.0; rows * k];
+        let mut dn = Buf::zeros(rows * k);
         matmul(&mut dn, k, dl, View::rows(&c.w, o, k), 1.0, false, true);
-        let mut dw = vec![0.0; o * k];
+        let mut dw = Buf::zeros(o * k);
         matmul(
             &mut dw,
             k,
@@ -201,8 +194,8 @@ impl<'a> Head<'a> {
 }
 
 /// The prediction loss `2 − 2·cos(p, t)` per row of width `d`: `(Σ loss, ∂(scale·Σ loss)/∂p)`.
-pub fn prediction_loss(pred: &[f32], target: &[f32], d: usize, scale: f32) -> (f64, Vec<f32>) {
-    let mut grad = vec![0.0; pred.len()];
+pub fn prediction_loss(pred: &[f32], target: &[f32], d: usize, scale: f32) -> (f64, Buf) {
+    let mut grad = Buf::zeros(pred.len());
     let losses: Vec<f32> = grad
         .par_chunks_mut(d)
         .zip(pred.par_chunks(d))
@@ -233,9 +226,9 @@ pub fn classification_loss(
     probs: &[f32],
     outputs: usize,
     scale: f32,
-) -> (f64, Vec<f32>) {
+) -> (f64, Buf) {
     let inv_t = (1.0 / STUDENT_TEMP) as f32;
-    let mut grad = logits.to_vec();
+    let mut grad = Buf::copy_of(logits);
     let losses: Vec<f32> = grad
         .par_chunks_mut(outputs)
         .zip(probs.par_chunks(outputs))
@@ -244,16 +237,19 @@ pub fn classification_loss(
                 *v *= inv_t;
             }
             let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let lse = max + z.iter().map(|v| (v - max).exp()).sum::<f32>().ln();
             let psum: f32 = p.iter().sum();
-            let loss: f32 = -p
-                .iter()
-                .zip(z.iter())
-                .map(|(a, b)| a * (b - lse))
-                .sum::<f32>();
+            let mut sum = 0.0f32;
+            let mut dot = 0.0f32;
             for (v, &pi) in z.iter_mut().zip(p) {
-                let sm = (*v - lse).exp();
-                *v = scale * inv_t * (sm * psum - pi);
+                dot += pi * (*v - max);
+                *v = exp_fast(*v - max);
+                sum += *v;
+            }
+            // −Σ p·(z − max − ln Σe) = psum·ln Σe − Σ p·(z − max)
+            let loss = psum * sum.ln() - dot;
+            let inv = 1.0 / sum;
+            for (v, &pi) in z.iter_mut().zip(p) {
+                *v = scale * inv_t * (*v * inv * psum - pi);
             }
             loss
         })

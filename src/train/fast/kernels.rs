@@ -4,6 +4,8 @@
 
 use rayon::prelude::*;
 
+use super::pool::Buf;
+
 /// Below this many values a row pass runs on the calling thread.
 const PAR_MIN: usize = 16 * 1024;
 
@@ -189,9 +191,9 @@ pub fn layer_norm(
     gamma: &[f32],
     beta: &[f32],
     eps: f32,
-) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+) -> (Buf, Vec<f32>, Vec<f32>) {
     let rows = x.len() / d;
-    let mut y = vec![0.0; x.len()];
+    let mut y = Buf::zeros(x.len());
     let mut stats = vec![0.0f32; 2 * rows];
     let per = block_rows(rows, d);
     y.par_chunks_mut(per * d)
@@ -227,9 +229,9 @@ pub fn layer_norm_backward(
     d: usize,
     dgamma: &mut [f32],
     dbeta: &mut [f32],
-) -> Vec<f32> {
+) -> Buf {
     let rows = x.len() / d;
-    let mut dx = vec![0.0; x.len()];
+    let mut dx = Buf::zeros(x.len());
     let per = block_rows(rows, d);
     let partials: Vec<Vec<f32>> = dx
         .par_chunks_mut(per * d)
@@ -286,6 +288,39 @@ pub fn bias_act(y: &mut [f32], b: Option<&[f32]>, n: usize, gelu: bool) {
             }
         }
     });
+}
+
+/// `y += b + r` per row of `y [rows, n]` (bias and residual in one pass).
+pub fn bias_residual(y: &mut [f32], b: Option<&[f32]>, r: &[f32], n: usize) {
+    par_rows(y, n, |start, block| {
+        let r = &r[start * n..start * n + block.len()];
+        for (row, rr) in block.chunks_mut(n).zip(r.chunks(n)) {
+            match b {
+                Some(b) => {
+                    for ((v, &bi), &ri) in row.iter_mut().zip(b).zip(rr) {
+                        *v += bi + ri;
+                    }
+                }
+                None => {
+                    for (v, &ri) in row.iter_mut().zip(rr) {
+                        *v += ri;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// GELU of every value of `x`.
+pub fn gelu_all(x: &[f32]) -> Buf {
+    let mut y = Buf::zeros(x.len());
+    par_rows(&mut y, 1024, |start, block| {
+        let x = &x[start * 1024..start * 1024 + block.len()];
+        for (v, &a) in block.iter_mut().zip(x) {
+            *v = gelu_of(a);
+        }
+    });
+    y
 }
 
 /// Exact (erf) GELU.
@@ -408,6 +443,30 @@ mod tests {
                     1.0 + 2.0 * (0..4).map(|k| a[i * 4 + k] * b[j * 4 + k]).sum::<f32>();
                 assert!((c[i * 2 + j] - want).abs() < 1e-5, "{i},{j}");
             }
+        }
+    }
+
+    #[test]
+    fn products_split_over_threads_equal_one_product() {
+        let (m, k, n) = (150, 70, 90);
+        let a: Vec<f32> = (0..m * k)
+            .map(|i| ((i * 13) % 17) as f32 * 0.1 - 0.8)
+            .collect();
+        let b: Vec<f32> = (0..n * k)
+            .map(|i| ((i * 7) % 11) as f32 * 0.2 - 1.0)
+            .collect();
+        for transposed in [false, true] {
+            let av = if transposed {
+                View::rows(&a, k, m).t()
+            } else {
+                View::rows(&a, m, k)
+            };
+            let bv = View::rows(&b, n, k).t();
+            let mut one = vec![0.5f32; m * n];
+            let mut split = one.clone();
+            matmul_serial(&mut one, n, av, bv, 0.5, true);
+            matmul(&mut split, n, av, bv, 0.5, true, true);
+            assert_eq!(one, split, "transposed lhs: {transposed}");
         }
     }
 

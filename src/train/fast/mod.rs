@@ -4,7 +4,8 @@
 //! single-head (MATPAC) runs; MATPAC++'s several heads and other devices keep candle's graph,
 //! which also stays the reference the fast path is tested against (`tests/train_fast.rs`).
 //!
-//! - [`kernels`]: matrix products and row passes; [`params`]: tensor views and gradients.
+//! - [`kernels`]: matrix products and row passes; [`params`]: tensor views and gradients;
+//!   [`pool`]: buffers reused from one update to the next.
 //! - [`block`]: linear layers, transformer blocks, stacks; [`head`]: classification head, losses.
 //! - [`step`]: the whole forward and backward pass; [`inplace`]: AdamW and EMA in place.
 
@@ -13,4 +14,5 @@ pub mod head;
 pub mod inplace;
 pub mod kernels;
 pub mod params;
+pub mod pool;
 pub mod step;

@@ -10,6 +10,7 @@ use candle_core::{Tensor, Var};
 use super::block::{Linear, Seq, Stack};
 use super::head::{Head, classification_loss, prediction_loss};
 use super::params::{Grads, Locked, Weights};
+use super::pool::Buf;
 use crate::error::{Error, Result};
 use crate::train::cls_head::Centre;
 use crate::train::masking::Masking;
@@ -51,17 +52,20 @@ pub struct StepOutput {
 
 /// Rows `idx` of each sample (`b` samples of `n` rows of width `d`) → `[b·idx.len(), d]`,
 /// after `first` (one row per sample) when given.
-fn gather(x: &[f32], n: usize, d: usize, idx: &[&[u32]], first: Option<&[f32]>) -> Vec<f32> {
+fn gather(x: &[f32], n: usize, d: usize, idx: &[&[u32]], first: Option<&[f32]>) -> Buf {
     let extra = usize::from(first.is_some());
     let k = idx.first().map_or(0, |r| r.len());
-    let mut out = Vec::with_capacity(idx.len() * (k + extra) * d);
+    let mut out = Buf::zeros(idx.len() * (k + extra) * d);
+    let mut rows_out = out.chunks_mut(d);
     for (bi, rows) in idx.iter().enumerate() {
-        if let Some(f) = first {
-            out.extend_from_slice(f);
+        if let Some(f) = first
+            && let Some(o) = rows_out.next()
+        {
+            o.copy_from_slice(f);
         }
-        for &r in rows.iter() {
+        for (&r, o) in rows.iter().zip(rows_out.by_ref()) {
             let start = (bi * n + r as usize) * d;
-            out.extend_from_slice(&x[start..start + d]);
+            o.copy_from_slice(&x[start..start + d]);
         }
     }
     out
@@ -140,7 +144,7 @@ pub fn forward_backward(
     let t_head = Head::new(&w, "teacher_head", d, &cfg.preset.head)?;
 
     // Patch tokens with positions, [B·N, D].
-    let mut patches = vec![0.0f32; b * n * pp];
+    let mut patches = Buf::zeros(b * n * pp);
     for (idx, row) in patches.chunks_mut(pp).enumerate() {
         let (bi, j) = (idx / n, idx % n);
         let (fi, gi) = (j / g, j % g);
@@ -171,15 +175,15 @@ pub fn forward_backward(
     drop(tokens);
     let zt = teacher.infer(&xt, Seq { b, n: 1 + m, d });
     drop(xt);
-    let z_m: Vec<f32> = zt
-        .chunks(d * (1 + m))
-        .flat_map(|s| s[d..].iter().copied())
-        .collect();
+    let z_m = Buf::collect(
+        b * m * d,
+        zt.chunks(d * (1 + m)).flat_map(|s| s[d..].iter().copied()),
+    );
     drop(zt);
 
     // Predictor: project, fill the masked places, restore order, add positions.
     let y = embed.forward(&z_v, false);
-    let mut h0 = vec![0.0f32; b * (1 + n) * dd];
+    let mut h0 = Buf::zeros(b * (1 + n) * dd);
     for (bi, seq) in h0.chunks_mut((1 + n) * dd).enumerate() {
         let ys = &y[bi * (1 + k) * dd..(bi + 1) * (1 + k) * dd];
         for (j, row) in seq.chunks_mut(dd).enumerate() {
@@ -237,13 +241,13 @@ pub fn forward_backward(
     // Backward.
     let mut grads = Grads::default();
     let dhead = s_head.backward(&dlogits, &pred, h_cache, &mut grads);
-    for (a, &x) in dpred.iter_mut().zip(&dhead) {
+    for (a, &x) in dpred.iter_mut().zip(dhead.iter()) {
         *a += x;
     }
     let dhm = pred_layer
         .backward(&dpred, &hm, &mut grads, true)
         .unwrap_or_default();
-    let mut dhd = vec![0.0f32; b * (1 + n) * dd];
+    let mut dhd = Buf::zeros(b * (1 + n) * dd);
     for (bi, rows) in masked.iter().enumerate() {
         for (i, &r) in rows.iter().enumerate() {
             let dst = (bi * (1 + n) + 1 + r as usize) * dd;
@@ -253,7 +257,7 @@ pub fn forward_backward(
     }
     let dh0 = decoder.backward(&dhd, d_cache, d_seq, &mut grads);
     drop(dhd);
-    let mut dy = vec![0.0f32; b * (1 + k) * dd];
+    let mut dy = Buf::zeros(b * (1 + k) * dd);
     let mut dmask = vec![0.0f32; dd];
     for (bi, seq) in dh0.chunks((1 + n) * dd).enumerate() {
         let dys = &mut dy[bi * (1 + k) * dd..(bi + 1) * (1 + k) * dd];
