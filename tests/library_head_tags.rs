@@ -46,6 +46,9 @@ fn scan(root: &Path, lib: &Path, head: Option<(&str, &str)>) -> serde_json::Valu
         OsStr::new("--model"),
         model.as_os_str(),
         OsStr::new("--full"),
+        // Compared with f32 encoder runs below at 1e-4.
+        OsStr::new("--precision"),
+        OsStr::new("f32"),
         OsStr::new("--json"),
         OsStr::new("--threshold"),
         OsStr::new("0"),

@@ -26,7 +26,7 @@ pub mod embed;
 pub mod embed_options;
 pub mod embed_stream;
 pub mod encoder;
-mod fused;
+pub(crate) mod fused;
 pub mod host;
 pub mod keys;
 pub mod layers;

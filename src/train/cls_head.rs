@@ -8,8 +8,10 @@
 
 use candle_core::{D, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::fast::kernels::softmax_row;
 use super::layers::{Dense, softmax_last};
 use crate::error::{Error, Result};
 
@@ -110,11 +112,7 @@ impl Centre {
                 logits.len()
             )));
         }
-        Ok(super::fast::head::centred_softmax(
-            logits,
-            &self.value,
-            temperature,
-        ))
+        Ok(centred_softmax(logits, &self.value, temperature))
     }
 
     /// [`Centre::schedule_update`] on host probabilities (rows of `outputs` values).
@@ -150,4 +148,18 @@ pub fn column_means(rows: &[f32], k: usize) -> Vec<f32> {
         }
     }
     sums.iter().map(|s| (s / n.max(1) as f64) as f32).collect()
+}
+
+/// `softmax((logits − centre)/τ)` per row.
+pub fn centred_softmax(logits: &[f32], centre: &[f32], temperature: f64) -> Vec<f32> {
+    let k = centre.len();
+    let inv = (1.0 / temperature) as f32;
+    let mut p = logits.to_vec();
+    p.par_chunks_mut(k).for_each(|row| {
+        for (v, &c) in row.iter_mut().zip(centre) {
+            *v = (*v - c) * inv;
+        }
+        softmax_row(row);
+    });
+    p
 }

@@ -124,15 +124,6 @@ impl AdamState {
     }
 }
 
-/// `θ_T ← d·θ_T + (1 − d)·θ_S` over flat values.
-pub fn ema(teacher: &mut [f32], student: &[f32], decay: f64) {
-    let d = decay as f32;
-    let s = (1.0 - decay) as f32;
-    for (t, &x) in teacher.iter_mut().zip(student) {
-        *t = d * *t + s * x;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

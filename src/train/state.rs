@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cls_head::{Centre, ClsHead};
 use super::decoder::{Decoder, teacher_latents};
-use super::fast::inplace::ema_in_place;
+use super::fast::inplace::{ema, ema_in_place};
 use super::fast::step::{StepInput, forward_backward};
 use super::init::{Values, decoder_positions, encoder_positions, initial_values};
 use super::layers::{gather_rows, var_builder};
@@ -18,7 +18,7 @@ use super::losses::{
     select_heads,
 };
 use super::masking::Masking;
-use super::optim::{AdamState, AdamStep, clip, ema};
+use super::optim::{AdamState, AdamStep, clip};
 use super::preset::TrainConfig;
 use super::vit::{BlockStack, PatchEmbed};
 use crate::error::{Error, Result};

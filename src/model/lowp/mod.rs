@@ -81,8 +81,10 @@ impl FromStr for Precision {
     }
 }
 
-/// The precision engines take when they load (see [`set_default`]).
-static DEFAULT: AtomicU8 = AtomicU8::new(0); // index into Precision::ALL: Auto
+/// The precision engines take when they load (see [`set_default`]): an index into
+/// [`Precision::ALL`], f32 until the command line or the window asks for another (both ask for
+/// `auto` unless the user chose), so that the library used on its own stays exact.
+static DEFAULT: AtomicU8 = AtomicU8::new(1);
 
 /// Sets the precision every encoder loaded from now on asks for (the command line's
 /// `--precision`, the window's setting); engines already loaded keep theirs.
@@ -94,7 +96,7 @@ pub fn set_default(precision: Precision) {
     DEFAULT.store(index as u8, Ordering::Relaxed);
 }
 
-/// The precision set by [`set_default`] (`auto` until then).
+/// The precision set by [`set_default`] (f32 until then).
 pub fn default_request() -> Precision {
     Precision::ALL
         .get(usize::from(DEFAULT.load(Ordering::Relaxed)))

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::block::Linear;
-use super::kernels::{View, exp_fast, gelu_all, gelu_backward, matmul, softmax_row};
+use super::kernels::{View, exp_fast, gelu_all, gelu_backward, matmul};
 use super::params::{Grads, Weights};
 use super::pool::Buf;
 use crate::error::Result;
@@ -255,18 +255,4 @@ pub fn classification_loss(
         })
         .collect();
     (losses.iter().map(|&l| l as f64).sum(), grad)
-}
-
-/// `softmax((logits − centre)/τ)` per row.
-pub fn centred_softmax(logits: &[f32], centre: &[f32], temperature: f64) -> Vec<f32> {
-    let k = centre.len();
-    let inv = (1.0 / temperature) as f32;
-    let mut p = logits.to_vec();
-    p.par_chunks_mut(k).for_each(|row| {
-        for (v, &c) in row.iter_mut().zip(centre) {
-            *v = (*v - c) * inv;
-        }
-        softmax_row(row);
-    });
-    p
 }

@@ -81,7 +81,7 @@ impl InplaceOp1 for EmaInPlace<'_> {
         }
         t.par_chunks_mut(BLOCK)
             .zip(self.student.par_chunks(BLOCK))
-            .for_each(|(t, s)| super::super::optim::ema(t, s, self.decay));
+            .for_each(|(t, s)| ema(t, s, self.decay));
         Ok(())
     }
 }
@@ -96,4 +96,13 @@ pub fn ema_in_place(teacher: &Tensor, student: &Tensor, decay: f64, name: &str) 
             decay,
         })
         .map_err(|e| Error::Tensor(format!("{name}: {e}")))
+}
+
+/// `θ_T ← d·θ_T + (1 − d)·θ_S` over flat values.
+pub fn ema(teacher: &mut [f32], student: &[f32], decay: f64) {
+    let d = decay as f32;
+    let s = (1.0 - decay) as f32;
+    for (t, &x) in teacher.iter_mut().zip(student) {
+        *t = d * *t + s * x;
+    }
 }

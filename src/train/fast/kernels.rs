@@ -323,11 +323,8 @@ pub fn gelu_all(x: &[f32]) -> Buf {
     y
 }
 
-/// Exact (erf) GELU.
-#[inline]
-pub fn gelu_of(x: f32) -> f32 {
-    0.5 * x * (1.0 + erf_fast(x * std::f32::consts::FRAC_1_SQRT_2))
-}
+/// Exact (erf) GELU: the inference kernels' own.
+pub use crate::model::fused::gelu as gelu_of;
 
 /// `dy · GELU'(pre)` in place over `dy`.
 pub fn gelu_backward(dy: &mut [f32], pre: &[f32]) {
@@ -375,48 +372,8 @@ pub fn add_column_sums(acc: &mut [f32], y: &[f32], n: usize) {
     });
 }
 
-/// `erf(x)` for f32 as a rational function of `x` on `[-4, 4]` (±1 outside); max abs error ≈ 1e-7.
-/// (The same approximation as the inference kernels'.)
-#[inline(always)]
-pub fn erf_fast(x: f32) -> f32 {
-    let x = x.clamp(-4.0, 4.0);
-    let x2 = x * x;
-    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
-    p = p * x2 + -2.101_024e-6;
-    p = p * x2 + -5.692_506_4e-5;
-    p = p * x2 + -7.349_906e-4;
-    p = p * x2 + -2.954_600_1e-3;
-    p = p * x2 + -1.609_603_3e-2;
-    p *= x;
-    let mut q = x2 * -1.456_607_2e-5 + -2.133_740_6e-4;
-    q = q * x2 + -1.682_827e-3;
-    q = q * x2 + -7.373_329e-3;
-    q = q * x2 + -1.426_474e-2;
-    p / q
-}
-
-/// `e^x` for f32 by range reduction and a degree-6 polynomial (relative error below 3e-7);
-/// branch-free so that loops over it vectorise. Inputs are clamped to `[-87, 88]`.
-#[inline(always)]
-pub fn exp_fast(x: f32) -> f32 {
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding and subtracting it rounds to an integer
-    let x = x.clamp(-87.0, 88.0);
-    let z = x * std::f32::consts::LOG2_E + ROUND;
-    let n = z - ROUND;
-    let r = x - n * LN2_HI - n * LN2_LO;
-    let p = 1.0 / 720.0;
-    let p = p * r + 1.0 / 120.0;
-    let p = p * r + 1.0 / 24.0;
-    let p = p * r + 1.0 / 6.0;
-    let p = p * r + 0.5;
-    let p = p * r + 1.0;
-    let p = p * r + 1.0;
-    // `z`'s low mantissa bits hold the integer `n`: 2^n from them without a conversion.
-    let two_n = z.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
-    p * f32::from_bits(two_n)
-}
+/// The inference kernels' erf and exponential, shared by the training passes.
+pub use crate::model::fused::{erf_fast, exp_fast};
 
 #[cfg(test)]
 mod tests {
