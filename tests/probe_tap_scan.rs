@@ -82,6 +82,9 @@ fn a_wide_models_probe_tags_from_segments_scored_as_they_come() {
         OsStr::new("--model"),
         model.as_os_str(),
         OsStr::new("--full"),
+        // Compared with f32 encoder runs below.
+        OsStr::new("--precision"),
+        OsStr::new("f32"),
         OsStr::new("--json"),
         OsStr::new("--threshold"),
         OsStr::new("0"),
