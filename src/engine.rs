@@ -46,7 +46,7 @@ impl Engine {
             _ => Device::Cpu,
         };
         let on_candle_gpu = !candle_device.is_cpu();
-        let encoder = Encoder::load(path, &candle_device)?;
+        let mut encoder = Encoder::load(path, &candle_device)?;
         let want_wgpu = match choice {
             DeviceChoice::Wgpu => true,
             DeviceChoice::Auto => !on_candle_gpu,
@@ -82,7 +82,6 @@ impl Engine {
         } else {
             None
         };
-        let mut encoder = encoder;
         let cpu_encoder = cpu.as_mut().unwrap_or(&mut encoder);
         let requested = lowp::default_request();
         if let Err(e) = cpu_encoder.set_precision(requested) {
