@@ -5,8 +5,9 @@
 //! (which barely gain from a second thread at 191 tokens) and a softmax, and merge the heads
 //! again. Here each thread takes whole (sample, head) pairs: it transposes the head's keys once,
 //! builds each query's score row with 16-lane multiply-adds over the keys, normalises it in
-//! place and accumulates the values, all in f32. The queries arrive already scaled by
-//! `head_dim^-½` (folded into the `qkv` weights).
+//! place and accumulates the values, all in f32. The encoder's queries arrive already scaled by
+//! `head_dim^-½` (folded into the `qkv` weights); the trainer's teacher passes the scale to
+//! [`attention_rows`] instead.
 
 use candle_core::{CpuStorage, CustomOp1, Layout, Shape, bail};
 
@@ -46,13 +47,22 @@ impl CustomOp1 for FusedAttention {
         }
         let d = three_d / 3;
         let mut out = vec![0f32; b * n * d];
-        attention(qkv, b, n, h, d, &mut out);
+        attention_rows(qkv, b, n, h, d, 1.0, &mut out);
         Ok((CpuStorage::F32(out), Shape::from((b * n, d))))
     }
 }
 
-/// Fills `out` `[B·N, D]` from `qkv` `[B·N, 3D]`.
-fn attention(qkv: &[f32], b: usize, n: usize, heads: usize, d: usize, out: &mut [f32]) {
+/// Fills `out` `[B·N, D]` with the attention of `qkv` `[B·N, 3D]`, queries multiplied by
+/// `q_scale` (1 when the scale is folded into the weights).
+pub(crate) fn attention_rows(
+    qkv: &[f32],
+    b: usize,
+    n: usize,
+    heads: usize,
+    d: usize,
+    q_scale: f32,
+    out: &mut [f32],
+) {
     let pairs = b * heads;
     let threads = candle_core::utils::get_num_threads().clamp(1, pairs.max(1));
     let per = pairs.div_ceil(threads);
@@ -66,7 +76,15 @@ fn attention(qkv: &[f32], b: usize, n: usize, heads: usize, d: usize, out: &mut 
                     let last = (first + per).min(pairs);
                     let mut buf = vec![0f32; (last.saturating_sub(first)) * n * hd];
                     for (pair, o) in (first..last).zip(buf.chunks_exact_mut(n * hd)) {
-                        head_fast(qkv, pair / heads, pair % heads, n, d, hd, o);
+                        let at = Head {
+                            sample: pair / heads,
+                            head: pair % heads,
+                            n,
+                            d,
+                            hd,
+                            q_scale,
+                        };
+                        head_fast(qkv, at, o);
                     }
                     buf
                 })
@@ -89,22 +107,42 @@ fn attention(qkv: &[f32], b: usize, n: usize, heads: usize, d: usize, out: &mut 
     }
 }
 
-/// Attention of head `h` of one sample into `o` `[N, hd]`: the AVX-512 kernel for 64-wide heads
-/// (every Earmark preset and MATPAC's ViT-B) where the CPU has it, else the portable loop.
-fn head_fast(qkv: &[f32], sample: usize, h: usize, n: usize, d: usize, hd: usize, o: &mut [f32]) {
+/// Which head of which sample, in a batch of `n` tokens of width `d`.
+#[derive(Debug, Clone, Copy)]
+struct Head {
+    sample: usize,
+    head: usize,
+    n: usize,
+    d: usize,
+    hd: usize,
+    q_scale: f32,
+}
+
+impl Head {
+    /// The row of token `i`'s part `part` (0 q, 1 k, 2 v) for this head in `qkv`.
+    fn row(self, qkv: &[f32], i: usize, part: usize) -> &[f32] {
+        let at = (self.sample * self.n + i) * 3 * self.d + part * self.d + self.head * self.hd;
+        &qkv[at..at + self.hd]
+    }
+}
+
+/// Attention of one head into `o` `[N, hd]`: the AVX-512 kernel for 64-wide heads (every
+/// Earmark preset and MATPAC's ViT-B) where the CPU has it, else the portable loop.
+fn head_fast(qkv: &[f32], at: Head, o: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
-    if hd == x86::HD && std::arch::is_x86_feature_detected!("avx512f") {
-        let rows = |part: usize| -> Vec<[f32; x86::HD]> {
-            (0..n)
+    if at.hd == x86::HD && std::arch::is_x86_feature_detected!("avx512f") {
+        let rows = |part: usize, scale: f32| -> Vec<[f32; x86::HD]> {
+            (0..at.n)
                 .map(|i| {
-                    let at = (sample * n + i) * 3 * d + part * d + h * hd;
                     let mut r = [0f32; x86::HD];
-                    r.copy_from_slice(&qkv[at..at + hd]);
+                    for (d, &s) in r.iter_mut().zip(at.row(qkv, i, part)) {
+                        *d = s * scale;
+                    }
                     r
                 })
                 .collect()
         };
-        let (q, k, v) = (rows(0), rows(1), rows(2));
+        let (q, k, v) = (rows(0, at.q_scale), rows(1, 1.0), rows(2, 1.0));
         // SAFETY: the CPU supports AVX512F, checked above; the kernel reads only the slices.
         #[allow(unsafe_code)]
         unsafe {
@@ -112,7 +150,7 @@ fn head_fast(qkv: &[f32], sample: usize, h: usize, n: usize, d: usize, hd: usize
         };
         return;
     }
-    head(qkv, sample, h, n, d, hd, o);
+    head(qkv, at, o);
 }
 
 /// Lanes of the portable reductions.
@@ -149,12 +187,10 @@ fn lanes_sum(v: &[f32]) -> f32 {
     chunks.remainder().iter().sum::<f32>() + s.into_iter().sum::<f32>()
 }
 
-/// Attention of head `h` of one sample into `o` `[N, hd]`, portable.
-fn head(qkv: &[f32], sample: usize, h: usize, n: usize, d: usize, hd: usize, o: &mut [f32]) {
-    let row = |i: usize, part: usize| {
-        let at = (sample * n + i) * 3 * d + part * d + h * hd;
-        &qkv[at..at + hd]
-    };
+/// Attention of one head into `o` `[N, hd]`, portable.
+fn head(qkv: &[f32], at: Head, o: &mut [f32]) {
+    let (n, hd) = (at.n, at.hd);
+    let row = |i: usize, part: usize| at.row(qkv, i, part);
     // Keys transposed: `kt[c·N + j]` is component `c` of key `j`.
     let mut kt = vec![0f32; hd * n];
     for j in 0..n {
@@ -166,6 +202,7 @@ fn head(qkv: &[f32], sample: usize, h: usize, n: usize, d: usize, hd: usize, o: 
     for (i, out) in o.chunks_exact_mut(hd).enumerate() {
         scores.fill(0.0);
         for (&qc, kc) in row(i, 0).iter().zip(kt.chunks_exact(n)) {
+            let qc = qc * at.q_scale;
             scores.iter_mut().zip(kc).for_each(|(s, &k)| *s += qc * k);
         }
         let max = lanes_max(&scores);
@@ -280,11 +317,12 @@ mod tests {
     use super::*;
 
     /// Direct softmax(q·kᵀ)·v in f64, for comparison.
-    fn reference(qkv: &[f32], b: usize, n: usize, heads: usize, d: usize) -> Vec<f64> {
+    fn reference(qkv: &[f32], b: usize, n: usize, heads: usize, d: usize, qs: f64) -> Vec<f64> {
         let hd = d / heads;
         let mut out = vec![0f64; b * n * d];
         let at = |s: usize, i: usize, part: usize, h: usize, c: usize| {
-            f64::from(qkv[(s * n + i) * 3 * d + part * d + h * hd + c])
+            let scale = if part == 0 { qs } else { 1.0 };
+            f64::from(qkv[(s * n + i) * 3 * d + part * d + h * hd + c]) * scale
         };
         for s in 0..b {
             for h in 0..heads {
@@ -318,15 +356,20 @@ mod tests {
             let qkv: Vec<f32> = (0..len)
                 .map(|i| ((i * 7919 % 1013) as f32 / 1013.0 - 0.5) * 3.0)
                 .collect();
-            let mut out = vec![0f32; b * n * d];
-            attention(&qkv, b, n, heads, d, &mut out);
-            let want = reference(&qkv, b, n, heads, d);
-            let worst = out
-                .iter()
-                .zip(&want)
-                .map(|(a, w)| (f64::from(*a) - w).abs())
-                .fold(0f64, f64::max);
-            assert!(worst < 1e-4, "b {b} n {n} heads {heads}: error {worst}");
+            for q_scale in [1.0f32, 0.125] {
+                let mut out = vec![0f32; b * n * d];
+                attention_rows(&qkv, b, n, heads, d, q_scale, &mut out);
+                let want = reference(&qkv, b, n, heads, d, f64::from(q_scale));
+                let worst = out
+                    .iter()
+                    .zip(&want)
+                    .map(|(a, w)| (f64::from(*a) - w).abs())
+                    .fold(0f64, f64::max);
+                assert!(
+                    worst < 1e-4,
+                    "b {b} n {n} heads {heads} scale {q_scale}: error {worst}"
+                );
+            }
         }
     }
 }

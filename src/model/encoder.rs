@@ -6,156 +6,17 @@
 //!
 //! Tokens are frequency-major (sequence index `f·t + c` for frequency row `f`, time column `c`);
 //! a chunk of `t < G` columns takes, per frequency row, the first `t` columns of the positional
-//! table. Blocks are pre-norm (LayerNorm eps 1e-6, qkv bias, softmax scale `head_dim^-½`,
-//! exact-erf GELU); only the last layer's output passes the final LayerNorm.
+//! table. The blocks are [`Block`]s (pre-norm, LayerNorm eps 1e-6, qkv bias, softmax scale
+//! `head_dim^-½`, exact-erf GELU); only the last layer's output passes the final LayerNorm.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
-use super::attention::FusedAttention;
+use super::block::{Block, BlockParts};
 use super::config::EncoderConfig;
-use super::layers::{Epilogue, Linear, Norm};
+use super::layers::{Linear, Norm, Ops};
 use super::lowp::{self, Precision};
 use crate::error::{Error, Result};
-
-/// The intermediate values of one block, for diagnostics and parity tests.
-#[derive(Debug, Clone)]
-pub struct BlockParts {
-    /// LN1 output `[B, N, D]`.
-    pub norm1_out: Tensor,
-    /// Attention branch output (after `proj`, before the residual add).
-    pub attn_out: Tensor,
-    /// MLP branch output (before the residual add).
-    pub mlp_out: Tensor,
-    /// Block output (raw residual stream).
-    pub out: Tensor,
-}
-
-/// One pre-norm transformer block (`student_encoder.blocks.N`).
-#[derive(Debug, Clone)]
-pub struct Block {
-    pub(super) norm1: Norm,
-    pub(super) qkv: Linear,
-    pub(super) proj: Linear,
-    pub(super) norm2: Norm,
-    pub(super) fc1: Linear,
-    pub(super) fc2: Linear,
-    pub(super) num_heads: usize,
-}
-
-impl Block {
-    fn new(vb: VarBuilder, cfg: &EncoderConfig) -> Result<Self> {
-        let d = cfg.embed_dim;
-        let eps = cfg.layer_norm_eps;
-        // The softmax scale is folded into the query rows of the qkv layer.
-        let scale = (cfg.head_dim() as f64).powf(-0.5);
-        let qkv_vb = vb.pp("attn").pp("qkv");
-        let (w, b) = (
-            qkv_vb.get((3 * d, d), "weight")?,
-            qkv_vb.get(3 * d, "bias")?,
-        );
-        let fold = |t: &Tensor| -> Result<Tensor> {
-            Ok(Tensor::cat(
-                &[&(t.narrow(0, 0, d)? * scale)?, &t.narrow(0, d, 2 * d)?],
-                0,
-            )?)
-        };
-        Ok(Block {
-            norm1: Norm::new(&vb.pp("norm1"), d, eps)?,
-            qkv: Linear::from_parts(&fold(&w)?, fold(&b)?)?,
-            proj: Linear::new(&vb.pp("attn").pp("proj"), d, d)?,
-            norm2: Norm::new(&vb.pp("norm2"), d, eps)?,
-            fc1: Linear::new(&vb.pp("mlp").pp("fc1"), cfg.mlp_hidden_dim, d)?,
-            fc2: Linear::new(&vb.pp("mlp").pp("fc2"), d, cfg.mlp_hidden_dim)?,
-            num_heads: cfg.num_heads,
-        })
-    }
-
-    /// Splits fused q|k|v rows `[B·N, 3D]` into contiguous per-head `q`, `k`, `v`
-    /// `[B, heads, N, head_dim]`.
-    fn split_heads(
-        &self,
-        qkv: &Tensor,
-        b: usize,
-        n: usize,
-        hd: usize,
-    ) -> Result<(Tensor, Tensor, Tensor)> {
-        let qkv = qkv
-            .reshape((b, n, 3, self.num_heads, hd))?
-            .permute((2, 0, 3, 1, 4))?;
-        Ok((
-            qkv.get(0)?.contiguous()?,
-            qkv.get(1)?.contiguous()?,
-            qkv.get(2)?.contiguous()?,
-        ))
-    }
-
-    /// Multi-head attention on the normalised input `h` `[B, N, D]`: the concatenated head
-    /// outputs `[B·N, D]`, before `proj`.
-    fn attention_heads(&self, h: &Tensor) -> Result<Tensor> {
-        let (b, n, d) = h.dims3()?;
-        self.attend(&self.qkv.forward(&h.reshape((b * n, d))?)?, b, n)
-    }
-
-    /// Attention from the fused q|k|v rows `[B·N, 3D]` (queries pre-scaled) to the merged head
-    /// outputs `[B·N, D]`: one fused pass on the CPU, candle's operations elsewhere.
-    pub(super) fn attend(&self, qkv: &Tensor, b: usize, n: usize) -> Result<Tensor> {
-        if self.qkv.cpu {
-            let op = FusedAttention {
-                batch: b,
-                tokens: n,
-                heads: self.num_heads,
-            };
-            return Ok(qkv.apply_op1_no_bwd(&op)?);
-        }
-        let d = qkv.dim(1)? / 3;
-        let (q, k, v) = self.split_heads(qkv, b, n, d / self.num_heads)?;
-        let att = candle_nn::ops::softmax_last_dim(&q.matmul(&k.t()?)?)?;
-        Ok(att.matmul(&v)?.transpose(1, 2)?.reshape((b * n, d))?)
-    }
-
-    /// Attention branch output (after `proj`, before the residual add), `[B·N, D]`.
-    fn attention(&self, h: &Tensor) -> Result<Tensor> {
-        self.proj.forward(&self.attention_heads(h)?)
-    }
-
-    /// MLP branch on the normalised input, rows `[B·N, D]`.
-    fn mlp(&self, h: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.fc1.apply(h, Epilogue::BiasGelu)?)
-    }
-
-    /// Runs the block on `x` `[B, N, D]`; biases, GELU and residual adds are fused into the
-    /// products' outputs.
-    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (b, n, d) = x.dims3()?;
-        let rows = x.reshape((b * n, d))?;
-        let heads = self.attention_heads(&self.norm1.forward(x)?)?;
-        let x = self.proj.apply(&heads, Epilogue::BiasResidual(&rows))?;
-        let h = self.norm2.forward(&x)?;
-        let m = self.fc1.apply(&h, Epilogue::BiasGelu)?;
-        Ok(self
-            .fc2
-            .apply(&m, Epilogue::BiasResidual(&x))?
-            .reshape((b, n, d))?)
-    }
-
-    /// Runs the block and keeps every intermediate value.
-    pub fn forward_parts(&self, x: &Tensor) -> Result<BlockParts> {
-        let (b, n, d) = x.dims3()?;
-        let norm1_out = self.norm1.forward(x)?;
-        let attn_out = self.attention(&norm1_out)?.reshape((b, n, d))?;
-        let x = (x + &attn_out)?;
-        let h = self.norm2.forward(&x)?.reshape((b * n, d))?;
-        let mlp_out = self.mlp(&h)?.reshape((b, n, d))?;
-        let out = (&x + &mlp_out)?;
-        Ok(BlockParts {
-            norm1_out,
-            attn_out,
-            mlp_out,
-            out,
-        })
-    }
-}
 
 /// Everything the encoder computes for one input, for diagnostics and parity tests.
 #[derive(Debug, Clone)]
@@ -197,7 +58,15 @@ impl Encoder {
         let rows = 1 + cfg.freq_patches() * cfg.time_patches();
         let se = vb.pp("student_encoder");
         let blocks = (0..cfg.depth)
-            .map(|i| Block::new(se.pp("blocks").pp(i), cfg))
+            .map(|i| {
+                Block::new(
+                    &se.pp("blocks").pp(i),
+                    d,
+                    cfg.num_heads,
+                    cfg.mlp_hidden_dim,
+                    cfg.layer_norm_eps,
+                )
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Encoder {
             cfg: cfg.clone(),
@@ -214,12 +83,15 @@ impl Encoder {
     /// Chooses between the fused CPU epilogues (default on the CPU) and candle's separate
     /// bias / GELU / add operations (what other devices use) — for benchmarks and diagnosis.
     pub fn set_fused_ops(&mut self, on: bool) {
-        let on = on && self.device.is_cpu();
-        self.patch.cpu = on;
+        let ops = if on {
+            Ops::for_inference(&self.device)
+        } else {
+            Ops::Candle
+        };
+        self.patch.ops = ops;
+        self.norm.ops = ops;
         for b in &mut self.blocks {
-            for l in [&mut b.qkv, &mut b.proj, &mut b.fc1, &mut b.fc2] {
-                l.cpu = on;
-            }
+            b.set_ops(ops);
         }
     }
 
@@ -235,7 +107,7 @@ impl Encoder {
         if precision != self.precision {
             self.patch.set_precision(precision)?;
             for b in &mut self.blocks {
-                for l in [&mut b.qkv, &mut b.proj, &mut b.fc1, &mut b.fc2] {
+                for l in b.linears_mut() {
                     l.set_precision(precision)?;
                 }
             }

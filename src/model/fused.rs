@@ -1,4 +1,5 @@
-//! Fused CPU epilogues for the encoder's linear layers, applied in place to a matmul output.
+//! Fused CPU epilogues for the linear layers, applied in place to a matmul output: the encoder's
+//! as candle in-place operations, the trainer's fast path through the same row functions.
 //!
 //! candle applies a bias, a GELU and a residual add as separate single-threaded passes, each
 //! allocating a new tensor. On the CPU the encoder instead finishes each product in one
@@ -60,6 +61,28 @@ pub fn exp_fast(x: f32) -> f32 {
     // conversion (which would keep the loop from vectorising).
     let two_n = z.to_bits().wrapping_sub(0x4B40_0000).wrapping_add(127) << 23;
     p * f32::from_bits(two_n)
+}
+
+/// `row ← row + b`.
+#[inline]
+pub fn add_bias_row(row: &mut [f32], b: &[f32]) {
+    row.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
+}
+
+/// `row ← GELU(row + b)`.
+#[inline]
+pub fn add_bias_gelu_row(row: &mut [f32], b: &[f32]) {
+    row.iter_mut()
+        .zip(b)
+        .for_each(|(v, &bb)| *v = gelu(*v + bb));
+}
+
+/// `row ← row + b + x`: bias and residual in one pass.
+#[inline]
+pub fn add_bias_residual_row(row: &mut [f32], b: &[f32], x: &[f32]) {
+    for ((v, &bb), &xx) in row.iter_mut().zip(b).zip(x) {
+        *v += bb + xx;
+    }
 }
 
 /// Runs `f(row_block_start, rows)` over blocks of whole rows of `data`, on up to candle's thread
@@ -133,9 +156,9 @@ impl InplaceOp2 for BiasAct {
         par_rows(y, n, |_, rows| {
             for r in rows.chunks_exact_mut(n) {
                 if gelu_on {
-                    r.iter_mut().zip(b).for_each(|(v, &bb)| *v = gelu(*v + bb));
+                    add_bias_gelu_row(r, b);
                 } else {
-                    r.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
+                    add_bias_row(r, b);
                 }
             }
         });
@@ -171,9 +194,7 @@ impl InplaceOp3 for BiasResidual {
         par_rows(y, n, |row0, rows| {
             let xs = &x[row0 * n..row0 * n + rows.len()];
             for (r, xr) in rows.chunks_exact_mut(n).zip(xs.chunks_exact(n)) {
-                for ((v, &bb), &xx) in r.iter_mut().zip(b).zip(xr) {
-                    *v += bb + xx;
-                }
+                add_bias_residual_row(r, b, xr);
             }
         });
         Ok(())

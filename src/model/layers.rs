@@ -1,14 +1,39 @@
-//! The encoder's dense layers and LayerNorm on any candle device, with the CPU's fused
-//! epilogues ([`super::fused`]) and reduced-precision products ([`super::lowp`]).
+//! The dense layers and LayerNorm of Earmark's blocks on any candle device, with the CPU's fused
+//! epilogues ([`super::fused`]) and reduced-precision products ([`super::lowp`]), or made of
+//! differentiable candle operations for training.
 
 use std::sync::Arc;
 
-use candle_core::Tensor;
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
 
 use super::fused;
 use super::lowp::{Precision, linear::LowpLinear};
 use crate::error::Result;
+
+/// How the operations of a layer or block run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ops {
+    /// The CPU's own kernels: products with fused bias / GELU / residual epilogues, one-pass
+    /// attention and reduced-precision products. No gradients.
+    Fused,
+    /// candle's operations and kernels, on any device (its LayerNorm and last-axis softmax
+    /// kernels carry no gradients).
+    Candle,
+    /// candle operations that all carry gradients: the trainer's student, teacher and predictor.
+    Graph,
+}
+
+impl Ops {
+    /// The inference default: [`Ops::Fused`] on the CPU, [`Ops::Candle`] elsewhere.
+    pub fn for_inference(device: &Device) -> Self {
+        if device.is_cpu() {
+            Ops::Fused
+        } else {
+            Ops::Candle
+        }
+    }
+}
 
 /// A dense layer `y = x·Wᵀ + b`. The weight is kept transposed (`[in, out]`, contiguous), the
 /// layout the matrix-product kernels read fastest.
@@ -16,7 +41,7 @@ use crate::error::Result;
 pub struct Linear {
     pub(super) weight_t: Tensor,
     pub(super) bias: Tensor,
-    pub(super) cpu: bool,
+    pub(super) ops: Ops,
     /// The same weights packed in bf16 or int8, when the encoder runs in reduced precision.
     pub(super) lowp: Option<Arc<LowpLinear>>,
 }
@@ -38,11 +63,10 @@ impl Linear {
     }
 
     pub(super) fn from_parts(weight: &Tensor, bias: Tensor) -> Result<Self> {
-        let cpu = weight.device().is_cpu();
         Ok(Linear {
+            ops: Ops::for_inference(weight.device()),
             weight_t: weight.t()?.contiguous()?,
             bias,
-            cpu,
             lowp: None,
         })
     }
@@ -53,10 +77,11 @@ impl Linear {
         Ok(())
     }
 
-    /// Applies the layer and its epilogue to rows `[n, in]`; on the CPU the epilogue is one fused
-    /// in-place pass over the product.
+    /// Applies the layer and its epilogue to rows `[n, in]`; with [`Ops::Fused`] the epilogue is
+    /// one in-place pass over the product.
     pub(super) fn apply(&self, x: &Tensor, epilogue: Epilogue) -> Result<Tensor> {
-        if let (true, Some(lowp)) = (self.cpu, &self.lowp) {
+        let fused = self.ops == Ops::Fused;
+        if let (true, Some(lowp)) = (fused, &self.lowp) {
             return match epilogue {
                 Epilogue::Bias => lowp.apply(x, false, None),
                 Epilogue::BiasGelu => lowp.apply(x, true, None),
@@ -64,7 +89,7 @@ impl Linear {
             };
         }
         let y = x.matmul(&self.weight_t)?;
-        if self.cpu {
+        if fused {
             match epilogue {
                 Epilogue::Bias => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: false })?,
                 Epilogue::BiasGelu => y.inplace_op2(&self.bias, &fused::BiasAct { gelu: true })?,
@@ -88,29 +113,41 @@ impl Linear {
     }
 }
 
-/// LayerNorm over the last dimension.
+/// LayerNorm over the last dimension (biased variance, as PyTorch).
 #[derive(Debug, Clone)]
 pub struct Norm {
     pub(super) weight: Tensor,
     pub(super) bias: Tensor,
     pub(super) eps: f32,
+    pub(super) ops: Ops,
 }
 
 impl Norm {
-    pub(super) fn new(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
+    /// Takes `weight [dim]` and `bias [dim]` from `vb`, with the device's inference operations.
+    pub fn new(vb: &VarBuilder, dim: usize, eps: f64) -> Result<Self> {
         Ok(Norm {
             weight: vb.get(dim, "weight")?,
             bias: vb.get(dim, "bias")?,
             eps: eps as f32,
+            ops: Ops::for_inference(vb.device()),
         })
     }
 
-    pub(super) fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(candle_nn::ops::layer_norm(
-            &x.contiguous()?,
-            &self.weight,
-            &self.bias,
-            self.eps,
-        )?)
+    /// The norm with its operations run as `ops`.
+    pub fn with_ops(mut self, ops: Ops) -> Self {
+        self.ops = ops;
+        self
+    }
+
+    /// Normalises `x` over its last dimension: candle's kernel for inference, explicit mean and
+    /// variance operations (which carry gradients) with [`Ops::Graph`].
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = x.contiguous()?;
+        Ok(match self.ops {
+            Ops::Graph => candle_nn::ops::layer_norm_slow(&x, &self.weight, &self.bias, self.eps)?,
+            Ops::Fused | Ops::Candle => {
+                candle_nn::ops::layer_norm(&x, &self.weight, &self.bias, self.eps)?
+            }
+        })
     }
 }

@@ -3,6 +3,7 @@
 //! - [`config`]: hyper-parameters, presets and the model description that travels with weights;
 //! - [`weights`], [`keys`]: `.pt` (restricted pickle reader, no Python) and `.safetensors` files,
 //!   with strict checks of key names and shapes;
+//! - [`block`]: the transformer block shared by inference and training ([`Block`]);
 //! - [`encoder`]: the ViT ([`Encoder`]);
 //! - [`embed`]: precise / fast chunking, frequency layouts, pooling, batching ([`embed_batch`]);
 //! - [`device`]: CPU, CUDA or Metal.
@@ -16,7 +17,8 @@
 //! # Ok(()) }
 //! ```
 
-mod attention;
+pub(crate) mod attention;
+pub mod block;
 pub mod budget;
 pub mod bundled;
 pub mod chunk;
@@ -39,9 +41,11 @@ mod profile;
 pub mod pt;
 pub mod weights;
 
+pub use block::Block;
 pub use config::{EncoderConfig, ModelDescription};
 pub use embed::{EmbedOptions, Embeddings, FreqLayout, Mode, embed, embed_batch};
 pub use encoder::Encoder;
+pub use layers::Ops;
 pub use lowp::Precision;
 pub use weights::WeightFile;
 

@@ -7,7 +7,8 @@ use std::time::Instant;
 
 use candle_core::Tensor;
 
-use super::encoder::{Block, Encoder};
+use super::block::Block;
+use super::encoder::Encoder;
 use super::layers::Epilogue;
 use crate::error::Result;
 

@@ -7,10 +7,12 @@ use candle_core::Tensor;
 use candle_nn::VarBuilder;
 use serde::{Deserialize, Serialize};
 
-use super::layers::{Dense, LayerNorm, TrainBlock, gather_rows};
+use super::layers::{Dense, gather_rows};
 use super::masking::Masking;
-use super::vit::BlockStack;
+use super::vit::{BlockStack, trainable_block};
 use crate::error::Result;
+use crate::model::layers::Norm;
+use crate::model::{Block, Ops};
 
 /// Hyper-parameters of the predictor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,8 +35,8 @@ pub struct Decoder {
     embed: Dense,
     mask_token: Tensor,
     pos_embed: Tensor,
-    blocks: Vec<TrainBlock>,
-    norm: LayerNorm,
+    blocks: Vec<Block>,
+    norm: Norm,
     preds: Vec<Dense>,
 }
 
@@ -51,7 +53,7 @@ impl Decoder {
     ) -> Result<Self> {
         let blocks = (0..cfg.depth)
             .map(|i| {
-                TrainBlock::new(
+                trainable_block(
                     &vb.pp("decoder_blocks").pp(i),
                     cfg.dim,
                     cfg.num_heads,
@@ -72,7 +74,7 @@ impl Decoder {
             mask_token: vb.get((1, 1, cfg.dim), "mask_token")?,
             pos_embed,
             blocks,
-            norm: LayerNorm::new(&vb.pp("decoder_norm"), cfg.dim, eps)?,
+            norm: Norm::new(&vb.pp("decoder_norm"), cfg.dim, eps)?.with_ops(Ops::Graph),
             preds,
         })
     }

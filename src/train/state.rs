@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::cls_head::{Centre, ClsHead};
 use super::decoder::{Decoder, teacher_latents};
 use super::fast::inplace::{ema, ema_in_place};
+use super::fast::pool::Buf;
 use super::fast::step::{StepInput, forward_backward};
 use super::init::{Values, decoder_positions, encoder_positions, initial_values};
 use super::layers::{gather_rows, var_builder};
@@ -279,6 +280,8 @@ impl TrainState {
             }
         }
         let lr = Self::apply_update(&self.cfg, &mut self.adam, &self.params, &mut flat, k)?;
+        // The gradients' memory serves the next update.
+        flat.into_iter().for_each(|(_, g)| drop(Buf::from_vec(g)));
         self.step += 1;
         let grad_norm = lr.1;
         let count = out.count as f64;

@@ -5,9 +5,10 @@
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
-use super::layers::{Dense, LayerNorm, TrainBlock};
+use super::layers::Dense;
 use crate::error::{Error, Result};
-use crate::model::EncoderConfig;
+use crate::model::layers::Norm;
+use crate::model::{Block, EncoderConfig, Ops};
 
 /// Patch projection, CLS token and the fixed positional table.
 #[derive(Debug, Clone)]
@@ -86,15 +87,26 @@ impl PatchEmbed {
     }
 }
 
+/// The shared [`Block`] over `vb`, run with operations that carry gradients.
+pub fn trainable_block(
+    vb: &VarBuilder,
+    dim: usize,
+    heads: usize,
+    mlp: usize,
+    eps: f64,
+) -> Result<Block> {
+    Ok(Block::new(vb, dim, heads, mlp, eps)?.with_ops(Ops::Graph))
+}
+
 /// Blocks followed by the final LayerNorm (`student_encoder.*` or `teacher_encoder.*`).
 #[derive(Debug, Clone)]
 pub struct BlockStack {
-    blocks: Vec<TrainBlock>,
-    norm: LayerNorm,
+    blocks: Vec<Block>,
+    norm: Norm,
 }
 
 impl BlockStack {
-    /// Takes `blocks.N.*` and `norm.*` from `vb`.
+    /// Takes `blocks.N.*` and `norm.*` from `vb`; the blocks run with [`Ops::Graph`].
     pub fn new(
         vb: &VarBuilder,
         depth: usize,
@@ -104,11 +116,11 @@ impl BlockStack {
         eps: f64,
     ) -> Result<Self> {
         let blocks = (0..depth)
-            .map(|i| TrainBlock::new(&vb.pp("blocks").pp(i), dim, heads, mlp, eps))
+            .map(|i| trainable_block(&vb.pp("blocks").pp(i), dim, heads, mlp, eps))
             .collect::<Result<Vec<_>>>()?;
         Ok(BlockStack {
             blocks,
-            norm: LayerNorm::new(&vb.pp("norm"), dim, eps)?,
+            norm: Norm::new(&vb.pp("norm"), dim, eps)?.with_ops(Ops::Graph),
         })
     }
 

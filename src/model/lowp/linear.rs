@@ -7,7 +7,7 @@ use super::Precision;
 use super::bf16::{self, PackedBf16};
 use super::int8::{self, PackedInt8};
 use crate::error::Result;
-use crate::model::fused::gelu;
+use crate::model::fused;
 
 /// Packed weights of one precision.
 #[derive(Debug, Clone)]
@@ -60,19 +60,19 @@ impl LowpLinear {
     fn run(&self, a: &[f32], m: usize, out: &mut [f32], gelu_on: bool, residual: Option<&[f32]>) {
         let n = self.dims().1;
         let bias = &self.bias;
+        // The f32 encoder's epilogue row functions, on each tile of the product.
         let epilogue = |row: usize, col0: usize, values: &mut [f32]| {
             let b = &bias[col0..col0 + values.len()];
-            if gelu_on {
-                values
-                    .iter_mut()
-                    .zip(b)
-                    .for_each(|(v, &bb)| *v = gelu(*v + bb));
-            } else {
-                values.iter_mut().zip(b).for_each(|(v, &bb)| *v += bb);
-            }
-            if let Some(r) = residual {
-                let r = &r[row * n + col0..row * n + col0 + values.len()];
-                values.iter_mut().zip(r).for_each(|(v, &rr)| *v += rr);
+            let r = residual.map(|r| &r[row * n + col0..row * n + col0 + values.len()]);
+            match (gelu_on, r) {
+                (false, Some(r)) => fused::add_bias_residual_row(values, b, r),
+                (false, None) => fused::add_bias_row(values, b),
+                (true, r) => {
+                    fused::add_bias_gelu_row(values, b);
+                    if let Some(r) = r {
+                        values.iter_mut().zip(r).for_each(|(v, &rr)| *v += rr);
+                    }
+                }
             }
         };
         let ran = match &self.packed {

@@ -2,9 +2,11 @@
 //! the forward pass keeps what the backward pass needs (a [`BlockCache`] per block), the backward
 //! pass adds every weight's gradient into [`Grads`] and returns the input's gradient.
 //!
-//! The functions are those of `train::layers` (LayerNorm with biased variance, `q·k/√d`
-//! attention, exact GELU), computed on `[rows, width]` slices; attention runs per sample on
-//! strided views of the fused `q|k|v` rows, so nothing is split or permuted.
+//! The functions are those of [`crate::model::Block`] (LayerNorm with biased variance,
+//! `q·k/√d` attention, exact GELU), computed on `[rows, width]` slices with the inference
+//! encoder's epilogue and attention kernels where no backward pass follows; attention with a
+//! backward pass runs per sample on strided views of the fused `q|k|v` rows, so nothing is split
+//! or permuted, and keeps its probabilities.
 
 use rayon::prelude::*;
 
@@ -15,6 +17,7 @@ use super::kernels::{
 use super::params::{Grads, Weights};
 use super::pool::Buf;
 use crate::error::Result;
+use crate::model::attention::attention_rows;
 
 /// `y = x·Wᵀ + b` with `W [out, inp]`, named by its prefix.
 #[derive(Debug, Clone)]
@@ -54,7 +57,7 @@ impl<'a> Linear<'a> {
 
     fn product(&self, x: &[f32]) -> Buf {
         let rows = x.len() / self.inp;
-        let mut y = Buf::zeros(rows * self.out);
+        let mut y = Buf::scratch(rows * self.out);
         let w = View::rows(self.w, self.out, self.inp).t();
         let xv = View::rows(x, rows, self.inp);
         matmul(&mut y, self.out, xv, w, 1.0, false, true);
@@ -80,7 +83,7 @@ impl<'a> Linear<'a> {
             add_column_sums(gb, dy, self.out);
         }
         dx.then(|| {
-            let mut dx = Buf::zeros(rows * self.inp);
+            let mut dx = Buf::scratch(rows * self.inp);
             let w = View::rows(self.w, self.out, self.inp);
             matmul(&mut dx, self.inp, dyv, w, 1.0, false, true);
             dx
@@ -224,12 +227,15 @@ impl<'a> Block<'a> {
         (out, cache)
     }
 
-    /// Applies the block without keeping anything for a backward pass.
+    /// Applies the block without keeping anything for a backward pass; attention is the
+    /// inference encoder's one-pass kernel.
     pub fn infer(&self, x: &[f32], s: Seq) -> Buf {
         let (ln1, _) = self.norm1.forward(x);
         let qkv = self.qkv.forward(&ln1, false);
         drop(ln1);
-        let (att, _) = attention(&qkv, s, self.heads);
+        let mut att = Buf::scratch(s.b * s.n * s.d);
+        let scale = ((s.d / self.heads) as f64).powf(-0.5) as f32;
+        attention_rows(&qkv, s.b, s.n, self.heads, s.d, scale, &mut att);
         drop(qkv);
         let x1 = self.proj.forward_add(&att, x);
         let (ln2, _) = self.norm2.forward(&x1);
@@ -283,8 +289,8 @@ fn attention(qkv: &[f32], s: Seq, heads: usize) -> (Buf, Buf) {
     let hd = s.d / heads;
     let scale = (hd as f64).powf(-0.5) as f32;
     let n = s.n;
-    let mut out = Buf::zeros(s.b * n * s.d);
-    let mut probs = Buf::zeros(s.b * heads * n * n);
+    let mut out = Buf::scratch(s.b * n * s.d);
+    let mut probs = Buf::scratch(s.b * heads * n * n);
     out.par_chunks_mut(n * s.d)
         .zip(probs.par_chunks_mut(heads * n * n))
         .enumerate()
@@ -317,7 +323,7 @@ fn attention_backward(dout: &[f32], qkv: &[f32], probs: &[f32], s: Seq, heads: u
     let hd = s.d / heads;
     let scale = (hd as f64).powf(-0.5) as f32;
     let n = s.n;
-    let mut dqkv = Buf::zeros(s.b * n * 3 * s.d);
+    let mut dqkv = Buf::scratch(s.b * n * 3 * s.d);
     dqkv.par_chunks_mut(n * 3 * s.d)
         .enumerate()
         .for_each(|(bi, dq)| {

@@ -1,10 +1,11 @@
 //! CPU kernels of the fast training path: strided matrix products through the `gemm` crate,
 //! and multi-threaded row passes (LayerNorm, GELU, softmax, column sums) with their backward
-//! passes. Every pass splits its work in a fixed way, so results do not depend on timing.
+//! passes; the bias / GELU / residual epilogues are the inference encoder's row functions. Every pass splits its work in a fixed way, so results do not depend on timing.
 
 use rayon::prelude::*;
 
 use super::pool::Buf;
+use crate::model::fused;
 
 /// Below this many values a row pass runs on the calling thread.
 const PAR_MIN: usize = 16 * 1024;
@@ -193,7 +194,7 @@ pub fn layer_norm(
     eps: f32,
 ) -> (Buf, Vec<f32>, Vec<f32>) {
     let rows = x.len() / d;
-    let mut y = Buf::zeros(x.len());
+    let mut y = Buf::scratch(x.len());
     let mut stats = vec![0.0f32; 2 * rows];
     let per = block_rows(rows, d);
     y.par_chunks_mut(per * d)
@@ -231,7 +232,7 @@ pub fn layer_norm_backward(
     dbeta: &mut [f32],
 ) -> Buf {
     let rows = x.len() / d;
-    let mut dx = Buf::zeros(x.len());
+    let mut dx = Buf::scratch(x.len());
     let per = block_rows(rows, d);
     let partials: Vec<Vec<f32>> = dx
         .par_chunks_mut(per * d)
@@ -276,15 +277,10 @@ pub fn bias_act(y: &mut [f32], b: Option<&[f32]>, n: usize, gelu: bool) {
     }
     par_rows(y, n, |_, block| {
         for row in block.chunks_mut(n) {
-            if let Some(b) = b {
-                for (v, &bi) in row.iter_mut().zip(b) {
-                    *v += bi;
-                }
-            }
-            if gelu {
-                for v in row.iter_mut() {
-                    *v = gelu_of(*v);
-                }
+            match (b, gelu) {
+                (Some(b), true) => fused::add_bias_gelu_row(row, b),
+                (Some(b), false) => fused::add_bias_row(row, b),
+                (None, _) => row.iter_mut().for_each(|v| *v = gelu_of(*v)),
             }
         }
     });
@@ -296,11 +292,7 @@ pub fn bias_residual(y: &mut [f32], b: Option<&[f32]>, r: &[f32], n: usize) {
         let r = &r[start * n..start * n + block.len()];
         for (row, rr) in block.chunks_mut(n).zip(r.chunks(n)) {
             match b {
-                Some(b) => {
-                    for ((v, &bi), &ri) in row.iter_mut().zip(b).zip(rr) {
-                        *v += bi + ri;
-                    }
-                }
+                Some(b) => fused::add_bias_residual_row(row, b, rr),
                 None => {
                     for (v, &ri) in row.iter_mut().zip(rr) {
                         *v += ri;
@@ -313,7 +305,7 @@ pub fn bias_residual(y: &mut [f32], b: Option<&[f32]>, r: &[f32], n: usize) {
 
 /// GELU of every value of `x`.
 pub fn gelu_all(x: &[f32]) -> Buf {
-    let mut y = Buf::zeros(x.len());
+    let mut y = Buf::scratch(x.len());
     par_rows(&mut y, 1024, |start, block| {
         let x = &x[start * 1024..start * 1024 + block.len()];
         for (v, &a) in block.iter_mut().zip(x) {

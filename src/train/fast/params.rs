@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use candle_core::{CpuStorage, Layout, Storage, StorageRef, Tensor};
 
+use super::pool::Buf;
 use crate::error::{Error, Result};
 
 /// Read locks on a set of CPU tensors, held while a step reads them.
@@ -81,7 +82,9 @@ impl<'a> Weights<'a> {
     }
 }
 
-/// Gradients of one update by checkpoint name (zero until something adds to them).
+/// Gradients of one update by checkpoint name (zero until something adds to them). Their
+/// memory comes from the buffer pool (written zeros, so no copy-on-write faults while the
+/// products add into them); hand it back with [`Buf::from_vec`] after the update.
 #[derive(Debug, Default)]
 pub struct Grads {
     /// The gradients.
@@ -93,12 +96,14 @@ impl Grads {
     pub fn slot(&mut self, name: &str, len: usize) -> &mut [f32] {
         self.map
             .entry(name.to_string())
-            .or_insert_with(|| vec![0.0; len])
+            .or_insert_with(|| Buf::zeros(len).into_vec())
     }
 
     /// Takes the gradient of `name` out (zeros when there is none yet).
     pub fn take(&mut self, name: &str, len: usize) -> Vec<f32> {
-        self.map.remove(name).unwrap_or_else(|| vec![0.0; len])
+        self.map
+            .remove(name)
+            .unwrap_or_else(|| Buf::zeros(len).into_vec())
     }
 
     /// Puts a gradient (back) under `name`.

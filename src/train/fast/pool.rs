@@ -31,9 +31,7 @@ fn take(len: usize) -> Vec<f32> {
             .min_by_key(|(_, v)| v.capacity())
             .map(|(i, _)| i);
         if let Some(i) = best {
-            let mut v = pool.swap_remove(i);
-            v.clear();
-            return v;
+            return pool.swap_remove(i);
         }
     }
     Vec::with_capacity(len)
@@ -43,13 +41,32 @@ impl Buf {
     /// `len` zeros.
     pub fn zeros(len: usize) -> Self {
         let mut v = take(len);
+        v.clear();
         v.resize(len, 0.0);
         Buf(v)
+    }
+
+    /// `len` values that the caller overwrites, every one, before reading any: a reused buffer
+    /// keeps its old values (skipping the zeroing pass), a new one starts as zeros.
+    pub fn scratch(len: usize) -> Self {
+        let mut v = take(len);
+        if v.len() >= len {
+            v.truncate(len);
+        } else {
+            v.resize(len, 0.0);
+        }
+        Buf(v)
+    }
+
+    /// Takes `values` into a buffer, so that their memory goes to the pool when dropped.
+    pub fn from_vec(values: Vec<f32>) -> Self {
+        Buf(values)
     }
 
     /// A copy of `values`.
     pub fn copy_of(values: &[f32]) -> Self {
         let mut v = take(values.len());
+        v.clear();
         v.extend_from_slice(values);
         Buf(v)
     }
@@ -57,6 +74,7 @@ impl Buf {
     /// Values of an iterator of known length.
     pub fn collect(len: usize, values: impl Iterator<Item = f32>) -> Self {
         let mut v = take(len);
+        v.clear();
         v.extend(values);
         Buf(v)
     }
@@ -118,5 +136,9 @@ mod tests {
             assert_eq!(b[5], 0.0);
         }
         assert_eq!(Buf::copy_of(&[1.0, 2.0]).into_vec(), vec![1.0, 2.0]);
+        let s = Buf::scratch(12_345);
+        assert_eq!(s.len(), 12_345);
+        drop(s);
+        assert_eq!(Buf::scratch(5_000).len(), 5_000);
     }
 }
