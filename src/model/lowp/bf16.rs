@@ -7,14 +7,8 @@
 //! [`NR`] columns lives in 24 registers for the whole inner dimension, then goes through the
 //! caller's epilogue (bias, GELU, residual) while it is still in cache.
 
-use super::{bf16_bits, split_rows};
-
-/// Columns of a packed panel (two 16-lane vectors).
-pub const NR: usize = 32;
-/// Rows of a register tile.
-pub const MR: usize = 12;
-/// Rows whose packed activations are reused across all panels before moving on (fits L2).
-const ROW_BLOCK: usize = 8 * MR;
+use super::bf16_bits;
+use super::tiles::{self, MR, NR, TileFormat};
 
 /// A weight matrix `[k, n]` packed for [`matmul`]: `panels[panel][pair][column]` holds the bf16
 /// pair `(W[2p][c], W[2p + 1][c])` of column `panel·NR + c` (zero beyond `k` and `n`).
@@ -48,16 +42,6 @@ impl PackedBf16 {
         }
         PackedBf16 { k, n, panels }
     }
-
-    /// Inner dimension.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    /// Output columns.
-    pub fn n(&self) -> usize {
-        self.n
-    }
 }
 
 /// Whether this CPU runs the bf16 kernel.
@@ -80,116 +64,77 @@ pub fn matmul<E>(a: &[f32], m: usize, w: &PackedBf16, out: &mut [f32], epilogue:
 where
     E: Fn(usize, usize, &mut [f32]) + Sync,
 {
-    assert_eq!(
-        a.len(),
-        m * w.k,
-        "bf16 matmul: activations of the wrong size"
-    );
-    assert_eq!(out.len(), m * w.n, "bf16 matmul: output of the wrong size");
     if !available() {
         return false;
     }
-    split_rows(out, m, w.n, MR, |row0, rows, out_rows| {
-        let a_rows = &a[row0 * w.k..(row0 + rows) * w.k];
-        run_rows_fast(a_rows, rows, row0, w, out_rows, epilogue);
-    });
+    tiles::matmul(a, m, w, out, epilogue);
     true
 }
 
-/// [`run_rows`] compiled for the CPU features of the kernel, so that the activation packing,
-/// the conversions and the caller's epilogue are vectorised 16 lanes wide as well.
-fn run_rows_fast<E>(
-    a: &[f32],
-    rows: usize,
-    row0: usize,
-    w: &PackedBf16,
-    out: &mut [f32],
-    epilogue: &E,
-) where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
-    #[allow(unsafe_code)]
-    unsafe {
-        x86::run_rows(a, rows, row0, w, out, epilogue)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    run_rows(a, rows, row0, w, out, epilogue)
-}
+impl TileFormat for PackedBf16 {
+    type Acc = f32;
+    const PER_WORD: usize = 2;
+    const ZERO_WORD: u32 = 0;
 
-/// The work of one thread: rows `row0 .. row0 + rows` of the product.
-#[inline(always)]
-pub(super) fn run_rows<E>(
-    a: &[f32],
-    rows: usize,
-    row0: usize,
-    w: &PackedBf16,
-    out: &mut [f32],
-    epilogue: &E,
-) where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    let pairs = w.k.div_ceil(2);
-    let mut packed = Vec::new();
-    let mut tile = [[0f32; NR]; MR];
-    for block0 in (0..rows).step_by(ROW_BLOCK) {
-        let block_rows = ROW_BLOCK.min(rows - block0);
-        let tiles = block_rows.div_ceil(MR);
-        // Activations of this block as bf16 pairs, rows padded to whole tiles with zeros.
-        packed.clear();
-        packed.resize(tiles * MR * pairs, 0u32);
-        for (r, dst) in packed.chunks_exact_mut(pairs).take(block_rows).enumerate() {
-            let src = &a[(block0 + r) * w.k..(block0 + r + 1) * w.k];
-            pack_row(src, dst);
+    fn k(&self) -> usize {
+        self.k
+    }
+
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn panels(&self) -> &[u32] {
+        &self.panels
+    }
+
+    /// The row as bf16 pairs (the last pair zero-padded when `k` is odd).
+    #[inline(always)]
+    fn pack_row(src: &[f32], dst: &mut [u32]) -> f32 {
+        let mut pairs = src.chunks_exact(2);
+        for (d, p) in dst.iter_mut().zip(&mut pairs) {
+            *d = u32::from(bf16_bits(p[0])) | (u32::from(bf16_bits(p[1])) << 16);
         }
-        for (panel, b) in w.panels.chunks_exact(pairs * NR).enumerate() {
-            let col0 = panel * NR;
-            let cols = NR.min(w.n - col0);
-            for t in 0..tiles {
-                let a_tile = &packed[t * MR * pairs..(t + 1) * MR * pairs];
-                kernel(a_tile, b, pairs, &mut tile);
-                for (i, values) in tile.iter_mut().enumerate() {
-                    let r = block0 + t * MR + i;
-                    if r >= rows {
-                        break;
-                    }
-                    let dst = &mut out[r * w.n + col0..r * w.n + col0 + cols];
-                    dst.copy_from_slice(&values[..cols]);
-                    epilogue(row0 + r, col0, dst);
-                }
-            }
+        if let ([last], Some(d)) = (pairs.remainder(), dst.last_mut()) {
+            *d = u32::from(bf16_bits(*last));
+        }
+        1.0
+    }
+
+    #[inline(always)]
+    fn tile(a: &[u32], b: &[u32], pairs: usize, tile: &mut [[f32; NR]; MR]) {
+        assert!(a.len() >= MR * pairs && b.len() >= NR * pairs);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-BF16, and
+        // the slices were checked above to hold every element the kernel reads.
+        #[allow(unsafe_code)]
+        unsafe {
+            x86::tile(a.as_ptr(), b.as_ptr(), pairs, tile)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (a, b, pairs, tile);
+            unreachable!("bf16 kernel without x86-64")
         }
     }
-}
 
-/// One row of activations as bf16 pairs (the last pair zero-padded when `k` is odd).
-#[inline(always)]
-fn pack_row(src: &[f32], dst: &mut [u32]) {
-    let mut pairs = src.chunks_exact(2);
-    for (d, p) in dst.iter_mut().zip(&mut pairs) {
-        *d = u32::from(bf16_bits(p[0])) | (u32::from(bf16_bits(p[1])) << 16);
+    #[inline(always)]
+    fn finish(&self, sums: &[f32; NR], _row_scale: f32, _col0: usize, out: &mut [f32]) {
+        out.copy_from_slice(&sums[..out.len()]);
     }
-    if let ([last], Some(d)) = (pairs.remainder(), dst.last_mut()) {
-        *d = u32::from(bf16_bits(*last));
-    }
-}
 
-/// One [`MR`] × [`NR`] tile over all `pairs` of the inner dimension.
-#[inline(always)]
-fn kernel(a: &[u32], b: &[u32], pairs: usize, tile: &mut [[f32; NR]; MR]) {
-    assert!(a.len() >= MR * pairs && b.len() >= NR * pairs);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-BF16, and the
-    // slices were checked above to hold every element the kernel reads.
-    #[allow(unsafe_code)]
-    unsafe {
-        x86::tile(a.as_ptr(), b.as_ptr(), pairs, tile)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
+    fn run_rows_fast<E>(&self, a: &[f32], rows: usize, row0: usize, out: &mut [f32], epilogue: &E)
+    where
+        E: Fn(usize, usize, &mut [f32]) + Sync,
     {
-        let _ = (a, b, pairs, tile);
-        unreachable!("bf16 kernel without x86-64")
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+        #[allow(unsafe_code)]
+        unsafe {
+            x86::run_rows(self, a, rows, row0, out, epilogue)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        tiles::run_rows(self, a, rows, row0, out, epilogue)
     }
 }
 
@@ -199,22 +144,22 @@ mod x86 {
     use super::{MR, NR};
     use std::arch::x86_64::*;
 
-    /// [`super::run_rows`] with the kernel's CPU features enabled.
+    /// The shared tile loop with the kernel's CPU features enabled.
     ///
     /// # Safety
     /// The CPU supports avx512f and avx512bf16.
     #[target_feature(enable = "avx512f,avx512bf16")]
     pub(super) unsafe fn run_rows<E>(
+        w: &super::PackedBf16,
         a: &[f32],
         rows: usize,
         row0: usize,
-        w: &super::PackedBf16,
         out: &mut [f32],
         epilogue: &E,
     ) where
         E: Fn(usize, usize, &mut [f32]) + Sync,
     {
-        super::run_rows(a, rows, row0, w, out, epilogue)
+        super::tiles::run_rows(w, a, rows, row0, out, epilogue)
     }
 
     /// `tile[r][c] = Σ_p a[r·pairs + p] · b[p·NR + c]` over bf16 pairs.

@@ -6,14 +6,7 @@
 //! `128 · Σ_k q[k][c]` afterwards: `y[r][c] = s_r · s_c · (Σ_k (u + 128) · q − 128 · Σ_k q)`,
 //! exact in 32-bit integers. Tiles of [`MR`] rows × [`NR`] columns as in [`super::bf16`].
 
-use super::split_rows;
-
-/// Columns of a packed panel (two 16-lane vectors).
-pub const NR: usize = 32;
-/// Rows of a register tile.
-pub const MR: usize = 12;
-/// Rows whose quantised activations are reused across all panels before moving on.
-const ROW_BLOCK: usize = 8 * MR;
+use super::tiles::{self, MR, NR, TileFormat};
 
 /// A weight matrix `[k, n]` quantised for [`matmul`]: `panels[panel][quad][column]` holds the
 /// four signed bytes `q[4p .. 4p + 4][c]` (zero beyond `k` and `n`).
@@ -68,16 +61,6 @@ impl PackedInt8 {
             offsets,
         }
     }
-
-    /// Inner dimension.
-    pub fn k(&self) -> usize {
-        self.k
-    }
-
-    /// Output columns.
-    pub fn n(&self) -> usize {
-        self.n
-    }
 }
 
 /// Whether this CPU runs the int8 kernel.
@@ -99,138 +82,97 @@ pub fn matmul<E>(a: &[f32], m: usize, w: &PackedInt8, out: &mut [f32], epilogue:
 where
     E: Fn(usize, usize, &mut [f32]) + Sync,
 {
-    assert_eq!(
-        a.len(),
-        m * w.k,
-        "int8 matmul: activations of the wrong size"
-    );
-    assert_eq!(out.len(), m * w.n, "int8 matmul: output of the wrong size");
     if !available() {
         return false;
     }
-    split_rows(out, m, w.n, MR, |row0, rows, out_rows| {
-        let a_rows = &a[row0 * w.k..(row0 + rows) * w.k];
-        run_rows_fast(a_rows, rows, row0, w, out_rows, epilogue);
-    });
+    tiles::matmul(a, m, w, out, epilogue);
     true
 }
 
-/// [`run_rows`] compiled for the CPU features of the kernel, so that the activation packing,
-/// the conversions and the caller's epilogue are vectorised 16 lanes wide as well.
-fn run_rows_fast<E>(
-    a: &[f32],
-    rows: usize,
-    row0: usize,
-    w: &PackedInt8,
-    out: &mut [f32],
-    epilogue: &E,
-) where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
-    #[allow(unsafe_code)]
-    unsafe {
-        x86::run_rows(a, rows, row0, w, out, epilogue)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    run_rows(a, rows, row0, w, out, epilogue)
-}
+impl TileFormat for PackedInt8 {
+    type Acc = i32;
+    const PER_WORD: usize = 4;
+    /// Four bytes `0 + 128`.
+    const ZERO_WORD: u32 = 0x8080_8080;
 
-/// The work of one thread: rows `row0 .. row0 + rows` of the product.
-#[inline(always)]
-pub(super) fn run_rows<E>(
-    a: &[f32],
-    rows: usize,
-    row0: usize,
-    w: &PackedInt8,
-    out: &mut [f32],
-    epilogue: &E,
-) where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    let quads = w.k.div_ceil(4);
-    let mut packed = Vec::new();
-    let mut row_scales = [0f32; ROW_BLOCK];
-    let mut tile = [[0i32; NR]; MR];
-    let mut values = [0f32; NR];
-    for block0 in (0..rows).step_by(ROW_BLOCK) {
-        let block_rows = ROW_BLOCK.min(rows - block0);
-        let tiles = block_rows.div_ceil(MR);
-        packed.clear();
-        packed.resize(tiles * MR * quads, 0x8080_8080u32);
-        for (r, dst) in packed.chunks_exact_mut(quads).take(block_rows).enumerate() {
-            let src = &a[(block0 + r) * w.k..(block0 + r + 1) * w.k];
-            row_scales[r] = quantise_row(src, dst);
+    fn k(&self) -> usize {
+        self.k
+    }
+
+    fn n(&self) -> usize {
+        self.n
+    }
+
+    fn panels(&self) -> &[u32] {
+        &self.panels
+    }
+
+    /// Quantises the row to `u + 128` bytes (four per word); returns the row's scale.
+    #[inline(always)]
+    fn pack_row(src: &[f32], dst: &mut [u32]) -> f32 {
+        let max = src.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let scale = if max > 0.0 && max.is_finite() {
+            max / 127.0
+        } else {
+            1.0
+        };
+        let inv = 1.0 / scale;
+        let byte = |v: f32| ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + 128) as u8;
+        let mut quads = src.chunks_exact(4);
+        for (d, q) in dst.iter_mut().zip(&mut quads) {
+            *d = u32::from_le_bytes([byte(q[0]), byte(q[1]), byte(q[2]), byte(q[3])]);
         }
-        for (panel, b) in w.panels.chunks_exact(quads * NR).enumerate() {
-            let col0 = panel * NR;
-            let cols = NR.min(w.n - col0);
-            let scales = &w.scales[col0..col0 + cols];
-            let offsets = &w.offsets[col0..col0 + cols];
-            for t in 0..tiles {
-                let a_tile = &packed[t * MR * quads..(t + 1) * MR * quads];
-                kernel(a_tile, b, quads, &mut tile);
-                for (i, acc) in tile.iter().enumerate() {
-                    let r = t * MR + i;
-                    if block0 + r >= rows {
-                        break;
-                    }
-                    let sr = row_scales[r];
-                    for (j, v) in values[..cols].iter_mut().enumerate() {
-                        *v = (acc[j] - offsets[j]) as f32 * (sr * scales[j]);
-                    }
-                    let row = block0 + r;
-                    let dst = &mut out[row * w.n + col0..row * w.n + col0 + cols];
-                    dst.copy_from_slice(&values[..cols]);
-                    epilogue(row0 + row, col0, dst);
-                }
+        let rest = quads.remainder();
+        if let (false, Some(d)) = (rest.is_empty(), dst.last_mut()) {
+            let mut bytes = [128u8; 4];
+            for (b, &v) in bytes.iter_mut().zip(rest) {
+                *b = byte(v);
             }
+            *d = u32::from_le_bytes(bytes);
+        }
+        scale
+    }
+
+    #[inline(always)]
+    fn tile(a: &[u32], b: &[u32], quads: usize, tile: &mut [[i32; NR]; MR]) {
+        assert!(a.len() >= MR * quads && b.len() >= NR * quads);
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-VNNI, and
+        // the slices were checked above to hold every element the kernel reads.
+        #[allow(unsafe_code)]
+        unsafe {
+            x86::tile(a.as_ptr(), b.as_ptr(), quads, tile)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = (a, b, quads, tile);
+            unreachable!("int8 kernel without x86-64")
         }
     }
-}
 
-/// Quantises one row to `u + 128` bytes (four per value of `dst`); returns the row's scale.
-#[inline(always)]
-fn quantise_row(src: &[f32], dst: &mut [u32]) -> f32 {
-    let max = src.iter().fold(0f32, |m, v| m.max(v.abs()));
-    let scale = if max > 0.0 && max.is_finite() {
-        max / 127.0
-    } else {
-        1.0
-    };
-    let inv = 1.0 / scale;
-    let byte = |v: f32| ((v * inv).round_ties_even().clamp(-127.0, 127.0) as i32 + 128) as u8;
-    let mut quads = src.chunks_exact(4);
-    for (d, q) in dst.iter_mut().zip(&mut quads) {
-        *d = u32::from_le_bytes([byte(q[0]), byte(q[1]), byte(q[2]), byte(q[3])]);
-    }
-    let rest = quads.remainder();
-    if let (false, Some(d)) = (rest.is_empty(), dst.last_mut()) {
-        let mut bytes = [128u8; 4];
-        for (b, &v) in bytes.iter_mut().zip(rest) {
-            *b = byte(v);
+    /// `s_r · s_c · (Σ (u + 128) · q − 128 · Σ q)` per column.
+    #[inline(always)]
+    fn finish(&self, sums: &[i32; NR], row_scale: f32, col0: usize, out: &mut [f32]) {
+        let cols = out.len();
+        let scales = &self.scales[col0..col0 + cols];
+        let offsets = &self.offsets[col0..col0 + cols];
+        for (j, v) in out.iter_mut().enumerate() {
+            *v = (sums[j] - offsets[j]) as f32 * (row_scale * scales[j]);
         }
-        *d = u32::from_le_bytes(bytes);
     }
-    scale
-}
 
-/// One [`MR`] × [`NR`] tile of integer sums over all `quads` of the inner dimension.
-#[inline(always)]
-fn kernel(a: &[u32], b: &[u32], quads: usize, tile: &mut [[i32; NR]; MR]) {
-    assert!(a.len() >= MR * quads && b.len() >= NR * quads);
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-VNNI, and the
-    // slices were checked above to hold every element the kernel reads.
-    #[allow(unsafe_code)]
-    unsafe {
-        x86::tile(a.as_ptr(), b.as_ptr(), quads, tile)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
+    fn run_rows_fast<E>(&self, a: &[f32], rows: usize, row0: usize, out: &mut [f32], epilogue: &E)
+    where
+        E: Fn(usize, usize, &mut [f32]) + Sync,
     {
-        let _ = (a, b, quads, tile);
-        unreachable!("int8 kernel without x86-64")
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+        #[allow(unsafe_code)]
+        unsafe {
+            x86::run_rows(self, a, rows, row0, out, epilogue)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        tiles::run_rows(self, a, rows, row0, out, epilogue)
     }
 }
 
@@ -240,22 +182,22 @@ mod x86 {
     use super::{MR, NR};
     use std::arch::x86_64::*;
 
-    /// [`super::run_rows`] with the kernel's CPU features enabled.
+    /// The shared tile loop with the kernel's CPU features enabled.
     ///
     /// # Safety
     /// The CPU supports avx512f and avx512vnni.
     #[target_feature(enable = "avx512f,avx512vnni")]
     pub(super) unsafe fn run_rows<E>(
+        w: &super::PackedInt8,
         a: &[f32],
         rows: usize,
         row0: usize,
-        w: &super::PackedInt8,
         out: &mut [f32],
         epilogue: &E,
     ) where
         E: Fn(usize, usize, &mut [f32]) + Sync,
     {
-        super::run_rows(a, rows, row0, w, out, epilogue)
+        super::tiles::run_rows(w, a, rows, row0, out, epilogue)
     }
 
     /// `tile[r][c] = Σ_p Σ_i a[r·quads + p].byte(i) · b[p·NR + c].byte(i)` (unsigned × signed).

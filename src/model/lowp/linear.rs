@@ -6,6 +6,7 @@ use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, bail}
 use super::Precision;
 use super::bf16::{self, PackedBf16};
 use super::int8::{self, PackedInt8};
+use super::tiles::TileFormat as _;
 use crate::error::Result;
 use crate::model::fused;
 

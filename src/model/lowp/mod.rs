@@ -9,6 +9,7 @@
 pub mod bf16;
 pub mod int8;
 pub mod linear;
+mod tiles;
 
 use std::fmt;
 use std::str::FromStr;
