@@ -11,7 +11,7 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::fast::kernels::softmax_row;
+use super::fast::rows::softmax_row;
 use super::layers::{Dense, softmax_last};
 use crate::error::{Error, Result};
 

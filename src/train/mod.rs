@@ -8,7 +8,8 @@
 //! - [`schedule`]: learning rate, temperatures, EMA decays.
 //! - [`masking`], [`layers`], [`vit`], [`decoder`], [`cls_head`], [`losses`]: the model pieces.
 //! - [`init`]: the initialisation of spec §7.6; [`preset`]: sizes and run options.
-//! - [`state`]: the full training state (student, teacher, optimiser, centre) and one step.
+//! - [`state`]: the full training state (student, teacher, optimiser, centre) and one step;
+//!   `graph`: that step's forward pass through candle's graph (MATPAC++, other devices).
 //! - [`optim`]: fairseq's Adam with decoupled weight decay, gradient clipping.
 //! - [`dataset`]: random crops from audio files; [`checkpoint`]: atomic save and exact resume.
 //! - [`labelled`], [`finetune`], [`finetune_io`]: supervised fine-tuning on labelled files
@@ -24,6 +25,7 @@ pub mod export;
 pub mod fast;
 pub mod finetune;
 pub mod finetune_io;
+mod graph;
 pub mod init;
 pub mod labelled;
 pub mod layers;

@@ -1,27 +1,21 @@
 //! The whole training state and one MATPAC update (spec §7.2): masking, student, teacher,
 //! predictor, losses, centre, EMA teachers, clipped AdamW.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use candle_core::{DType, Device, Tensor, Var};
-use candle_nn::VarBuilder;
+use candle_core::{Device, Tensor, Var};
 use serde::{Deserialize, Serialize};
 
-use super::cls_head::{Centre, ClsHead};
-use super::decoder::{Decoder, teacher_latents};
+use super::cls_head::Centre;
 use super::fast::inplace::{ema, ema_in_place};
 use super::fast::pool::Buf;
-use super::fast::step::{StepInput, forward_backward};
+use super::fast::step::{StepInput, StepOutput, forward_backward};
+use super::graph::{GraphModel, GraphWeights, Losses};
 use super::init::{Values, decoder_positions, encoder_positions, initial_values};
-use super::layers::{gather_rows, var_builder};
-use super::losses::{
-    classification_loss, multiple_choice_loss, perplexity, perplexity_host, prediction_loss,
-    select_heads,
-};
+use super::losses::{perplexity, perplexity_host};
 use super::masking::Masking;
 use super::optim::{AdamState, AdamStep, clip};
 use super::preset::TrainConfig;
-use super::vit::{BlockStack, PatchEmbed};
 use crate::error::{Error, Result};
 use crate::model::pos::SplitMix;
 
@@ -80,18 +74,15 @@ fn tensors(values: &Values, device: &Device) -> Result<BTreeMap<String, Tensor>>
         .collect()
 }
 
-/// The modules of the student side, rebuilt from the variables for each step.
-struct Student {
-    patch: PatchEmbed,
-    encoder: BlockStack,
-    decoder: Decoder,
-    head: ClsHead,
-}
-
-/// The EMA teacher's modules.
-struct Teacher {
-    encoder: BlockStack,
-    head: ClsHead,
+/// Masks for a batch from `rng` (the run's own, or one seeded for an evaluation that must
+/// leave the run's random state alone).
+fn draw_masks(cfg: &TrainConfig, batch: usize, rng: &mut SplitMix) -> Result<Masking> {
+    let e = &cfg.preset.encoder;
+    let n = e.freq_patches() * e.time_patches();
+    let noise: Vec<Vec<f32>> = (0..batch)
+        .map(|_| (0..n).map(|_| rng.uniform()).collect())
+        .collect();
+    Masking::from_noise(&noise, cfg.mask_ratio)
 }
 
 impl TrainState {
@@ -137,9 +128,7 @@ impl TrainState {
     /// Checks that the student, predictor, heads and teacher find every tensor they need, with
     /// the right shape (a missing one is named).
     pub fn check_complete(&self) -> Result<()> {
-        self.student()?;
-        self.teacher()?;
-        Ok(())
+        self.graph().map(|_| ())
     }
 
     /// The device the state lives on.
@@ -147,83 +136,23 @@ impl TrainState {
         &self.device
     }
 
-    fn student(&self) -> Result<Student> {
-        let vb = var_builder(&self.params, &self.device);
-        let p = &self.cfg.preset;
-        let e = &p.encoder;
-        Ok(Student {
-            patch: PatchEmbed::new(&vb, e, self.pos_embed.clone())?,
-            encoder: BlockStack::encoder(&vb.pp("student_encoder"), e)?,
-            decoder: Decoder::new(
-                &vb.pp("decoder"),
-                &p.decoder,
-                e.embed_dim,
-                e.layer_norm_eps,
-                self.dec_pos_embed.clone(),
-            )?,
-            head: ClsHead::new(&vb.pp("student_head"), e.embed_dim, &p.head)?,
+    /// The student, predictor, heads and teacher as candle modules on the current tensors.
+    fn graph(&self) -> Result<GraphModel> {
+        GraphModel::build(&GraphWeights {
+            cfg: &self.cfg,
+            params: &self.params,
+            teacher: &self.teacher,
+            pos_embed: &self.pos_embed,
+            dec_pos_embed: &self.dec_pos_embed,
+            device: &self.device,
         })
     }
 
-    fn teacher(&self) -> Result<Teacher> {
-        let map: HashMap<String, Tensor> = self
-            .teacher
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        let vb = VarBuilder::from_tensors(map, DType::F32, &self.device);
-        let p = &self.cfg.preset;
-        Ok(Teacher {
-            encoder: BlockStack::encoder(&vb.pp("teacher_encoder"), &p.encoder)?,
-            head: ClsHead::new(&vb.pp("teacher_head"), p.encoder.embed_dim, &p.head)?,
-        })
-    }
-
-    fn draw_masking(&mut self, batch: usize) -> Result<Masking> {
-        let e = &self.cfg.preset.encoder;
-        let n = e.freq_patches() * e.time_patches();
-        let noise: Vec<Vec<f32>> = (0..batch)
-            .map(|_| (0..n).map(|_| self.rng.uniform()).collect())
-            .collect();
-        Masking::from_noise(&noise, self.cfg.mask_ratio)
-    }
-
-    /// Forward pass: `(Σℓ_pred, Σℓ_cls, teacher probabilities, masked-token count, optimised
-    /// loss)`. `centre` is the centre to use (its pending update is applied and replaced).
-    fn losses(
-        &self,
-        crops: &Tensor,
-        masking: &Masking,
-        centre: &mut Centre,
-    ) -> Result<(Tensor, Tensor, Tensor, usize, Tensor)> {
-        let k = self.step;
-        let s = &self.cfg.schedules;
-        let student = self.student()?;
-        let teacher = self.teacher()?;
-        let tokens = student.patch.tokens(crops)?;
-        let cls = student.patch.cls()?;
-        let visible = gather_rows(&tokens, &masking.visible())?;
-        let z_v = student.encoder.forward(&cls, &visible)?;
-        let z_m = teacher_latents(&teacher.encoder, &cls, &tokens, masking)?;
-        let preds = student.decoder.forward(&z_v, masking)?;
-        let (pred_loss, head_in) = if preds.len() == 1 {
-            (prediction_loss(&preds[0], &z_m)?, preds[0].clone())
-        } else {
-            let stacked = Tensor::stack(&preds, 2)?;
-            let mcl = multiple_choice_loss(&stacked, &z_m, s.mcl_temperature(k))?;
-            let best = select_heads(&stacked, &mcl.best)?;
-            (mcl.loss, best)
-        };
-        let s_logits = student.head.forward(&head_in)?;
-        let t_logits = teacher.head.forward(&z_m)?.detach();
-        let probs = centre.teacher_probs(&t_logits, s.teacher_temp(k))?.detach();
-        let cls_loss = classification_loss(&s_logits, &probs)?;
-        let count = pred_loss.elem_count();
-        let (wc, wp) = self.cfg.loss_weights;
-        let pred_sum = pred_loss.sum_all()?;
-        let cls_sum = cls_loss.sum_all()?;
-        let total = (((&cls_sum * wc)? + (&pred_sum * wp)?)? / count as f64)?;
-        Ok((pred_sum, cls_sum, probs, count, total))
+    /// The losses of the current step through candle's graph (`centre`'s pending update is
+    /// applied and replaced).
+    fn losses(&self, crops: &Tensor, masking: &Masking, centre: &mut Centre) -> Result<Losses> {
+        self.graph()?
+            .losses(&self.cfg, self.step, crops, masking, centre)
     }
 
     /// Whether [`TrainState::train_step`] takes the hand-written CPU path ([`super::fast`]):
@@ -246,19 +175,9 @@ impl TrainState {
         let k = self.step;
         let s = self.cfg.schedules.clone();
         let t0 = std::time::Instant::now();
-        let masking = self.draw_masking(crops.dim(0)?)?;
+        let masking = draw_masks(&self.cfg, crops.dim(0)?, &mut self.rng)?;
         let mut centre = self.centre.clone();
-        let pos = self.pos_embed.flatten_all()?.to_vec1::<f32>()?;
-        let dec_pos = self.dec_pos_embed.flatten_all()?.to_vec1::<f32>()?;
-        let input = StepInput {
-            cfg: &self.cfg,
-            params: &self.params,
-            teacher: &self.teacher,
-            pos: &pos,
-            dec_pos: &dec_pos,
-            teacher_temp: s.teacher_temp(k),
-        };
-        let mut out = forward_backward(&input, crops, &masking, &mut centre)?;
+        let mut out = self.fast_forward_backward(crops, &masking, &mut centre)?;
         centre.schedule_update_host(&out.probs);
         self.centre = centre;
         let ppl = perplexity_host(&out.probs, self.cfg.preset.head.outputs);
@@ -303,6 +222,27 @@ impl TrainState {
         })
     }
 
+    /// The hand-written forward and backward passes of the current step (the teacher
+    /// temperature of `self.step`), with `centre` updated by the batch.
+    fn fast_forward_backward(
+        &self,
+        crops: &Tensor,
+        masking: &Masking,
+        centre: &mut Centre,
+    ) -> Result<StepOutput> {
+        let pos = self.pos_embed.flatten_all()?.to_vec1::<f32>()?;
+        let dec_pos = self.dec_pos_embed.flatten_all()?.to_vec1::<f32>()?;
+        let input = StepInput {
+            cfg: &self.cfg,
+            params: &self.params,
+            teacher: &self.teacher,
+            pos: &pos,
+            dec_pos: &dec_pos,
+            teacher_temp: self.cfg.schedules.teacher_temp(self.step),
+        };
+        forward_backward(&input, crops, masking, centre)
+    }
+
     /// Clips `grads` and applies the optimiser for update `k`: `(learning rate, norm before
     /// clipping)`.
     fn apply_update(
@@ -330,9 +270,15 @@ impl TrainState {
         let k = self.step;
         let s = self.cfg.schedules.clone();
         let t0 = std::time::Instant::now();
-        let masking = self.draw_masking(crops.dim(0)?)?;
+        let masking = draw_masks(&self.cfg, crops.dim(0)?, &mut self.rng)?;
         let mut centre = self.centre.clone();
-        let (pred_sum, cls_sum, probs, count, total) = self.losses(crops, &masking, &mut centre)?;
+        let Losses {
+            pred_sum,
+            cls_sum,
+            probs,
+            count,
+            total,
+        } = self.losses(crops, &masking, &mut centre)?;
         centre.schedule_update(&probs)?;
         self.centre = centre;
         let ppl = perplexity(&probs)?;
@@ -379,15 +325,15 @@ impl TrainState {
     /// Losses on crops without changing anything (held-out evaluation): masks from `seed`,
     /// returns `(mean ℓ_pred, mean ℓ_cls, teacher perplexity)`.
     pub fn evaluate(&self, crops: &Tensor, seed: u64) -> Result<(f64, f64, f64)> {
-        let e = &self.cfg.preset.encoder;
-        let n = e.freq_patches() * e.time_patches();
-        let mut rng = SplitMix(seed);
-        let noise: Vec<Vec<f32>> = (0..crops.dim(0)?)
-            .map(|_| (0..n).map(|_| rng.uniform()).collect())
-            .collect();
-        let masking = Masking::from_noise(&noise, self.cfg.mask_ratio)?;
+        let masking = draw_masks(&self.cfg, crops.dim(0)?, &mut SplitMix(seed))?;
         let mut centre = self.centre.clone();
-        let (pred_sum, cls_sum, probs, count, _) = self.losses(crops, &masking, &mut centre)?;
+        let Losses {
+            pred_sum,
+            cls_sum,
+            probs,
+            count,
+            ..
+        } = self.losses(crops, &masking, &mut centre)?;
         Ok((
             pred_sum.to_scalar::<f32>()? as f64 / count as f64,
             cls_sum.to_scalar::<f32>()? as f64 / count as f64,
@@ -404,29 +350,13 @@ impl TrainState {
         seed: u64,
         fast: bool,
     ) -> Result<(f64, BTreeMap<String, Vec<f32>>)> {
-        let e = &self.cfg.preset.encoder;
-        let n = e.freq_patches() * e.time_patches();
-        let mut rng = SplitMix(seed);
-        let noise: Vec<Vec<f32>> = (0..crops.dim(0)?)
-            .map(|_| (0..n).map(|_| rng.uniform()).collect())
-            .collect();
-        let masking = Masking::from_noise(&noise, self.cfg.mask_ratio)?;
+        let masking = draw_masks(&self.cfg, crops.dim(0)?, &mut SplitMix(seed))?;
         let mut centre = self.centre.clone();
         if fast {
-            let pos = self.pos_embed.flatten_all()?.to_vec1::<f32>()?;
-            let dec_pos = self.dec_pos_embed.flatten_all()?.to_vec1::<f32>()?;
-            let input = StepInput {
-                cfg: &self.cfg,
-                params: &self.params,
-                teacher: &self.teacher,
-                pos: &pos,
-                dec_pos: &dec_pos,
-                teacher_temp: self.cfg.schedules.teacher_temp(self.step),
-            };
-            let out = forward_backward(&input, crops, &masking, &mut centre)?;
+            let out = self.fast_forward_backward(crops, &masking, &mut centre)?;
             return Ok((out.loss, out.grads));
         }
-        let (_, _, _, _, total) = self.losses(crops, &masking, &mut centre)?;
+        let total = self.losses(crops, &masking, &mut centre)?.total;
         let grads = total.backward()?;
         let mut map = BTreeMap::new();
         for (name, var) in &self.params {

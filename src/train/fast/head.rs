@@ -4,9 +4,10 @@
 use rayon::prelude::*;
 
 use super::block::Linear;
-use super::kernels::{View, exp_fast, gelu_all, gelu_backward, matmul};
+use super::kernels::{View, matmul};
 use super::params::{Grads, Weights};
 use super::pool::Buf;
+use super::rows::{exp_fast, gelu_all, gelu_backward};
 use crate::error::Result;
 use crate::train::cls_head::HeadConfig;
 use crate::train::losses::STUDENT_TEMP;

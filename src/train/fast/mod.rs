@@ -4,15 +4,18 @@
 //! single-head (MATPAC) runs; MATPAC++'s several heads and other devices keep candle's graph,
 //! which also stays the reference the fast path is tested against (`tests/train_fast.rs`).
 //!
-//! - [`kernels`]: matrix products and row passes; [`params`]: tensor views and gradients;
-//!   [`pool`]: buffers reused from one update to the next.
-//! - [`block`]: linear layers, transformer blocks, stacks; [`head`]: classification head, losses.
+//! - [`kernels`]: matrix products; [`rows`]: row passes (LayerNorm, GELU, softmax, sums);
+//!   [`params`]: tensor views and gradients; [`pool`]: buffers reused between updates.
+//! - [`block`]: linear layers, transformer blocks, stacks (`attention`: their softmax
+//!   attention); [`head`]: classification head, losses.
 //! - [`step`]: the whole forward and backward pass; [`inplace`]: AdamW and EMA in place.
 
+mod attention;
 pub mod block;
 pub mod head;
 pub mod inplace;
 pub mod kernels;
 pub mod params;
 pub mod pool;
+pub mod rows;
 pub mod step;
