@@ -89,16 +89,16 @@ fn convert_embed_and_predict() {
     let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
     assert_eq!(file.tensor(&mel).unwrap().shape(), [2, 76, 320]);
 
-    let (ok, stdout, err) = earmark(&[
-        "predict",
-        &mel,
-        "--model",
-        &s(&st),
-        "--head",
-        &s(&fixture("probe_tiny.pth")),
-    ]);
-    assert!(ok, "{err}");
-    let lines: Vec<&str> = stdout.lines().collect();
+    let head = s(&fixture("probe_tiny.pth"));
+    let predict = |extra: &[&str]| -> String {
+        let mut args = vec!["predict", &mel, "--model", &st_s, "--head", &head];
+        args.extend_from_slice(extra);
+        let (ok, stdout, err) = earmark(&args);
+        assert!(ok, "{err}");
+        stdout
+    };
+    let exact = predict(&["--precision", "f32"]);
+    let lines: Vec<&str> = exact.lines().collect();
     assert_eq!(
         lines,
         [
@@ -109,6 +109,26 @@ fn convert_embed_and_predict() {
             "class_7 (0.00)"
         ]
     );
+    // The default precision names the same labels in the same order, scores within 0.01.
+    let parse = |out: &str| -> Vec<(String, f64)> {
+        out.lines()
+            .map(|l| {
+                let (label, score) = l.split_once(" (").unwrap();
+                (
+                    label.to_string(),
+                    score.trim_end_matches(')').parse().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (want, got) = (parse(&exact), parse(&predict(&[])));
+    assert_eq!(want.len(), got.len());
+    for ((wl, ws), (gl, gs)) in want.iter().zip(&got) {
+        assert_eq!(wl, gl);
+        assert!((ws - gs).abs() <= 0.01 + 1e-9, "{wl}: {ws} vs {gs}");
+    }
+    let (ok, _, err) = earmark(&["predict", &mel, "--model", &st_s, "--precision", "fp8"]);
+    assert!(!ok && err.contains("f32, bf16, int8 or auto"), "{err}");
 }
 
 #[test]

@@ -10,10 +10,11 @@ use anyhow::Context;
 use earmark::audio::input::list_input_devices;
 use earmark::config::Settings;
 use earmark::live::{DeviceState, LiveConfig, LiveEvent, LiveHead, LiveSession, TagScore};
+use earmark::model::lowp::Precision;
 use earmark::tags::Head;
 use serde_json::json;
 
-use super::embed::load_encoder;
+use super::embed::{load_encoder, use_precision};
 use super::predict::head_vocabulary;
 
 /// Arguments of `earmark listen`.
@@ -59,6 +60,10 @@ pub struct ListenArgs {
     /// Where the encoder runs: auto, cpu, wgpu, cuda[:N], metal[:N]; default: the settings'.
     #[arg(long)]
     pub compute: Option<String>,
+    /// Precision of the encoder's matrix products on the CPU (f32, bf16, int8 or auto);
+    /// default: the settings' (Models → CPU precision), else auto.
+    #[arg(long, value_name = "P")]
+    pub precision: Option<Precision>,
     /// Milliseconds per device block to ask the host for (0: the host's choice).
     #[arg(long, default_value_t = 20.0)]
     pub block_ms: f32,
@@ -113,6 +118,21 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<ExitCode> {
         settings.input_device.clone_from(&args.device);
         settings.save()?;
     }
+    let precision = match args.precision {
+        Some(p) => p,
+        None => {
+            let remembered: Precision = settings.precision.parse().unwrap_or_default();
+            if !remembered.supported() {
+                eprintln!(
+                    "note: this CPU cannot run the {remembered} precision in the settings; using auto"
+                );
+            }
+            Some(remembered)
+                .filter(|p| p.supported())
+                .unwrap_or_default()
+        }
+    };
+    use_precision(precision)?;
     let setup = LiveSetup {
         model: args.model.as_deref(),
         head: args.head.as_deref().map(|h| (h, args.labels.as_deref())),

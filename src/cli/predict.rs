@@ -21,9 +21,10 @@ use earmark::engine::Engine;
 use earmark::model::bundled::{bundled_model_path, head_in_force};
 use earmark::model::embed;
 use earmark::model::embed_stream::file_clip_vector;
+use earmark::model::lowp::Precision;
 use earmark::tags::{Head, Vocabulary, format_label, top_k, vocab};
 
-use super::embed::{load_encoder, load_input};
+use super::embed::{load_encoder, load_input, use_precision};
 
 /// Whether `path` holds a precomputed normalised log-mel rather than audio.
 fn is_precomputed(path: &Path) -> bool {
@@ -61,6 +62,10 @@ pub struct PredictArgs {
     /// Device: auto, cpu, wgpu, cuda[:N], metal[:N] (a failing GPU falls back to the CPU).
     #[arg(long, default_value = "cpu")]
     pub device: String,
+    /// Precision of the encoder's matrix products on the CPU: f32, bf16 (AVX512-BF16), int8
+    /// (AVX512-VNNI) or auto (the fastest this CPU runs within Earmark's accuracy bars).
+    #[arg(long, default_value = "auto", value_name = "P")]
+    pub precision: Precision,
 }
 
 /// The labels of a head: `labels` when given, else the downloaded class names beside it, else the
@@ -142,6 +147,7 @@ fn scores(encoder: &Engine, head: &Head, path: &Path) -> anyhow::Result<Vec<f32>
 /// Runs `earmark predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let (model, head_path, labels) = choose(args)?;
+    use_precision(args.precision)?;
     let encoder = load_encoder(&model, &args.device)?;
     let head =
         Head::load(&head_path).with_context(|| format!("loading {}", head_path.display()))?;
