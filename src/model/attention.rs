@@ -131,22 +131,10 @@ impl Head {
 fn head_fast(qkv: &[f32], at: Head, o: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
     if at.hd == x86::HD && std::arch::is_x86_feature_detected!("avx512f") {
-        let rows = |part: usize, scale: f32| -> Vec<[f32; x86::HD]> {
-            (0..at.n)
-                .map(|i| {
-                    let mut r = [0f32; x86::HD];
-                    for (d, &s) in r.iter_mut().zip(at.row(qkv, i, part)) {
-                        *d = s * scale;
-                    }
-                    r
-                })
-                .collect()
-        };
-        let (q, k, v) = (rows(0, at.q_scale), rows(1, 1.0), rows(2, 1.0));
         // SAFETY: the CPU supports AVX512F, checked above; the kernel reads only the slices.
         #[allow(unsafe_code)]
         unsafe {
-            x86::head_64(&q, &k, &v, o)
+            x86::head_64(qkv, at, o)
         };
         return;
     }
@@ -222,7 +210,7 @@ fn head(qkv: &[f32], at: Head, o: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 mod x86 {
-    use super::{exp_fast, lanes_max, lanes_sum};
+    use super::{Head, exp_fast, lanes_max, lanes_sum};
     use std::arch::x86_64::*;
 
     /// Head size of the kernel.
@@ -230,36 +218,38 @@ mod x86 {
     /// Key blocks of 16 scored together.
     const GROUP: usize = 4;
 
-    /// One head: `o[i] = Σ_j softmax_j(q_i · k_j) v_j` for rows `q`, `k`, `v` `[N][64]`.
+    /// One head: `o[i] = Σ_j softmax_j(q_scale · q_i · k_j) v_j`, the 64-wide rows read straight
+    /// from `qkv`.
     ///
-    /// Keys are transposed into blocks of 16; two queries × four key blocks are scored at a time
-    /// (eight independent multiply-add chains), and the value sums of both queries stay in eight
-    /// registers.
+    /// Keys are transposed into blocks of 16 (their only copy); two queries × four key blocks
+    /// are scored at a time (eight independent multiply-add chains), and the value sums of both
+    /// queries stay in eight registers.
     ///
     /// # Safety
     /// The CPU supports AVX512F.
     #[target_feature(enable = "avx512f")]
-    pub unsafe fn head_64(q: &[[f32; HD]], k: &[[f32; HD]], v: &[[f32; HD]], o: &mut [f32]) {
-        let n = k.len();
-        assert!(q.len() == n && v.len() == n && o.len() == n * HD && n > 0);
+    pub unsafe fn head_64(qkv: &[f32], at: Head, o: &mut [f32]) {
+        let n = at.n;
+        assert!(at.hd == HD && o.len() == n * HD && n > 0);
+        let row = |i: usize, part: usize| at.row(qkv, i, part);
         let blocks = n.div_ceil(16).div_ceil(GROUP) * GROUP;
         // `kt[b][c]`: component `c` of keys `16b .. 16b + 16` (zero past the last key).
         let mut kt = vec![[[0f32; 16]; HD]; blocks];
-        for (j, key) in k.iter().enumerate() {
-            for (c, &x) in key.iter().enumerate() {
+        for j in 0..n {
+            for (c, &x) in row(j, 1).iter().enumerate() {
                 kt[j / 16][c][j % 16] = x;
             }
         }
         let mut scores = [vec![0f32; blocks * 16], vec![0f32; blocks * 16]];
         for i0 in (0..n).step_by(2) {
             let pair = [i0, (i0 + 1).min(n - 1)];
-            let (q0, q1) = (&q[pair[0]], &q[pair[1]]);
+            let (q0, q1) = (row(pair[0], 0), row(pair[1], 0));
             for (g, group) in kt.chunks_exact(GROUP).enumerate() {
                 let mut a0 = [_mm512_setzero_ps(); GROUP];
                 let mut a1 = [_mm512_setzero_ps(); GROUP];
                 for c in 0..HD {
-                    let b0 = _mm512_set1_ps(q0[c]);
-                    let b1 = _mm512_set1_ps(q1[c]);
+                    let b0 = _mm512_set1_ps(q0[c] * at.q_scale);
+                    let b1 = _mm512_set1_ps(q1[c] * at.q_scale);
                     for b in 0..GROUP {
                         // SAFETY: `group[b][c]` holds 16 values.
                         let kv = unsafe { _mm512_loadu_ps(group[b][c].as_ptr()) };
@@ -285,9 +275,11 @@ mod x86 {
             }
             let mut s0 = [_mm512_setzero_ps(); 4];
             let mut s1 = [_mm512_setzero_ps(); 4];
-            for (j, value) in v.iter().enumerate() {
-                let w0 = _mm512_set1_ps(scores[0][j]);
-                let w1 = _mm512_set1_ps(scores[1][j]);
+            let weights = scores[0].iter().zip(&scores[1]).take(n);
+            for (j, (&p0, &p1)) in weights.enumerate() {
+                let value = row(j, 2);
+                let w0 = _mm512_set1_ps(p0);
+                let w1 = _mm512_set1_ps(p1);
                 for l in 0..4 {
                     // SAFETY: the slice holds 16 values.
                     let x = unsafe { _mm512_loadu_ps(value[16 * l..16 * l + 16].as_ptr()) };
