@@ -8,23 +8,18 @@
 //! caller's epilogue (bias, GELU, residual) while it is still in cache.
 
 use super::bf16_bits;
-use super::tiles::{self, MR, NR, TileFormat};
+use super::tiles::{self, MR, NR, Panels, TileFormat};
 
-/// A weight matrix `[k, n]` packed for [`matmul`]: `panels[panel][pair][column]` holds the bf16
-/// pair `(W[2p][c], W[2p + 1][c])` of column `panel·NR + c` (zero beyond `k` and `n`).
+/// A weight matrix `[k, n]` packed for the bf16 kernel: word `p` of column `c` holds the bf16
+/// pair `(W[2p][c], W[2p + 1][c])` (zero beyond `k` and `n`).
 #[derive(Debug, Clone)]
 pub struct PackedBf16 {
-    k: usize,
-    n: usize,
-    panels: Vec<u32>,
+    panels: Panels,
 }
 
 impl PackedBf16 {
     /// Packs the row-major `[k, n]` matrix `w`.
     pub fn pack(w: &[f32], k: usize, n: usize) -> Self {
-        let pairs = k.div_ceil(2);
-        let panel_count = n.div_ceil(NR);
-        let mut panels = vec![0u32; panel_count * pairs * NR];
         let at = |row: usize, col: usize| -> u32 {
             if row < k && col < n {
                 u32::from(bf16_bits(w[row * n + col]))
@@ -32,15 +27,11 @@ impl PackedBf16 {
                 0
             }
         };
-        for (panel, out) in panels.chunks_exact_mut(pairs * NR).enumerate() {
-            for (p, pair_row) in out.chunks_exact_mut(NR).enumerate() {
-                for (c, v) in pair_row.iter_mut().enumerate() {
-                    let col = panel * NR + c;
-                    *v = at(2 * p, col) | (at(2 * p + 1, col) << 16);
-                }
-            }
+        PackedBf16 {
+            panels: Panels::pack(k, n, Self::PER_WORD, |p, col| {
+                at(2 * p, col) | (at(2 * p + 1, col) << 16)
+            }),
         }
-        PackedBf16 { k, n, panels }
     }
 }
 
@@ -57,34 +48,16 @@ pub fn available() -> bool {
     }
 }
 
-/// `out[m, n] = a[m, k] · W`, then `epilogue(row, col0, values)` on every run of up to [`NR`]
-/// finished values of a row (`values[j]` is column `col0 + j`). Rows are split across candle's
-/// thread count. Returns `false` (leaving `out` untouched) when the CPU lacks AVX512-BF16.
-pub fn matmul<E>(a: &[f32], m: usize, w: &PackedBf16, out: &mut [f32], epilogue: &E) -> bool
-where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    if !available() {
-        return false;
-    }
-    tiles::matmul(a, m, w, out, epilogue);
-    true
-}
-
 impl TileFormat for PackedBf16 {
     type Acc = f32;
     const PER_WORD: usize = 2;
     const ZERO_WORD: u32 = 0;
 
-    fn k(&self) -> usize {
-        self.k
+    fn available() -> bool {
+        available()
     }
 
-    fn n(&self) -> usize {
-        self.n
-    }
-
-    fn panels(&self) -> &[u32] {
+    fn panels(&self) -> &Panels {
         &self.panels
     }
 
@@ -105,8 +78,8 @@ impl TileFormat for PackedBf16 {
     fn tile(a: &[u32], b: &[u32], pairs: usize, tile: &mut [[f32; NR]; MR]) {
         assert!(a.len() >= MR * pairs && b.len() >= NR * pairs);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-BF16, and
-        // the slices were checked above to hold every element the kernel reads.
+        // SAFETY: `tiles::matmul` only runs after `available()` confirmed AVX512F and
+        // AVX512-BF16, and the slices were checked above to hold every element the kernel reads.
         #[allow(unsafe_code)]
         unsafe {
             x86::tile(a.as_ptr(), b.as_ptr(), pairs, tile)
@@ -128,7 +101,7 @@ impl TileFormat for PackedBf16 {
         E: Fn(usize, usize, &mut [f32]) + Sync,
     {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+        // SAFETY: only called from `tiles::matmul` after `available()` confirmed the CPU features.
         #[allow(unsafe_code)]
         unsafe {
             x86::run_rows(self, a, rows, row0, out, epilogue)
@@ -219,7 +192,7 @@ mod tests {
                 .collect();
             let packed = PackedBf16::pack(&w, k, n);
             let mut out = vec![f32::NAN; m * n];
-            let ran = matmul(&a, m, &packed, &mut out, &|_, _, _: &mut [f32]| {});
+            let ran = tiles::matmul(&a, m, &packed, &mut out, &|_, _, _: &mut [f32]| {});
             if !available() {
                 assert!(
                     !ran && out[0].is_nan(),
@@ -261,7 +234,7 @@ mod tests {
                 }
             }
         };
-        assert!(matmul(
+        assert!(tiles::matmul(
             &a,
             m,
             &PackedBf16::pack(&w, k, n),

@@ -6,15 +6,13 @@
 //! `128 · Σ_k q[k][c]` afterwards: `y[r][c] = s_r · s_c · (Σ_k (u + 128) · q − 128 · Σ_k q)`,
 //! exact in 32-bit integers. Tiles of [`MR`] rows × [`NR`] columns as in [`super::bf16`].
 
-use super::tiles::{self, MR, NR, TileFormat};
+use super::tiles::{self, MR, NR, Panels, TileFormat};
 
-/// A weight matrix `[k, n]` quantised for [`matmul`]: `panels[panel][quad][column]` holds the
-/// four signed bytes `q[4p .. 4p + 4][c]` (zero beyond `k` and `n`).
+/// A weight matrix `[k, n]` quantised for the int8 kernel: word `p` of column `c` holds the four
+/// signed bytes `q[4p .. 4p + 4][c]` (zero beyond `k` and `n`).
 #[derive(Debug, Clone)]
 pub struct PackedInt8 {
-    k: usize,
-    n: usize,
-    panels: Vec<u32>,
+    panels: Panels,
     /// `s_c` per column.
     scales: Vec<f32>,
     /// `128 · Σ_k q[k][c]` per column.
@@ -24,8 +22,6 @@ pub struct PackedInt8 {
 impl PackedInt8 {
     /// Quantises and packs the row-major `[k, n]` matrix `w`.
     pub fn pack(w: &[f32], k: usize, n: usize) -> Self {
-        let quads = k.div_ceil(4);
-        let panel_count = n.div_ceil(NR);
         let mut scales = vec![0f32; n];
         for (c, s) in scales.iter_mut().enumerate() {
             let max = (0..k).map(|r| w[r * n + c].abs()).fold(0f32, f32::max);
@@ -43,19 +39,10 @@ impl PackedInt8 {
         let offsets = (0..n)
             .map(|c| 128 * (0..k).map(|r| i32::from(q(r, c))).sum::<i32>())
             .collect();
-        let mut panels = vec![0u32; panel_count * quads * NR];
-        for (panel, out) in panels.chunks_exact_mut(quads * NR).enumerate() {
-            for (p, quad_row) in out.chunks_exact_mut(NR).enumerate() {
-                for (c, v) in quad_row.iter_mut().enumerate() {
-                    let col = panel * NR + c;
-                    let bytes = [0, 1, 2, 3].map(|i| q(4 * p + i, col) as u8);
-                    *v = u32::from_le_bytes(bytes);
-                }
-            }
-        }
+        let panels = Panels::pack(k, n, Self::PER_WORD, |p, col| {
+            u32::from_le_bytes([0, 1, 2, 3].map(|i| q(4 * p + i, col) as u8))
+        });
         PackedInt8 {
-            k,
-            n,
             panels,
             scales,
             offsets,
@@ -76,34 +63,17 @@ pub fn available() -> bool {
     }
 }
 
-/// `out[m, n] ≈ a[m, k] · W`, then `epilogue(row, col0, values)` on every run of up to [`NR`]
-/// finished values of a row. Returns `false` (leaving `out` untouched) without AVX512-VNNI.
-pub fn matmul<E>(a: &[f32], m: usize, w: &PackedInt8, out: &mut [f32], epilogue: &E) -> bool
-where
-    E: Fn(usize, usize, &mut [f32]) + Sync,
-{
-    if !available() {
-        return false;
-    }
-    tiles::matmul(a, m, w, out, epilogue);
-    true
-}
-
 impl TileFormat for PackedInt8 {
     type Acc = i32;
     const PER_WORD: usize = 4;
     /// Four bytes `0 + 128`.
     const ZERO_WORD: u32 = 0x8080_8080;
 
-    fn k(&self) -> usize {
-        self.k
+    fn available() -> bool {
+        available()
     }
 
-    fn n(&self) -> usize {
-        self.n
-    }
-
-    fn panels(&self) -> &[u32] {
+    fn panels(&self) -> &Panels {
         &self.panels
     }
 
@@ -137,8 +107,8 @@ impl TileFormat for PackedInt8 {
     fn tile(a: &[u32], b: &[u32], quads: usize, tile: &mut [[i32; NR]; MR]) {
         assert!(a.len() >= MR * quads && b.len() >= NR * quads);
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: `matmul` only runs after `available()` confirmed AVX512F and AVX512-VNNI, and
-        // the slices were checked above to hold every element the kernel reads.
+        // SAFETY: `tiles::matmul` only runs after `available()` confirmed AVX512F and
+        // AVX512-VNNI, and the slices were checked above to hold every element the kernel reads.
         #[allow(unsafe_code)]
         unsafe {
             x86::tile(a.as_ptr(), b.as_ptr(), quads, tile)
@@ -166,7 +136,7 @@ impl TileFormat for PackedInt8 {
         E: Fn(usize, usize, &mut [f32]) + Sync,
     {
         #[cfg(target_arch = "x86_64")]
-        // SAFETY: only called from `matmul` after `available()` confirmed the CPU features.
+        // SAFETY: only called from `tiles::matmul` after `available()` confirmed the CPU features.
         #[allow(unsafe_code)]
         unsafe {
             x86::run_rows(self, a, rows, row0, out, epilogue)
@@ -278,7 +248,7 @@ mod tests {
                 .map(|i| ((i * 53 % 89) as f32 - 44.0) / 23.0)
                 .collect();
             let mut out = vec![f32::NAN; m * n];
-            let ran = matmul(
+            let ran = tiles::matmul(
                 &a,
                 m,
                 &PackedInt8::pack(&w, k, n),

@@ -4,9 +4,9 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor, bail};
 
 use super::Precision;
-use super::bf16::{self, PackedBf16};
-use super::int8::{self, PackedInt8};
-use super::tiles::TileFormat as _;
+use super::bf16::PackedBf16;
+use super::int8::PackedInt8;
+use super::tiles::{self, Panels, TileFormat};
 use crate::error::Result;
 use crate::model::fused;
 
@@ -41,10 +41,10 @@ impl LowpLinear {
         }))
     }
 
-    fn dims(&self) -> (usize, usize) {
+    fn panels(&self) -> &Panels {
         match &self.packed {
-            Packed::Bf16(p) => (p.k(), p.n()),
-            Packed::Int8(p) => (p.k(), p.n()),
+            Packed::Bf16(p) => p.panels(),
+            Packed::Int8(p) => p.panels(),
         }
     }
 
@@ -59,7 +59,7 @@ impl LowpLinear {
 
     /// Runs the product with `epilogue(row, col0, values)`.
     fn run(&self, a: &[f32], m: usize, out: &mut [f32], gelu_on: bool, residual: Option<&[f32]>) {
-        let n = self.dims().1;
+        let n = self.panels().n();
         let bias = &self.bias;
         // The f32 encoder's epilogue row functions, on each tile of the product.
         let epilogue = |row: usize, col0: usize, values: &mut [f32]| {
@@ -77,8 +77,8 @@ impl LowpLinear {
             }
         };
         let ran = match &self.packed {
-            Packed::Bf16(p) => bf16::matmul(a, m, p, out, &epilogue),
-            Packed::Int8(p) => int8::matmul(a, m, p, out, &epilogue),
+            Packed::Bf16(p) => tiles::matmul(a, m, p, out, &epilogue),
+            Packed::Int8(p) => tiles::matmul(a, m, p, out, &epilogue),
         };
         // Layers are only packed after `resolve` confirmed the CPU's support.
         debug_assert!(ran, "reduced-precision kernel unavailable after resolve");
@@ -98,7 +98,8 @@ impl Product<'_> {
         xl: &Layout,
         r: Option<&[f32]>,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (k, n) = self.layer.dims();
+        let panels = self.layer.panels();
+        let (k, n) = (panels.k(), panels.n());
         let a = contiguous_f32(x, xl)?;
         if xl.dims().len() != 2 || xl.dims()[1] != k {
             bail!(

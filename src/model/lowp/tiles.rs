@@ -15,6 +15,48 @@ pub const MR: usize = 12;
 /// Rows whose packed activations are reused across all panels before moving on (fits L2).
 const ROW_BLOCK: usize = 8 * MR;
 
+/// A weight matrix `[k, n]` packed into panels of [`NR`] columns: each panel holds
+/// `k.div_ceil(per_word)` rows of [`NR`] words, a word carrying `per_word` values of the inner
+/// dimension of one column.
+#[derive(Debug, Clone)]
+pub struct Panels {
+    k: usize,
+    n: usize,
+    words: Vec<u32>,
+}
+
+impl Panels {
+    /// Packs `word(p, col)` (the `p`-th word of column `col`; `col` may lie past `n` in the last
+    /// panel, where the word must stand for zeros) for every panel, word row and column.
+    pub(super) fn pack(
+        k: usize,
+        n: usize,
+        per_word: usize,
+        word: impl Fn(usize, usize) -> u32,
+    ) -> Self {
+        let rows = k.div_ceil(per_word);
+        let mut words = vec![0u32; n.div_ceil(NR) * rows * NR];
+        for (panel, out) in words.chunks_exact_mut(rows * NR).enumerate() {
+            for (p, row) in out.chunks_exact_mut(NR).enumerate() {
+                for (c, v) in row.iter_mut().enumerate() {
+                    *v = word(p, panel * NR + c);
+                }
+            }
+        }
+        Panels { k, n, words }
+    }
+
+    /// Inner dimension.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// Output columns.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
 /// Weights packed in one reduced-precision format, with that format's way of packing
 /// activations, multiplying a tile and turning its sums into f32 values.
 pub(super) trait TileFormat: Sync {
@@ -25,12 +67,10 @@ pub(super) trait TileFormat: Sync {
     /// A packed activation word that stands for zeros (rows padded to whole tiles).
     const ZERO_WORD: u32;
 
-    /// Inner dimension.
-    fn k(&self) -> usize;
-    /// Output columns.
-    fn n(&self) -> usize;
-    /// The packed weights: panels of `k.div_ceil(PER_WORD)` rows of [`NR`] words.
-    fn panels(&self) -> &[u32];
+    /// Whether this CPU runs the format's kernel.
+    fn available() -> bool;
+    /// The packed weights.
+    fn panels(&self) -> &Panels;
     /// Packs one row of activations into `dst`; returns the row's scale (1 where the format
     /// has none).
     fn pack_row(src: &[f32], dst: &mut [u32]) -> f32;
@@ -46,21 +86,26 @@ pub(super) trait TileFormat: Sync {
         E: Fn(usize, usize, &mut [f32]) + Sync;
 }
 
-/// `out[m, n] = a[m, k] · W` with `epilogue(row, col0, values)` on every run of up to [`NR`]
-/// finished values of a row (`values[j]` is column `col0 + j`); rows are split across candle's
-/// thread count. The caller checked that the CPU runs the format.
-pub(super) fn matmul<F, E>(a: &[f32], m: usize, w: &F, out: &mut [f32], epilogue: &E)
+/// `out[m, n] = a[m, k] · W` (≈ for int8), then `epilogue(row, col0, values)` on every run of
+/// up to [`NR`] finished values of a row (`values[j]` is column `col0 + j`); rows are split
+/// across candle's thread count. Returns `false` (leaving `out` untouched) when the CPU lacks
+/// the format's instructions.
+pub(super) fn matmul<F, E>(a: &[f32], m: usize, w: &F, out: &mut [f32], epilogue: &E) -> bool
 where
     F: TileFormat,
     E: Fn(usize, usize, &mut [f32]) + Sync,
 {
-    let k = w.k();
+    let (k, n) = (w.panels().k, w.panels().n);
     assert_eq!(a.len(), m * k, "matmul: activations of the wrong size");
-    assert_eq!(out.len(), m * w.n(), "matmul: output of the wrong size");
-    split_rows(out, m, w.n(), MR, |row0, rows, out_rows| {
+    assert_eq!(out.len(), m * n, "matmul: output of the wrong size");
+    if !F::available() {
+        return false;
+    }
+    split_rows(out, m, n, MR, |row0, rows, out_rows| {
         let a_rows = &a[row0 * k..(row0 + rows) * k];
         w.run_rows_fast(a_rows, rows, row0, out_rows, epilogue);
     });
+    true
 }
 
 /// The work of one thread: rows `row0 .. row0 + rows` of the product.
@@ -76,7 +121,7 @@ pub(super) fn run_rows<F, E>(
     F: TileFormat,
     E: Fn(usize, usize, &mut [f32]) + Sync,
 {
-    let (k, n) = (w.k(), w.n());
+    let (k, n) = (w.panels().k, w.panels().n);
     let words = k.div_ceil(F::PER_WORD);
     let mut packed = Vec::new();
     let mut row_scales = [0f32; ROW_BLOCK];
@@ -90,7 +135,7 @@ pub(super) fn run_rows<F, E>(
             let src = &a[(block0 + r) * k..(block0 + r + 1) * k];
             row_scales[r] = F::pack_row(src, dst);
         }
-        for (panel, b) in w.panels().chunks_exact(words * NR).enumerate() {
+        for (panel, b) in w.panels().words.chunks_exact(words * NR).enumerate() {
             let col0 = panel * NR;
             let cols = NR.min(n - col0);
             for t in 0..tiles {
