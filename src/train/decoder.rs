@@ -9,10 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::layers::{Dense, gather_rows};
 use super::masking::Masking;
-use super::vit::{BlockStack, trainable_block};
+use super::vit::BlockStack;
 use crate::error::Result;
-use crate::model::layers::Norm;
-use crate::model::{Block, Ops};
 
 /// Hyper-parameters of the predictor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,8 +33,8 @@ pub struct Decoder {
     embed: Dense,
     mask_token: Tensor,
     pos_embed: Tensor,
-    blocks: Vec<Block>,
-    norm: Norm,
+    /// `decoder_blocks.N` and `decoder_norm`.
+    stack: BlockStack,
     preds: Vec<Dense>,
 }
 
@@ -51,17 +49,15 @@ impl Decoder {
         eps: f64,
         pos_embed: Tensor,
     ) -> Result<Self> {
-        let blocks = (0..cfg.depth)
-            .map(|i| {
-                trainable_block(
-                    &vb.pp("decoder_blocks").pp(i),
-                    cfg.dim,
-                    cfg.num_heads,
-                    cfg.mlp_hidden_dim,
-                    eps,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let stack = BlockStack::from_parts(
+            &vb.pp("decoder_blocks"),
+            &vb.pp("decoder_norm"),
+            cfg.depth,
+            cfg.dim,
+            cfg.num_heads,
+            cfg.mlp_hidden_dim,
+            eps,
+        )?;
         let preds = if cfg.prediction_heads <= 1 {
             vec![Dense::new(&vb.pp("decoder_pred"), cfg.dim, encoder_dim)?]
         } else {
@@ -73,8 +69,7 @@ impl Decoder {
             embed: Dense::new(&vb.pp("decoder_embed"), encoder_dim, cfg.dim)?,
             mask_token: vb.get((1, 1, cfg.dim), "mask_token")?,
             pos_embed,
-            blocks,
-            norm: Norm::new(&vb.pp("decoder_norm"), cfg.dim, eps)?.with_ops(Ops::Graph),
+            stack,
             preds,
         })
     }
@@ -91,11 +86,8 @@ impl Decoder {
         let shuffled = Tensor::cat(&[&visible, &masks.contiguous()?], 1)?;
         let restore: Vec<&[u32]> = masking.ids_restore.iter().map(Vec::as_slice).collect();
         let ordered = gather_rows(&shuffled, &restore)?;
-        let mut h = Tensor::cat(&[&cls, &ordered], 1)?.broadcast_add(&self.pos_embed)?;
-        for block in &self.blocks {
-            h = block.forward(&h)?;
-        }
-        let h = self.norm.forward(&h)?.narrow(1, 1, n)?;
+        let h = Tensor::cat(&[&cls, &ordered], 1)?.broadcast_add(&self.pos_embed)?;
+        let h = self.stack.forward_sequence(&h)?.narrow(1, 1, n)?;
         let masked = gather_rows(&h, &masking.masked())?;
         self.preds.iter().map(|p| p.forward(&masked)).collect()
     }

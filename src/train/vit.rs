@@ -87,18 +87,8 @@ impl PatchEmbed {
     }
 }
 
-/// The shared [`Block`] over `vb`, run with operations that carry gradients.
-pub fn trainable_block(
-    vb: &VarBuilder,
-    dim: usize,
-    heads: usize,
-    mlp: usize,
-    eps: f64,
-) -> Result<Block> {
-    Ok(Block::new(vb, dim, heads, mlp, eps)?.with_ops(Ops::Graph))
-}
-
-/// Blocks followed by the final LayerNorm (`student_encoder.*` or `teacher_encoder.*`).
+/// Blocks followed by a final LayerNorm: the encoders (`student_encoder.*`,
+/// `teacher_encoder.*`) and the predictor's (`decoder_blocks.*`, `decoder_norm`).
 #[derive(Debug, Clone)]
 pub struct BlockStack {
     blocks: Vec<Block>,
@@ -115,12 +105,34 @@ impl BlockStack {
         mlp: usize,
         eps: f64,
     ) -> Result<Self> {
+        Self::from_parts(
+            &vb.pp("blocks"),
+            &vb.pp("norm"),
+            depth,
+            dim,
+            heads,
+            mlp,
+            eps,
+        )
+    }
+
+    /// Takes blocks `0 .. depth` from `blocks` and the final norm from `norm`; everything runs
+    /// with operations that carry gradients ([`Ops::Graph`]).
+    pub fn from_parts(
+        blocks: &VarBuilder,
+        norm: &VarBuilder,
+        depth: usize,
+        dim: usize,
+        heads: usize,
+        mlp: usize,
+        eps: f64,
+    ) -> Result<Self> {
         let blocks = (0..depth)
-            .map(|i| trainable_block(&vb.pp("blocks").pp(i), dim, heads, mlp, eps))
+            .map(|i| Ok(Block::new(&blocks.pp(i), dim, heads, mlp, eps)?.with_ops(Ops::Graph)))
             .collect::<Result<Vec<_>>>()?;
         Ok(BlockStack {
             blocks,
-            norm: Norm::new(&vb.pp("norm"), dim, eps)?.with_ops(Ops::Graph),
+            norm: Norm::new(norm, dim, eps)?.with_ops(Ops::Graph),
         })
     }
 
@@ -140,11 +152,7 @@ impl BlockStack {
     /// `[B, 1 + K, D]`.
     pub fn forward(&self, cls: &Tensor, tokens: &Tensor) -> Result<Tensor> {
         let (b, _, d) = tokens.dims3()?;
-        let mut h = Tensor::cat(&[&cls.broadcast_as((b, 1, d))?, tokens], 1)?;
-        for block in &self.blocks {
-            h = block.forward(&h)?;
-        }
-        self.norm.forward(&h)
+        self.forward_sequence(&Tensor::cat(&[&cls.broadcast_as((b, 1, d))?, tokens], 1)?)
     }
 
     /// Runs the blocks and the final norm on a sequence that already has its CLS row.
