@@ -118,21 +118,14 @@ pub fn run(args: &ListenArgs) -> anyhow::Result<ExitCode> {
         settings.input_device.clone_from(&args.device);
         settings.save()?;
     }
-    let precision = match args.precision {
-        Some(p) => p,
-        None => {
-            let remembered: Precision = settings.precision.parse().unwrap_or_default();
-            if !remembered.supported() {
-                eprintln!(
-                    "note: this CPU cannot run the {remembered} precision in the settings; using auto"
-                );
-            }
-            Some(remembered)
-                .filter(|p| p.supported())
-                .unwrap_or_default()
+    match args.precision {
+        Some(p) => {
+            use_precision(p)?;
         }
-    };
-    use_precision(precision)?;
+        // The window's choice; one this CPU cannot run falls back to auto when the engine loads,
+        // with a notice on stderr.
+        None => earmark::model::lowp::set_default(settings.precision.parse().unwrap_or_default()),
+    }
     let setup = LiveSetup {
         model: args.model.as_deref(),
         head: args.head.as_deref().map(|h| (h, args.labels.as_deref())),
