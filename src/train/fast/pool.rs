@@ -19,7 +19,15 @@ const MIN_KEPT: usize = 4096;
 #[derive(Debug, Default)]
 pub struct Buf(Vec<f32>);
 
+/// An empty buffer with room for `len` values.
 fn take(len: usize) -> Vec<f32> {
+    let mut v = take_with_values(len);
+    v.clear();
+    v
+}
+
+/// A buffer with room for `len` values, still holding whatever a reused one held.
+fn take_with_values(len: usize) -> Vec<f32> {
     if len >= MIN_KEPT
         && let Ok(mut pool) = POOL.lock()
     {
@@ -41,7 +49,6 @@ impl Buf {
     /// `len` zeros.
     pub fn zeros(len: usize) -> Self {
         let mut v = take(len);
-        v.clear();
         v.resize(len, 0.0);
         Buf(v)
     }
@@ -49,7 +56,7 @@ impl Buf {
     /// `len` values that the caller overwrites, every one, before reading any: a reused buffer
     /// keeps its old values (skipping the zeroing pass), a new one starts as zeros.
     pub fn scratch(len: usize) -> Self {
-        let mut v = take(len);
+        let mut v = take_with_values(len);
         if v.len() >= len {
             v.truncate(len);
         } else {
@@ -66,7 +73,6 @@ impl Buf {
     /// A copy of `values`.
     pub fn copy_of(values: &[f32]) -> Self {
         let mut v = take(values.len());
-        v.clear();
         v.extend_from_slice(values);
         Buf(v)
     }
@@ -74,7 +80,6 @@ impl Buf {
     /// Values of an iterator of known length.
     pub fn collect(len: usize, values: impl Iterator<Item = f32>) -> Self {
         let mut v = take(len);
-        v.clear();
         v.extend(values);
         Buf(v)
     }
