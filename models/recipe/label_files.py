@@ -23,7 +23,8 @@ AUDIO = re.compile(r"\.(wav|ogg|oga|flac|mp3|opus|aiff?)$", re.I)
 SPLIT_OF_PACKAGE = {"freepats": "heldout", "sonic-pi-samples": "heldout", "lmms-common": "val"}
 RENDER_PACKAGE = {"opl3": "opl3-soundfont", "csound": "csound-soundfont", "freepats": "freepats",
                   "avlpearl": "avldrums.lv2-soundfont", "avlzeppelin": "avldrums.lv2-soundfont",
-                  "musescore": "musescore-general-soundfont"}
+                  "musescore": "musescore-general-soundfont", "generaluser": "minuet-data",
+                  "a320": "denemo-data"}
 
 
 def rule(pairs):

@@ -19,6 +19,12 @@ SOURCES = [
     ("avldrums.lv2-soundfont", "GPL-2+ (kits marked CC-BY-SA)",
      "AVL Drumkits Black Pearl and Red Zeppelin (multi-velocity acoustic kits), rendered with "
      "fluidsynth: drum hits and drum loops", "train"),
+    ("minuet-data", "GPL-2+3+KDEeV (Debian's copyright, Files: *); GeneralUser GS v1.47 by S. Christian Collins",
+     "GeneralUser GS bank (GeneralUser-v1.47.sf2), rendered with fluidsynth: instrument notes and "
+     "phrases, drum hits of its kits, drum loops, short pieces", "train"),
+    ("denemo-data", "GPL-2 (A320U.sf2, Milton Paredes 2005)",
+     "A320U GM bank, rendered with fluidsynth: instrument notes and phrases only (its drum kits "
+     "match csound's: same kits and notes, shared samples)", "train"),
     ("freepats", "GPL-2+ with sound exception",
      "Freepats GUS patches, rendered with timidity: instrument notes and phrases, drum hits, drum "
      "loops, short pieces", "heldout"),

@@ -22,8 +22,10 @@
 #                        archives, Tux Paint's stamp sounds are linked file by file.
 # OUT/train/renders      notes, phrases, drum hits, drum loops and short pieces rendered from MIDI
 #                        written by make_notes.py, with fluidsynth: the OPL3 soundfont
-#                        (opl3-soundfont), csound's GM bank (csound-soundfont) and the AVL drum kits
-#                        Black Pearl and Red Zeppelin (avldrums.lv2-soundfont, drums only).
+#                        (opl3-soundfont), csound's GM bank (csound-soundfont), the AVL drum kits
+#                        Black Pearl and Red Zeppelin (avldrums.lv2-soundfont, drums only), and,
+#                        for the optional refine stage of train-bundled.sh, GeneralUser GS
+#                        (minuet-data) and A320U (denemo-data, instruments only).
 # OUT/train/speech       sentences spoken by espeak-ng (several languages and voices) and flite.
 # OUT/train/renders/sox-noise  white, pink and brown noise, some filtered, made with sox.
 # OUT/val/renders        csound GM bank notes with another seed (a small instrument set for
@@ -46,7 +48,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 NICE="nice -n 10"
 
-packages="opl3-soundfont csound-soundfont avldrums.lv2-soundfont freepats timidity fluidsynth lmms-common
+packages="opl3-soundfont csound-soundfont avldrums.lv2-soundfont minuet-data denemo-data freepats timidity fluidsynth lmms-common
   sonic-pi-samples espeak-ng flite scratch sound-theme-freedesktop yaru-theme-sound oxygen-sounds
   openarena-data tuxpaint-data hedgewars-data neverball-data extremetuxracer-data
   frozen-bubble-data pingus-data supertuxkart-data tuxpaint-stamps-default sox unzip"
@@ -151,6 +153,8 @@ stage_render() {
       csound-*) sf=$(sf_of csound-soundfont '/sounds/sf2/sf_GMbank\.sf2$') ;;
       avlpearl-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Black_Pearl_4_LV2\.sf2$') ;;
       avlzeppelin-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Red_Zeppelin_4_LV2\.sf2$') ;;
+      generaluser-*) sf=$(sf_of minuet-data '/GeneralUser[^/]*\.sf2$') ;;
+      a320-*) sf=$(sf_of denemo-data '/A320U\.sf2$') ;;
       musescore-*) sf=$(sf_of musescore-general-soundfont '/MuseScore_General(_Full)?\.sf3$') ;;
       freepats-*) ;;
       *) echo "unknown batch $name" >&2; exit 1 ;;

@@ -363,6 +363,10 @@ SETS = {
     "csound-val": (1607, "val/renders/csound-seed1607", 30, 10, 0, 0, 0),
     "avlpearl-train": (1608, "train/renders/avl-black-pearl", 0, 0, 100, 80, 0),
     "avlzeppelin-train": (1609, "train/renders/avl-red-zeppelin", 0, 0, 100, 80, 0),
+    "generaluser-train": (1610, "train/renders/generaluser", 130, 60, 120, 100, 60),
+    # A320U's drum kits are csound's (the same kit programs and notes, shared samples): only its
+    # instruments are rendered, so that one bank's drums do not count twice.
+    "a320-train": (1611, "train/renders/a320u", 130, 60, 0, 0, 0),
 }
 # MuseScore_General is a fork of FluidR3Mono, and most of its instruments still play FluidR3
 # samples: FluidR3 (fluid-soundfont-gm) is kept for evaluation outside the project, so these sets
@@ -467,6 +471,9 @@ def main():
     n += plan("csound-val", csound, all_notes, out)
     n += plan("avlpearl-train", set(), all_notes, out, avl=True)
     n += plan("avlzeppelin-train", set(), all_notes, out, avl=True)
+    gu = sf_presets(find_file("minuet-data", r"/GeneralUser[^/]*\.sf2$"))
+    n += plan("generaluser-train", gu, all_notes, out)
+    n += plan("a320-train", sf_presets(find_file("denemo-data", r"/A320U\.sf2$")), all_notes, out)
     if os.environ.get("EARMARK_DATA_MUSESCORE") == "1":
         ms = sf_presets(find_file("musescore-general-soundfont", r"/MuseScore_General(_Full)?\.sf3$"))
         n += plan("musescore-train", ms, all_notes, out, sets=MUSESCORE_SETS)
