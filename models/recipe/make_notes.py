@@ -364,7 +364,7 @@ SETS = {
     "avlpearl-train": (1608, "train/renders/avl-black-pearl", 0, 0, 100, 80, 0),
     "avlzeppelin-train": (1609, "train/renders/avl-red-zeppelin", 0, 0, 100, 80, 0),
     "generaluser-train": (1610, "train/renders/generaluser", 130, 60, 120, 100, 60),
-    # A320U's drum kits are csound's (the same kit programs and notes, shared samples): only its
+    # A320U's drum kits match csound's (the same kit programs and notes, shared samples): only its
     # instruments are rendered, so that one bank's drums do not count twice.
     "a320-train": (1611, "train/renders/a320u", 130, 60, 0, 0, 0),
 }
