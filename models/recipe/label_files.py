@@ -24,7 +24,9 @@ SPLIT_OF_PACKAGE = {"freepats": "heldout", "sonic-pi-samples": "heldout", "lmms-
 RENDER_PACKAGE = {"opl3": "opl3-soundfont", "csound": "csound-soundfont", "freepats": "freepats",
                   "avlpearl": "avldrums.lv2-soundfont", "avlzeppelin": "avldrums.lv2-soundfont",
                   "musescore": "musescore-general-soundfont", "generaluser": "minuet-data",
-                  "a320": "denemo-data"}
+                  "a320": "denemo-data", "timcsound": "csound-soundfont",
+                  "timopl3": "opl3-soundfont", "timavlpearl": "avldrums.lv2-soundfont",
+                  "timavlzeppelin": "avldrums.lv2-soundfont"}
 
 
 def rule(pairs):

@@ -11,14 +11,15 @@ import subprocess
 # package, licence of the sounds used, what it gave, split
 SOURCES = [
     ("opl3-soundfont", "GPL-3+ / CC-BY-SA-4.0",
-     "OPL3 FM General MIDI soundfont, rendered with fluidsynth: instrument notes and phrases, drum "
-     "hits of its kit, drum loops, short pieces", "train"),
+     "OPL3 FM General MIDI soundfont, rendered with fluidsynth (and timidity): instrument notes and "
+     "phrases, drum hits of its kit, drum loops, short pieces", "train"),
     ("csound-soundfont", "public-domain",
-     "csound's GM/GS bank sf_GMbank.sf2, rendered with fluidsynth: instrument notes and phrases, "
+     "csound's GM/GS bank sf_GMbank.sf2, rendered with fluidsynth (and timidity): instrument notes "
+     "and phrases, "
      "drum hits of its 8 kits, drum loops, short pieces; a val-seed set of notes", "train (val-seed notes: val)"),
     ("avldrums.lv2-soundfont", "GPL-2+ (kits marked CC-BY-SA)",
      "AVL Drumkits Black Pearl and Red Zeppelin (multi-velocity acoustic kits), rendered with "
-     "fluidsynth: drum hits and drum loops", "train"),
+     "fluidsynth (and timidity): drum hits and drum loops", "train"),
     ("minuet-data", "GPL-2+3+KDEeV (Debian's copyright, Files: *); GeneralUser GS v1.47 by S. Christian Collins",
      "GeneralUser GS bank (GeneralUser-v1.47.sf2), rendered with fluidsynth: instrument notes and "
      "phrases, drum hits of its kits, drum loops, short pieces", "train"),
@@ -54,7 +55,8 @@ SOURCES = [
     ("oxygen-sounds", "LGPL-3.0-or-later", "desktop notification sounds", "train"),
     ("sox", "GPL-2+ / LGPL-2.1+", "synthesized white, pink and brown noise (label noise)", "train"),
     ("fluidsynth", "LGPL-2.1+", "renderer (no sounds)", "-"),
-    ("timidity", "GPL-2+", "renderer for freepats (no sounds)", "-"),
+    ("timidity", "GPL-2+", "renderer for freepats, and a second renderer of the OPL3, csound and AVL "
+     "banks for the optional renderers stage (no sounds)", "-"),
     ("musescore-general-soundfont", "MIT (fork of FluidR3Mono)",
      "not used: most instruments still play FluidR3 samples, and FluidR3 is reserved", "-"),
 ]

@@ -25,7 +25,9 @@
 #                        (opl3-soundfont), csound's GM bank (csound-soundfont), the AVL drum kits
 #                        Black Pearl and Red Zeppelin (avldrums.lv2-soundfont, drums only), and,
 #                        for the optional refine stage of train-bundled.sh, GeneralUser GS
-#                        (minuet-data) and A320U (denemo-data, instruments only).
+#                        (minuet-data) and A320U (denemo-data, instruments only); and, for the
+#                        optional renderers stage, the OPL3, csound and AVL banks once more with
+#                        timidity (the banks alone, new seeds; train/renders/timidity-*).
 # OUT/train/speech       sentences spoken by espeak-ng (several languages and voices) and flite.
 # OUT/train/renders/sox-noise  white, pink and brown noise, some filtered, made with sox.
 # OUT/val/renders        csound GM bank notes with another seed (a small instrument set for
@@ -147,8 +149,11 @@ stage_render() {
     name=$(basename "$batch" .mid)
     [ -e "$out/midi/$name.cut" ] && continue
     wav="$out/midi/$name.wav"
-    local sf=""
+    local sf="" synth=fluidsynth
     case "$name" in
+      tim*) synth=timidity ;;
+    esac
+    case "${name#tim}" in
       opl3-*) sf=$(sf_of opl3-soundfont '/OPL-3_FM_128M\.sf2$') ;;
       csound-*) sf=$(sf_of csound-soundfont '/sounds/sf2/sf_GMbank\.sf2$') ;;
       avlpearl-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Black_Pearl_4_LV2\.sf2$') ;;
@@ -159,7 +164,10 @@ stage_render() {
       freepats-*) ;;
       *) echo "unknown batch $name" >&2; exit 1 ;;
     esac
-    if [ -n "$sf" ]; then
+    if [ "$synth" = timidity ] && [ -n "$sf" ]; then
+      # The bank alone: timidity's own config sources no patches here (checked above).
+      $NICE timidity -x "soundfont $sf" -idq -Ow -s 22050 -o "$wav" "$batch" >/dev/null 2>&1
+    elif [ -n "$sf" ]; then
       $NICE fluidsynth -ni -q -g 0.6 -r 22050 -R 1 -C 1 -F "$wav" "$sf" "$batch" >/dev/null 2>&1
     else
       $NICE timidity -c /etc/timidity/freepats.cfg -idq -Ow -s 22050 -o "$wav" "$batch" \

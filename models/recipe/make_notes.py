@@ -367,6 +367,12 @@ SETS = {
     # A320U's drum kits match csound's (the same kit programs and notes, shared samples): only its
     # instruments are rendered, so that one bank's drums do not count twice.
     "a320-train": (1611, "train/renders/a320u", 130, 60, 0, 0, 0),
+    # A second synthesizer: timidity plays the same training banks (not freepats, which is held
+    # out), so that the training drums and notes are not heard through fluidsynth alone.
+    "timcsound-train": (1612, "train/renders/timidity-csound", 130, 60, 120, 100, 60),
+    "timopl3-train": (1613, "train/renders/timidity-opl3", 130, 60, 120, 100, 60),
+    "timavlpearl-train": (1614, "train/renders/timidity-avl-black-pearl", 0, 0, 100, 80, 0),
+    "timavlzeppelin-train": (1615, "train/renders/timidity-avl-red-zeppelin", 0, 0, 100, 80, 0),
 }
 # MuseScore_General is a fork of FluidR3Mono, and most of its instruments still play FluidR3
 # samples: FluidR3 (fluid-soundfont-gm) is kept for evaluation outside the project, so these sets
@@ -471,6 +477,10 @@ def main():
     n += plan("csound-val", csound, all_notes, out)
     n += plan("avlpearl-train", set(), all_notes, out, avl=True)
     n += plan("avlzeppelin-train", set(), all_notes, out, avl=True)
+    n += plan("timcsound-train", csound, all_notes, out)
+    n += plan("timopl3-train", sf_presets(find_file("opl3-soundfont", r"\.sf2$")), all_notes, out)
+    n += plan("timavlpearl-train", set(), all_notes, out, avl=True)
+    n += plan("timavlzeppelin-train", set(), all_notes, out, avl=True)
     gu = sf_presets(find_file("minuet-data", r"/GeneralUser[^/]*\.sf2$"))
     n += plan("generaluser-train", gu, all_notes, out)
     n += plan("a320-train", sf_presets(find_file("denemo-data", r"/A320U\.sf2$")), all_notes, out)

@@ -5,9 +5,10 @@
 #   models/recipe/train-bundled.sh DATA RUNS [stage...]
 #
 # DATA: the folder make-dataset.sh filled. RUNS: where the runs live (checkpoints, logs).
-# Stages (default, in this order): pretrain finetune export eval. One more, refine, is not run by
-# default: it continues stage 2 on every labelled file (also the GeneralUser GS and A320U renders);
-# it was tried and not shipped (the model card gives its figures). EXPORT_RUN=refine exports it.
+# Stages (default, in this order): pretrain finetune export eval. Two more are not run by default:
+# refine continues stage 2 on every fluidsynth render (also the GeneralUser GS and A320U banks),
+# renderers continues it with the training banks also rendered by timidity; both were tried and
+# not shipped (the model card gives their figures). EXPORT_RUN=refine (or renderers) exports one.
 # Every stage resumes where it stopped: run the script again after an interruption.
 #
 # EARMARK (default: earmark on PATH) is the binary used; THREADS (default 2) the compute threads.
@@ -28,11 +29,15 @@ mkdir -p "$runs"
 pretrain_steps=${PRETRAIN_STEPS:-2400}
 pretrain_stop=${PRETRAIN_STOP:-1300}
 # Supervised fine-tuning on the labelled files of the train split, without the GeneralUser GS and
-# A320U renders (minuet-data, denemo-data): the shipped model was trained before they were added.
+# A320U renders (minuet-data, denemo-data) and the timidity renders: the shipped model was trained
+# before they were added.
 finetune_steps=${FINETUNE_STEPS:-2500}
 refine_steps=${REFINE_STEPS:-3000}
 refine_stop=${REFINE_STOP:-3000}
 refine_only='minuet-data|denemo-data'
+# Stage 3 (renderers): the training banks also heard through timidity, a second synthesizer.
+renderers_steps=${RENDERERS_STEPS:-2500}
+second_renderer='/renders/timidity-'
 export_run=${EXPORT_RUN:-finetune}
 
 for stage in $stages; do
@@ -49,7 +54,8 @@ for stage in $stages; do
       "$earmark" train --resume "$runs/ssl" --export-only --f16 --model-out "$runs/ssl.safetensors"
       ;;
     finetune)
-      grep -v -E "	($refine_only)	" "$data/labels.tsv" > "$runs/labels-stage2.tsv"
+      grep -v -E "	($refine_only)	" "$data/labels.tsv" | grep -v -F "$second_renderer" \
+        > "$runs/labels-stage2.tsv"
       if [ -d "$runs/finetune" ]; then
         "$earmark" finetune --resume "$runs/finetune" --labels "$runs/labels-stage2.tsv"
       else
@@ -58,11 +64,25 @@ for stage in $stages; do
           --batch 32 --lr 3e-4 --seed 2026 --every 250
       fi
       ;;
-    refine)
-      if [ -d "$runs/refine" ]; then
-        "$earmark" finetune --resume "$runs/refine" --labels "$data/labels.tsv" --stop-at "$refine_stop"
+    renderers)
+      grep -v -E "	($refine_only)	" "$data/labels.tsv" > "$runs/labels-renderers.tsv"
+      if [ -d "$runs/renderers" ]; then
+        "$earmark" finetune --resume "$runs/renderers" --labels "$runs/labels-renderers.tsv"
       else
-        "$earmark" finetune --model "$runs/finetune/model.safetensors" --labels "$data/labels.tsv" \
+        "$earmark" finetune --model "$runs/finetune/model.safetensors" \
+          --labels "$runs/labels-renderers.tsv" --vocab "$here/starter-labels.tsv" \
+          --out "$runs/renderers" --steps "$renderers_steps" --batch 32 --lr 1.5e-4 --seed 2028 \
+          --every 250
+      fi
+      ;;
+    refine)
+      grep -v -F "$second_renderer" "$data/labels.tsv" > "$runs/labels-refine.tsv"
+      if [ -d "$runs/refine" ]; then
+        "$earmark" finetune --resume "$runs/refine" --labels "$runs/labels-refine.tsv" \
+          --stop-at "$refine_stop"
+      else
+        "$earmark" finetune --model "$runs/finetune/model.safetensors" \
+          --labels "$runs/labels-refine.tsv" \
           --vocab "$here/starter-labels.tsv" --out "$runs/refine" --steps "$refine_steps" \
           --stop-at "$refine_stop" --batch 32 --lr 1.5e-4 --seed 2027 --every 250
       fi
