@@ -9,18 +9,21 @@ Labels come from three places:
   * real sample files, by the names their packages give them (folder and file name). The rules
     below are conservative: a file is labelled only when its name says plainly what it is; every
     other file stays unlabelled (it still serves self-supervised pretraining).
-Split by package: freepats and sonic-pi-samples are heldout, lmms-common is val, the rest train
+Split by package: freepats and sonic-pi-samples are heldout; lmms-common and the drum samples of
+chuck-data, exadrums and performous are val; the rest train
 (csound GM bank renders made with the validation seed are the one exception, marked val; see SETS
 in make_notes.py).
 """
 import glob
+import hashlib
 import os
 import re
 import subprocess
 import sys
 
 AUDIO = re.compile(r"\.(wav|ogg|oga|flac|mp3|opus|aiff?)$", re.I)
-SPLIT_OF_PACKAGE = {"freepats": "heldout", "sonic-pi-samples": "heldout", "lmms-common": "val"}
+SPLIT_OF_PACKAGE = {"freepats": "heldout", "sonic-pi-samples": "heldout", "lmms-common": "val",
+                    "chuck-data": "val", "exadrums": "val", "performous": "val"}
 RENDER_PACKAGE = {"opl3": "opl3-soundfont", "csound": "csound-soundfont", "freepats": "freepats",
                   "avlpearl": "avldrums.lv2-soundfont", "avlzeppelin": "avldrums.lv2-soundfont",
                   "musescore": "musescore-general-soundfont", "generaluser": "minuet-data",
@@ -69,6 +72,19 @@ LMMS = rule([
     (r"^misc/(applause|raving_crowd)", "crowd"),
     (r"^effects/explode", "explosion"),
 ])
+
+# ---- real drum one-shots of three more packages (val), by file name; names that do not say which
+# kind (a plain "hihat" may be closed or open, a "cymbal" crash or ride) are left out --------------
+VAL_DRUMS = {
+    "chuck-data": ("/usr/share/doc/chuck-data/examples", rule([
+        (r"^kick", "kick"), (r"^snare", "snare"), (r"^hihat-open", "hihat-open"),
+        (r"^clap", "clap"), (r"^cowbell", "cowbell")])),
+    "exadrums": ("/usr/share/exadrums", rule([
+        (r"^BD_", "kick"), (r"^Snr_", "snare"), (r"^Tom", "tom"), (r"^Crash", "crash"),
+        (r"^Ride", "ride")])),
+    "performous": ("/usr/share/games/performous/sounds", rule([
+        (r"^drum_bass", "kick"), (r"^drum_snare", "snare"), (r"^drum_tom", "tom")])),
+}
 
 # ---- sonic-pi-samples (heldout): /usr/share/sonic-pi/samples/<name>.flac ----------------------
 SONIC_PI = rule([
@@ -240,6 +256,16 @@ def main():
         label = LMMS(os.path.relpath(path, root))
         if label:
             rows.append((path, label, "lmms-common", "val"))
+    # The other real drum samples: one copy of each (chuck-data repeats files across its examples).
+    seen = set()
+    for package, (root, match) in VAL_DRUMS.items():
+        for path in audio_files(root):
+            label = match(os.path.basename(path))
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            if label and digest not in seen:
+                seen.add(digest)
+                rows.append((path, label, package, "val"))
     root = "/usr/share/sonic-pi/samples"
     for path in audio_files(root):
         label = SONIC_PI(os.path.basename(path))

@@ -33,6 +33,11 @@ SOURCES = [
      "Sonic Pi sample pack: drums, tabla, bass, loops, effects (labelled by file-name prefix)", "heldout"),
     ("lmms-common", "GPL-2+",
      "LMMS samples: drums, beats, instruments, basses, pads, effects (labelled by folder and name)", "val"),
+    ("chuck-data", "GPL-2+", "drum samples of the ChucK examples: kicks, snares, a clap, a cowbell, an "
+     "open hi-hat (by file name, one copy of each)", "val"),
+    ("exadrums", "BSD-3-Clause", "the drum module's acoustic kit samples: kick, snare, toms, crash, "
+     "ride (by file name)", "val"),
+    ("performous", "GPL-2+", "the game's drum sounds: kick, snare, toms (by file name)", "val"),
     ("espeak-ng", "GPL-3+", "synthesized speech, eleven languages, many voice variants", "train"),
     ("espeak-ng-data", "GPL-3+", "voices and language data for espeak-ng", "train"),
     ("flite", "BSD-like (CMU)", "synthesized English speech, five voices", "train"),

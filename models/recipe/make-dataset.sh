@@ -10,7 +10,8 @@
 # licences):
 #   heldout : freepats (rendered through timidity) and sonic-pi-samples. Used only for the final
 #             figures; nothing is trained or tuned on them.
-#   val     : lmms-common (its drum and instrument samples), to choose checkpoints.
+#   val     : lmms-common (its drum and instrument samples) and the drum samples of chuck-data,
+#             exadrums and performous, to choose checkpoints and models.
 #   train   : everything else.
 # Never used, in any role: hydrogen-drumkits, hydrogen-drumkits-effects, hydrogen-data,
 # fluid-soundfont-gm, fluid-soundfont-gs, timgm6mb-soundfont, wesnoth-1.16-music, hyperrogue-music,
@@ -51,6 +52,7 @@ out=$(cd "$out" && pwd)
 NICE="nice -n 10"
 
 packages="opl3-soundfont csound-soundfont avldrums.lv2-soundfont minuet-data denemo-data freepats timidity fluidsynth lmms-common
+  chuck-data exadrums performous
   sonic-pi-samples espeak-ng flite scratch sound-theme-freedesktop yaru-theme-sound oxygen-sounds
   openarena-data tuxpaint-data hedgewars-data neverball-data extremetuxracer-data
   frozen-bubble-data pingus-data supertuxkart-data tuxpaint-stamps-default sox unzip"

@@ -6,7 +6,7 @@ usage: make_eval.py OUT
 Reads OUT/labels.tsv and OUT/midi/*.tsv (what each render played) and writes OUT/eval/<set>:
   drums-heldout        drum one-shots: freepats renders (timidity) and sonic-pi-samples
   instruments-heldout  single instrument notes rendered from freepats
-  drums-val            lmms-common drum samples
+  drums-val            real drum samples: lmms-common, chuck-data, exadrums, performous
   instruments-val      lmms-common instrument samples (labels with at least 5 files)
   instruments-val-csound-seed1607
                        notes of csound's GM bank rendered with the validation seed. The bank is a
@@ -122,7 +122,8 @@ def main():
     sets["drums-heldout"] = drums
     sets["instruments-heldout"] = {
         label: one_per_sample(renders("freepats", label, "note-"), "freepats") for label in INSTRUMENTS}
-    sets["drums-val"] = {label: [(p, "lmms-common") for p in sorted(rows[("lmms-common", label)])]
+    val_drums = ["lmms-common", "chuck-data", "exadrums", "performous"]
+    sets["drums-val"] = {label: [(p, pkg) for pkg in val_drums for p in sorted(rows[(pkg, label)])]
                          for label in DRUMS}
     sets["instruments-val"] = {label: [(p, "lmms-common") for p in sorted(rows[("lmms-common", label)])]
                                for label in INSTRUMENTS}
