@@ -367,13 +367,13 @@ SETS = {
     # A320U's drum kits match csound's (the same kit programs and notes, shared samples): only its
     # instruments are rendered, so that one bank's drums do not count twice.
     "a320-train": (1611, "train/renders/a320u", 130, 60, 0, 0, 0),
-    # A second synthesizer: timidity plays the same training banks (not freepats, which is held
-    # out), so that the training drums and notes are not heard through fluidsynth alone.
-    "timcsound-train": (1612, "train/renders/timidity-csound", 130, 60, 120, 100, 60),
-    "timopl3-train": (1613, "train/renders/timidity-opl3", 130, 60, 120, 100, 60),
-    "timavlpearl-train": (1614, "train/renders/timidity-avl-black-pearl", 0, 0, 100, 80, 0),
-    "timavlzeppelin-train": (1615, "train/renders/timidity-avl-red-zeppelin", 0, 0, 100, 80, 0),
 }
+# A second synthesizer: timidity plays these training banks again (not freepats, which is held
+# out), so that the training drums and notes are not heard through fluidsynth alone. The same
+# kinds and counts as the fluidsynth set of each bank; new seeds (1612 on) and folders.
+for _seed, _bank in enumerate(["csound", "opl3", "avlpearl", "avlzeppelin"], start=1612):
+    _, _folder, *_counts = SETS[f"{_bank}-train"]
+    SETS[f"tim{_bank}-train"] = (_seed, _folder.replace("renders/", "renders/timidity-"), *_counts)
 # MuseScore_General is a fork of FluidR3Mono, and most of its instruments still play FluidR3
 # samples: FluidR3 (fluid-soundfont-gm) is kept for evaluation outside the project, so these sets
 # are rendered only on request (EARMARK_DATA_MUSESCORE=1), never by default.
@@ -470,7 +470,8 @@ def main():
     os.makedirs(os.path.join(out, "midi"), exist_ok=True)
     all_notes = lambda kit: set(range(128))  # noqa: E731
     cfg = "/etc/timidity/freepats.cfg"
-    n = plan("opl3-train", sf_presets(find_file("opl3-soundfont", r"\.sf2$")), all_notes, out)
+    opl3 = sf_presets(find_file("opl3-soundfont", r"\.sf2$"))
+    n = plan("opl3-train", opl3, all_notes, out)
     n += plan("freepats-heldout", timidity_presets(cfg), lambda kit: timidity_drum_notes(cfg, kit), out)
     csound = sf_presets(find_file("csound-soundfont", r"/sf_GMbank\.sf2$"))
     n += plan("csound-train", csound, all_notes, out)
@@ -478,7 +479,7 @@ def main():
     n += plan("avlpearl-train", set(), all_notes, out, avl=True)
     n += plan("avlzeppelin-train", set(), all_notes, out, avl=True)
     n += plan("timcsound-train", csound, all_notes, out)
-    n += plan("timopl3-train", sf_presets(find_file("opl3-soundfont", r"\.sf2$")), all_notes, out)
+    n += plan("timopl3-train", opl3, all_notes, out)
     n += plan("timavlpearl-train", set(), all_notes, out, avl=True)
     n += plan("timavlzeppelin-train", set(), all_notes, out, avl=True)
     gu = sf_presets(find_file("minuet-data", r"/GeneralUser[^/]*\.sf2$"))
