@@ -43,6 +43,20 @@ renderers_steps=${RENDERERS_STEPS:-2500}
 second_renderer='/renders/timidity-'
 export_run=${EXPORT_RUN:-finetune}
 
+# One supervised run: `finetune_run RUN LABELS START STEPS STOP LR SEED` trains RUNS/RUN on the
+# label table LABELS from the model START (STOP: stop after this update, empty for none), or
+# resumes RUNS/RUN when it exists.
+finetune_run() {
+  local run=$1 labels=$2 start=$3 steps=$4 stop=$5 lr=$6 seed=$7
+  if [ -d "$runs/$run" ]; then
+    "$earmark" finetune --resume "$runs/$run" --labels "$labels" ${stop:+--stop-at "$stop"}
+  else
+    "$earmark" finetune --model "$start" --labels "$labels" --vocab "$here/starter-labels.tsv" \
+      --out "$runs/$run" --steps "$steps" ${stop:+--stop-at "$stop"} --batch 32 --lr "$lr" \
+      --seed "$seed" --every 250
+  fi
+}
+
 for stage in $stages; do
   case $stage in
     pretrain)
@@ -59,36 +73,18 @@ for stage in $stages; do
     finetune)
       grep -v -E "	($refine_only)	" "$data/labels.tsv" | grep -v -F "$second_renderer" \
         > "$runs/labels-stage2.tsv"
-      if [ -d "$runs/finetune" ]; then
-        "$earmark" finetune --resume "$runs/finetune" --labels "$runs/labels-stage2.tsv"
-      else
-        "$earmark" finetune --model "$runs/ssl.safetensors" --labels "$runs/labels-stage2.tsv" \
-          --vocab "$here/starter-labels.tsv" --out "$runs/finetune" --steps "$finetune_steps" \
-          --batch 32 --lr 3e-4 --seed 2026 --every 250
-      fi
+      finetune_run finetune "$runs/labels-stage2.tsv" "$runs/ssl.safetensors" \
+        "$finetune_steps" "" 3e-4 2026
       ;;
     renderers)
       grep -v -E "	($refine_only)	" "$data/labels.tsv" > "$runs/labels-renderers.tsv"
-      if [ -d "$runs/renderers" ]; then
-        "$earmark" finetune --resume "$runs/renderers" --labels "$runs/labels-renderers.tsv"
-      else
-        "$earmark" finetune --model "$runs/finetune/model.safetensors" \
-          --labels "$runs/labels-renderers.tsv" --vocab "$here/starter-labels.tsv" \
-          --out "$runs/renderers" --steps "$renderers_steps" --batch 32 --lr 1.5e-4 --seed 2028 \
-          --every 250
-      fi
+      finetune_run renderers "$runs/labels-renderers.tsv" "$runs/finetune/model.safetensors" \
+        "$renderers_steps" "" 1.5e-4 2028
       ;;
     refine)
       grep -v -F "$second_renderer" "$data/labels.tsv" > "$runs/labels-refine.tsv"
-      if [ -d "$runs/refine" ]; then
-        "$earmark" finetune --resume "$runs/refine" --labels "$runs/labels-refine.tsv" \
-          --stop-at "$refine_stop"
-      else
-        "$earmark" finetune --model "$runs/finetune/model.safetensors" \
-          --labels "$runs/labels-refine.tsv" \
-          --vocab "$here/starter-labels.tsv" --out "$runs/refine" --steps "$refine_steps" \
-          --stop-at "$refine_stop" --batch 32 --lr 1.5e-4 --seed 2027 --every 250
-      fi
+      finetune_run refine "$runs/labels-refine.tsv" "$runs/finetune/model.safetensors" \
+        "$refine_steps" "$refine_stop" 1.5e-4 2027
       ;;
     export)
       cp "$runs/$export_run/model.safetensors" "$models/earmark-default.safetensors"
