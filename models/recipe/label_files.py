@@ -261,9 +261,11 @@ def main():
     for package, (root, match) in VAL_DRUMS.items():
         for path in audio_files(root):
             label = match(os.path.basename(path))
+            if not label:
+                continue
             with open(path, "rb") as f:
                 digest = hashlib.sha256(f.read()).hexdigest()
-            if label and digest not in seen:
+            if digest not in seen:
                 seen.add(digest)
                 rows.append((path, label, package, "val"))
     root = "/usr/share/sonic-pi/samples"
