@@ -28,8 +28,9 @@ mkdir -p "$runs"
 # 2,400 updates its schedule is laid out over (PRETRAIN_STOP, PRETRAIN_STEPS).
 pretrain_steps=${PRETRAIN_STEPS:-2400}
 pretrain_stop=${PRETRAIN_STOP:-1300}
-# The encoder's size. The shipped model is tiny; small (384-wide, 6 blocks) also fits the limits of
-# the bundled model (measured: 342 files per minute in `earmark bench scan`, 21.6 MB in 16 bits).
+# The encoder's size. The shipped model is tiny. small (384-wide, 6 blocks) also fits the limits of
+# the bundled model (342 files per minute in `earmark bench scan`, 21.6 MB in 16 bits) and was
+# tried: better on instrument notes, worse on drum hits (the model card's figures); not shipped.
 preset=${PRESET:-tiny}
 # Supervised fine-tuning on the labelled files of the train split, without the GeneralUser GS and
 # A320U renders (minuet-data, denemo-data) and the timidity renders: the shipped model was trained
