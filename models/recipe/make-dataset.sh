@@ -151,21 +151,11 @@ stage_render() {
     name=$(basename "$batch" .mid)
     [ -e "$out/midi/$name.cut" ] && continue
     wav="$out/midi/$name.wav"
-    local sf="" synth=fluidsynth
+    local sf synth=fluidsynth
     case "$name" in
       tim*) synth=timidity ;;
     esac
-    case "${name#tim}" in
-      opl3-*) sf=$(sf_of opl3-soundfont '/OPL-3_FM_128M\.sf2$') ;;
-      csound-*) sf=$(sf_of csound-soundfont '/sounds/sf2/sf_GMbank\.sf2$') ;;
-      avlpearl-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Black_Pearl_4_LV2\.sf2$') ;;
-      avlzeppelin-*) sf=$(sf_of avldrums.lv2-soundfont '/sounds/sf2/Red_Zeppelin_4_LV2\.sf2$') ;;
-      generaluser-*) sf=$(sf_of minuet-data '/GeneralUser[^/]*\.sf2$') ;;
-      a320-*) sf=$(sf_of denemo-data '/A320U\.sf2$') ;;
-      musescore-*) sf=$(sf_of musescore-general-soundfont '/MuseScore_General(_Full)?\.sf3$') ;;
-      freepats-*) ;;
-      *) echo "unknown batch $name" >&2; exit 1 ;;
-    esac
+    sf=$($PY "$here/make_notes.py" --soundfont "$name")
     if [ "$synth" = timidity ] && [ -n "$sf" ]; then
       # The bank alone: timidity's own config sources no patches here (checked above).
       $NICE timidity -x "soundfont $sf" -idq -Ow -s 22050 -o "$wav" "$batch" >/dev/null 2>&1
@@ -179,9 +169,6 @@ stage_render() {
     rm -f "$wav"
   done
 }
-
-# The soundfont a package installs (by its own file list, never through /etc/alternatives).
-sf_of() { dpkg -L "$1" | grep -m1 -E "$2"; }
 
 stage_speech() {
   $PY "$here/make_speech.py" "$out/train/speech"

@@ -2,6 +2,7 @@
 """Writes the MIDI batches that make-dataset.sh renders into labelled notes, hits, loops and pieces.
 
 usage: make_notes.py OUT
+       make_notes.py --soundfont BATCH   (prints the soundfont BATCH is rendered from, or nothing)
 
 Each batch is one long MIDI file, OUT/midi/<synth>-<set>-<kind>-<k>.mid, holding many segments one
 after another with silence between them, and a table OUT/midi/<same>.tsv with one row per segment:
@@ -458,22 +459,55 @@ def plan(name, presets, drum_notes_of, out, sets=SETS, avl=False):
 
 def find_file(package, pattern):
     import subprocess
-    files = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True, check=True)
+    files = subprocess.run(["dpkg", "-L", package], capture_output=True, text=True)
+    if files.returncode != 0:
+        raise SystemExit(f"{package} is not installed (make-dataset.sh installs it)")
     for line in files.stdout.splitlines():
         if re.search(pattern, line):
             return line
     raise SystemExit(f"{package}: no file matching {pattern}")
 
 
+# Each soundfont bank: the package that installs it and its file's path pattern (read from the
+# package's own file list, never through /etc/alternatives). A set named BANK-… is rendered from it
+# by fluidsynth, timBANK-… by timidity; freepats-… by timidity's freepats patches.
+SOUNDFONTS = {
+    "opl3": ("opl3-soundfont", r"/OPL-3_FM_128M\.sf2$"),
+    "csound": ("csound-soundfont", r"/sounds/sf2/sf_GMbank\.sf2$"),
+    "avlpearl": ("avldrums.lv2-soundfont", r"/sounds/sf2/Black_Pearl_4_LV2\.sf2$"),
+    "avlzeppelin": ("avldrums.lv2-soundfont", r"/sounds/sf2/Red_Zeppelin_4_LV2\.sf2$"),
+    "generaluser": ("minuet-data", r"/GeneralUser[^/]*\.sf2$"),
+    "a320": ("denemo-data", r"/A320U\.sf2$"),
+    "musescore": ("musescore-general-soundfont", r"/MuseScore_General(_Full)?\.sf3$"),
+}
+
+
+def soundfont(bank):
+    return find_file(*SOUNDFONTS[bank])
+
+
+def batch_soundfont(batch):
+    """The soundfont a batch (`timopl3-train-03`) is rendered from; "" for freepats."""
+    bank = batch.removeprefix("tim").split("-")[0]
+    if bank == "freepats":
+        return ""
+    if bank not in SOUNDFONTS:
+        raise SystemExit(f"unknown batch {batch}")
+    return soundfont(bank)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--soundfont":
+        print(batch_soundfont(sys.argv[2]))
+        return
     out = sys.argv[1]
     os.makedirs(os.path.join(out, "midi"), exist_ok=True)
     all_notes = lambda kit: set(range(128))  # noqa: E731
     cfg = "/etc/timidity/freepats.cfg"
-    opl3 = sf_presets(find_file("opl3-soundfont", r"\.sf2$"))
+    opl3 = sf_presets(soundfont("opl3"))
     n = plan("opl3-train", opl3, all_notes, out)
     n += plan("freepats-heldout", timidity_presets(cfg), lambda kit: timidity_drum_notes(cfg, kit), out)
-    csound = sf_presets(find_file("csound-soundfont", r"/sf_GMbank\.sf2$"))
+    csound = sf_presets(soundfont("csound"))
     n += plan("csound-train", csound, all_notes, out)
     n += plan("csound-val", csound, all_notes, out)
     n += plan("avlpearl-train", set(), all_notes, out, avl=True)
@@ -482,11 +516,11 @@ def main():
     n += plan("timopl3-train", opl3, all_notes, out)
     n += plan("timavlpearl-train", set(), all_notes, out, avl=True)
     n += plan("timavlzeppelin-train", set(), all_notes, out, avl=True)
-    gu = sf_presets(find_file("minuet-data", r"/GeneralUser[^/]*\.sf2$"))
+    gu = sf_presets(soundfont("generaluser"))
     n += plan("generaluser-train", gu, all_notes, out)
-    n += plan("a320-train", sf_presets(find_file("denemo-data", r"/A320U\.sf2$")), all_notes, out)
+    n += plan("a320-train", sf_presets(soundfont("a320")), all_notes, out)
     if os.environ.get("EARMARK_DATA_MUSESCORE") == "1":
-        ms = sf_presets(find_file("musescore-general-soundfont", r"/MuseScore_General(_Full)?\.sf3$"))
+        ms = sf_presets(soundfont("musescore"))
         n += plan("musescore-train", ms, all_notes, out, sets=MUSESCORE_SETS)
         n += plan("musescore-val", ms, all_notes, out, sets=MUSESCORE_SETS)
     print(f"make_notes: {n} segments planned")
