@@ -5,7 +5,8 @@
 #   models/recipe/train-bundled.sh DATA RUNS [stage...]
 #
 # DATA: the folder make-dataset.sh filled. RUNS: where the runs live (checkpoints, logs).
-# Stages (default, in this order): pretrain finetune export eval. Two more are not run by default:
+# Stages (default, in this order): pretrain finetune instruments export eval. Two more are not run
+# by default:
 # refine continues stage 2 on every fluidsynth render (also the GeneralUser GS and A320U banks),
 # renderers continues it with the training banks also rendered by timidity; both were tried and
 # not shipped (the model card gives their figures). EXPORT_RUN=refine (or renderers) exports one.
@@ -16,7 +17,7 @@ set -euo pipefail
 data=${1:?usage: train-bundled.sh DATA RUNS [stage...]}
 runs=${2:?usage: train-bundled.sh DATA RUNS [stage...]}
 shift 2
-stages=${*:-pretrain finetune export eval}
+stages=${*:-pretrain finetune instruments export eval}
 earmark=${EARMARK:-earmark}
 export RAYON_NUM_THREADS=${THREADS:-2}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -87,10 +88,20 @@ for stage in $stages; do
       finetune_run refine "$runs/labels-refine.tsv" "$runs/finetune/model.safetensors" \
         "$refine_steps" "$refine_stop" 1.5e-4 2027
       ;;
+    instruments)
+      # The head's instrument rows refitted on every bank's notes (both synthesizers, all four
+      # banks) with the stage-2 encoder frozen; the other rows stay those of stage 2.
+      python3 "$here/instrument_rows.py" --earmark "$earmark" \
+        --model "$runs/$export_run/model.safetensors" --labels "$data/labels.tsv" \
+        --vocab "$here/starter-labels.tsv" --head "$runs/$export_run/head.safetensors" \
+        --cache "$runs/$export_run/embeddings" --out "$runs/$export_run/head-instruments.safetensors"
+      ;;
     export)
+      head=head
+      [ -f "$runs/$export_run/head-instruments.safetensors" ] && head=head-instruments
       cp "$runs/$export_run/model.safetensors" "$models/earmark-default.safetensors"
-      cp "$runs/$export_run/head.safetensors" "$models/earmark-default-tags.safetensors"
-      cp "$runs/$export_run/head.vocab.txt" "$models/earmark-default-tags.vocab.txt"
+      cp "$runs/$export_run/$head.safetensors" "$models/earmark-default-tags.safetensors"
+      cp "$runs/$export_run/$head.vocab.txt" "$models/earmark-default-tags.vocab.txt"
       python3 "$here/plot_finetune.py" "$runs/ssl/log.jsonl" "$pretrain_stop" \
         "$runs/finetune/log.jsonl" "$models/earmark-default-curves.png"
       if [ -f "$runs/refine/log.jsonl" ]; then
