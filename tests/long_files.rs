@@ -224,6 +224,7 @@ fn a_file_that_fails_mid_stream_is_reported_once_and_the_next_one_goes_on() {
             meta: Default::default(),
             analysed: "full".into(),
             truncated: false,
+            tag_input: None,
         })
     };
     analyser.piece(1, Ok(frames(608, 0.1)));

@@ -11,8 +11,9 @@ bank it has never heard better than the stage-2 classifier does (model card, "Th
 For drum kinds and the other labels it does not, so only the rows of the instrument families and
 choir are replaced; the others stay as stage 2 made them.
 
-1. Every file of the train split of LABELS is embedded by `earmark embed` with MODEL (whole file,
-   unit-length clip embedding), in chunks cached under DIR: run again after an interruption.
+1. Every file of the train split of LABELS is embedded by `earmark embed --pad-short` with MODEL
+   (whole file, a short one with silence after it, as the tag heads hear it; unit-length clip
+   embedding), in chunks cached under DIR: run again after an interruption.
 2. Of each label's files, the 5th, 15th, 25th... are set apart to calibrate (as `earmark finetune`
    does); a softmax classifier over every label of VOCAB is fitted on the rest: full-batch AdamW,
    300 updates, learning rate 1e-2, weight decay 1.0, inputs scaled by 8, label smoothing 0.1, each
@@ -52,8 +53,8 @@ def embed(earmark, model, paths, cache):
         file = os.path.join(cache, f"train-{start // CHUNK:03d}-{len(part)}.safetensors")
         if not os.path.exists(file):
             tmp = file + ".part.safetensors"
-            subprocess.run([earmark, "embed", "--model", model, "--out", tmp, *part], check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run([earmark, "embed", "--pad-short", "--model", model, "--out", tmp, *part],
+                           check=True, stdout=subprocess.DEVNULL)
             os.replace(tmp, file)
         _, tensors = read(file)
         missing = [p for p in part if p not in tensors]

@@ -68,6 +68,10 @@ pub struct EmbedArgs {
     /// Most 6-second chunks encoded together.
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
+    /// Hear audio shorter than 1.2 s with silence after it up to 1.2 s, as a scan's tag heads
+    /// do (without it, each input is encoded as it is, as the reference does).
+    #[arg(long)]
+    pub pad_short: bool,
     /// Ignored: kept so existing command lines still work (inputs are streamed; short inputs
     /// still share batches).
     #[arg(long, default_value_t = 16, hide = true)]
@@ -127,6 +131,7 @@ fn feed_input(
     stream: &mut ChunkStream<'_, Engine>,
     item: usize,
     path: &Path,
+    pad_short: bool,
     between: &mut dyn FnMut(&mut ChunkStream<'_, Engine>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     if is_precomputed(path) {
@@ -153,6 +158,13 @@ fn feed_input(
         return Err(e);
     }
     let summary = summary?;
+    if pad_short && stream.frames(item) > 0 {
+        frames.clear();
+        let silence = earmark::library::analyse::silence_to_pad(summary.output_samples);
+        front.push(&vec![0.0; silence], &mut frames);
+        stream.push_frames(item, &frames)?;
+        between(stream)?;
+    }
     if stream.frames(item) == 0 {
         anyhow::bail!(
             "{}: cannot analyse: audio too short: {} samples at 16 kHz, at least 400 (25 ms) needed",
@@ -222,7 +234,7 @@ pub fn run(args: &EmbedArgs) -> anyhow::Result<()> {
             }
             Ok(())
         };
-        feed_input(&mut stream, item, path, &mut encode_ready)
+        feed_input(&mut stream, item, path, args.pad_short, &mut encode_ready)
             .with_context(|| format!("embedding {}", path.display()))?;
         stream.finish(item)?;
         // Unpooled rows go to per-input scratch files: finish each input before the next.

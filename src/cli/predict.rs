@@ -18,9 +18,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use earmark::config::Settings;
 use earmark::engine::Engine;
+use earmark::library::analyse::MIN_TAG_SAMPLES;
 use earmark::model::bundled::{bundled_model_path, head_in_force};
 use earmark::model::embed;
-use earmark::model::embed_stream::file_clip_vector;
+use earmark::model::embed_stream::file_clip_vector_padded;
 use earmark::model::lowp::Precision;
 use earmark::tags::{Head, Vocabulary, format_label, top_k, vocab};
 
@@ -132,7 +133,8 @@ fn scores(encoder: &Engine, head: &Head, path: &Path) -> anyhow::Result<Vec<f32>
     let clip = if is_precomputed(path) {
         embed(encoder, &load_input(path)?, &opts)?.clip_vector()
     } else {
-        file_clip_vector(encoder, path, &opts)?
+        // A short clip is heard as a scan's tag heads hear it: with silence after it.
+        file_clip_vector_padded(encoder, path, &opts, MIN_TAG_SAMPLES)?
     };
     anyhow::ensure!(
         clip.len() == head.inputs(),

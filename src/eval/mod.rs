@@ -9,7 +9,9 @@
 //!
 //! Both feature sets get the same scores: leave-one-out k-NN precision@1 and @10 under cosine
 //! similarity ([`knn`]) and few-shot accuracy at 1, 5 and 10 examples per class, mean ± std over
-//! seeded repeats ([`fewshot`]). Files that cannot be decoded are reported and left out.
+//! seeded repeats ([`fewshot`]). Files that cannot be decoded are reported and left out. A tag
+//! head, when given, scores each file as a scan tags it: a clip shorter than
+//! [`crate::library::analyse::MIN_TAG_SECONDS`] with silence after it.
 //!
 //! [`evaluate`] runs as a job (progress, cancel) and returns an [`EvalReport`]; the CLI, the
 //! model card and the training panel all call it.
@@ -176,24 +178,35 @@ struct Features<'a> {
     label: &'a str,
     baseline: Vec<f32>,
     clip: Option<Vec<f32>>,
+    /// What the tag head scores a short clip from (see [`crate::library::analyse`]).
+    tag_clip: Option<Vec<f32>>,
 }
+
+/// A file's baseline features, clip embedding and, for a short clip, the tag heads' input.
+type FileFeatures = (Vec<f32>, Option<Vec<f32>>, Option<Vec<f32>>);
 
 /// One file's features: the baseline's and, with a model, its clip embedding.
 fn file_features(
     file: &LabelledFile,
     model: Option<EvalModel<'_>>,
     budget: Budget,
-) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+) -> Result<FileFeatures> {
     let (n_t, patch) = model.map_or(DEFAULT_GRID, |m| {
         (m.encoder.config().n_t, m.encoder.config().patch_size)
     });
     let prepared = prepare(&file.path, budget, n_t, patch)?;
     let base = logmel_stats(&prepared.mel);
-    let clip = match model {
-        Some(m) => Some(embed(m.encoder, &prepared.mel, &EmbedOptions::for_probe())?.clip_vector()),
-        None => None,
+    let Some(m) = model else {
+        return Ok((base, None, None));
     };
-    Ok((base, clip))
+    let clip = embed(m.encoder, &prepared.mel, &EmbedOptions::for_probe())?.clip_vector();
+    let tag_clip = match (&prepared.tag_input, m.head) {
+        (Some(mel), Some(_)) => {
+            Some(embed(m.encoder, mel, &EmbedOptions::for_probe())?.clip_vector())
+        }
+        _ => None,
+    };
+    Ok((base, Some(clip), tag_clip))
 }
 
 /// Computes the features of `files` and scores them, reporting progress through `ctx`; a
@@ -212,11 +225,12 @@ pub fn evaluate(
         let shown = file.path.display().to_string();
         ctx.events.progress(tracker.snapshot(Some(shown.clone())));
         match file_features(file, model, opts.budget) {
-            Ok((baseline, clip)) => {
+            Ok((baseline, clip, tag_clip)) => {
                 kept.push(Features {
                     label: &file.label,
                     baseline,
                     clip,
+                    tag_clip,
                 });
                 tracker.finish_item(false);
             }
@@ -261,7 +275,7 @@ pub fn evaluate(
         Some(h) => {
             let rows = kept
                 .iter()
-                .filter_map(|k| k.clip.as_ref())
+                .filter_map(|k| k.tag_clip.as_ref().or(k.clip.as_ref()))
                 .map(|clip| h.head.probabilities(clip))
                 .collect::<Result<Vec<_>>>()?;
             Some(score_head(&rows, &labels, &names, h.vocabulary))

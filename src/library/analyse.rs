@@ -8,6 +8,14 @@
 //! one encoder chunk (6.08 s) spread evenly from start to end; shorter files, and every file
 //! with [`Budget::Full`], are encoded whole. Decoding and the log-mel always cover the whole file.
 //!
+//! # Short clips and the tag heads
+//! A clip shorter than [`MIN_TAG_SECONDS`] (a one-shot cut right after the hit) is also encoded
+//! with digital silence after it up to that length, and the tag heads score the file from that
+//! vector ([`FileFacts::tag_input`]). The sounds the bundled model learned drum hits and notes
+//! from ring out into silence for about a second; heard bare, a 0.25 s snare sample lands among
+//! the short sound effects (model card, "Short samples"). The clip vector that search, the map
+//! and personal tags use stays the file's own.
+//!
 //! # Streaming
 //! [`prepare_streamed`] hands a file's encoder input on in [`Piece`]s as it is decoded, so no
 //! step holds the whole file: the scan's decoder stage ([`decode_stage`]) sends them to the
@@ -29,6 +37,17 @@ pub use super::summary::{STEPS_PER_SEGMENT, reduce_segments, segment_means, summ
 
 /// Encoder chunks per [`Piece`] of a file encoded whole (16 × 6.08 s ≈ 97 s, 3 MiB).
 pub const PIECE_CHUNKS: usize = 16;
+
+/// Clips shorter than this are heard by the tag heads with silence after them up to this length.
+pub const MIN_TAG_SECONDS: f64 = 1.2;
+
+/// [`MIN_TAG_SECONDS`] in samples at 16 kHz.
+pub const MIN_TAG_SAMPLES: u64 = 19_200;
+
+/// Samples of silence (16 kHz) that bring a clip of `samples` samples up to [`MIN_TAG_SECONDS`].
+pub fn silence_to_pad(samples: u64) -> usize {
+    MIN_TAG_SAMPLES.saturating_sub(samples) as usize
+}
 
 /// How much of each file the encoder sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,6 +92,8 @@ pub struct Prepared {
     pub analysed: String,
     /// Set when the file was cut short and only the readable part was used.
     pub truncated: bool,
+    /// What the tag heads hear of a short clip (see [`FileFacts::tag_input`]).
+    pub tag_input: Option<LogMel>,
 }
 
 /// Decodes `path` and prepares its encoder input under `budget`, in memory; `n_t` and `patch`
@@ -102,6 +123,7 @@ pub fn prepare(path: &Path, budget: Budget, n_t: usize, patch: usize) -> Result<
         meta: facts.meta,
         analysed: facts.analysed,
         truncated: facts.truncated,
+        tag_input: facts.tag_input.as_deref().map(LogMel::from_frames),
     })
 }
 
@@ -246,6 +268,11 @@ fn prepare_inner(
             reason: "no audio in the file (0 samples)".into(),
         });
     }
+    let tag_input = (!windowed && seen > 0 && silence_to_pad(samples) > 0).then(|| {
+        let mut frames = buf.clone();
+        front.push(&vec![0.0; silence_to_pad(samples)], &mut frames);
+        frames
+    });
     if seen == 0 {
         return Err(Error::TooShort {
             path: path.to_path_buf(),
@@ -323,6 +350,7 @@ fn prepare_inner(
         meta,
         analysed,
         truncated: summary.truncated,
+        tag_input,
     })))
 }
 

@@ -174,6 +174,12 @@ const MIGRATIONS: &[&str] = &[
     UPDATE files SET error_kind = 'too_short'
         WHERE status = 'error' AND error LIKE '%too short to analyse%';
     ",
+    // 7: what the tag heads score a clip shorter than 1.2 s from: the clip vector of the clip
+    // heard with silence after it (see `library::analyse`); NULL for longer files, whose tag
+    // heads take the clip vector itself, and for files analysed before this step.
+    r"
+    ALTER TABLE clip_embeddings ADD COLUMN tag_vector BLOB;
+    ",
 ];
 
 /// The schema version this build writes.

@@ -15,10 +15,11 @@ use super::head_tags::probe_tap::{ProbeScores, ProbeTap};
 use super::model_id::{ModelIdentity, segment_projection};
 use super::store::{FileMeta, Segments};
 use super::summary::FileSummary;
+use crate::dsp::LogMel;
 use crate::error::{Error, Result};
-use crate::model::EmbedOptions;
 use crate::model::chunk::ChunkEncoder;
 use crate::model::embed_stream::ChunkStream;
+use crate::model::{EmbedOptions, embed};
 use crate::tags::Head;
 
 /// What was learnt about a file once it is completely read.
@@ -30,6 +31,9 @@ pub struct FileFacts {
     pub analysed: String,
     /// Set when the file was cut short and only the readable part was used.
     pub truncated: bool,
+    /// For a clip shorter than [`super::analyse::MIN_TAG_SECONDS`]: its frames (frame-major,
+    /// normalised) with silence after them up to that length, what the tag heads hear.
+    pub tag_input: Option<Vec<f32>>,
 }
 
 /// A part of one file's encoder input, in order.
@@ -68,6 +72,16 @@ pub struct Analysis {
     /// Per-segment probabilities of the probes given to [`Analyser::with_probes`], taken from
     /// the full-width segments as they were produced.
     pub probe_scores: Option<ProbeScores>,
+    /// What tag heads take for the whole clip: the clip vector of [`FileFacts::tag_input`] for
+    /// a short clip, otherwise `None` (the clip vector itself).
+    pub tag_clip: Option<Vec<f32>>,
+}
+
+impl Analysis {
+    /// The vector a tag head scores the whole file from.
+    pub fn tag_vector(&self) -> &[f32] {
+        self.tag_clip.as_deref().unwrap_or(&self.clip)
+    }
 }
 
 struct InFlight {
@@ -82,6 +96,8 @@ struct InFlight {
 
 /// Files being encoded, keyed by the caller's id.
 pub struct Analyser<'e, E: ChunkEncoder + ?Sized> {
+    encoder: &'e E,
+    clip_opts: EmbedOptions,
     stream: ChunkStream<'e, E>,
     files: HashMap<i64, InFlight>,
     order: Vec<i64>,
@@ -101,6 +117,8 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             ..EmbedOptions::default()
         };
         Analyser {
+            encoder,
+            clip_opts: EmbedOptions::default(),
             stream: ChunkStream::new(encoder, &opts),
             files: HashMap::new(),
             order: Vec::new(),
@@ -128,6 +146,11 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             ..opts.clone()
         };
         Analyser {
+            encoder,
+            clip_opts: EmbedOptions {
+                pool_time: true,
+                ..opts.clone()
+            },
             stream: ChunkStream::new(encoder, &opts),
             files: HashMap::new(),
             order: Vec::new(),
@@ -224,6 +247,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
     /// Files that are complete (ended, or failed), in the order they arrived.
     pub fn take_done(&mut self) -> Vec<(i64, Result<Analysis>)> {
         let mut done = Vec::new();
+        let (encoder, clip_opts) = (self.encoder, &self.clip_opts);
         let stream = &mut self.stream;
         let files = &mut self.files;
         self.order.retain(|id| {
@@ -242,16 +266,27 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 (Some(e), _) => Err(e),
                 (None, Some(prepared)) => {
                     let (clip, segments, full_segments) = file.summary.finish();
-                    file.tap
-                        .map(ProbeTap::finish)
-                        .transpose()
-                        .map(|probe_scores| Analysis {
-                            prepared,
-                            clip,
-                            segments,
-                            full_segments,
-                            probe_scores,
+                    let tag_clip = prepared
+                        .tag_input
+                        .as_deref()
+                        .map(|frames| {
+                            let mel = LogMel::from_frames(frames);
+                            embed(encoder, &mel, clip_opts).map(|e| e.clip_vector())
                         })
+                        .transpose();
+                    tag_clip.and_then(|tag_clip| {
+                        file.tap
+                            .map(ProbeTap::finish)
+                            .transpose()
+                            .map(|probe_scores| Analysis {
+                                prepared,
+                                clip,
+                                segments,
+                                full_segments,
+                                probe_scores,
+                                tag_clip,
+                            })
+                    })
                 }
                 (None, None) => Err(Error::Library("file ended without its facts".into())),
             };

@@ -260,6 +260,7 @@ mod tests {
             &crate::library::FileMeta::default(),
             "full",
             &[0.0, 1.0],
+            None,
             &crate::library::Segments::default(),
             None,
         )

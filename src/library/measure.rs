@@ -361,8 +361,17 @@ mod tests {
             ..Default::default()
         };
         let segments = super::super::Segments::default();
-        lib.store_analysis(id, model_id, &meta, "full", &[0.0, 1.0], &segments, None)
-            .unwrap();
+        lib.store_analysis(
+            id,
+            model_id,
+            &meta,
+            "full",
+            &[0.0, 1.0],
+            None,
+            &segments,
+            None,
+        )
+        .unwrap();
         assert_eq!(lib.files_to_measure(&[root]).unwrap().len(), 1);
 
         let (tx, rx) = crossbeam_channel::unbounded();

@@ -210,13 +210,15 @@ pub fn scan(
                         &a.prepared.meta,
                         &a.prepared.analysed,
                         &a.clip,
+                        a.tag_clip.as_deref(),
                         &a.segments,
                         note,
                     )?;
                     tagged_during += usize::from(!probes.is_empty());
+                    let tag_vector = a.tag_clip.as_deref().unwrap_or(&a.clip);
                     let scores = a.probe_scores.unwrap_or_default();
                     for (i, head) in probes.iter().enumerate() {
-                        let tags = head.clip_tags(&head.head.probabilities(&a.clip)?);
+                        let tags = head.clip_tags(&head.head.probabilities(tag_vector)?);
                         let timeline = scores.timeline(i, &head.vocab.labels, TIMELINE_LABELS);
                         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
                     }

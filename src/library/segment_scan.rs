@@ -86,7 +86,7 @@ mod tests {
                 duration_s: 4.0,
                 ..FileMeta::default()
             };
-            lib.store_analysis(id, model, &meta, "full", &[1.0, 0.0], &segments, None)
+            lib.store_analysis(id, model, &meta, "full", &[1.0, 0.0], None, &segments, None)
                 .unwrap();
             id
         };

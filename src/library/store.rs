@@ -375,6 +375,7 @@ impl Library {
         meta: &FileMeta,
         analysed: &str,
         clip: &[f32],
+        tag_clip: Option<&[f32]>,
         segments: &Segments,
         note: Option<&str>,
     ) -> Result<()> {
@@ -407,9 +408,9 @@ impl Library {
             super::measure::write_measures(&tx, file_id, m, now).map_err(sql(what))?;
         }
         tx.execute(
-            "INSERT OR REPLACE INTO clip_embeddings(file_id, model_id, analysed, vector)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![file_id, model_id, analysed, f16_blob(clip)],
+            "INSERT OR REPLACE INTO clip_embeddings(file_id, model_id, analysed, vector, tag_vector)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![file_id, model_id, analysed, f16_blob(clip), tag_clip.map(f16_blob)],
         )
         .map_err(sql(what))?;
         tx.execute(
@@ -462,6 +463,21 @@ impl Library {
             )
             .optional()
             .map_err(sql("reading a clip embedding"))
+            .map(|b| b.map(|b| f16_values(&b)))
+    }
+
+    /// What tag heads score `file_id` from under `model_id`, if analysed: the clip vector, or
+    /// for a short clip the vector of the clip heard with silence after it.
+    pub fn tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
+        self.conn
+            .query_row(
+                "SELECT coalesce(tag_vector, vector) FROM clip_embeddings
+                 WHERE file_id = ?1 AND model_id = ?2",
+                [file_id, model_id],
+                |r| r.get::<_, Vec<u8>>(0),
+            )
+            .optional()
+            .map_err(sql("reading a tag vector"))
             .map(|b| b.map(|b| f16_values(&b)))
     }
 

@@ -117,8 +117,8 @@ impl LibraryHead {
     }
 }
 
-/// Tags, with probe `head`, every indexed file it has not tagged yet from the clip and segment
-/// embeddings stored under `model_id`. Returns the files tagged.
+/// Tags, with probe `head`, every indexed file it has not tagged yet from the tag vector and
+/// segment embeddings stored under `model_id`. Returns the files tagged.
 pub fn tag_from_stored(
     lib: &mut Library,
     model_id: i64,
@@ -130,7 +130,7 @@ pub fn tag_from_stored(
     let mut done = 0;
     for (id, path) in untagged {
         ctx.control.checkpoint()?;
-        let Some(clip) = lib.clip_vector(id, model_id)? else {
+        let Some(clip) = lib.tag_vector(id, model_id)? else {
             continue;
         };
         if clip.len() != head.head.inputs() {
@@ -155,7 +155,8 @@ pub fn tag_from_stored(
 /// (a head's own options; time pooling is off) within `budget`, streamed: decode → log-mel →
 /// up to `opts.max_batch` encoder chunks at a time → running summary, so memory does not grow
 /// with the file's length. Equals the segment means and clip vector of the whole file's
-/// unpooled embeddings.
+/// unpooled embeddings; for a short clip the clip vector is the tag heads' input (the clip
+/// with silence after it, see [`super::analyse`]).
 pub fn encode_for_head<E: ChunkEncoder + ?Sized>(
     encoder: &E,
     opts: &EmbedOptions,
@@ -180,7 +181,7 @@ pub fn encode_for_head<E: ChunkEncoder + ?Sized>(
     }
     analyser.flush()?;
     match analyser.take_done().pop() {
-        Some((_, result)) => result.map(|a| (a.clip, a.segments)),
+        Some((_, result)) => result.map(|a| (a.tag_vector().to_vec(), a.segments)),
         None => Err(Error::Library("the analysis did not finish".into())),
     }
 }
@@ -292,6 +293,7 @@ pub fn retag(
     let mut tracker = ProgressTracker::new(files.len());
     for (id, path, clip) in files {
         ctx.control.checkpoint()?;
+        let clip = lib.tag_vector(id, model_id)?.unwrap_or(clip);
         if untagged.contains(&id) {
             let segments = lib.segments(id, model_id)?.unwrap_or_default();
             let (tags, timeline) = head.tag(&clip, &segments)?;

@@ -425,6 +425,17 @@ pub fn file_clip_vector<E: ChunkEncoder + ?Sized>(
     path: &std::path::Path,
     opts: &EmbedOptions,
 ) -> Result<Vec<f32>> {
+    file_clip_vector_padded(encoder, path, opts, 0)
+}
+
+/// [`file_clip_vector`] of the file heard with digital silence after it up to `min_samples`
+/// samples (16 kHz) when it is shorter.
+pub fn file_clip_vector_padded<E: ChunkEncoder + ?Sized>(
+    encoder: &E,
+    path: &std::path::Path,
+    opts: &EmbedOptions,
+    min_samples: u64,
+) -> Result<Vec<f32>> {
     let mut stream = ChunkStream::new(encoder, opts);
     let last = stream.layer_ids().len().saturating_sub(1);
     let dim = stream.geometry().dim;
@@ -466,6 +477,12 @@ pub fn file_clip_vector<E: ChunkEncoder + ?Sized>(
                 summary.output_samples
             ),
         });
+    }
+    if summary.output_samples < min_samples {
+        frames.clear();
+        let silence = (min_samples - summary.output_samples) as usize;
+        front.push(&vec![0.0; silence], &mut frames);
+        stream.push_frames(item, &frames)?;
     }
     stream.finish(item)?;
     stream.flush(&mut sink)?;

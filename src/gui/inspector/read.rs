@@ -194,7 +194,8 @@ fn personal_and_timeline(req: &InspectRequest) -> (Tags, Option<TimelineData>) {
     (personal, timeline)
 }
 
-/// The head's top tags for the file's stored clip embedding.
+/// The head's top tags for the file's stored tag vector (its clip embedding, or a short clip's
+/// with silence after it).
 fn predict(
     lib: &Library,
     file_id: i64,
@@ -210,7 +211,7 @@ fn predict(
         ))
     })?;
     let clip = lib
-        .clip_vector(file_id, model_id)?
+        .tag_vector(file_id, model_id)?
         .ok_or_else(|| Error::Model("this file is not analysed yet".into()))?;
     let source = crate::library::tagging::source_name(head);
     let head_path = head;

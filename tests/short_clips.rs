@@ -1,0 +1,232 @@
+//! Short clips and the tag heads: a clip shorter than 1.2 s is also heard with digital silence
+//! after it, and every tag head scores it from that vector — in a scan, when stored tags are
+//! recomputed, in `earmark predict` and in `earmark eval` — while the clip vector that search
+//! uses stays the clip's own.
+#![allow(clippy::unwrap_used)] // tests: a panic is a failed assertion
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{WavFormat, write_wav};
+use earmark::config::TagLimits;
+use earmark::dsp::frame_count;
+use earmark::library::Library;
+use earmark::library::analyse::{Budget, MIN_TAG_SAMPLES, prepare};
+use earmark::library::tagging::{HeadChoice, retag};
+use earmark::model::bundled::starter_head_bytes;
+use earmark::tags::Head;
+
+/// A decaying 440 Hz tone with a few harmonics, `secs` long at 16 kHz (no resampling).
+fn burst(secs: f64) -> Vec<f64> {
+    let n = (secs * 16_000.0) as usize;
+    (0..n)
+        .map(|i| {
+            let t = i as f64 / 16_000.0;
+            let tone: f64 = (1..5)
+                .map(|k| (std::f64::consts::TAU * 440.0 * k as f64 * t).sin() / k as f64)
+                .sum();
+            0.4 * tone * (-t * 12.0).exp()
+        })
+        .collect()
+}
+
+fn write(dir: &Path, name: &str, samples: &[f64]) -> PathBuf {
+    let path = dir.join(name);
+    write_wav(&path, 1, 16_000, WavFormat::S16, samples);
+    path
+}
+
+#[test]
+fn the_tag_input_of_a_short_clip_is_the_clip_followed_by_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let sound = burst(0.3);
+    let short = write(dir.path(), "short.wav", &sound);
+    let mut followed = sound.clone();
+    followed.resize(MIN_TAG_SAMPLES as usize, 0.0);
+    let padded = write(dir.path(), "padded.wav", &followed);
+
+    let p = prepare(&short, Budget::Full, 608, 16).unwrap();
+    let q = prepare(&padded, Budget::Full, 608, 16).unwrap();
+    assert_eq!(
+        p.mel.frames,
+        frame_count(sound.len()),
+        "the clip vector hears the clip"
+    );
+    assert!(q.tag_input.is_none(), "a 1.2 s clip needs no silence");
+    let tag = p.tag_input.expect("a 0.3 s clip has a tag input");
+    assert_eq!(tag.frames, q.mel.frames);
+    let diff = tag
+        .data
+        .iter()
+        .zip(&q.mel.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        diff < 1e-6,
+        "the file with real silence after it: max diff {diff}"
+    );
+    // Stored measures are the file's own.
+    assert!(
+        (p.meta.duration_s - 0.3).abs() < 1e-3,
+        "{}",
+        p.meta.duration_s
+    );
+}
+
+fn earmark(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
+        .args(args)
+        .env("EARMARK_DATA_DIR", data.join("data"))
+        .env("EARMARK_CONFIG_DIR", data.join("config"))
+        .env("HTTPS_PROXY", "http://127.0.0.1:9")
+        .env("HTTP_PROXY", "http://127.0.0.1:9")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "earmark {args:?}: {stdout}{stderr}");
+    stdout.into_owned()
+}
+
+/// The score `earmark predict --json` gives `label` for `file`.
+fn predicted(data: &Path, file: &Path, label: &str) -> f64 {
+    let out = earmark(
+        data,
+        &["predict", file.to_str().unwrap(), "--json", "--top", "47"],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
+    v["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["label"] == label)
+        .and_then(|l| l["score"].as_f64())
+        .unwrap()
+}
+
+/// Checks that every stored tag of each clip is the starter head's score of its tag vector, and
+/// that the tag vector is the clip vector exactly when the clip is long. Returns the tags checked.
+fn check_stored(lib: &Library, head: &Head, short: &Path) -> usize {
+    let mut clips = Vec::new();
+    lib.for_each_clip(1, |c, v| clips.push((c.file_id, c.path, v)))
+        .unwrap();
+    assert_eq!(clips.len(), 2, "one model, two files");
+    let labels = earmark::model::bundled::starter_labels();
+    let mut checked = 0;
+    for (id, path, clip) in &clips {
+        let tag_vector = lib.tag_vector(*id, 1).unwrap().unwrap();
+        let is_short = Path::new(path) == short;
+        assert_eq!(
+            &tag_vector != clip,
+            is_short,
+            "{path}: own vector only when long"
+        );
+        let scores = head.probabilities(&tag_vector).unwrap();
+        let stored = lib.tags_of_file(*id).unwrap();
+        assert!(!stored.is_empty(), "{path} has starter tags");
+        for (_, label, p) in &stored {
+            let i = labels.iter().position(|l| l == label).unwrap();
+            let want = f64::from(scores[i]);
+            assert!(
+                (want - p).abs() < 2e-3,
+                "{path} {label}: stored {p}, head {want}"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
+#[test]
+fn scan_retag_and_predict_score_a_short_clip_from_its_tag_vector() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("sounds");
+    std::fs::create_dir_all(&root).unwrap();
+    let short = write(&root, "short.wav", &burst(0.3));
+    let long = write(&root, "long.wav", &burst(2.0));
+    let lib_path = dir.path().join("lib.sqlite");
+    let lib_arg = lib_path.to_str().unwrap();
+    earmark(
+        dir.path(),
+        &[
+            "scan",
+            root.to_str().unwrap(),
+            "--library",
+            lib_arg,
+            "--quiet",
+        ],
+    );
+
+    let heads = dir.path().join("heads");
+    std::fs::create_dir_all(&heads).unwrap();
+    let head_path = heads.join("earmark-default-tags.safetensors");
+    std::fs::write(&head_path, starter_head_bytes()).unwrap();
+    let vocab = heads.join("earmark-default-tags.vocab.txt");
+    let labels = earmark::model::bundled::starter_labels();
+    std::fs::write(&vocab, labels.join("\n")).unwrap();
+    let head = Head::load(&head_path).unwrap();
+
+    // The scan tagged both files.
+    let mut lib = Library::open(&lib_path).unwrap();
+    assert!(check_stored(&lib, &head, &short) >= 2);
+
+    // New limits: the stored vectors are scored again, every label kept.
+    let choice = HeadChoice {
+        path: head_path.clone(),
+        labels: Some(vocab),
+        limits: TagLimits {
+            threshold: 0.0,
+            top_n: labels.len(),
+        },
+        device: Default::default(),
+    };
+    let (tx, _rx) = crossbeam_channel::unbounded();
+    let ctx = earmark::jobs::JobContext {
+        events: earmark::jobs::EventSink::new(tx),
+        control: std::sync::Arc::new(earmark::jobs::JobControl::new()),
+    };
+    retag(&mut lib, 1, &choice, Budget::Full, &ctx).unwrap();
+    assert_eq!(check_stored(&lib, &head, &short), 2 * labels.len());
+
+    // `earmark predict` hears each file as the scan did: for the short clip, on the label where
+    // the clip heard bare and the clip followed by silence differ most.
+    let id = lib
+        .file_by_path(short.to_str().unwrap())
+        .unwrap()
+        .unwrap()
+        .0;
+    let bare = head
+        .probabilities(&lib.clip_vector(id, 1).unwrap().unwrap())
+        .unwrap();
+    let heard = head
+        .probabilities(&lib.tag_vector(id, 1).unwrap().unwrap())
+        .unwrap();
+    let (i, gap) = (0..labels.len())
+        .map(|i| (i, (heard[i] - bare[i]).abs()))
+        .fold((0, 0.0f32), |a, b| if b.1 > a.1 { b } else { a });
+    assert!(
+        gap > 0.05,
+        "silence after the clip changes its scores: {gap}"
+    );
+    let got = predicted(dir.path(), &short, labels[i]);
+    assert!(
+        (got - f64::from(heard[i])).abs() < 0.01,
+        "{}: predict {got}, scan {}",
+        labels[i],
+        heard[i]
+    );
+    let id = lib.file_by_path(long.to_str().unwrap()).unwrap().unwrap().0;
+    let scores = head
+        .probabilities(&lib.tag_vector(id, 1).unwrap().unwrap())
+        .unwrap();
+    let got = predicted(dir.path(), &long, labels[i]);
+    assert!(
+        (got - f64::from(scores[i])).abs() < 0.01,
+        "long: predict {got}, scan {}",
+        scores[i]
+    );
+}
