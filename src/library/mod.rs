@@ -43,6 +43,7 @@ pub mod paths;
 pub mod playlist;
 pub mod query;
 pub mod reconcile;
+pub mod region;
 pub mod rewrites;
 pub mod scan;
 pub mod segment_scan;

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::library::Library;
-use crate::library::analyse::region_embedding;
+use crate::library::region::region_embedding;
 
 /// A region example whose embedding could not be computed.
 #[derive(Debug, Clone, PartialEq)]
