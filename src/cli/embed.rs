@@ -160,8 +160,8 @@ fn feed_input(
     let summary = summary?;
     if pad_short && stream.frames(item) > 0 {
         frames.clear();
-        let silence = earmark::library::analyse::silence_to_pad(summary.output_samples);
-        front.push(&vec![0.0; silence], &mut frames);
+        let min = earmark::library::analyse::MIN_TAG_SAMPLES;
+        front.pad_to(summary.output_samples, min, &mut frames);
         stream.push_frames(item, &frames)?;
         between(stream)?;
     }

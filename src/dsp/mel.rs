@@ -185,6 +185,15 @@ impl LogMelFrontEnd {
         self.pending.drain(..start);
     }
 
+    /// Feeds digital silence after the `fed` samples given so far, up to `min_samples` in all
+    /// (nothing when `fed` already reaches it): the input heard as if silence followed it.
+    pub fn pad_to(&mut self, fed: u64, min_samples: u64, frames: &mut Vec<f32>) {
+        let silence = min_samples.saturating_sub(fed) as usize;
+        if silence > 0 {
+            self.push(&vec![0.0; silence], frames);
+        }
+    }
+
     fn frame(&mut self, start: usize, out: &mut [f32]) {
         self.power
             .compute(&self.pending[start..start + WIN_LENGTH], &mut self.spectrum);

@@ -44,11 +44,6 @@ pub const MIN_TAG_SECONDS: f64 = 1.2;
 /// [`MIN_TAG_SECONDS`] in samples at 16 kHz.
 pub const MIN_TAG_SAMPLES: u64 = 19_200;
 
-/// Samples of silence (16 kHz) that bring a clip of `samples` samples up to [`MIN_TAG_SECONDS`].
-pub fn silence_to_pad(samples: u64) -> usize {
-    MIN_TAG_SAMPLES.saturating_sub(samples) as usize
-}
-
 /// How much of each file the encoder sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Budget {
@@ -268,9 +263,9 @@ fn prepare_inner(
             reason: "no audio in the file (0 samples)".into(),
         });
     }
-    let tag_input = (!windowed && seen > 0 && silence_to_pad(samples) > 0).then(|| {
+    let tag_input = (!windowed && seen > 0 && samples < MIN_TAG_SAMPLES).then(|| {
         let mut frames = buf.clone();
-        front.push(&vec![0.0; silence_to_pad(samples)], &mut frames);
+        front.pad_to(samples, MIN_TAG_SAMPLES, &mut frames);
         frames
     });
     if seen == 0 {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Library;
 use super::db::sql;
 use super::measure::strip_own_path;
-use super::store::f16_values;
+use super::store::{ClipColumn, f16_values};
 use crate::error::Result;
 
 /// Counts shown by `earmark status`.
@@ -251,18 +251,30 @@ impl Library {
     pub fn for_each_clip(
         &self,
         model_id: i64,
+        each: impl FnMut(Candidate, Vec<f32>),
+    ) -> Result<()> {
+        self.for_each_vector(model_id, ClipColumn::Clip, each)
+    }
+
+    /// Analysed files under `model_id` with their `column` vectors, calling `each` per file.
+    pub fn for_each_vector(
+        &self,
+        model_id: i64,
+        column: ClipColumn,
         mut each: impl FnMut(Candidate, Vec<f32>),
     ) -> Result<()> {
-        let what = "reading clip embeddings";
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), c.vector
-                 FROM clip_embeddings c JOIN files f ON f.id = c.file_id
-                 WHERE c.model_id = ?1 AND f.status = 'indexed' AND f.removed_at IS NULL
-                 ORDER BY f.id",
-            )
-            .map_err(sql(what))?;
+        let what = match column {
+            ClipColumn::Clip => "reading clip embeddings",
+            ClipColumn::Tag => "reading tag vectors",
+        };
+        let query = format!(
+            "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), {}
+             FROM clip_embeddings c JOIN files f ON f.id = c.file_id
+             WHERE c.model_id = ?1 AND f.status = 'indexed' AND f.removed_at IS NULL
+             ORDER BY f.id",
+            column.sql()
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(sql(what))?;
         let mut rows = stmt.query(params![model_id]).map_err(sql(what))?;
         while let Some(r) = rows.next().map_err(sql(what))? {
             let blob: Vec<u8> = r.get(4).map_err(sql(what))?;

@@ -199,7 +199,7 @@ pub fn scan(
         for (id, path, result) in done_rx {
             ctx.control.checkpoint()?;
             match result {
-                Ok(a) => {
+                Ok(mut a) => {
                     let note = a
                         .prepared
                         .truncated
@@ -215,10 +215,9 @@ pub fn scan(
                         note,
                     )?;
                     tagged_during += usize::from(!probes.is_empty());
-                    let tag_vector = a.tag_clip.as_deref().unwrap_or(&a.clip);
-                    let scores = a.probe_scores.unwrap_or_default();
+                    let scores = a.probe_scores.take().unwrap_or_default();
                     for (i, head) in probes.iter().enumerate() {
-                        let tags = head.clip_tags(&head.head.probabilities(tag_vector)?);
+                        let tags = head.clip_tags(&head.head.probabilities(a.tag_vector())?);
                         let timeline = scores.timeline(i, &head.vocab.labels, TIMELINE_LABELS);
                         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
                     }

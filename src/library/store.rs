@@ -111,6 +111,34 @@ impl Segments {
     }
 }
 
+/// Which per-file vector of `clip_embeddings` to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipColumn {
+    /// The clip vector: what search, the map and personal tags compare.
+    Clip,
+    /// What tag heads score: the clip vector, or a short clip's with silence after it.
+    Tag,
+}
+
+impl ClipColumn {
+    /// The SQL expression of the vector in a row of `clip_embeddings` (no other table of a
+    /// query that joins it may have these column names).
+    pub(crate) fn sql(self) -> &'static str {
+        match self {
+            ClipColumn::Clip => "vector",
+            ClipColumn::Tag => "coalesce(tag_vector, vector)",
+        }
+    }
+
+    /// What reading it is called in errors.
+    pub(crate) fn reading(self) -> &'static str {
+        match self {
+            ClipColumn::Clip => "reading a clip embedding",
+            ClipColumn::Tag => "reading a tag vector",
+        }
+    }
+}
+
 /// Encodes f32 values as little-endian f16 bytes.
 pub fn f16_blob(values: &[f32]) -> Vec<u8> {
     values
@@ -455,29 +483,29 @@ impl Library {
 
     /// The clip vector of `file_id` under `model_id`, if analysed.
     pub fn clip_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
-        self.conn
-            .query_row(
-                "SELECT vector FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
-                [file_id, model_id],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
-            .optional()
-            .map_err(sql("reading a clip embedding"))
-            .map(|b| b.map(|b| f16_values(&b)))
+        self.stored_vector(file_id, model_id, ClipColumn::Clip)
     }
 
     /// What tag heads score `file_id` from under `model_id`, if analysed: the clip vector, or
     /// for a short clip the vector of the clip heard with silence after it.
     pub fn tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
+        self.stored_vector(file_id, model_id, ClipColumn::Tag)
+    }
+
+    fn stored_vector(
+        &self,
+        file_id: i64,
+        model_id: i64,
+        column: ClipColumn,
+    ) -> Result<Option<Vec<f32>>> {
+        let query = format!(
+            "SELECT {} FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
+            column.sql()
+        );
         self.conn
-            .query_row(
-                "SELECT coalesce(tag_vector, vector) FROM clip_embeddings
-                 WHERE file_id = ?1 AND model_id = ?2",
-                [file_id, model_id],
-                |r| r.get::<_, Vec<u8>>(0),
-            )
+            .query_row(&query, [file_id, model_id], |r| r.get::<_, Vec<u8>>(0))
             .optional()
-            .map_err(sql("reading a tag vector"))
+            .map_err(sql(column.reading()))
             .map(|b| b.map(|b| f16_values(&b)))
     }
 

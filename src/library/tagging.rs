@@ -16,7 +16,7 @@ use super::Library;
 use super::analyse::{self, Budget, STEPS_PER_SEGMENT};
 use super::encoding::Analyser;
 use super::head_tags::{SegmentTags, pick_timeline};
-use super::store::Segments;
+use super::store::{ClipColumn, Segments};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::jobs::{JobContext, JobEvent, ProgressTracker};
@@ -268,7 +268,7 @@ pub fn tag_library(
 }
 
 /// Applies changed limits of `choice` to the whole library: a probe head re-reads the stored
-/// clip embeddings (timelines stay as they are), the AudioSet head runs its encoder pass again.
+/// tag vectors (timelines stay as they are), the AudioSet head runs its encoder pass again.
 /// Returns the files tagged.
 pub fn retag(
     lib: &mut Library,
@@ -284,7 +284,9 @@ pub fn retag(
         return tag_with_encoder(lib, &engine, &head, budget, ctx);
     }
     let mut files = Vec::new();
-    lib.for_each_clip(model_id, |c, v| files.push((c.file_id, c.path, v)))?;
+    lib.for_each_vector(model_id, ClipColumn::Tag, |c, v| {
+        files.push((c.file_id, c.path, v))
+    })?;
     let untagged: std::collections::HashSet<i64> = lib
         .files_untagged_by(&head.source)?
         .into_iter()
@@ -293,7 +295,6 @@ pub fn retag(
     let mut tracker = ProgressTracker::new(files.len());
     for (id, path, clip) in files {
         ctx.control.checkpoint()?;
-        let clip = lib.tag_vector(id, model_id)?.unwrap_or(clip);
         if untagged.contains(&id) {
             let segments = lib.segments(id, model_id)?.unwrap_or_default();
             let (tags, timeline) = head.tag(&clip, &segments)?;

@@ -480,8 +480,7 @@ pub fn file_clip_vector_padded<E: ChunkEncoder + ?Sized>(
     }
     if summary.output_samples < min_samples {
         frames.clear();
-        let silence = (min_samples - summary.output_samples) as usize;
-        front.push(&vec![0.0; silence], &mut frames);
+        front.pad_to(summary.output_samples, min_samples, &mut frames);
         stream.push_frames(item, &frames)?;
     }
     stream.finish(item)?;
