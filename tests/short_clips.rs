@@ -5,18 +5,25 @@
 #![allow(clippy::unwrap_used)] // tests: a panic is a failed assertion
 
 mod common;
+#[path = "common/offline.rs"]
+mod offline;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::{WavFormat, write_wav};
+use common::{WavFormat, max_abs_diff, write_wav};
 use earmark::config::TagLimits;
 use earmark::dsp::frame_count;
+use earmark::engine::Engine;
 use earmark::library::Library;
-use earmark::library::analyse::{Budget, MIN_TAG_SAMPLES, prepare};
+use earmark::library::analyse::{Budget, MIN_TAG_SAMPLES, decode_stage, prepare};
+use earmark::library::encoding::encode_stage;
+use earmark::library::model_id::ModelIdentity;
 use earmark::library::tagging::{HeadChoice, retag};
 use earmark::model::bundled::starter_head_bytes;
+use earmark::model::chunk::ChunkEncoder;
+use earmark::model::{EmbedOptions, embed};
 use earmark::tags::Head;
+use offline::Offline;
 
 /// A decaying 440 Hz tone with a few harmonics, `secs` long at 16 kHz (no resampling).
 fn burst(secs: f64) -> Vec<f64> {
@@ -75,29 +82,9 @@ fn the_tag_input_of_a_short_clip_is_the_clip_followed_by_silence() {
     );
 }
 
-fn earmark(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
-        .args(args)
-        .env("EARMARK_DATA_DIR", data.join("data"))
-        .env("EARMARK_CONFIG_DIR", data.join("config"))
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("HTTP_PROXY", "http://127.0.0.1:9")
-        .output()
-        .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "earmark {args:?}: {stdout}{stderr}");
-    stdout.into_owned()
-}
-
 /// The score `earmark predict --json` gives `label` for `file`.
-fn predicted(data: &Path, file: &Path, label: &str) -> f64 {
-    let out = earmark(
-        data,
-        &["predict", file.to_str().unwrap(), "--json", "--top", "47"],
-    );
+fn predicted(world: &Offline, file: &Path, label: &str) -> f64 {
+    let out = world.earmark_ok(&["predict", file.to_str().unwrap(), "--json", "--top", "47"]);
     let v: serde_json::Value = serde_json::from_str(out.lines().next().unwrap()).unwrap();
     v["labels"]
         .as_array()
@@ -143,25 +130,22 @@ fn check_stored(lib: &Library, head: &Head, short: &Path) -> usize {
 
 #[test]
 fn scan_retag_and_predict_score_a_short_clip_from_its_tag_vector() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("sounds");
+    let world = Offline::new();
+    let root = world.path().join("sounds");
     std::fs::create_dir_all(&root).unwrap();
     let short = write(&root, "short.wav", &burst(0.3));
     let long = write(&root, "long.wav", &burst(2.0));
-    let lib_path = dir.path().join("lib.sqlite");
+    let lib_path = world.path().join("lib.sqlite");
     let lib_arg = lib_path.to_str().unwrap();
-    earmark(
-        dir.path(),
-        &[
-            "scan",
-            root.to_str().unwrap(),
-            "--library",
-            lib_arg,
-            "--quiet",
-        ],
-    );
+    world.earmark_ok(&[
+        "scan",
+        root.to_str().unwrap(),
+        "--library",
+        lib_arg,
+        "--quiet",
+    ]);
 
-    let heads = dir.path().join("heads");
+    let heads = world.path().join("heads");
     std::fs::create_dir_all(&heads).unwrap();
     let head_path = heads.join("earmark-default-tags.safetensors");
     std::fs::write(&head_path, starter_head_bytes()).unwrap();
@@ -212,7 +196,7 @@ fn scan_retag_and_predict_score_a_short_clip_from_its_tag_vector() {
         gap > 0.05,
         "silence after the clip changes its scores: {gap}"
     );
-    let got = predicted(dir.path(), &short, labels[i]);
+    let got = predicted(&world, &short, labels[i]);
     assert!(
         (got - f64::from(heard[i])).abs() < 0.01,
         "{}: predict {got}, scan {}",
@@ -223,10 +207,108 @@ fn scan_retag_and_predict_score_a_short_clip_from_its_tag_vector() {
     let scores = head
         .probabilities(&lib.tag_vector(id, 1).unwrap().unwrap())
         .unwrap();
-    let got = predicted(dir.path(), &long, labels[i]);
+    let got = predicted(&world, &long, labels[i]);
     assert!(
         (got - f64::from(scores[i])).abs() < 0.01,
         "long: predict {got}, scan {}",
         scores[i]
     );
+}
+
+/// The bundled encoder, counting its forward passes.
+struct Counting {
+    engine: Engine,
+    calls: std::cell::Cell<usize>,
+}
+
+impl ChunkEncoder for Counting {
+    fn config(&self) -> &earmark::model::EncoderConfig {
+        self.engine.config()
+    }
+
+    fn input_device(&self) -> &candle_core::Device {
+        self.engine.input_device()
+    }
+
+    fn forward_chunks(
+        &self,
+        x: &candle_core::Tensor,
+        all_layers: bool,
+    ) -> earmark::error::Result<Vec<candle_core::Tensor>> {
+        self.calls.set(self.calls.get() + 1);
+        self.engine.forward_chunks(x, all_layers)
+    }
+}
+
+#[test]
+fn the_tag_inputs_of_short_clips_in_one_scan_share_a_batch_and_stay_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    // Three short clips of different lengths (2, 3 and 6 patch columns heard bare; all of one
+    // length with silence after them) and one long file.
+    let files: Vec<PathBuf> = [0.2, 0.45, 0.9, 2.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &secs)| {
+            let pitch: Vec<f64> = burst(secs)
+                .iter()
+                .enumerate()
+                .map(|(n, v)| v * (1.0 + 0.5 * ((n as f64) * 0.001 * (i + 1) as f64).sin()))
+                .collect();
+            write(dir.path(), &format!("clip{i}.wav"), &pitch)
+        })
+        .collect();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/earmark-default.safetensors");
+    let engine = Engine::load(&path, earmark::model::device::DeviceChoice::Cpu).unwrap();
+    let model = ModelIdentity::of_file(&path, engine.config()).unwrap();
+    let encoder = Counting {
+        engine,
+        calls: Default::default(),
+    };
+    let cfg = encoder.config().clone();
+
+    let (piece_tx, piece_rx) = crossbeam_channel::unbounded();
+    let work = files
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (i as i64, p.display().to_string(), p.clone()));
+    let control = earmark::jobs::JobControl::new();
+    decode_stage(
+        work,
+        Budget::Full,
+        cfg.n_t,
+        cfg.patch_size,
+        &control,
+        &piece_tx,
+    );
+    drop(piece_tx);
+    let (done_tx, done_rx) = crossbeam_channel::unbounded();
+    encode_stage(&encoder, &model, 8, Vec::new(), &piece_rx, &done_tx);
+    drop(done_tx);
+    // One forward pass per chunk length: 2, 3, 6 and 13 columns, and one for the three tag
+    // inputs together (each encoded on its own would take three).
+    assert_eq!(encoder.calls.get(), 5);
+
+    let results: Vec<_> = done_rx.iter().collect();
+    assert_eq!(results.len(), files.len());
+    let opts = EmbedOptions::default();
+    for (id, _, analysis) in results {
+        let analysis = analysis.unwrap();
+        let file = &files[id as usize];
+        let prepared = prepare(file, Budget::Full, cfg.n_t, cfg.patch_size).unwrap();
+        let want = embed(&encoder.engine, &prepared.mel, &opts).unwrap();
+        assert!(max_abs_diff(&analysis.clip, &want.clip_vector()) < 1e-5);
+        match (&prepared.tag_input, &analysis.tag_clip) {
+            (Some(mel), Some(tag)) => {
+                let want = embed(&encoder.engine, mel, &opts).unwrap().clip_vector();
+                let diff = max_abs_diff(tag, &want);
+                assert!(diff < 1e-5, "{}: tag vector off by {diff}", file.display());
+                assert!(max_abs_diff(tag, &analysis.clip) > 1e-3);
+            }
+            (None, None) => assert_eq!(id, 3, "only the long file has no tag input"),
+            _ => panic!(
+                "{}: tag vector without tag input, or the reverse",
+                file.display()
+            ),
+        }
+    }
 }

@@ -7,14 +7,17 @@
 //! appear, not which ones.
 #![allow(clippy::unwrap_used)] // test code: a panic is the failure report
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use earmark::model::bundled::{
     bundled_bytes, definition, starter_definitions, starter_head_bytes, starter_labels,
 };
 use earmark::tags::Head;
+use offline::Offline;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -26,43 +29,6 @@ fn sounds() -> Vec<PathBuf> {
         .iter()
         .map(|n| fixtures().join(format!("starter/{n}.wav")))
         .collect()
-}
-
-/// A fresh data and configuration folder: nothing downloaded, no settings.
-struct Fresh {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    config: PathBuf,
-}
-
-impl Fresh {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let (data, config) = (dir.path().join("data"), dir.path().join("config"));
-        Fresh {
-            _dir: dir,
-            data,
-            config,
-        }
-    }
-
-    /// Runs `earmark args…` in this fresh world: (success, stdout, stderr).
-    fn earmark<S: AsRef<OsStr>>(&self, args: &[S]) -> (bool, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_earmark"))
-            .args(args)
-            .env("EARMARK_DATA_DIR", &self.data)
-            .env("EARMARK_CONFIG_DIR", &self.config)
-            // No network: a download attempt would fail, not hang.
-            .env("HTTPS_PROXY", "http://127.0.0.1:9")
-            .env("HTTP_PROXY", "http://127.0.0.1:9")
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
 }
 
 #[test]
@@ -98,7 +64,7 @@ fn the_compiled_in_head_loads_defines_each_label_and_fits_the_bundled_encoder() 
 
 #[test]
 fn predict_with_no_other_argument_uses_the_starter_head() {
-    let fresh = Fresh::new();
+    let fresh = Offline::new();
     let files = sounds();
     let (ok, out, err) = fresh.earmark(&[
         OsStr::new("predict"),
@@ -133,7 +99,7 @@ fn predict_with_no_other_argument_uses_the_starter_head() {
 
 #[test]
 fn predict_json_gives_each_file_its_labels_best_first() {
-    let fresh = Fresh::new();
+    let fresh = Offline::new();
     let files = sounds();
     let mut args: Vec<&OsStr> = vec![OsStr::new("predict"), OsStr::new("--json")];
     args.extend([OsStr::new("--top"), OsStr::new("3")]);
@@ -164,7 +130,7 @@ fn predict_json_gives_each_file_its_labels_best_first() {
 /// Scans `root` into `lib` (no `--model`: a new library uses the bundled model) and returns
 /// the exported CSV's rows as (path, tags).
 fn scan_and_export(
-    fresh: &Fresh,
+    fresh: &Offline,
     root: &Path,
     lib: &Path,
     extra: &[&str],
@@ -212,7 +178,7 @@ fn sound_folder(dir: &Path) -> PathBuf {
 
 #[test]
 fn a_fresh_library_exports_starter_tags_after_a_scan() {
-    let fresh = Fresh::new();
+    let fresh = Offline::new();
     let dir = tempfile::tempdir().unwrap();
     let root = sound_folder(dir.path());
     let rows = scan_and_export(&fresh, &root, &dir.path().join("lib.sqlite"), &[]);
@@ -230,7 +196,7 @@ fn a_fresh_library_exports_starter_tags_after_a_scan() {
 
 #[test]
 fn another_model_or_tags_turned_off_get_no_starter_tags() {
-    let fresh = Fresh::new();
+    let fresh = Offline::new();
     let dir = tempfile::tempdir().unwrap();
     let root = sound_folder(dir.path());
     let tiny = fixtures().join("matpac/tiny.safetensors");

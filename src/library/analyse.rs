@@ -28,7 +28,8 @@ use std::path::Path;
 use crate::audio::{self, AudioDecoder, AudioInfo};
 use crate::dsp::{HOP_LENGTH, LogMel, LogMelFrontEnd, N_MELS};
 use crate::error::{Error, Result};
-use crate::library::store::{FileMeta, Segments};
+use crate::library::store::FileMeta;
+use crate::library::vectors::Segments;
 
 use super::encoding::Analyser;
 pub use super::encoding::{FileFacts, Item, Piece};

@@ -13,13 +13,13 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::head_tags::probe_tap::{ProbeScores, ProbeTap};
 use super::model_id::{ModelIdentity, segment_projection};
-use super::store::{FileMeta, Segments};
+use super::store::FileMeta;
 use super::summary::FileSummary;
-use crate::dsp::LogMel;
+use super::vectors::Segments;
 use crate::error::{Error, Result};
+use crate::model::EmbedOptions;
 use crate::model::chunk::ChunkEncoder;
 use crate::model::embed_stream::ChunkStream;
-use crate::model::{EmbedOptions, embed};
 use crate::tags::Head;
 
 /// What was learnt about a file once it is completely read.
@@ -92,12 +92,41 @@ struct InFlight {
     facts: Option<FileFacts>,
     error: Option<Error>,
     ended: bool,
+    tag: Option<TagClip>,
+}
+
+/// The tag input of a short clip, encoded as an input of its own in the same stream, so that
+/// the tag inputs of many short files (all of one length) share batches.
+struct TagClip {
+    item: usize,
+    sums: Vec<f64>,
+    units: usize,
+}
+
+impl TagClip {
+    fn push(&mut self, column: &[f32]) {
+        for (a, &v) in self.sums.iter_mut().zip(column) {
+            *a += f64::from(v);
+        }
+        self.units += 1;
+    }
+
+    /// The time-mean of the columns: what `embed(…).clip_vector()` gives for the same input.
+    fn finish(self) -> Vec<f32> {
+        let n = self.units.max(1) as f64;
+        self.sums.iter().map(|a| (a / n) as f32).collect()
+    }
+}
+
+/// Which file (and which of its inputs) a stream item belongs to.
+#[derive(Clone, Copy)]
+enum Owner {
+    Frames(i64),
+    Tag(i64),
 }
 
 /// Files being encoded, keyed by the caller's id.
 pub struct Analyser<'e, E: ChunkEncoder + ?Sized> {
-    encoder: &'e E,
-    clip_opts: EmbedOptions,
     stream: ChunkStream<'e, E>,
     files: HashMap<i64, InFlight>,
     order: Vec<i64>,
@@ -117,8 +146,6 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             ..EmbedOptions::default()
         };
         Analyser {
-            encoder,
-            clip_opts: EmbedOptions::default(),
             stream: ChunkStream::new(encoder, &opts),
             files: HashMap::new(),
             order: Vec::new(),
@@ -146,11 +173,6 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
             ..opts.clone()
         };
         Analyser {
-            encoder,
-            clip_opts: EmbedOptions {
-                pool_time: true,
-                ..opts.clone()
-            },
             stream: ChunkStream::new(encoder, &opts),
             files: HashMap::new(),
             order: Vec::new(),
@@ -192,7 +214,26 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 facts: None,
                 error: None,
                 ended: false,
+                tag: None,
             }
+        })
+    }
+
+    /// Queues the tag input of a short clip as an input of its own.
+    fn open_tag(&mut self, frames: &[f32]) -> Result<TagClip> {
+        let item = self.stream.open();
+        let queued = self
+            .stream
+            .push_frames(item, frames)
+            .and_then(|()| self.stream.finish(item));
+        if let Err(e) = queued {
+            self.stream.close(item);
+            return Err(e);
+        }
+        Ok(TagClip {
+            item,
+            sums: vec![0.0; self.stream.geometry().dim],
+            units: 0,
         })
     }
 
@@ -215,30 +256,58 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 self.stream.push_frames(item, &frames)
             }
             Ok(Piece::End(facts)) => {
+                let tag = facts.tag_input.as_deref().map(|f| self.open_tag(f));
+                let file = self.file(id);
                 file.facts = Some(facts);
-                self.stream.finish(item)
+                match tag.transpose() {
+                    Ok(tag) => {
+                        file.tag = tag;
+                        self.stream.finish(item)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             Err(e) => Err(e),
         };
         if let Err(e) = outcome {
             let file = self.file(id);
             file.error = Some(e);
+            let tag = file.tag.take();
             self.stream.close(item);
+            if let Some(tag) = tag {
+                self.stream.close(tag.item);
+            }
         }
     }
 
     /// Encodes every waiting chunk into the files' summaries.
     pub fn flush(&mut self) -> Result<()> {
-        let by_item: HashMap<usize, i64> = self.files.iter().map(|(&id, f)| (f.item, id)).collect();
+        let mut by_item: HashMap<usize, Owner> = HashMap::new();
+        for (&id, file) in &self.files {
+            by_item.insert(file.item, Owner::Frames(id));
+            if let Some(tag) = &file.tag {
+                by_item.insert(tag.item, Owner::Tag(id));
+            }
+        }
         let files = &mut self.files;
         self.stream.flush(&mut |out| {
-            if let Some(file) = by_item.get(&out.item).and_then(|id| files.get_mut(id))
-                && let Some(time) = file.times.pop_front()
-            {
-                file.summary.push(time, out.vector);
-                if let Some(tap) = &mut file.tap {
-                    tap.push(time, out.vector);
+            match by_item.get(&out.item) {
+                Some(&Owner::Frames(id)) => {
+                    if let Some(file) = files.get_mut(&id)
+                        && let Some(time) = file.times.pop_front()
+                    {
+                        file.summary.push(time, out.vector);
+                        if let Some(tap) = &mut file.tap {
+                            tap.push(time, out.vector);
+                        }
+                    }
                 }
+                Some(&Owner::Tag(id)) => {
+                    if let Some(tag) = files.get_mut(&id).and_then(|f| f.tag.as_mut()) {
+                        tag.push(out.vector);
+                    }
+                }
+                None => {}
             }
             Ok(())
         })
@@ -247,14 +316,16 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
     /// Files that are complete (ended, or failed), in the order they arrived.
     pub fn take_done(&mut self) -> Vec<(i64, Result<Analysis>)> {
         let mut done = Vec::new();
-        let (encoder, clip_opts) = (self.encoder, &self.clip_opts);
         let stream = &mut self.stream;
         let files = &mut self.files;
         self.order.retain(|id| {
             let Some(file) = files.get(id) else {
                 return false;
             };
-            let complete = file.ended && (file.error.is_some() || !stream.has_pending(file.item));
+            let encoded = |item: usize| !stream.has_pending(item);
+            let complete = file.ended
+                && (file.error.is_some()
+                    || (encoded(file.item) && file.tag.as_ref().is_none_or(|t| encoded(t.item))));
             if !complete {
                 return true;
             }
@@ -262,31 +333,23 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 return false;
             };
             let failure = stream.close(file.item);
-            let result = match (file.error.or(failure), file.facts) {
+            let tag_failure = file.tag.as_ref().and_then(|t| stream.close(t.item));
+            let result = match (file.error.or(failure).or(tag_failure), file.facts) {
                 (Some(e), _) => Err(e),
                 (None, Some(prepared)) => {
                     let (clip, segments, full_segments) = file.summary.finish();
-                    let tag_clip = prepared
-                        .tag_input
-                        .as_deref()
-                        .map(|frames| {
-                            let mel = LogMel::from_frames(frames);
-                            embed(encoder, &mel, clip_opts).map(|e| e.clip_vector())
+                    let tag_clip = file.tag.map(TagClip::finish);
+                    file.tap
+                        .map(ProbeTap::finish)
+                        .transpose()
+                        .map(|probe_scores| Analysis {
+                            prepared,
+                            clip,
+                            segments,
+                            full_segments,
+                            probe_scores,
+                            tag_clip,
                         })
-                        .transpose();
-                    tag_clip.and_then(|tag_clip| {
-                        file.tap
-                            .map(ProbeTap::finish)
-                            .transpose()
-                            .map(|probe_scores| Analysis {
-                                prepared,
-                                clip,
-                                segments,
-                                full_segments,
-                                probe_scores,
-                                tag_clip,
-                            })
-                    })
                 }
                 (None, None) => Err(Error::Library("file ended without its facts".into())),
             };

@@ -6,8 +6,9 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::Library;
+use super::db::now_ms;
 use super::db::sql;
-use super::store::{f16_blob, f16_values, f32_blob, f32_values, now_ms};
+use super::vectors::{f16_blob, f16_values, f32_blob, f32_values};
 use crate::error::{Error, Result};
 use crate::tags::TagClassifier;
 use crate::tags::classifier::{Calibration, FitSummary};

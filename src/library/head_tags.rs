@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Library;
 use super::db::sql;
-use super::store::{f32_blob, f32_values};
+use super::vectors::{f32_blob, f32_values};
 use crate::error::{Error, Result};
 
 /// Per-segment scores of a few labels of one file: `scores[label · count + segment]`.
@@ -77,6 +77,25 @@ pub fn pick_timeline(
 }
 
 impl Library {
+    /// Replaces the tags of `file_id` from `source` with `(label, score)` pairs.
+    pub fn set_tags(&mut self, file_id: i64, source: &str, tags: &[(String, f32)]) -> Result<()> {
+        let what = "storing tags";
+        let tx = self.conn.transaction().map_err(sql(what))?;
+        tx.execute(
+            "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
+            params![file_id, source],
+        )
+        .map_err(sql(what))?;
+        for (label, score) in tags {
+            tx.execute(
+                "INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)",
+                params![file_id, source, label, f64::from(*score)],
+            )
+            .map_err(sql(what))?;
+        }
+        tx.commit().map_err(sql(what))
+    }
+
     /// Replaces what head `source` says about `file_id`: its clip tags and its timeline, in one
     /// transaction.
     pub fn store_head_tags(

@@ -51,6 +51,7 @@ pub mod store;
 pub mod summary;
 pub mod table;
 pub mod tagging;
+pub mod vectors;
 pub mod walk;
 
 use std::path::{Path, PathBuf};
@@ -61,7 +62,8 @@ use crate::error::{Error, Result};
 use db::sql;
 
 pub use open::Access;
-pub use store::{FileMeta, FileStatus, KnownFile, Segments};
+pub use store::{FileMeta, FileStatus, KnownFile};
+pub use vectors::Segments;
 
 /// File name of the index inside the data directory.
 pub const INDEX_FILE: &str = "library.sqlite";

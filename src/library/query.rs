@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Library;
 use super::db::sql;
 use super::measure::strip_own_path;
-use super::store::{ClipColumn, f16_values};
+use super::vectors::{ClipColumn, f16_values};
 use crate::error::Result;
 
 /// Counts shown by `earmark status`.

@@ -20,10 +20,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use super::Library;
+use super::db::now_ms;
 use super::db::{files_of_roots, sql};
 use super::model_id::hash_file;
 use super::paths;
-use super::store::{KnownFile, now_ms};
+use super::store::KnownFile;
 use super::walk::{self, DiskFile, Reconciled, WalkOptions, canonical_root};
 use crate::error::Result;
 

@@ -7,7 +7,7 @@ use rusqlite::params;
 use super::Library;
 use super::db::sql;
 use super::query::Candidate;
-use super::store::{Segments, f16_values, f32_values};
+use super::vectors::{Segments, f16_values, f32_values};
 use crate::error::Result;
 
 impl Library {

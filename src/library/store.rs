@@ -1,10 +1,11 @@
-//! Rows of the index: roots, files, models, embeddings (f16 blobs) and tags — every write the
-//! scan makes, each in its own small transaction.
+//! Rows of the index: roots, files, their analyses and tags — every write the scan makes, each
+//! in its own small transaction. How vectors are kept and read back is [`super::vectors`].
 
 use rusqlite::{OptionalExtension, params};
 
 use super::Library;
-use super::db::sql;
+use super::db::{now_ms, sql};
+use super::vectors::{Segments, f16_blob, f32_blob};
 use crate::error::{Error, Result};
 
 /// Where a file stands in the index.
@@ -83,93 +84,10 @@ pub struct FileMeta {
     pub measures: Option<super::measure::Measures>,
 }
 
-/// Segment embeddings of one file: `starts[i]` seconds, vector `i` at `vectors[i·dim..]`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Segments {
-    /// Start time of each segment in seconds.
-    pub starts: Vec<f32>,
-    /// Values per segment.
-    pub dim: usize,
-    /// All vectors, segment-major.
-    pub vectors: Vec<f32>,
-}
-
-impl Segments {
-    /// Number of segments.
-    pub fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
-    /// Segment `i`'s vector.
-    pub fn vector(&self, i: usize) -> &[f32] {
-        &self.vectors[i * self.dim..(i + 1) * self.dim]
-    }
-}
-
-/// Which per-file vector of `clip_embeddings` to read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClipColumn {
-    /// The clip vector: what search, the map and personal tags compare.
-    Clip,
-    /// What tag heads score: the clip vector, or a short clip's with silence after it.
-    Tag,
-}
-
-impl ClipColumn {
-    /// The SQL expression of the vector in a row of `clip_embeddings` (no other table of a
-    /// query that joins it may have these column names).
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            ClipColumn::Clip => "vector",
-            ClipColumn::Tag => "coalesce(tag_vector, vector)",
-        }
-    }
-
-    /// What reading it is called in errors.
-    pub(crate) fn reading(self) -> &'static str {
-        match self {
-            ClipColumn::Clip => "reading a clip embedding",
-            ClipColumn::Tag => "reading a tag vector",
-        }
-    }
-}
-
-/// Encodes f32 values as little-endian f16 bytes.
-pub fn f16_blob(values: &[f32]) -> Vec<u8> {
-    values
-        .iter()
-        .flat_map(|&v| half::f16::from_f32(v).to_le_bytes())
-        .collect()
-}
-
-/// Decodes little-endian f16 bytes into f32 values.
-pub fn f16_values(blob: &[u8]) -> Vec<f32> {
-    blob.chunks_exact(2)
-        .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-        .collect()
-}
-
-pub(crate) fn f32_blob(values: &[f32]) -> Vec<u8> {
-    values.iter().flat_map(|v| v.to_le_bytes()).collect()
-}
-
-pub(crate) fn f32_values(blob: &[u8]) -> Vec<f32> {
-    blob.chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
-}
-
 /// The reason stored for a file too short to analyse.
 pub fn too_short_reason(duration_s: f64) -> String {
     format!("too short to analyse ({duration_s:.3} s of audio)")
 }
-
-pub(crate) use super::db::now_ms;
 
 impl Library {
     /// The id of library root `path`, added if new.
@@ -219,29 +137,25 @@ impl Library {
             .map_err(sql(what))?;
         let rows = stmt
             .query_map([root_id], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                ))
+                let file = KnownFile {
+                    id: r.get(0)?,
+                    path: r.get(1)?,
+                    size: r.get::<_, i64>(2)?.max(0) as u64,
+                    mtime_ns: r.get(3)?,
+                    fingerprint: r.get(4)?,
+                    status: FileStatus::Pending,
+                };
+                Ok((file, r.get::<_, String>(5)?))
             })
             .map_err(sql(what))?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, path, size, mtime_ns, fingerprint, status) = row.map_err(sql(what))?;
-            out.push(KnownFile {
-                id,
-                path,
-                size: size.max(0) as u64,
-                mtime_ns,
-                fingerprint,
+        rows.map(|row| {
+            let (file, status) = row.map_err(sql(what))?;
+            Ok(KnownFile {
                 status: FileStatus::parse(&status)?,
-            });
-        }
-        Ok(out)
+                ..file
+            })
+        })
+        .collect()
     }
 
     /// Adds a new file, pending analysis; returns its id.
@@ -479,93 +393,5 @@ impl Library {
             )
             .map_err(sql("recording a file too short to analyse"))?;
         Ok(())
-    }
-
-    /// The clip vector of `file_id` under `model_id`, if analysed.
-    pub fn clip_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
-        self.stored_vector(file_id, model_id, ClipColumn::Clip)
-    }
-
-    /// What tag heads score `file_id` from under `model_id`, if analysed: the clip vector, or
-    /// for a short clip the vector of the clip heard with silence after it.
-    pub fn tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
-        self.stored_vector(file_id, model_id, ClipColumn::Tag)
-    }
-
-    fn stored_vector(
-        &self,
-        file_id: i64,
-        model_id: i64,
-        column: ClipColumn,
-    ) -> Result<Option<Vec<f32>>> {
-        let query = format!(
-            "SELECT {} FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
-            column.sql()
-        );
-        self.conn
-            .query_row(&query, [file_id, model_id], |r| r.get::<_, Vec<u8>>(0))
-            .optional()
-            .map_err(sql(column.reading()))
-            .map(|b| b.map(|b| f16_values(&b)))
-    }
-
-    /// The segment embeddings of `file_id` under `model_id`, if analysed.
-    pub fn segments(&self, file_id: i64, model_id: i64) -> Result<Option<Segments>> {
-        let row = self
-            .conn
-            .query_row(
-                "SELECT starts, vectors FROM segment_embeddings WHERE file_id = ?1 AND model_id = ?2",
-                [file_id, model_id],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)),
-            )
-            .optional()
-            .map_err(sql("reading segment embeddings"))?;
-        Ok(row.map(|(s, v)| {
-            let starts = f32_values(&s);
-            let vectors = f16_values(&v);
-            let dim = if starts.is_empty() {
-                0
-            } else {
-                vectors.len() / starts.len()
-            };
-            Segments {
-                starts,
-                dim,
-                vectors,
-            }
-        }))
-    }
-
-    /// Replaces the tags of `file_id` from `source` with `(label, score)` pairs.
-    pub fn set_tags(&mut self, file_id: i64, source: &str, tags: &[(String, f32)]) -> Result<()> {
-        let what = "storing tags";
-        let tx = self.conn.transaction().map_err(sql(what))?;
-        tx.execute(
-            "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
-            params![file_id, source],
-        )
-        .map_err(sql(what))?;
-        for (label, score) in tags {
-            tx.execute(
-                "INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)",
-                params![file_id, source, label, f64::from(*score)],
-            )
-            .map_err(sql(what))?;
-        }
-        tx.commit().map_err(sql(what))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn f16_blobs_round_trip_within_half_precision() {
-        let v = [0.0f32, 1.0, -0.333, 1234.5, 1e-3];
-        let back = f16_values(&f16_blob(&v));
-        for (a, b) in v.iter().zip(&back) {
-            assert!((a - b).abs() <= a.abs() * 1e-3 + 1e-6, "{a} vs {b}");
-        }
     }
 }

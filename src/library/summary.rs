@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use crate::library::model_id::project;
-use crate::library::store::Segments;
+use crate::library::vectors::Segments;
 use crate::model::Embeddings;
 
 /// Patch columns averaged into one segment (6 × 160 ms = 0.96 s).

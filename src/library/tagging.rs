@@ -16,7 +16,7 @@ use super::Library;
 use super::analyse::{self, Budget, STEPS_PER_SEGMENT};
 use super::encoding::Analyser;
 use super::head_tags::{SegmentTags, pick_timeline};
-use super::store::{ClipColumn, Segments};
+use super::vectors::{ClipColumn, Segments};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::jobs::{JobContext, JobEvent, ProgressTracker};

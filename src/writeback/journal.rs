@@ -95,7 +95,7 @@ impl JournalWriter {
     /// Creates a new journal in `dir`, named by the current time (made unique if needed).
     pub fn create(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let stamp = timestamp(crate::library::store::now_ms());
+        let stamp = timestamp(crate::library::db::now_ms());
         for n in 0..1000 {
             let name = if n == 0 {
                 format!("{stamp}{EXTENSION}")
