@@ -312,3 +312,66 @@ fn the_tag_inputs_of_short_clips_in_one_scan_share_a_batch_and_stay_their_own() 
         }
     }
 }
+
+/// An index made before tag vectors were kept has none for its short clips: the next scan
+/// analyses those clips again (and only those), after which nothing is left to do.
+#[test]
+fn the_next_scan_gives_an_older_index_the_tag_vectors_of_its_short_clips() {
+    let world = Offline::new();
+    let root = world.path().join("sounds");
+    std::fs::create_dir_all(&root).unwrap();
+    let short = write(&root, "short.wav", &burst(0.3));
+    write(&root, "long.wav", &burst(2.0));
+    let lib_path = world.path().join("lib.sqlite");
+    let scan = [
+        "scan",
+        root.to_str().unwrap(),
+        "--library",
+        lib_path.to_str().unwrap(),
+        "--quiet",
+    ];
+    world.earmark_ok(&scan);
+    let lib = Library::open(&lib_path).unwrap();
+    let short_id = lib
+        .file_by_path(short.to_str().unwrap())
+        .unwrap()
+        .unwrap()
+        .0;
+    let heard = lib.tag_vector(short_id, 1).unwrap().unwrap();
+    let roots: Vec<i64> = lib.roots().unwrap().iter().map(|r| r.0).collect();
+    assert!(lib.files_to_analyse(&roots, 1).unwrap().is_empty());
+    drop(lib);
+
+    // As an earlier version left it: no tag vectors.
+    let db = rusqlite::Connection::open(&lib_path).unwrap();
+    db.execute("UPDATE clip_embeddings SET tag_vector = NULL", [])
+        .unwrap();
+    db.execute("UPDATE tags SET score = 0.5", []).unwrap();
+    drop(db);
+    let lib = Library::open(&lib_path).unwrap();
+    let queued = lib.files_to_analyse(&roots, 1).unwrap();
+    assert_eq!(queued.len(), 1, "only the short clip: {queued:?}");
+    assert_eq!(queued[0].0, short_id);
+    assert_eq!(
+        lib.tag_vector(short_id, 1).unwrap().unwrap(),
+        lib.clip_vector(short_id, 1).unwrap().unwrap()
+    );
+    drop(lib);
+
+    world.earmark_ok(&scan);
+    let lib = Library::open(&lib_path).unwrap();
+    assert_eq!(lib.tag_vector(short_id, 1).unwrap().unwrap(), heard);
+    assert!(lib.files_to_analyse(&roots, 1).unwrap().is_empty());
+    // Its starter tags are scored again from that vector.
+    let head_path = world.path().join("starter.safetensors");
+    std::fs::write(&head_path, starter_head_bytes()).unwrap();
+    let head = Head::load(&head_path).unwrap();
+    let labels = earmark::model::bundled::starter_labels();
+    let scores = head.probabilities(&heard).unwrap();
+    let stored = lib.tags_of_file(short_id).unwrap();
+    assert!(!stored.is_empty());
+    for (_, label, p) in &stored {
+        let i = labels.iter().position(|l| l == label).unwrap();
+        assert!((f64::from(scores[i]) - p).abs() < 2e-3, "{label}: {p}");
+    }
+}

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::params;
 
 use super::Library;
+use super::analyse::MIN_TAG_SECONDS;
 use super::db::now_ms;
 use super::db::{files_of_roots, sql};
 use super::model_id::hash_file;
@@ -340,9 +341,10 @@ impl Library {
         self.known_files(None)
     }
 
-    /// Live files of the given roots that need analysis by `model_id`: pending ones, and
-    /// indexed ones that this model has not analysed yet. `(id, stored path, real path)`,
-    /// sorted by stored path.
+    /// Live files of the given roots that need analysis by `model_id`: pending ones, indexed
+    /// ones that this model has not analysed yet, and short clips it analysed before the index
+    /// kept what tag heads hear of them (an index of an earlier version: see
+    /// [`MIN_TAG_SECONDS`]). `(id, stored path, real path)`, sorted by stored path.
     pub fn files_to_analyse(
         &self,
         root_ids: &[i64],
@@ -355,10 +357,16 @@ impl Library {
                 "SELECT id, path, path_bytes FROM files f WHERE root_id = ?1
                  AND removed_at IS NULL AND (status = 'pending' OR
                  (status = 'indexed' AND NOT EXISTS (SELECT 1 FROM clip_embeddings c
-                  WHERE c.file_id = f.id AND c.model_id = ?2))) ORDER BY path",
+                  WHERE c.file_id = f.id AND c.model_id = ?2)) OR
+                 (status = 'indexed' AND f.duration_s < ?3 AND EXISTS (SELECT 1
+                  FROM clip_embeddings c WHERE c.file_id = f.id AND c.model_id = ?2
+                  AND c.tag_vector IS NULL))) ORDER BY path",
             )
             .map_err(sql(what))?;
-        let mut out = files_of_roots(&mut stmt, root_ids, &[&model_id], what)?;
+        // Clearly short: a clip within resampling's rounding of the limit may have been heard
+        // whole, and must not be analysed again by every scan.
+        let short = MIN_TAG_SECONDS - 0.01;
+        let mut out = files_of_roots(&mut stmt, root_ids, &[&model_id, &short], what)?;
         out.dedup();
         Ok(out)
     }
