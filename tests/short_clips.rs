@@ -113,6 +113,17 @@ fn check_stored(lib: &Library, head: &Head, short: &Path) -> usize {
             "{path}: own vector only when long"
         );
         let scores = head.probabilities(&tag_vector).unwrap();
+        if is_short {
+            // Its timeline: the whole clip, scored from the same vector.
+            let (_, timeline) = lib.segment_tags(*id, None).unwrap().expect("a timeline");
+            assert_eq!(timeline.starts, vec![0.0]);
+            assert!(!timeline.labels.is_empty());
+            for (row, label) in timeline.labels.iter().enumerate() {
+                let i = labels.iter().position(|l| l == label).unwrap();
+                let got = timeline.row(row)[0];
+                assert!((got - scores[i]).abs() < 2e-3, "timeline {label}: {got}");
+            }
+        }
         let stored = lib.tags_of_file(*id).unwrap();
         assert!(!stored.is_empty(), "{path} has starter tags");
         for (_, label, p) in &stored {

@@ -19,6 +19,7 @@ use super::encoding::{Analysis, Item, encode_stage};
 use super::measure::{measure_missing, reason_of};
 use super::model_id::ModelIdentity;
 use super::tagging::{HeadChoice, LibraryHead, TIMELINE_LABELS, source_name, tag_library};
+use super::vectors::Segments;
 use super::walk::{Reconciled, WalkOptions};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -217,8 +218,14 @@ pub fn scan(
                     tagged_during += usize::from(!probes.is_empty());
                     let scores = a.probe_scores.take().unwrap_or_default();
                     for (i, head) in probes.iter().enumerate() {
-                        let tags = head.clip_tags(&head.head.probabilities(a.tag_vector())?);
-                        let timeline = scores.timeline(i, &head.vocab.labels, TIMELINE_LABELS);
+                        let (tags, timeline) = match &a.tag_clip {
+                            // A short clip's timeline is its tag vector, scored whole.
+                            Some(tag) => head.tag(tag, &Segments::single(tag.clone()))?,
+                            None => (
+                                head.clip_tags(&head.head.probabilities(&a.clip)?),
+                                scores.timeline(i, &head.vocab.labels, TIMELINE_LABELS),
+                            ),
+                        };
                         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
                     }
                     tracker.finish_item(false);

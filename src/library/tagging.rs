@@ -141,7 +141,7 @@ pub fn tag_from_stored(
                 clip.len()
             )));
         }
-        let segments = lib.segments(id, model_id)?.unwrap_or_default();
+        let segments = timeline_input(lib, id, model_id)?;
         let (tags, timeline) = head.tag(&clip, &segments)?;
         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
         done += 1;
@@ -181,7 +181,10 @@ pub fn encode_for_head<E: ChunkEncoder + ?Sized>(
     }
     analyser.flush()?;
     match analyser.take_done().pop() {
-        Some((_, result)) => result.map(|a| (a.tag_vector().to_vec(), a.segments)),
+        Some((_, result)) => result.map(|a| match a.tag_clip {
+            Some(tag) => (tag.clone(), Segments::single(tag)),
+            None => (a.clip, a.segments),
+        }),
         None => Err(Error::Library("the analysis did not finish".into())),
     }
 }
@@ -296,7 +299,7 @@ pub fn retag(
     for (id, path, clip) in files {
         ctx.control.checkpoint()?;
         if untagged.contains(&id) {
-            let segments = lib.segments(id, model_id)?.unwrap_or_default();
+            let segments = timeline_input(lib, id, model_id)?;
             let (tags, timeline) = head.tag(&clip, &segments)?;
             lib.store_head_tags(id, &head.source, &tags, &timeline)?;
         } else {
@@ -310,6 +313,15 @@ pub fn retag(
         ctx.events.progress(tracker.snapshot(Some(path)));
     }
     Ok(tracker.done())
+}
+
+/// What a probe head's timeline of stored file `id` is scored from: one segment of its tag
+/// vector for a short clip (as in a scan), otherwise its stored segments.
+fn timeline_input(lib: &Library, id: i64, model_id: i64) -> Result<Segments> {
+    Ok(match lib.short_clip_tag_vector(id, model_id)? {
+        Some(tag) => Segments::single(tag),
+        None => lib.segments(id, model_id)?.unwrap_or_default(),
+    })
 }
 
 /// Time covered by one segment (seconds): [`STEPS_PER_SEGMENT`] patch columns of 160 ms.

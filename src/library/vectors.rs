@@ -33,6 +33,16 @@ impl Segments {
     pub fn vector(&self, i: usize) -> &[f32] {
         &self.vectors[i * self.dim..(i + 1) * self.dim]
     }
+
+    /// One segment at 0 s: a clip shorter than one tag window is scored whole in its timeline,
+    /// from its tag vector, as its clip tags are.
+    pub fn single(vector: Vec<f32>) -> Self {
+        Segments {
+            starts: vec![0.0],
+            dim: vector.len(),
+            vectors: vector,
+        }
+    }
 }
 
 /// Which per-file vector of `clip_embeddings` to read.
@@ -98,6 +108,20 @@ impl Library {
     /// for a short clip the vector of the clip heard with silence after it.
     pub fn tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
         self.stored_vector(file_id, model_id, ClipColumn::Tag)
+    }
+
+    /// The tag vector of `file_id` under `model_id` when it is a short clip's own (the clip
+    /// heard with silence after it); `None` for a longer file or one not analysed.
+    pub fn short_clip_tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
+        self.conn
+            .query_row(
+                "SELECT tag_vector FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
+                [file_id, model_id],
+                |r| r.get::<_, Option<Vec<u8>>>(0),
+            )
+            .optional()
+            .map_err(sql("reading a tag vector"))
+            .map(|b| b.flatten().map(|b| f16_values(&b)))
     }
 
     fn stored_vector(

@@ -204,6 +204,7 @@ impl InspectorPanel {
                 source,
                 view: self.view,
                 gutter: HZ_AXIS,
+                duration,
             }
             .ui(ui);
         }

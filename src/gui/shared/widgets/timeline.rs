@@ -20,28 +20,35 @@ pub struct Timeline<'a> {
     pub view: (f64, f64),
     /// Width of the label gutter (the spectrogram's frequency axis).
     pub gutter: f32,
+    /// The file's length in seconds (0 when unknown).
+    pub duration: f64,
 }
 
-/// The cell under time `t` (seconds) in `tags`: the segment index.
-pub fn segment_at(tags: &SegmentTags, t: f64) -> Option<usize> {
-    (0..tags.count()).find(|&i| {
-        let (a, b) = (
-            f64::from(tags.starts[i]),
-            f64::from(tags.end_of(i, SEGMENT_SECONDS)),
-        );
-        t >= a && t < b
-    })
+/// Where cell `i` ends. A timeline of one cell scores the whole clip at once (a clip shorter
+/// than a segment, or than what tag heads hear: see [`crate::library::analyse::MIN_TAG_SECONDS`]),
+/// so its cell spans the file; otherwise a segment ends where the next begins.
+fn cell_end(tags: &SegmentTags, i: usize, duration: f64) -> f64 {
+    if tags.count() == 1 && duration > 0.0 {
+        duration
+    } else {
+        f64::from(tags.end_of(i, SEGMENT_SECONDS))
+    }
+}
+
+/// The cell under time `t` (seconds) in `tags` of a file `duration` s long: the segment index.
+pub fn segment_at(tags: &SegmentTags, t: f64, duration: f64) -> Option<usize> {
+    (0..tags.count()).find(|&i| t >= f64::from(tags.starts[i]) && t < cell_end(tags, i, duration))
 }
 
 /// What hovering `row` at time `t` says.
-pub fn hover_text(tags: &SegmentTags, row: usize, t: f64) -> Option<String> {
+pub fn hover_text(tags: &SegmentTags, row: usize, t: f64, duration: f64) -> Option<String> {
     let label = tags.labels.get(row)?;
-    let i = segment_at(tags, t)?;
+    let i = segment_at(tags, t, duration)?;
     Some(format!(
         "{label}: {:.3} at {:.2}–{:.2} s",
         tags.row(row)[i],
         tags.starts[i],
-        tags.end_of(i, SEGMENT_SECONDS)
+        cell_end(tags, i, duration)
     ))
 }
 
@@ -83,7 +90,7 @@ impl Timeline<'_> {
             for (i, &score) in self.tags.row(row).iter().enumerate() {
                 let (a, b) = (
                     x_of(f64::from(self.tags.starts[i])),
-                    x_of(f64::from(self.tags.end_of(i, SEGMENT_SECONDS))),
+                    x_of(cell_end(self.tags, i, self.duration)),
                 );
                 if b < plot.left() || a > plot.right() {
                     continue;
@@ -118,7 +125,7 @@ impl Timeline<'_> {
                 return self.tags.labels.get(row as usize).cloned();
             }
             let t = v0 + f64::from((p.x - plot.left()) / plot.width()) * span;
-            hover_text(self.tags, row as usize, t)
+            hover_text(self.tags, row as usize, t, self.duration)
         });
         if let Some(text) = &hover {
             response.on_hover_text_at_pointer(format!("{text} ({})", self.source));
@@ -138,14 +145,26 @@ mod tests {
             labels: vec!["Music".into(), "Speech".into()],
             scores: vec![0.1, 0.2, 0.3, 0.6, 0.5, 0.4],
         };
-        assert_eq!(segment_at(&tags, 1.0), Some(1));
-        assert_eq!(segment_at(&tags, 2.5), Some(2));
-        assert_eq!(segment_at(&tags, 3.0), None);
+        assert_eq!(segment_at(&tags, 1.0, 2.5), Some(1));
+        assert_eq!(segment_at(&tags, 2.5, 2.5), Some(2));
+        assert_eq!(segment_at(&tags, 3.0, 2.5), None);
         assert_eq!(
-            hover_text(&tags, 1, 0.5).as_deref(),
+            hover_text(&tags, 1, 0.5, 2.5).as_deref(),
             Some("Speech: 0.600 at 0.00–0.96 s")
         );
-        assert_eq!(hover_text(&tags, 2, 0.5), None);
+        assert_eq!(hover_text(&tags, 2, 0.5, 2.5), None);
+        // One cell: the whole clip, however long the file.
+        let whole = SegmentTags {
+            starts: vec![0.0],
+            labels: vec!["kick".into()],
+            scores: vec![0.9],
+        };
+        assert_eq!(segment_at(&whole, 0.99, 1.0), Some(0));
+        assert_eq!(segment_at(&whole, 1.0, 1.0), None);
+        assert_eq!(
+            hover_text(&whole, 0, 0.2, 0.3).as_deref(),
+            Some("kick: 0.900 at 0.00–0.30 s")
+        );
         let (bg, acc) = (Color32::BLACK, Color32::WHITE);
         assert_eq!(cell_colour(bg, acc, 0.6, 0.6), acc);
         assert_eq!(cell_colour(bg, acc, 0.0, 0.6), bg);
