@@ -357,7 +357,8 @@ fn the_next_scan_gives_an_older_index_the_tag_vectors_of_its_short_clips() {
     let db = rusqlite::Connection::open(&lib_path).unwrap();
     db.execute("UPDATE clip_embeddings SET tag_vector = NULL", [])
         .unwrap();
-    db.execute("UPDATE tags SET score = 0.5", []).unwrap();
+    db.execute("UPDATE tags SET score = 0.5 WHERE file_id = ?1", [short_id])
+        .unwrap();
     drop(db);
     let lib = Library::open(&lib_path).unwrap();
     let queued = lib.files_to_analyse(&roots, 1).unwrap();
@@ -373,16 +374,9 @@ fn the_next_scan_gives_an_older_index_the_tag_vectors_of_its_short_clips() {
     let lib = Library::open(&lib_path).unwrap();
     assert_eq!(lib.tag_vector(short_id, 1).unwrap().unwrap(), heard);
     assert!(lib.files_to_analyse(&roots, 1).unwrap().is_empty());
-    // Its starter tags are scored again from that vector.
+    // Its starter tags (and timeline) are scored again from that vector.
     let head_path = world.path().join("starter.safetensors");
     std::fs::write(&head_path, starter_head_bytes()).unwrap();
     let head = Head::load(&head_path).unwrap();
-    let labels = earmark::model::bundled::starter_labels();
-    let scores = head.probabilities(&heard).unwrap();
-    let stored = lib.tags_of_file(short_id).unwrap();
-    assert!(!stored.is_empty());
-    for (_, label, p) in &stored {
-        let i = labels.iter().position(|l| l == label).unwrap();
-        assert!((f64::from(scores[i]) - p).abs() < 2e-3, "{label}: {p}");
-    }
+    assert!(check_stored(&lib, &head, &short) >= 2);
 }

@@ -19,7 +19,7 @@ use super::vectors::Segments;
 use crate::error::{Error, Result};
 use crate::model::EmbedOptions;
 use crate::model::chunk::ChunkEncoder;
-use crate::model::embed_stream::ChunkStream;
+use crate::model::embed_stream::{ChunkStream, ColumnMean};
 use crate::tags::Head;
 
 /// What was learnt about a file once it is completely read.
@@ -99,23 +99,7 @@ struct InFlight {
 /// the tag inputs of many short files (all of one length) share batches.
 struct TagClip {
     item: usize,
-    sums: Vec<f64>,
-    units: usize,
-}
-
-impl TagClip {
-    fn push(&mut self, column: &[f32]) {
-        for (a, &v) in self.sums.iter_mut().zip(column) {
-            *a += f64::from(v);
-        }
-        self.units += 1;
-    }
-
-    /// The time-mean of the columns: what `embed(…).clip_vector()` gives for the same input.
-    fn finish(self) -> Vec<f32> {
-        let n = self.units.max(1) as f64;
-        self.sums.iter().map(|a| (a / n) as f32).collect()
-    }
+    mean: ColumnMean,
 }
 
 /// Which file (and which of its inputs) a stream item belongs to.
@@ -232,8 +216,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
         }
         Ok(TagClip {
             item,
-            sums: vec![0.0; self.stream.geometry().dim],
-            units: 0,
+            mean: ColumnMean::new(self.stream.geometry().dim),
         })
     }
 
@@ -304,7 +287,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 }
                 Some(&Owner::Tag(id)) => {
                     if let Some(tag) = files.get_mut(&id).and_then(|f| f.tag.as_mut()) {
-                        tag.push(out.vector);
+                        tag.mean.push(out.vector);
                     }
                 }
                 None => {}
@@ -338,7 +321,7 @@ impl<'e, E: ChunkEncoder + ?Sized> Analyser<'e, E> {
                 (Some(e), _) => Err(e),
                 (None, Some(prepared)) => {
                     let (clip, segments, full_segments) = file.summary.finish();
-                    let tag_clip = file.tag.map(TagClip::finish);
+                    let tag_clip = file.tag.map(|t| t.mean.finish());
                     file.tap
                         .map(ProbeTap::finish)
                         .transpose()

@@ -81,18 +81,7 @@ impl Library {
     pub fn set_tags(&mut self, file_id: i64, source: &str, tags: &[(String, f32)]) -> Result<()> {
         let what = "storing tags";
         let tx = self.conn.transaction().map_err(sql(what))?;
-        tx.execute(
-            "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
-            params![file_id, source],
-        )
-        .map_err(sql(what))?;
-        for (label, score) in tags {
-            tx.execute(
-                "INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)",
-                params![file_id, source, label, f64::from(*score)],
-            )
-            .map_err(sql(what))?;
-        }
+        replace_clip_tags(&tx, file_id, source, tags).map_err(sql(what))?;
         tx.commit().map_err(sql(what))
     }
 
@@ -117,20 +106,7 @@ impl Library {
         let labels = serde_json::to_string(&timeline.labels)
             .map_err(|e| Error::Library(format!("{what}: {e}")))?;
         let tx = self.conn.transaction().map_err(sql(what))?;
-        tx.execute(
-            "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
-            params![file_id, source],
-        )
-        .map_err(sql(what))?;
-        {
-            let mut stmt = tx
-                .prepare("INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)")
-                .map_err(sql(what))?;
-            for (label, score) in clip {
-                stmt.execute(params![file_id, source, label, f64::from(*score)])
-                    .map_err(sql(what))?;
-            }
-        }
+        replace_clip_tags(&tx, file_id, source, clip).map_err(sql(what))?;
         tx.execute(
             "INSERT OR REPLACE INTO segment_tags(file_id, source, count, starts, labels, scores)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -236,6 +212,25 @@ impl Library {
             .map_err(sql(what))?;
         rows.collect::<rusqlite::Result<_>>().map_err(sql(what))
     }
+}
+
+/// Replaces the `tags` rows of `file_id` from `source` with `(label, score)` pairs, inside `tx`.
+fn replace_clip_tags(
+    tx: &rusqlite::Transaction<'_>,
+    file_id: i64,
+    source: &str,
+    tags: &[(String, f32)],
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM tags WHERE file_id = ?1 AND source = ?2",
+        params![file_id, source],
+    )?;
+    let mut stmt =
+        tx.prepare("INSERT INTO tags(file_id, source, label, score) VALUES (?1, ?2, ?3, ?4)")?;
+    for (label, score) in tags {
+        stmt.execute(params![file_id, source, label, f64::from(*score)])?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

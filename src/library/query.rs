@@ -263,10 +263,7 @@ impl Library {
         column: ClipColumn,
         mut each: impl FnMut(Candidate, Vec<f32>),
     ) -> Result<()> {
-        let what = match column {
-            ClipColumn::Clip => "reading clip embeddings",
-            ClipColumn::Tag => "reading tag vectors",
-        };
+        let what = column.reading();
         let query = format!(
             "SELECT f.id, f.path, f.fingerprint, coalesce(f.duration_s, 0), {}
              FROM clip_embeddings c JOIN files f ON f.id = c.file_id

@@ -141,7 +141,7 @@ pub fn tag_from_stored(
                 clip.len()
             )));
         }
-        let segments = timeline_input(lib, id, model_id)?;
+        let segments = timeline_input(lib, id, model_id, &clip)?;
         let (tags, timeline) = head.tag(&clip, &segments)?;
         lib.store_head_tags(id, &head.source, &tags, &timeline)?;
         done += 1;
@@ -299,7 +299,7 @@ pub fn retag(
     for (id, path, clip) in files {
         ctx.control.checkpoint()?;
         if untagged.contains(&id) {
-            let segments = timeline_input(lib, id, model_id)?;
+            let segments = timeline_input(lib, id, model_id, &clip)?;
             let (tags, timeline) = head.tag(&clip, &segments)?;
             lib.store_head_tags(id, &head.source, &tags, &timeline)?;
         } else {
@@ -315,13 +315,14 @@ pub fn retag(
     Ok(tracker.done())
 }
 
-/// What a probe head's timeline of stored file `id` is scored from: one segment of its tag
-/// vector for a short clip (as in a scan), otherwise its stored segments.
-fn timeline_input(lib: &Library, id: i64, model_id: i64) -> Result<Segments> {
-    Ok(match lib.short_clip_tag_vector(id, model_id)? {
-        Some(tag) => Segments::single(tag),
-        None => lib.segments(id, model_id)?.unwrap_or_default(),
-    })
+/// What a probe head's timeline of stored file `id`, whose tag vector is `tag`, is scored from:
+/// that one vector for a short clip (as in a scan), otherwise its stored segments.
+fn timeline_input(lib: &Library, id: i64, model_id: i64, tag: &[f32]) -> Result<Segments> {
+    if lib.is_short_clip(id, model_id)? {
+        Ok(Segments::single(tag.to_vec()))
+    } else {
+        Ok(lib.segments(id, model_id)?.unwrap_or_default())
+    }
 }
 
 /// Time covered by one segment (seconds): [`STEPS_PER_SEGMENT`] patch columns of 160 ms.

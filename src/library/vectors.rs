@@ -110,18 +110,19 @@ impl Library {
         self.stored_vector(file_id, model_id, ClipColumn::Tag)
     }
 
-    /// The tag vector of `file_id` under `model_id` when it is a short clip's own (the clip
-    /// heard with silence after it); `None` for a longer file or one not analysed.
-    pub fn short_clip_tag_vector(&self, file_id: i64, model_id: i64) -> Result<Option<Vec<f32>>> {
+    /// Whether `file_id`'s tag vector under `model_id` is a short clip's own (the clip heard
+    /// with silence after it) rather than its clip vector.
+    pub fn is_short_clip(&self, file_id: i64, model_id: i64) -> Result<bool> {
         self.conn
             .query_row(
-                "SELECT tag_vector FROM clip_embeddings WHERE file_id = ?1 AND model_id = ?2",
+                "SELECT tag_vector IS NOT NULL FROM clip_embeddings
+                 WHERE file_id = ?1 AND model_id = ?2",
                 [file_id, model_id],
-                |r| r.get::<_, Option<Vec<u8>>>(0),
+                |r| r.get::<_, bool>(0),
             )
             .optional()
             .map_err(sql("reading a tag vector"))
-            .map(|b| b.flatten().map(|b| f16_values(&b)))
+            .map(|short| short.unwrap_or(false))
     }
 
     fn stored_vector(

@@ -417,6 +417,38 @@ impl<'e, E: ChunkEncoder + ?Sized> ChunkStream<'e, E> {
     }
 }
 
+/// The running time-mean of an input's output columns: its clip vector, as
+/// [`super::embed`]`(…).clip_vector()` gives it.
+#[derive(Debug, Clone)]
+pub struct ColumnMean {
+    sums: Vec<f64>,
+    units: usize,
+}
+
+impl ColumnMean {
+    /// An empty mean of `dim`-value columns.
+    pub fn new(dim: usize) -> Self {
+        ColumnMean {
+            sums: vec![0.0; dim],
+            units: 0,
+        }
+    }
+
+    /// Adds one column.
+    pub fn push(&mut self, column: &[f32]) {
+        for (s, &x) in self.sums.iter_mut().zip(column) {
+            *s += f64::from(x);
+        }
+        self.units += 1;
+    }
+
+    /// The mean of the columns pushed (zeros when there were none).
+    pub fn finish(self) -> Vec<f32> {
+        let n = self.units.max(1) as f64;
+        self.sums.iter().map(|s| (s / n) as f32).collect()
+    }
+}
+
 /// The time-pooled clip vector (last layer) of an audio file, decoded, analysed and encoded as
 /// a stream: at most `opts.max_batch` chunks wait at a time, whatever the file's length. Equals
 /// [`super::embed`]`(…).clip_vector()` of the file's whole normalised log-mel.
@@ -440,13 +472,10 @@ pub fn file_clip_vector_padded<E: ChunkEncoder + ?Sized>(
     let last = stream.layer_ids().len().saturating_sub(1);
     let dim = stream.geometry().dim;
     let max_batch = opts.max_batch.max(1);
-    let (mut sums, mut units) = (vec![0f64; dim], 0usize);
+    let mut mean = ColumnMean::new(dim);
     let mut sink = |out: StepOut<'_>| -> Result<()> {
         if out.slot == last {
-            sums.iter_mut()
-                .zip(out.vector)
-                .for_each(|(s, &x)| *s += f64::from(x));
-            units += 1;
+            mean.push(out.vector);
         }
         Ok(())
     };
@@ -488,6 +517,5 @@ pub fn file_clip_vector_padded<E: ChunkEncoder + ?Sized>(
     if let Some(e) = stream.close(item) {
         return Err(e);
     }
-    let n = units.max(1) as f64;
-    Ok(sums.iter().map(|s| (s / n) as f32).collect())
+    Ok(mean.finish())
 }
